@@ -1,0 +1,3 @@
+"""config checks."""
+
+from __future__ import annotations

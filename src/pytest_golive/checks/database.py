@@ -1,0 +1,3 @@
+"""database checks."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""tls checks."""
+
+from __future__ import annotations

@@ -1,0 +1,22 @@
+"""Shared helpers for the test suite: real servers, real hosts, no mocks."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def require(condition: bool, reason: str) -> None:
+    """Skip a test whose real server or binary is missing, except in CI.
+
+    In CI a missing server must fail the run: a suite that silently skips
+    its real-server tests proves nothing.
+    """
+    if condition:
+        return
+    if IN_CI:
+        pytest.fail(f"required for this test and missing in CI: {reason}", pytrace=False)
+    pytest.skip(f"missing: {reason}")
