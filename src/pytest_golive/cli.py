@@ -1,0 +1,202 @@
+"""The ``golive`` command: items, checks, init, import, attest, demo, docs, report tools.
+
+Each subcommand is a small function; mistakes are one line on stderr and
+exit code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pytest_golive import __version__
+
+
+def cmd_items(args: argparse.Namespace) -> int:
+    from pytest_golive.checklist import ChecklistError, read_checklist
+
+    out: list[dict[str, Any]] = []
+    failed = False
+    for path in args.paths:
+        try:
+            items = read_checklist(path)
+        except ChecklistError as exc:
+            print(str(exc), file=sys.stderr)
+            failed = True
+            continue
+        out.extend(
+            {"section": i.section, "section_title": i.section_title, "id": i.id, "title": i.title,
+             "check": i.check, "params": i.params, "targets": i.targets, "severity": i.severity,
+             "manual": i.manual, "group": i.group, "parent": i.parent, "source": i.source, "line": i.line}
+            for i in items
+        )
+    if args.format == "json":
+        print(json.dumps(out, indent=2, ensure_ascii=False))
+    else:
+        for i in out:
+            kind = "group " if i["group"] else ("manual" if i["manual"] else i["check"])
+            print(f"{i['source']}:{i['line']}: {i['id']}  [{kind}]  {i['title']}")
+    return 2 if failed else 0
+
+
+def cmd_checks(args: argparse.Namespace) -> int:
+    from pytest_golive.checks.registry import REGISTRY
+
+    checks = REGISTRY.all()
+    if args.target:
+        checks = [c for c in checks if c.target == args.target]
+    if args.format == "json":
+        print(json.dumps([c.to_dict() for c in checks], indent=2, default=str))
+        return 0
+    for c in checks:
+        params = ", ".join(
+            f"{p.name}: {p.type_name()}" + ("" if p.required else f" = {p.default!r}") for p in c.params
+        )
+        print(f"{c.name} [{c.target}] ({params})")
+        if c.summary:
+            print(f"    {c.summary}")
+    return 0
+
+
+def cmd_attest(args: argparse.Namespace) -> int:
+    """Append an attestation record (TOML) for a manual item."""
+    path = Path(args.file)
+    when = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    lines = ["", "[[attestation]]", f"item = {json.dumps(args.item)}", f"by = {json.dumps(args.by)}",
+             f"at = {when.isoformat()}"]
+    if args.ticket:
+        lines.append(f"ticket = {json.dumps(args.ticket)}")
+    if args.evidence:
+        lines.append(f"evidence = {json.dumps(args.evidence)}")
+    if args.env:
+        lines.append(f"environment = {json.dumps(args.env)}")
+    if args.expires:
+        try:
+            dt.date.fromisoformat(args.expires)
+        except ValueError:
+            print(f"golive attest: --expires '{args.expires}' is not a date (YYYY-MM-DD)", file=sys.stderr)
+            return 2
+        lines.append(f"expires = {args.expires}")
+    with path.open("a", encoding="utf-8") as fh:
+        fh.write("\n".join(lines) + "\n")
+    print(f"attested {args.item} by {args.by} in {path}")
+    return 0
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    if args.which == "config":
+        from pytest_golive.config import SCHEMA
+
+        print(json.dumps(SCHEMA, indent=2))
+        return 0
+    from importlib import resources
+
+    text = resources.files("pytest_golive").joinpath("schemas/results.schema.json").read_text()
+    print(text)
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from pytest_golive.demo import run_demo
+
+    return run_demo(Path(args.dir) if args.dir else None, list(args.pytest_args))
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from pytest_golive.importer import run_import
+
+    return run_import(Path(args.path), write=not args.dry_run)
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    from pytest_golive.scaffold import scaffold_init
+
+    return scaffold_init(Path(args.dir))
+
+
+def cmd_docs(args: argparse.Namespace) -> int:
+    from pytest_golive.docgen import render_check_reference
+
+    out = Path(args.output)
+    out.write_text(render_check_reference(), encoding="utf-8")
+    print(f"wrote {out}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="golive", description="Production-readiness checklists as pytest tests.")
+    parser.add_argument("--version", action="version", version=f"pytest-golive {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("items", help="list the items the readers parse from checklist files")
+    p.add_argument("paths", nargs="+")
+    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.set_defaults(func=cmd_items)
+
+    p = sub.add_parser("checks", help="list the check catalog")
+    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.add_argument("--target", choices=("host", "endpoint", "database", "file", "none"))
+    p.set_defaults(func=cmd_checks)
+
+    p = sub.add_parser("attest", help="record that a person has done a manual item")
+    p.add_argument("item")
+    p.add_argument("--by", required=True)
+    p.add_argument("--ticket", default="")
+    p.add_argument("--evidence", default="")
+    p.add_argument("--env", default="")
+    p.add_argument("--expires", default="")
+    p.add_argument("--file", default="attestations.toml")
+    p.set_defaults(func=cmd_attest)
+
+    p = sub.add_parser("schema", help="print a JSON Schema (config or results)")
+    p.add_argument("which", choices=("config", "results"))
+    p.set_defaults(func=cmd_schema)
+
+    p = sub.add_parser("demo", help="run a demo readiness check against this machine")
+    p.add_argument("--dir", default=None, help="keep the demo project here (default: a temp dir)")
+    p.add_argument("pytest_args", nargs="*", help="extra pytest arguments (after --)")
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("import", help="propose check bindings for a Markdown checklist")
+    p.add_argument("path")
+    p.add_argument("--dry-run", action="store_true", help="print coverage, do not write")
+    p.set_defaults(func=cmd_import)
+
+    p = sub.add_parser("init", help="scaffold golive.toml, a checklist, waivers and a custom check")
+    p.add_argument("dir", nargs="?", default=".")
+    p.set_defaults(func=cmd_init)
+
+    p = sub.add_parser("docs", help="regenerate the check reference from the registry")
+    p.add_argument("--output", default="docs/checks.md")
+    p.set_defaults(func=cmd_docs)
+
+    try:
+        from pytest_golive.report.cli import add_report_commands
+    except ImportError:
+        pass
+    else:
+        add_report_commands(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except (pytest.UsageError, OSError, ValueError) as exc:
+        print(f"golive {args.command}: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

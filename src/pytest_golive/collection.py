@@ -1,0 +1,283 @@
+"""Checklist lines as pytest items: one item per (line x target it applies to).
+
+Every line is validated when it is collected (check name, parameters,
+target selector, variables), so a typo in a checklist fails before any
+target is touched, with the file, the line and the nearest valid names.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import re
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pytest_golive import session as gsession
+from pytest_golive.checklist import ChecklistError, Item, read_checklist
+from pytest_golive.checklist.model import CANONICAL_SECTIONS
+from pytest_golive.checks.registry import REGISTRY, Check, CheckDefinitionError
+from pytest_golive.config import TargetSpec
+from pytest_golive.outcome import CheckError, NotApplicable, Outcome
+from pytest_golive.secrets import Secret, mask, mask_data
+
+_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_.]*)\}")
+
+
+class GoliveCheckFailed(Exception):
+    """Raised by a checklist item whose check failed or could not run."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self.text = text
+
+
+class ChecklistFile(pytest.File):
+    """A checklist document named by the environment (Markdown or YAML)."""
+
+    def collect(self) -> Iterator[pytest.Item]:
+        gs = gsession.get(self.config)
+        assert gs is not None
+        try:
+            items = read_checklist(self.path)
+        except ChecklistError as exc:
+            raise self.CollectError(str(exc)) from None
+        errors: list[str] = []
+        nodes: list[pytest.Item] = []
+        for item in items:
+            if item.group:
+                gs.results.groups.append({"id": item.id, "title": item.title, "section": item.section,
+                                          "source": item.source, "line": item.line})
+                if item.manual:
+                    continue  # a heading line for its children, not a test of its own
+            try:
+                nodes.extend(self._items_for(gs, item))
+            except CheckDefinitionError as exc:
+                errors.append(f"{item.location}: {exc}")
+        if errors:
+            raise self.CollectError("\n".join(errors))
+        yield from nodes
+
+    def _items_for(self, gs: gsession.GoliveSession, item: Item) -> list[GoliveItem]:
+        for marker in item.markers:
+            _register_marker(self.config, marker, item.section_title)
+        if item.manual:
+            return [GoliveItem.from_parent(self, name=item.id, item=item, chk=None, params={}, spec=None)]
+        try:
+            chk = REGISTRY.get(item.check or "")
+        except KeyError as exc:
+            raise CheckDefinitionError(str(exc.args[0])) from None
+        params = chk.validate(_substitute(item.params, gs.env.vars, item))
+        validate_extra = getattr(chk.func, "golive_validate", None)
+        if validate_extra is not None:
+            try:
+                validate_extra(params)
+            except ValueError as exc:
+                raise CheckDefinitionError(f"check '{chk.name}': {exc}") from None
+        if chk.target == "none":
+            return [GoliveItem.from_parent(self, name=item.id, item=item, chk=chk, params=params, spec=None)]
+        try:
+            specs = gs.env.select(chk.target, item.targets)
+        except KeyError as exc:
+            raise CheckDefinitionError(str(exc.args[0])) from None
+        if not specs:
+            return [GoliveItem.from_parent(self, name=f"{item.id}[no-{chk.target}]", item=item, chk=chk,
+                                           params=params, spec=None)]
+        return [
+            GoliveItem.from_parent(self, name=f"{item.id}[{spec.name}]", item=item, chk=chk,
+                                   params=params, spec=spec)
+            for spec in specs
+        ]
+
+
+def _register_marker(config: pytest.Config, name: str, title: str) -> None:
+    known = {line.split(":", 1)[0].split("(", 1)[0].strip() for line in config.getini("markers")}
+    if name not in known:
+        doc = CANONICAL_SECTIONS.get(name, f"checklist section: {title}")
+        config.addinivalue_line("markers", f"{name}: {doc}")
+
+
+def _substitute(params: dict[str, Any], variables: dict[str, Any], item: Item) -> dict[str, Any]:
+    """Replace ``${name}`` in binding values by environment variables (``vars``)
+    or, failing that, the process environment (as a secret)."""
+    import os
+
+    out: dict[str, Any] = {}
+    for key, value in params.items():
+        if not isinstance(value, str) or "${" not in value:
+            out[key] = value
+            continue
+        missing: list[str] = []
+
+        def sub(match: re.Match[str], missing: list[str] = missing) -> str:
+            name = match.group(1)
+            if name in variables:
+                v = variables[name]
+                if isinstance(v, Secret):
+                    return v.reveal()
+                return str(v)
+            if name in os.environ:
+                Secret(os.environ[name], f"${{{name}}}")
+                return os.environ[name]
+            missing.append(name)
+            return ""
+
+        text = _VAR.sub(sub, value)
+        if missing:
+            raise CheckDefinitionError(
+                f"parameter '{key}': variable {missing[0]} is not defined "
+                f"(add it to [environments.ENV.vars] or export {missing[0]}=...)"
+            )
+        # A value built from the process environment is registered with the
+        # masker (above), so it is masked wherever it is shown.
+        out[key] = text
+    return out
+
+
+class GoliveItem(pytest.Item):
+    """One checklist line on one target."""
+
+    def __init__(self, *, item: Item, chk: Check | None, params: dict[str, Any],
+                 spec: TargetSpec | None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.item = item
+        self.chk = chk
+        self.params = params
+        self.spec = spec
+        self.golive_result: dict[str, Any] | None = None
+        for marker in item.markers:
+            self.add_marker(marker)
+        if spec is not None:
+            self.add_marker(pytest.mark.xdist_group(spec.name))
+        self.user_properties.append(("golive.item", item.id))
+
+    @property
+    def target_name(self) -> str | None:
+        return self.spec.name if self.spec else None
+
+    def runtest(self) -> None:
+        gs = gsession.get(self.config)
+        assert gs is not None
+        started = time.perf_counter()
+        outcome = None if self.chk is None else self._observe(gs)
+        from pytest_golive import verdict
+
+        detail = outcome.summary() if outcome else ""
+        decision = verdict.decide(
+            gs.policy, self.item.id, self.target_name, self.item.severity,
+            outcome.status if outcome else None, self.chk is None, detail,
+        )
+        self.golive_result = result_record(
+            nodeid=self.nodeid, item=self.item, target=self.spec, check=self.chk,
+            params=self.params, outcome=outcome, decision=decision,
+            duration=time.perf_counter() - started, order=gs.order.setdefault(self.nodeid, len(gs.order)),
+        )
+        if decision.status in ("failed", "error") or (decision.status == "manual-pending"):
+            raise GoliveCheckFailed(self._failure_text(outcome, decision))
+
+    def _observe(self, gs: gsession.GoliveSession) -> Outcome:
+        assert self.chk is not None
+        if self.chk.target != "none" and self.spec is None:
+            return Outcome.not_applicable(
+                f"environment '{gs.env.name}' has no {self.chk.target} targets"
+                + (f" matching '{self.item.targets}'" if self.item.targets else "")
+            )
+        return run_check(gs, self.chk, self.spec, self.params)
+
+    def _failure_text(self, outcome: Outcome | None, decision: Any) -> str:
+        head = f"{self.item.title}  ({self.item.location})"
+        if self.spec is not None:
+            head += f"\ntarget: {self.spec.name}"
+        body = outcome.summary() if outcome is not None else decision.message
+        extra = decision.message if outcome is not None and decision.message else ""
+        return mask("\n".join(p for p in (head, body, extra) if p))
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
+        if isinstance(excinfo.value, GoliveCheckFailed):
+            return excinfo.value.text
+        return mask(str(super().repr_failure(excinfo, style=style)))
+
+    def reportinfo(self) -> tuple[Path, int, str]:
+        return self.path, max(self.item.line - 1, 0), self.name
+
+
+def run_check(gs: gsession.GoliveSession, chk: Check, spec: TargetSpec | None,
+              params: dict[str, Any]) -> Outcome:
+    """Run one check with a time bound; any failure to observe becomes an error outcome."""
+    timeout = gs.env.settings.check_timeout
+
+    def call() -> Outcome:
+        if spec is None:
+            return chk.func(**params)
+        handle = gs.pool.handle(spec)
+        return chk.func(handle, **params)
+
+    executor = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="golive-check")
+    future = executor.submit(call)
+    try:
+        outcome = future.result(timeout=timeout)
+    except concurrent.futures.TimeoutError:
+        where = f" on {spec.name}" if spec else ""
+        return Outcome.error(f"check {chk.name}{where} did not finish within {timeout:g}s (settings.check_timeout)")
+    except CheckError as exc:
+        return Outcome.error(mask(str(exc)))
+    except NotApplicable as exc:
+        return Outcome.not_applicable(mask(str(exc)))
+    except Exception as exc:  # noqa: BLE001 - a bug in a check must not stop the run
+        if gs.traceback:
+            raise
+        return Outcome.error(
+            mask(f"check {chk.name} raised {type(exc).__name__}: {' '.join(str(exc).split())[:300]} "
+                 "(run with --golive-traceback to see where)")
+        )
+    finally:
+        executor.shutdown(wait=False)
+    if not isinstance(outcome, Outcome):
+        return Outcome.error(f"check {chk.name} returned {type(outcome).__name__}, not an Outcome")
+    return outcome
+
+
+def result_record(*, nodeid: str, item: Item, target: TargetSpec | None, check: Check | None,
+                  params: dict[str, Any], outcome: Outcome | None, decision: Any,
+                  duration: float, order: int = 0, kind: str = "checklist") -> dict[str, Any]:
+    """The plain-data result of one item, as carried on its report and into every renderer."""
+    return mask_data({
+        "nodeid": nodeid,
+        "kind": kind,
+        "id": item.id,
+        "section": item.section,
+        "section_title": item.section_title,
+        "title": item.title,
+        "parent": item.parent,
+        "check": check.name if check else None,
+        "params": {k: (str(v) if isinstance(v, Secret) else v) for k, v in params.items()},
+        "manual": check is None and kind == "checklist",
+        "target": target.name if target else None,
+        "target_kind": target.kind if target else (check.target if check else None),
+        "severity": decision.severity,
+        "status": decision.status,
+        "blocking": decision.blocking,
+        "observed": outcome.observed if outcome else "",
+        "expected": outcome.expected if outcome else "",
+        "details": _jsonable(outcome.details) if outcome else {},
+        "message": decision.message,
+        "waiver": decision.waiver,
+        "attestation": decision.attestation,
+        "source": item.source,
+        "line": item.line,
+        "duration": round(duration, 4),
+        "order": order,
+    })
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    return str(value)

@@ -1,0 +1,104 @@
+"""Fixtures for custom checks written as plain pytest tests.
+
+``golive_host``, ``golive_endpoint`` and ``golive_db`` are parametrized over
+the environment's targets of their kind (``pytest_generate_tests`` in
+plugin.py), narrowed by ``on=`` on the test's section marker::
+
+    @pytest.mark.security(on="web", severity="warning")
+    def test_no_world_writable_tmp(golive_host):
+        assert golive_host.file("/tmp").mode == 0o1777
+
+They share the run's connections with the checklist items, and a target
+that cannot be reached fails the test with one line, not a traceback.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urljoin
+
+import pytest
+import requests
+
+from pytest_golive import session as gsession
+from pytest_golive.config import Environment, TargetSpec
+from pytest_golive.outcome import CheckError
+
+FIXTURE_KINDS = {"golive_host": "host", "golive_endpoint": "endpoint", "golive_db": "database"}
+
+
+def _session(request: pytest.FixtureRequest) -> gsession.GoliveSession:
+    gs = gsession.get(request.config)
+    if gs is None:
+        pytest.skip("needs a readiness run: pytest --golive=ENV")
+    return gs
+
+
+def _handle(request: pytest.FixtureRequest) -> Any:
+    gs = _session(request)
+    spec: TargetSpec | None = getattr(request, "param", None)
+    if spec is None:
+        pytest.skip("no target of this kind in the environment")
+    try:
+        return gs.pool.handle(spec)
+    except CheckError as exc:
+        pytest.fail(str(exc), pytrace=False)
+
+
+class BaseUrlSession(requests.Session):
+    """A requests session bound to an endpoint's base URL, with its timeouts.
+
+    ``session.get("/health")`` goes to the endpoint; only safe methods are
+    allowed, because a readiness check must never change its target.
+    """
+
+    def __init__(self, base_url: str, timeout: tuple[float, float]) -> None:
+        super().__init__()
+        self.base_url = base_url if base_url.endswith("/") else base_url + "/"
+        self.default_timeout = timeout
+
+    def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+        if method.upper() not in ("GET", "HEAD", "OPTIONS"):
+            raise ValueError(f"golive_endpoint allows safe methods only, not {method}")
+        kwargs.setdefault("timeout", self.default_timeout)
+        if not url.startswith(("http://", "https://")):
+            url = urljoin(self.base_url, url.lstrip("/"))
+        return super().request(method, url, *args, **kwargs)
+
+
+@pytest.fixture(scope="session")
+def golive_env(request: pytest.FixtureRequest) -> Environment:
+    """The environment of this run (targets, vars, settings)."""
+    return _session(request).env
+
+
+@pytest.fixture
+def golive_host(request: pytest.FixtureRequest) -> Any:
+    """A testinfra ``Host`` for each host target (connection reused across the run)."""
+    handle = _handle(request)
+    try:
+        handle.run("true")
+    except CheckError as exc:
+        pytest.fail(str(exc), pytrace=False)
+    return handle.testinfra
+
+
+@pytest.fixture
+def golive_endpoint(request: pytest.FixtureRequest) -> BaseUrlSession:
+    """A requests session bound to each endpoint's base URL, headers, CA bundle and timeouts."""
+    handle = _handle(request)
+    session = BaseUrlSession(handle.base_url, handle.timeout)
+    session.verify = handle.verify
+    session.headers.update(handle.session.headers)
+    yield session
+    session.close()
+
+
+@pytest.fixture
+def golive_db(request: pytest.FixtureRequest) -> Any:
+    """A read-only DB-API connection (or redis client) for each database target."""
+    handle = _handle(request)
+    try:
+        return handle.connection()
+    except CheckError as exc:
+        pytest.fail(str(exc), pytrace=False)

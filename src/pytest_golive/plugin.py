@@ -1,0 +1,329 @@
+"""pytest hooks only: options, markers, collection, fixtures and reporting hooks.
+
+Without ``--golive`` the plugin registers its options and markers and does
+nothing else: no collection, no output, no change to exit codes.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pytest_golive import session as gsession
+from pytest_golive.checklist import is_checklist
+from pytest_golive.checklist.model import CANONICAL_SECTIONS, Item, marker_name
+from pytest_golive.collection import ChecklistFile, GoliveItem, result_record
+from pytest_golive.fixtures import (  # noqa: F401 - fixtures are found by name
+    FIXTURE_KINDS,
+    golive_db,
+    golive_endpoint,
+    golive_env,
+    golive_host,
+)
+from pytest_golive.secrets import MASKER, mask, mask_data
+from pytest_golive.verdict import decide, stale_waivers
+
+STATUS_WORDS = {
+    "waived": ("waived", "W", ("WAIVED", {"yellow": True})),
+    "manual-attested": ("attested", "A", ("ATTESTED", {"green": True})),
+    "pending-warn": ("pending", "P", ("PENDING", {"yellow": True})),
+    "pending-block": ("failed", "P", ("PENDING", {"red": True})),
+    "warning": ("warned", "w", ("WARN", {"yellow": True})),
+}
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("golive", "production readiness (pytest-golive)")
+    group.addoption("--golive", metavar="ENV", default=None,
+                    help="run the readiness checklist against environment ENV from golive.toml")
+    group.addoption("--golive-config", metavar="PATH", default=None,
+                    help="configuration file (default: golive.toml or [tool.golive] in pyproject.toml)")
+    group.addoption("--golive-checklist", metavar="PATH", action="append", default=[],
+                    help="an extra checklist file (Markdown or YAML); may be repeated")
+    group.addoption("--golive-manual", choices=("block", "warn"), default=None,
+                    help="manual items without attestation: block the release (default) or warn")
+    group.addoption("--golive-strict", action="store_true", default=False,
+                    help="failing warnings block the release too")
+    group.addoption("--golive-today", metavar="YYYY-MM-DD", default=None,
+                    help="the date waivers and attestations are judged on (default: today)")
+    group.addoption("--golive-json", metavar="PATH", default=None, help="write the JSON results report")
+    group.addoption("--golive-report", metavar="PATH", default=None, help="write the HTML readiness report")
+    group.addoption("--golive-markdown", metavar="PATH", default=None, help="write a Markdown summary")
+    group.addoption("--golive-sign-key", metavar="KEY", default=None,
+                    help="sign the JSON report with this Ed25519 private key (PEM)")
+    group.addoption("--golive-baseline", metavar="OLD.json", default=None,
+                    help="compare with an earlier JSON report and show what changed")
+    group.addoption("--golive-traceback", action="store_true", default=False,
+                    help="show full tracebacks for errors inside checks (for check authors)")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for name, doc in CANONICAL_SECTIONS.items():
+        config.addinivalue_line(
+            "markers",
+            f"{name}(id=None, severity='blocker', on=None): golive section: {doc}",
+        )
+    config.addinivalue_line("markers", "golive(id=None, severity='blocker', on=None, section=None): "
+                                       "a golive check written as a test")
+    if not config.option.golive:
+        return
+    gs = gsession.GoliveSession.start(config)
+    config.stash[gsession.SESSION_KEY] = gs
+    _add_checklist_args(config, gs.checklists)
+
+
+def _add_checklist_args(config: pytest.Config, checklists: list[Path]) -> None:
+    """Make pytest collect the environment's checklists wherever they live.
+
+    Skipped when the command line selects node ids, so
+    ``pytest --golive=prod tests/test_x.py::test_a`` runs just that.
+    """
+    given = config.invocation_params.args
+    if any("::" in str(a) for a in given):
+        return
+    present = {Path(a).resolve() for a in config.args if "::" not in a}
+    for path in checklists:
+        if path not in present:
+            config.args.append(str(path))
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    gs = gsession.get(config)
+    if gs is not None:
+        gs.close()
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
+    gs = gsession.get(parent.config)
+    if gs is None or not is_checklist(file_path):
+        return None
+    if file_path.resolve() in gs.checklists:
+        return ChecklistFile.from_parent(parent, path=file_path)
+    return None
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    gs = gsession.get(metafunc.config)
+    for fixture, kind in FIXTURE_KINDS.items():
+        if fixture not in metafunc.fixturenames:
+            continue
+        if gs is None:
+            continue  # the fixture itself skips with a clear reason
+        selector = _marker_option(metafunc.definition, "on") or _marker_option(metafunc.definition, "targets")
+        try:
+            specs = gs.env.select(kind, selector)
+        except KeyError as exc:
+            raise pytest.UsageError(f"{metafunc.definition.nodeid}: {exc.args[0]}") from None
+        metafunc.parametrize(fixture, specs, indirect=True, ids=[s.name for s in specs])
+
+
+def _section_marker(item: pytest.Item) -> pytest.Mark | None:
+    for mark in item.iter_markers():
+        if mark.name in CANONICAL_SECTIONS or mark.name == "golive":
+            return mark
+    return None
+
+
+def _marker_option(node: Any, key: str) -> Any:
+    for mark in node.iter_markers():
+        if (mark.name in CANONICAL_SECTIONS or mark.name == "golive") and key in mark.kwargs:
+            return mark.kwargs[key]
+    return None
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    report = yield
+    gs = gsession.get(item.config)
+    if gs is not None:
+        if isinstance(item, GoliveItem):
+            if call.when == "call" and item.golive_result is not None:
+                report.golive = item.golive_result
+                _apply_decision(report, item.golive_result)
+                _add_properties(report, item.golive_result)
+        else:
+            _python_test_result(gs, item, call, report)
+    _mask_report(report)
+    return report
+
+
+def _python_test_result(gs: gsession.GoliveSession, item: pytest.Item, call: Any, report: Any) -> None:
+    """A plain pytest test in a readiness run is a checklist line too."""
+    if call.when == "setup" and report.passed:
+        return
+    if call.when == "teardown" and (report.passed or report.skipped):
+        return
+    if call.when == "teardown" and hasattr(item, "_golive_recorded"):
+        return
+    mark = _section_marker(item)
+    section = mark.kwargs.get("section", mark.name) if mark else "tests"
+    if mark and mark.name == "golive" and "section" not in mark.kwargs:
+        section = "tests"
+    explicit = mark.kwargs.get("id") if mark else None
+    params = getattr(getattr(item, "callspec", None), "params", {})
+    target = next((p.name for p in params.values() if hasattr(p, "kind") and hasattr(p, "name")), None)
+    base_name = getattr(item, "originalname", item.name)
+    model = Item(
+        id=f"{marker_name(section)}/{explicit or base_name}",
+        section=marker_name(section), section_title=section, title=_doc_title(item) or base_name,
+        severity=(mark.kwargs.get("severity", "blocker") if mark else "blocker"),
+        source=str(item.path), line=(item.reportinfo()[1] or 0) + 1,
+    )
+    if report.skipped and not hasattr(report, "wasxfail"):
+        observed_status = "skipped"
+    elif report.failed:
+        observed_status = "error" if call.when != "call" else "failed"
+    else:
+        observed_status = "passed"
+    observed = _crash_message(report) if report.failed else (
+        str(report.longrepr[2]) if report.skipped and isinstance(report.longrepr, tuple) else "test passed")
+    decision = decide(gs.policy, model.id, target, model.severity, observed_status, False, observed)
+
+    class _Outcome:
+        def __init__(self) -> None:
+            self.observed, self.expected, self.details = observed, "", {}
+    record = result_record(
+        nodeid=item.nodeid, item=model, target=_spec_of(gs, target), check=None, params={},
+        outcome=_Outcome(), decision=decision, duration=report.duration, kind="test",
+        order=gs.order.setdefault(item.nodeid, len(gs.order)),
+    )
+    item._golive_recorded = True  # type: ignore[attr-defined]
+    report.golive = record
+    _apply_decision(report, record)
+    _add_properties(report, record)
+
+
+def _spec_of(gs: gsession.GoliveSession, name: str | None) -> Any:
+    return gs.env.target(name) if name else None
+
+
+def _doc_title(item: pytest.Item) -> str:
+    doc = getattr(getattr(item, "function", None), "__doc__", None) or ""
+    return doc.strip().splitlines()[0] if doc.strip() else ""
+
+
+def _crash_message(report: Any) -> str:
+    crash = getattr(report.longrepr, "reprcrash", None)
+    if crash is not None:
+        return " ".join(str(crash.message).split())[:500]
+    return " ".join(str(report.longrepr).strip().splitlines()[-1:])[:500]
+
+
+def _apply_decision(report: Any, record: dict[str, Any]) -> None:
+    """Make pytest's outcome agree with the verdict: failed exactly when blocking."""
+    status, blocking = record["status"], record["blocking"]
+    if blocking and not report.failed:
+        report.outcome = "failed"
+        report.longrepr = mask(record.get("message") or record.get("observed") or status)
+    elif not blocking and report.failed:
+        report.outcome = "skipped"
+        message = (record.get("message") or record.get("observed") or status).strip()
+        report.longrepr = (record["source"], max(record["line"] - 1, 0), mask(message.splitlines()[0]))
+
+
+def _add_properties(report: Any, record: dict[str, Any]) -> None:
+    """JUnit properties per test case, so CI test reporters show the evidence."""
+    props = [
+        ("golive.section", record["section"]),
+        ("golive.item", record["id"]),
+        ("golive.severity", record["severity"]),
+        ("golive.target", record["target"] or ""),
+        ("golive.status", record["status"]),
+        ("golive.observed", record["observed"]),
+        ("golive.expected", record["expected"]),
+    ]
+    if record.get("waiver"):
+        w = record["waiver"]
+        props.append(("golive.waiver", f"{w.get('reason')} ({w.get('owner')}, until {w.get('expires')})"))
+    existing = {k for k, _ in report.user_properties}
+    report.user_properties.extend((k, mask(str(v))) for k, v in props if k not in existing)
+
+
+def _mask_report(report: Any) -> None:
+    """Mask every secret in what pytest will print or write for this report."""
+    if not MASKER.values():
+        return
+    longrepr = report.longrepr
+    if longrepr is not None:
+        if isinstance(longrepr, tuple):
+            report.longrepr = (longrepr[0], longrepr[1], mask(str(longrepr[2])))
+        elif not isinstance(longrepr, str):
+            text = str(longrepr)
+            masked = mask(text)
+            if masked != text:
+                report.longrepr = masked
+        else:
+            report.longrepr = mask(longrepr)
+    report.sections = [(title, mask(content)) for title, content in report.sections]
+    report.user_properties = [(k, mask_data(v)) for k, v in report.user_properties]
+
+
+def pytest_collectreport(report: pytest.CollectReport) -> None:
+    _mask_report(report)
+
+
+def pytest_report_teststatus(report: Any, config: pytest.Config) -> Any:
+    record = getattr(report, "golive", None)
+    if record is None or gsession.get(config) is None:
+        return None
+    status, blocking = record["status"], record["blocking"]
+    if status == "waived":
+        return STATUS_WORDS["waived"]
+    if status == "manual-attested":
+        return STATUS_WORDS["manual-attested"]
+    if status == "manual-pending":
+        return STATUS_WORDS["pending-block" if blocking else "pending-warn"]
+    if status in ("failed", "error") and not blocking:
+        return STATUS_WORDS["warning"]
+    if status == "error" and blocking:
+        return "failed", "E", ("ERROR", {"red": True})
+    return None
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionstart(session: pytest.Session) -> None:
+    gs = gsession.get(session.config)
+    if gs is not None:
+        session.config.pluginmanager.register(_Collector(gs), "golive-collector")
+
+
+class _Collector:
+    """Collects every report's result into the run's model (on the xdist controller too)."""
+
+    def __init__(self, gs: gsession.GoliveSession) -> None:
+        self.gs = gs
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        record = getattr(report, "golive", None)
+        if record is not None:
+            self.gs.results.add(record)
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if report.failed:
+            message = mask(str(report.longrepr))
+            self.gs.results.collection_errors.append({"nodeid": report.nodeid, "message": message})
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    gs = gsession.get(session.config)
+    if gs is None or hasattr(session.config, "workerinput"):
+        return
+    from pytest_golive.report import write_reports
+    from pytest_golive.results import now_iso
+
+    gs.results.finished = now_iso()
+    gs.results.stale_waivers = [w.to_dict() for w in stale_waivers(gs.policy, gs.results.results)]
+    write_reports(session.config, gs)
+    if gs.results.verdict["verdict"] == "NO-GO" and session.exitstatus == 0:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    gs = gsession.get(config)
+    if gs is None or hasattr(config, "workerinput"):
+        return
+    from pytest_golive.report.terminal import write_summary
+
+    write_summary(terminalreporter, gs.results, config.option.reportchars or "")

@@ -1,0 +1,148 @@
+"""The results model: one plain-data record of a readiness run.
+
+Everything a renderer needs lives here as JSON-serialisable data, built from
+pytest reports (which carry a ``golive`` dict), so it is the same whether
+the run was serial or spread over xdist workers: workers send reports, the
+controller collects them into one model. Renderers (terminal, JSON, HTML,
+JUnit, Markdown) read this model and never compute a verdict themselves.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+import hashlib
+import platform
+import socket
+import subprocess
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pytest_golive import __version__, verdict
+from pytest_golive.secrets import mask_data
+
+SCHEMA_VERSION = "1.0"
+
+
+@dataclass
+class RunResults:
+    environment: str
+    started: str = ""
+    finished: str = ""
+    targets: list[dict[str, Any]] = field(default_factory=list)
+    results: list[dict[str, Any]] = field(default_factory=list)
+    collection_errors: list[dict[str, str]] = field(default_factory=list)
+    stale_waivers: list[dict[str, Any]] = field(default_factory=list)
+    checklists: list[dict[str, Any]] = field(default_factory=list)
+    groups: list[dict[str, Any]] = field(default_factory=list)
+    provenance: dict[str, Any] = field(default_factory=dict)
+    options: dict[str, Any] = field(default_factory=dict)
+
+    def add(self, result: dict[str, Any]) -> None:
+        self.results.append(result)
+
+    @property
+    def verdict(self) -> dict[str, Any]:
+        return verdict.overall(self.results, len(self.collection_errors))
+
+    def counts(self) -> Counter[str]:
+        return Counter(_display_status(r) for r in self.results)
+
+    def by_section(self) -> dict[str, list[dict[str, Any]]]:
+        out: dict[str, list[dict[str, Any]]] = {}
+        for r in self.results:
+            out.setdefault(r["section"], []).append(r)
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        sections = []
+        for name, rows in self.by_section().items():
+            counts = Counter(_display_status(r) for r in rows)
+            sections.append({"name": name, "title": rows[0].get("section_title", name),
+                             "counts": dict(counts), "total": len(rows)})
+        data = {
+            "schema_version": SCHEMA_VERSION,
+            "tool": {"name": "pytest-golive", "version": __version__},
+            "environment": self.environment,
+            "started": self.started,
+            "finished": self.finished,
+            "verdict": self.verdict,
+            "counts": dict(self.counts()),
+            "sections": sections,
+            "targets": self.targets,
+            "results": sorted(self.results, key=lambda r: (r.get("order", 0), r["nodeid"])),
+            "groups": self.groups,
+            "collection_errors": self.collection_errors,
+            "stale_waivers": self.stale_waivers,
+            "checklists": self.checklists,
+            "provenance": self.provenance,
+            "options": self.options,
+        }
+        return mask_data(data)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RunResults:
+        return cls(
+            environment=data["environment"], started=data.get("started", ""),
+            finished=data.get("finished", ""), targets=data.get("targets", []),
+            results=list(data.get("results", [])), collection_errors=data.get("collection_errors", []),
+            stale_waivers=data.get("stale_waivers", []), checklists=data.get("checklists", []),
+            groups=data.get("groups", []), provenance=data.get("provenance", {}),
+            options=data.get("options", {}),
+        )
+
+
+def _display_status(result: dict[str, Any]) -> str:
+    """The status a person reads: a failing warning is 'warning', not 'failed'."""
+    status = result["status"]
+    if status in ("failed", "error") and not result.get("blocking"):
+        return "warning"
+    return status
+
+
+display_status = _display_status
+
+
+def now_iso() -> str:
+    return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
+
+
+def checklist_provenance(paths: list[Path]) -> list[dict[str, Any]]:
+    """Each checklist file with its SHA-256 and, where it lives in git, the commit."""
+    out = []
+    for path in paths:
+        entry: dict[str, Any] = {"path": str(path)}
+        try:
+            entry["sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()
+        except OSError:
+            entry["sha256"] = None
+        entry["git_commit"] = _git_commit(path.parent)
+        out.append(entry)
+    return out
+
+
+def _git_commit(directory: Path) -> str | None:
+    try:
+        proc = subprocess.run(
+            ["git", "-C", str(directory), "rev-parse", "HEAD"],
+            capture_output=True, text=True, timeout=5, check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return proc.stdout.strip() or None if proc.returncode == 0 else None
+
+
+def provenance() -> dict[str, Any]:
+    try:
+        user = getpass.getuser()
+    except Exception:  # noqa: BLE001 - no user name in some containers
+        user = "unknown"
+    return {
+        "plugin_version": __version__,
+        "python": platform.python_version(),
+        "run_by": user,
+        "machine": socket.gethostname(),
+        "platform": platform.platform(),
+    }

@@ -1,0 +1,341 @@
+"""From observations to a decision: severities, waivers, attestations, go/no-go.
+
+Checks say what they saw; this module alone decides what it means for the
+release. One rule keeps pytest's exit code and the verdict in agreement: an
+item *blocks* exactly when its pytest outcome is ``failed``. Everything that
+happened but does not block (a failing warning, a waived failure, a pending
+manual line under ``--golive-manual=warn``) is reported as ``skipped`` to
+pytest, with its own status word for people.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fnmatch
+import os
+import tomllib
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from pytest_golive.config import ConfigError
+
+STATUSES = ("passed", "failed", "error", "waived", "manual-pending", "manual-attested", "skipped")
+
+
+# --- clock ----------------------------------------------------------------------------
+
+
+class Clock:
+    """Today's date, settable so expiry tests never depend on the real date.
+
+    ``--golive-today=YYYY-MM-DD`` or ``GOLIVE_TODAY`` fixes it.
+    """
+
+    def __init__(self, today: str | dt.date | None = None) -> None:
+        value = today or os.environ.get("GOLIVE_TODAY")
+        if isinstance(value, str):
+            try:
+                value = dt.date.fromisoformat(value)
+            except ValueError:
+                raise ConfigError(f"--golive-today: '{value}' is not a date (YYYY-MM-DD)") from None
+        self._today: dt.date | None = value
+
+    def today(self) -> dt.date:
+        return self._today or dt.date.today()
+
+    def now(self) -> dt.datetime:
+        if self._today:
+            return dt.datetime.combine(self._today, dt.time(12, 0), tzinfo=dt.UTC)
+        return dt.datetime.now(dt.UTC)
+
+
+# --- waivers and attestations ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Waiver:
+    item: str
+    reason: str
+    owner: str
+    ticket: str = ""
+    expires: dt.date | None = None
+    target: str | None = None
+    environment: str | None = None
+    source: str = ""
+
+    def matches(self, item_id: str, target: str | None, environment: str) -> bool:
+        if self.environment and self.environment != environment:
+            return False
+        if self.target and not fnmatch.fnmatchcase(target or "", self.target):
+            return False
+        return _id_matches(item_id, self.item)
+
+    def expired(self, today: dt.date) -> bool:
+        return self.expires is not None and self.expires < today
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["expires"] = self.expires.isoformat() if self.expires else None
+        return d
+
+
+@dataclass(frozen=True)
+class Attestation:
+    item: str
+    by: str
+    at: dt.datetime
+    ticket: str = ""
+    evidence: str = ""
+    expires: dt.date | None = None
+    environment: str | None = None
+    source: str = ""
+
+    def matches(self, item_id: str, environment: str) -> bool:
+        if self.environment and self.environment != environment:
+            return False
+        return _id_matches(item_id, self.item)
+
+    def expiry(self, valid_days: int | None) -> dt.date | None:
+        if self.expires:
+            return self.expires
+        if valid_days:
+            return (self.at + dt.timedelta(days=valid_days)).date()
+        return None
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["at"] = self.at.isoformat()
+        d["expires"] = self.expires.isoformat() if self.expires else None
+        return d
+
+
+def _id_matches(item_id: str, pattern: str) -> bool:
+    """An item id matches its full form, a glob, or its last part (an explicit id)."""
+    return (
+        item_id == pattern
+        or fnmatch.fnmatchcase(item_id, pattern)
+        or item_id.endswith("/" + pattern)
+    )
+
+
+def _load_records(path: Path, key: str) -> list[tuple[dict[str, Any], str]]:
+    """Records under ``key`` (TOML array of tables or YAML list) with their location."""
+    if not path.is_file():
+        raise ConfigError(f"{path}: file not found")
+    text = path.read_text(encoding="utf-8")
+    try:
+        if path.suffix.lower() in (".yml", ".yaml"):
+            data = yaml.safe_load(text) or {}
+        else:
+            data = tomllib.loads(text)
+    except (tomllib.TOMLDecodeError, yaml.YAMLError) as exc:
+        raise ConfigError(f"{path}: cannot parse: {' '.join(str(exc).split())}") from None
+    records = data.get(key, data.get(key + "s", [])) if isinstance(data, dict) else data
+    if not isinstance(records, list):
+        raise ConfigError(f"{path}: '{key}' must be a list of records ([[{key}]] in TOML)")
+    return [(r, f"{path}: {key}[{i}]") for i, r in enumerate(records)]
+
+
+def _date(value: Any, where: str, field_name: str) -> dt.date | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError:
+        raise ConfigError(f"{where}.{field_name}: '{value}' is not a date (YYYY-MM-DD)") from None
+
+
+def _datetime(value: Any, where: str, field_name: str) -> dt.datetime:
+    if isinstance(value, dt.datetime):
+        return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+    if isinstance(value, dt.date):
+        return dt.datetime.combine(value, dt.time(), tzinfo=dt.UTC)
+    try:
+        parsed = dt.datetime.fromisoformat(str(value))
+    except ValueError:
+        raise ConfigError(f"{where}.{field_name}: '{value}' is not a date and time (ISO 8601)") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+
+
+_WAIVER_FIELDS = {"item", "reason", "owner", "ticket", "expires", "target", "environment"}
+_ATTEST_FIELDS = {"item", "by", "at", "ticket", "evidence", "expires", "environment"}
+
+
+def _require(record: Any, where: str, allowed: set[str], required: tuple[str, ...]) -> dict[str, Any]:
+    if not isinstance(record, dict):
+        raise ConfigError(f"{where}: must be a table with {', '.join(required)}")
+    unknown = sorted(set(record) - allowed)
+    if unknown:
+        raise ConfigError(f"{where}.{unknown[0]}: unknown key (allowed: {', '.join(sorted(allowed))})")
+    for name in required:
+        if not str(record.get(name, "")).strip():
+            raise ConfigError(f"{where}: '{name}' is required")
+    return record
+
+
+def load_waivers(path: Path | None, allow_without_expiry: bool = False) -> list[Waiver]:
+    if path is None:
+        return []
+    out = []
+    for record, where in _load_records(path, "waiver"):
+        r = _require(record, where, _WAIVER_FIELDS, ("item", "reason", "owner"))
+        expires = _date(r.get("expires"), where, "expires")
+        if expires is None and not allow_without_expiry:
+            raise ConfigError(
+                f"{where}: waiver for '{r['item']}' has no 'expires' date "
+                "(every waiver must end; set settings.allow_waivers_without_expiry = true to allow it)"
+            )
+        out.append(Waiver(
+            item=str(r["item"]), reason=str(r["reason"]), owner=str(r["owner"]),
+            ticket=str(r.get("ticket", "")), expires=expires,
+            target=r.get("target"), environment=r.get("environment"), source=where,
+        ))
+    return out
+
+
+def load_attestations(path: Path | None) -> list[Attestation]:
+    if path is None or not path.exists():
+        return []
+    out = []
+    for record, where in _load_records(path, "attestation"):
+        r = _require(record, where, _ATTEST_FIELDS, ("item", "by", "at"))
+        out.append(Attestation(
+            item=str(r["item"]), by=str(r["by"]), at=_datetime(r["at"], where, "at"),
+            ticket=str(r.get("ticket", "")), evidence=str(r.get("evidence", "")),
+            expires=_date(r.get("expires"), where, "expires"),
+            environment=r.get("environment"), source=where,
+        ))
+    return out
+
+
+# --- the decision ---------------------------------------------------------------------
+
+
+@dataclass
+class Policy:
+    """How this run decides: the environment, its waivers and attestations, options."""
+
+    environment: str
+    clock: Clock = field(default_factory=Clock)
+    waivers: list[Waiver] = field(default_factory=list)
+    attestations: list[Attestation] = field(default_factory=list)
+    severity_overrides: dict[str, str] = field(default_factory=dict)
+    manual: str = "block"
+    strict: bool = False
+    attestation_valid_days: int | None = None
+
+    def severity(self, item_id: str, declared: str) -> str:
+        for pattern, severity in self.severity_overrides.items():
+            if _id_matches(item_id, pattern):
+                return severity
+        return declared
+
+    def waiver_for(self, item_id: str, target: str | None) -> Waiver | None:
+        for waiver in self.waivers:
+            if waiver.matches(item_id, target, self.environment):
+                return waiver
+        return None
+
+    def attestation_for(self, item_id: str) -> Attestation | None:
+        matching = [a for a in self.attestations if a.matches(item_id, self.environment)]
+        return max(matching, key=lambda a: a.at) if matching else None
+
+
+@dataclass
+class Decision:
+    status: str
+    blocking: bool
+    severity: str
+    message: str = ""
+    waiver: dict[str, Any] | None = None
+    attestation: dict[str, Any] | None = None
+
+
+def decide(policy: Policy, item_id: str, target: str | None, declared_severity: str,
+           observed_status: str | None, manual: bool, detail: str = "") -> Decision:
+    """The status and blocking flag of one item result.
+
+    ``observed_status`` is the check's outcome (passed, failed, error,
+    skipped); ``None`` for a manual line.
+    """
+    severity = policy.severity(item_id, declared_severity)
+    blocks_if_bad = severity == "blocker" or policy.strict
+    if manual:
+        return _manual(policy, item_id, severity, blocks_if_bad)
+    if observed_status in ("passed", "skipped"):
+        return Decision(observed_status, False, severity)
+    waiver = policy.waiver_for(item_id, target)
+    if waiver and not waiver.expired(policy.clock.today()):
+        return Decision("waived", False, severity,
+                        f"waived until {waiver.expires or 'further notice'} by {waiver.owner}: {waiver.reason}"
+                        + (f" ({waiver.ticket})" if waiver.ticket else ""),
+                        waiver=waiver.to_dict())
+    status = observed_status or "error"
+    notes = []
+    expired = None
+    if waiver:
+        expired = {**waiver.to_dict(), "expired": True}
+        notes.append(f"waiver expired on {waiver.expires} ({waiver.owner}: {waiver.reason})")
+    if not blocks_if_bad:
+        first = detail.strip().splitlines()[0] if detail.strip() else status
+        notes.append(f"severity warning, does not block the release: {first}")
+    return Decision(status, blocks_if_bad, severity, "\n".join(notes), waiver=expired)
+
+
+def _manual(policy: Policy, item_id: str, severity: str, blocks_if_bad: bool) -> Decision:
+    att = policy.attestation_for(item_id)
+    today = policy.clock.today()
+    if att:
+        expiry = att.expiry(policy.attestation_valid_days)
+        info = {**att.to_dict(), "valid_until": expiry.isoformat() if expiry else None}
+        if expiry is None or expiry >= today:
+            return Decision("manual-attested", False, severity,
+                            f"attested by {att.by} on {att.at.date()}" + (f" ({att.ticket})" if att.ticket else ""),
+                            attestation=info)
+        message = f"attestation by {att.by} expired on {expiry}; attest again"
+        blocks = blocks_if_bad and policy.manual == "block"
+        return Decision("manual-pending", blocks, severity, message, attestation={**info, "expired": True})
+    blocks = blocks_if_bad and policy.manual == "block"
+    message = f"manual item: no attestation yet (golive attest {item_id} --by NAME --ticket T)"
+    return Decision("manual-pending", blocks, severity, message)
+
+
+def stale_waivers(policy: Policy, results: list[dict[str, Any]]) -> list[Waiver]:
+    """Waivers of this environment that matched no item result: noise to remove.
+
+    Judged from the collected results rather than from which waivers the
+    decisions used, so it is right on the xdist controller, which decides
+    nothing itself.
+    """
+    if not results:
+        return []
+    return [
+        w for w in policy.waivers
+        if (not w.environment or w.environment == policy.environment)
+        and not any(w.matches(r["id"], r.get("target"), policy.environment) for r in results)
+    ]
+
+
+def overall(results: list[dict[str, Any]], collection_errors: int = 0) -> dict[str, Any]:
+    """GO or NO-GO from item results (plain dicts) and collection errors."""
+    blocking = [r for r in results if r.get("blocking")]
+    verdict = "GO" if not blocking and not collection_errors and results else "NO-GO"
+    reasons = []
+    if not results:
+        reasons.append("nothing was checked")
+    if collection_errors:
+        reasons.append(f"{collection_errors} checklist error(s)")
+    if blocking:
+        reasons.append(f"{len(blocking)} blocker(s) failing")
+    return {
+        "verdict": verdict,
+        "blocking": [r["nodeid"] for r in blocking],
+        "reasons": reasons,
+    }
