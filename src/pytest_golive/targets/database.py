@@ -7,6 +7,7 @@ connect and query timeouts, so no check can change a target even by mistake.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -66,6 +67,7 @@ class DatabaseTarget:
         self.connect_timeout = float(spec.options.get("connect_timeout", settings.connect_timeout))
         self.query_timeout = float(spec.options.get("query_timeout", settings.command_timeout))
         self._conn: Any = None
+        self._last_description: Any = None
 
     def connection(self) -> Any:
         """A read-only connection, opened on first use and reused."""
@@ -78,12 +80,22 @@ class DatabaseTarget:
                 raise CheckError(f"database {self.name} ({self.dsn.address}): {describe_error(exc)}") from None
         return self._conn
 
+    def _mysql_ssl(self) -> dict[str, Any] | None:
+        """TLS options for pymysql: required when a CA is configured or the DSN asks.
+
+        Without either, pymysql negotiates TLS when the server offers it.
+        """
+        verify = bool(self.spec.options.get("ssl_verify", True))
+        if self.spec.options.get("ssl_ca"):
+            return {"ca": self.spec.options["ssl_ca"], "check_hostname": verify, "verify_mode": verify}
+        mode = (self.dsn.query.get("ssl_mode") or self.dsn.query.get("ssl-mode") or "").lower()
+        if mode in ("required", "require", "verify_ca", "verify_identity") or self.dsn.query.get("ssl") in ("1", "true"):
+            return {"check_hostname": False, "verify_mode": False}
+        return None
+
     def _connect_mysql(self) -> Any:
         import pymysql
 
-        ssl: dict[str, Any] | None = None
-        if self.spec.options.get("ssl_ca"):
-            ssl = {"ca": self.spec.options["ssl_ca"]}
         conn = pymysql.connect(
             host=self.dsn.host,
             port=self.dsn.port or 3306,
@@ -91,18 +103,21 @@ class DatabaseTarget:
             password=reveal(self.dsn.password) or "",
             database=self.dsn.database,
             connect_timeout=self.connect_timeout,
-            read_timeout=self.query_timeout,
-            write_timeout=self.query_timeout,
-            ssl=ssl,
+            # The server stops a statement at query_timeout; the socket timeout
+            # is a backstop for a server that does not answer at all.
+            read_timeout=self.query_timeout + CLIENT_GRACE,
+            write_timeout=self.query_timeout + CLIENT_GRACE,
+            ssl=self._mysql_ssl(),
             autocommit=True,
         )
         with conn.cursor() as cur:
             cur.execute("SET SESSION TRANSACTION READ ONLY")
-            ms = int(self.query_timeout * 1000)
-            try:  # MySQL 5.7+/8
-                cur.execute(f"SET SESSION MAX_EXECUTION_TIME={ms}")
-            except Exception:  # noqa: BLE001 - MariaDB spells it differently
-                cur.execute(f"SET SESSION max_statement_time={self.query_timeout}")
+            if "mariadb" in conn.get_server_info().lower():
+                # MariaDB: seconds, any statement.
+                cur.execute(f"SET SESSION max_statement_time={self.query_timeout:g}")
+            else:
+                # MySQL 5.7+/8: milliseconds, SELECT statements.
+                cur.execute(f"SET SESSION MAX_EXECUTION_TIME={int(self.query_timeout * 1000)}")
         return conn
 
     def _connect_postgresql(self) -> Any:
@@ -138,14 +153,65 @@ class DatabaseTarget:
         return client
 
     def query(self, sql: str, params: Any = None) -> list[tuple[Any, ...]]:
-        """Rows of a read-only query (SQL databases)."""
+        """Rows of a read-only query (SQL databases).
+
+        The statement is refused before it is sent unless it is a single
+        read (:func:`validate_read_only_sql`); the read-only session is the
+        second line of defence.
+        """
+        if self.driver == "redis":
+            raise CheckError(f"database {self.name}: SQL queries do not apply to Redis")
+        try:
+            validate_read_only_sql(sql)
+        except ValueError as exc:
+            raise CheckError(f"database {self.name}: {exc}") from None
         conn = self.connection()
         try:
             with conn.cursor() as cur:
                 cur.execute(sql, params)
+                self._last_description = cur.description
                 return list(cur.fetchall()) if cur.description else []
         except Exception as exc:  # noqa: BLE001
+            self._drop_if_broken()
             raise CheckError(f"database {self.name}: query failed: {describe_error(exc)}") from None
+
+    def _drop_if_broken(self) -> None:
+        """Forget a connection the driver has lost (timeout, server gone)."""
+        conn = self._conn
+        if conn is None:
+            return
+        broken = (not conn.open) if hasattr(conn, "open") else bool(getattr(conn, "closed", False))
+        if broken:
+            self._conn = None
+
+    @property
+    def server_version(self) -> str:
+        """The server's version string ("10.11.6-MariaDB", "15.4", "7.0.15")."""
+        conn = self.connection()
+        if self.driver == "mysql":
+            # MariaDB before 11 prefixes "5.5.5-" for old replication clients.
+            return str(conn.get_server_info()).removeprefix("5.5.5-")
+        if self.driver == "postgresql":
+            return str(self.scalar("SHOW server_version"))
+        return str(self.redis("info", "server").get("redis_version", ""))
+
+    def redis(self, command: str, *args: Any) -> Any:
+        """One Redis command through the shared client; errors become one line.
+
+        Callers pass observation commands only (INFO, CONFIG GET, COMMAND
+        INFO, ACL DRYRUN): nothing here writes.
+        """
+        client = self.connection()
+        try:
+            return client.execute_command(command, *args)
+        except Exception as exc:  # noqa: BLE001
+            raise CheckError(f"database {self.name}: {command.upper()} failed: {describe_error(exc)}") from None
+
+    def records(self, sql: str, params: Any = None) -> list[dict[str, Any]]:
+        """Rows of a read-only query as dicts keyed by lower-case column name."""
+        rows = self.query(sql, params)
+        names = [str(c[0]).lower() for c in (self._last_description or ())]
+        return [dict(zip(names, row, strict=True)) for row in rows]
 
     def scalar(self, sql: str, params: Any = None) -> Any:
         rows = self.query(sql, params)
@@ -157,6 +223,89 @@ class DatabaseTarget:
                 self._conn.close()
             finally:
                 self._conn = None
+
+
+#: Seconds the client waits beyond the server-side statement limit.
+CLIENT_GRACE = 2.0
+
+#: First words of the statements a read-only check may send.
+READ_STATEMENTS = ("SELECT", "WITH", "SHOW", "EXPLAIN", "DESCRIBE", "DESC", "VALUES", "TABLE")
+
+#: Words that turn a statement that starts as a read into a write, a lock or
+#: an execution (data-modifying CTEs, SELECT ... INTO, FOR UPDATE, EXPLAIN
+#: ANALYZE), wherever they appear outside literals and quoted identifiers.
+#: Statement-only words (SET, CALL, BEGIN, ...) need no entry: a statement
+#: must start with a read and only one statement is allowed.
+WRITE_WORDS = frozenset(
+    "INSERT UPDATE DELETE MERGE UPSERT DROP CREATE ALTER GRANT REVOKE INTO LOCK CALL EXECUTE ANALYZE ANALYSE".split()
+)
+
+# Literals, quoted identifiers and comments, read two ways: with backslash
+# escapes (MySQL, PostgreSQL E'') and without (standard SQL strings). A query
+# must pass under both readings, so a quote trick that hides a second
+# statement from one reading is seen by the other. ``#`` is not taken for a
+# comment (it is an operator in PostgreSQL) and ``--`` only before white
+# space (MySQL's rule), so text the server would run is never skipped.
+_COMMENTS = r"--(?=\s)[^\n]*|--$|/\*.*?\*/"
+_LITERALS = (
+    re.compile(r"""'(?:[^'\\]|\\.|'')*'|"(?:[^"\\]|\\.|"")*"|`(?:[^`]|``)*`|""" + _COMMENTS, re.DOTALL),
+    re.compile(r"""'(?:[^']|'')*'|"(?:[^"]|"")*"|`(?:[^`]|``)*`|""" + _COMMENTS, re.DOTALL),
+)
+_DOLLAR_QUOTE = re.compile(r"\$[A-Za-z_]*\$")
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*")
+_SHARE_LOCK = re.compile(r"\bFOR\s+(?:NO\s+KEY\s+|KEY\s+)?SHARE\b", re.IGNORECASE)
+
+
+def validate_read_only_sql(sql: str) -> str:
+    """Refuse anything but one read-only statement; return it without a trailing ``;``.
+
+    Keyword-level, so it is strict: a statement is accepted only if it starts
+    with a read (SELECT, WITH, SHOW, EXPLAIN, DESCRIBE, VALUES, TABLE) and no
+    write, lock, transaction or session word (INSERT, UPDATE ... SET, INTO,
+    FOR UPDATE/SHARE, CALL, ...) appears outside string literals and quoted
+    identifiers. Executable comments (``/*! ... */``), dollar quoting and
+    more than one statement are refused because they could hide a write.
+    SHOW statements are read-only by definition and accepted whole (so
+    ``SHOW CREATE TABLE`` works). Raises ValueError with one clear line.
+    """
+    if not isinstance(sql, str) or not sql.strip():
+        raise ValueError("the query is empty")
+    text = sql.strip()
+    if "/*!" in text or "/*+" in text.replace(" ", ""):
+        raise ValueError("executable or hint comments (/*! ... */) are not allowed in a read-only query")
+    for literals in _LITERALS:
+        _check_statement(literals.sub(" ", text).strip())
+    return text[:-1].rstrip() if text.endswith(";") else text
+
+
+def _check_statement(stripped: str) -> None:
+    """Raise ValueError unless ``stripped`` (literals removed) is one read."""
+    if _DOLLAR_QUOTE.search(stripped):
+        raise ValueError("dollar-quoted bodies ($$ ... $$) are not allowed in a read-only query")
+    if stripped.endswith(";"):
+        stripped = stripped[:-1].rstrip()
+    if ";" in stripped:
+        raise ValueError("only one statement is allowed in a read-only query (found ';' between statements)")
+    words = [w.upper() for w in _WORD.findall(stripped)]
+    if not words:
+        raise ValueError("the query has no statement")
+    first = words[0]
+    if first not in READ_STATEMENTS:
+        raise ValueError(
+            f"'{first}' statements are not reads: a query must start with "
+            f"{', '.join(READ_STATEMENTS[:-1])} or {READ_STATEMENTS[-1]}"
+        )
+    if first == "SHOW":
+        return
+    bad = next((w for w in words if w in WRITE_WORDS), None)
+    if bad == "UPDATE" and re.search(r"\bFOR\s+(NO\s+KEY\s+)?UPDATE\b", stripped, re.IGNORECASE):
+        raise ValueError("SELECT ... FOR UPDATE takes locks: not allowed in a read-only query")
+    if bad == "INTO":
+        raise ValueError("SELECT ... INTO writes a file or variable: not allowed in a read-only query")
+    if bad:
+        raise ValueError(f"'{bad}' is not allowed in a read-only query")
+    if _SHARE_LOCK.search(stripped):
+        raise ValueError("SELECT ... FOR SHARE takes locks: not allowed in a read-only query")
 
 
 def describe_error(exc: Exception) -> str:
