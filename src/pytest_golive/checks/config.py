@@ -1,3 +1,578 @@
-"""config checks."""
+"""Configuration and secrets checks: dotenv, INI, TOML, YAML and JSON files.
+
+Files are read through :class:`~pytest_golive.targets.files.FileTarget`
+(locally or from a host) and parsed by :mod:`pytest_golive.configfiles`, which
+wraps every value under a secret-looking key in a
+:class:`~pytest_golive.secrets.Secret` as it is read. Evidence names keys and
+shows lengths, counts and kinds; it shows a value only when the key does not
+look secret, and even then through the masker.
+"""
 
 from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from pytest_golive.checks.registry import check
+from pytest_golive.configfiles import (
+    MISSING,
+    ConfigFile,
+    as_text,
+    is_empty,
+    is_secret,
+    load,
+    sibling,
+)
+from pytest_golive.outcome import CheckError, Evidence, Outcome
+from pytest_golive.secrets import mask, reveal
+from pytest_golive.targets.files import FileTarget
+
+# Booleans the way the common frameworks read them (Django-environ, pydantic,
+# Rails, Go's strconv): anything else is not a boolean at all.
+TRUE_WORDS = frozenset({"true", "1", "yes", "on", "t", "y"})
+FALSE_WORDS = frozenset({"false", "0", "no", "off", "f", "n", ""})
+#: ``equals=`` values that switch env_value to boolean comparison.
+_BOOL_EXPECTED = {"true": True, "yes": True, "on": True, "false": False, "no": False, "off": False}
+
+
+def _keys(value: Iterable[str] | str | None) -> list[str]:
+    """``keys=`` as a list, whether given as a list or one comma-separated string."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [k.strip() for k in value.split(",") if k.strip()]
+    return [str(k).strip() for k in value if str(k).strip()]
+
+
+def _shown(key: str, value: Any) -> str:
+    """A value as evidence may show it: secrets only by their length."""
+    text = as_text(value)
+    if text is None:
+        return "null"
+    if is_secret(key, value) and text.strip().lower() not in TRUE_WORDS | FALSE_WORDS:
+        return f"a value of {len(text)} characters"
+    return repr(mask(text))
+
+
+def _as_bool(value: Any) -> bool | None:
+    """The boolean an application would read, or None if it is not one."""
+    value = reveal(value)
+    if isinstance(value, bool):
+        return value
+    if value is None:
+        return False
+    if isinstance(value, int):
+        return value != 0 if value in (0, 1) else None
+    text = str(value).strip().lower()
+    if text in TRUE_WORDS:
+        return True
+    if text in FALSE_WORDS:
+        return False
+    return None
+
+
+# --- env_required -----------------------------------------------------------------------
+
+
+@check(target="file")
+def env_required(
+    file: FileTarget,
+    *,
+    keys: list[str] | None = None,
+    template: str | None = None,
+    process_env: bool = False,
+) -> Outcome:
+    """Required configuration keys are present and not empty.
+
+    A release fails late and confusingly when a variable is missing; this
+    catches it before. With ``template``, every key of the template (such as
+    ``.env.template`` or ``.env.example``) must also be present in the file:
+    the usual "environment file created from the template" line.
+
+    Args:
+        keys: keys (dotted paths for nested formats) that must be set to a non-empty value.
+        template: path of a template file whose every key must be present in the file; relative to the file's directory.
+        process_env: also read the environment of the process running pytest (local files only); variables set there take precedence over the file, as frameworks do.
+    """
+    wanted = _keys(keys)
+    if not wanted and not template:
+        raise CheckError("env_required needs keys= or template=")
+    cfg = load(file, process_env=process_env)
+    ev = Evidence()
+    details: dict[str, Any] = {"file": cfg.where}
+    if wanted:
+        missing = [k for k in wanted if cfg.get(k) is MISSING]
+        empty = [k for k in wanted if k not in missing and is_empty(cfg.get(k))]
+        ev.add(
+            "keys",
+            not missing and not empty,
+            _key_problems(len(wanted), missing, empty),
+            f"all {len(wanted)} set and non-empty",
+        )
+        details.update(missing=missing, empty=empty)
+    if template:
+        tpl = load(sibling(file, template, f"{file.name}-template", cfg.format))
+        tpl_keys = [k for k, _ in tpl.leaves()]
+        absent = [k for k in tpl_keys if cfg.get(k) is MISSING]
+        observed = (
+            f"{len(tpl_keys) - len(absent)} of {len(tpl_keys)} template keys present"
+            + (f", missing {', '.join(absent)}" if absent else "")
+        )
+        ev.add("template", not absent, observed, f"every key of {tpl.where} present")
+        details.update(template=tpl.where, template_keys=len(tpl_keys), missing_from_template=absent)
+    if not cfg.exists:
+        details["file_exists"] = False
+    return ev.outcome(**details)
+
+
+def _key_problems(total: int, missing: list[str], empty: list[str]) -> str:
+    if not missing and not empty:
+        return f"all {total} set"
+    parts = []
+    if missing:
+        parts.append(f"missing {', '.join(missing)}")
+    if empty:
+        parts.append(f"empty {', '.join(empty)}")
+    return "; ".join(parts)
+
+
+# --- env_value --------------------------------------------------------------------------
+
+
+@check(target="file")
+def env_value(
+    file: FileTarget,
+    *,
+    key: str,
+    equals: str | None = None,
+    one_of: list[str] | None = None,
+    matches: str | None = None,
+    ignore_case: bool = False,
+    process_env: bool = False,
+) -> Outcome:
+    """A configuration value equals, is one of, or matches what production needs.
+
+    For lines such as "DEBUG=false" and "log level INFO". When ``equals`` is a
+    boolean word (true/false, yes/no, on/off) the value is read the way the
+    common frameworks read booleans: true, 1, yes, on (t, y) are true;
+    false, 0, no, off (f, n) and an empty value are false; anything else
+    fails as "not a boolean". Values of secret-looking keys are never shown.
+
+    Args:
+        key: the key, a dotted path for nested formats (``logging.level``).
+        equals: the exact value expected.
+        one_of: the acceptable values.
+        matches: a regular expression the whole value must match.
+        ignore_case: compare ``equals``, ``one_of`` and ``matches`` without regard to case.
+        process_env: also read the environment of the process running pytest (local files only); it takes precedence over the file.
+    """
+    choices = _keys(one_of)
+    if equals is None and not choices and matches is None:
+        raise CheckError("env_value needs equals=, one_of= or matches=")
+    pattern = None
+    if matches is not None:
+        try:
+            pattern = re.compile(matches, re.IGNORECASE if ignore_case else 0)
+        except re.error as exc:
+            raise CheckError(f"env_value: matches= is not a valid regular expression: {exc}") from None
+    cfg = load(file, process_env=process_env)
+    value = cfg.get(key)
+    details: dict[str, Any] = {"file": cfg.where, "key": key, "source": cfg.source(key)}
+    if value is MISSING:
+        wanted = _describe_expected(equals, choices, matches)
+        return Outcome.failed(f"{key} is not set", f"{key} {wanted}", **details)
+    text = as_text(value)
+    ev = Evidence()
+    fold = (lambda s: s.casefold()) if ignore_case else (lambda s: s)
+    if equals is not None:
+        expected_bool = _BOOL_EXPECTED.get(equals.strip().lower())
+        if expected_bool is not None:
+            actual = _as_bool(value)
+            observed = "not a boolean" if actual is None else str(actual).lower()
+            ev.add(
+                f"{key} (boolean)",
+                actual is expected_bool,
+                f"{_shown(key, value)} reads as {observed}",
+                str(expected_bool).lower(),
+            )
+        else:
+            ok = text is not None and fold(text) == fold(equals)
+            ev.add(key, ok, _shown(key, value), f"= {_shown(key, equals)}")
+    if choices:
+        ok = text is not None and fold(text) in {fold(c) for c in choices}
+        shown_choices = ", ".join(_shown(key, c) for c in choices)
+        ev.add(key, ok, _shown(key, value), f"one of {shown_choices}")
+    if pattern is not None:
+        ok = text is not None and pattern.fullmatch(text) is not None
+        ev.add(key, ok, _shown(key, value), f"matches /{mask(matches or '')}/")
+    return ev.outcome(**details)
+
+
+def _describe_expected(equals: str | None, choices: list[str], matches: str | None) -> str:
+    parts = []
+    if equals is not None:
+        parts.append(f"= {equals!r}")
+    if choices:
+        parts.append("one of " + ", ".join(repr(c) for c in choices))
+    if matches is not None:
+        parts.append(f"matching /{matches}/")
+    return mask(" and ".join(parts))
+
+
+# --- env_no_placeholders ----------------------------------------------------------------
+
+#: (kind, pattern, secret keys only). The kind is what evidence shows.
+PLACEHOLDERS: tuple[tuple[str, re.Pattern[str], bool], ...] = tuple(
+    (kind, re.compile(rx, re.IGNORECASE), secret_only)
+    for kind, rx, secret_only in (
+        ("changeme", r"change[-_ .]?(me|it|this)|replace[-_ .]?(me|this)|fill[-_ .]?me", False),
+        ("example value", r"(?<![a-z])example(?![a-z])", False),
+        ("your-...-here", r"(?<![a-z])your[-_ .]?[a-z0-9_.-]*[-_ .]?here(?![a-z])|^your[-_ ]", False),
+        ("<...> placeholder", r"<[a-z0-9 _.:/-]+>", False),
+        ("xxx placeholder", r"^[x*.#_-]{3,}$|x{4,}", False),
+        ("TODO marker", r"(?<![a-z])(todo|tbd|fixme|tba)(?![a-z])", False),
+        ("template variable", r"^\{\{.*\}\}$|^%[a-z_]+%$", False),
+        (
+            "test/dummy value",
+            r"^(test|testing|tests|dummy|fake|sample|placeholder|foo|bar|foobar|baz|"
+            r"none|null|undefined|nil|empty|blank|string|value|todo)$",
+            False,
+        ),
+        (
+            "well-known weak password",
+            r"^(password|passw0rd|p@ssw0rd|pass|secret|secrets|admin|administrator|root|"
+            r"default|letmein|qwerty|abc123|1234|12345|123456|12345678|123456789|"
+            r"changeit|welcome|guest|user|demo)$",
+            False,
+        ),
+        ("test-mode API key", r"^(sk|pk|rk)_test_", False),
+        ("Django insecure default key", r"^django-insecure-", False),
+        ("express-session example secret", r"^keyboard cat$", False),
+        ("Laravel example key", r"^somerandomstring$", False),
+        ("Flask documentation example key", r"^_5#y2L\"F4Q8z\\n\\xec\]/$", False),
+        (
+            "Flask documentation example key",
+            r"^192b9bdd22ab9ed4d12e236c78afcb9a393ec15f71bbf5dc987d54727823bcbf$",
+            False,
+        ),
+        ("Google P12 default password", r"^notasecret$", False),
+        (
+            "development secret",
+            r"^(dev|development|devel|local|localdev|insecure|unsafe|not[-_ ]?secret|"
+            r"supersecret|super[-_ ]secret|mysecret|my[-_ ]secret|s3cr3t|secretkey|secret[-_]key|"
+            r"mypassword|my[-_]password)$",
+            True,
+        ),
+    )
+)
+
+
+def placeholder_kind(key: str, value: str) -> str | None:
+    """The kind of placeholder ``value`` is, or None for a real-looking value."""
+    text = value.strip().strip("'\"")
+    if not text:
+        return None
+    secret_key = is_secret(key, value)
+    for kind, pattern, secret_only in PLACEHOLDERS:
+        if secret_only and not secret_key:
+            continue
+        if pattern.search(text):
+            return kind
+    return None
+
+
+@check(target="file", aliases=("no_default_values",))
+def env_no_placeholders(
+    file: FileTarget,
+    *,
+    keys: list[str] | None = None,
+    process_env: bool = False,
+) -> Outcome:
+    """No configuration value is a placeholder, example or well-known default.
+
+    Catches values copied from a template and never filled in: changeme,
+    example, your-...-here, <...>, xxx, TODO, test, password, secret, Stripe
+    test-mode keys, and the default secrets of popular frameworks (Django's
+    ``django-insecure-`` keys, the Flask documentation's example keys, the
+    express-session and Laravel examples). Evidence names each key and the
+    kind of placeholder, never the value.
+
+    Args:
+        keys: only these keys (dotted paths); all string values of the file when omitted.
+        process_env: also read the environment of the process running pytest (local files only); it takes precedence over the file for the keys it sets.
+    """
+    wanted = _keys(keys)
+    cfg = load(file, process_env=process_env)
+    items = [(k, cfg.get(k)) for k in wanted] if wanted else _overlaid(cfg)
+    found: list[dict[str, str]] = []
+    checked = 0
+    for key, value in items:
+        for text in _strings(value):
+            checked += 1
+            kind = placeholder_kind(key, text)
+            if kind:
+                found.append({"key": key, "kind": kind})
+                break
+    unset = [k for k, v in items if v is MISSING]
+    observed = (
+        "; ".join(f"{f['key']} is a {f['kind']}" for f in found)
+        if found
+        else f"no placeholder in {checked} values"
+    )
+    return Outcome.of(
+        not found,
+        observed,
+        "no placeholder, example or default values",
+        file=cfg.where,
+        checked=checked,
+        placeholders=found,
+        unset=unset,
+    )
+
+
+def _overlaid(cfg: ConfigFile) -> list[tuple[str, Any]]:
+    return [(k, cfg.get(k)) for k, _ in cfg.leaves()]
+
+
+def _strings(value: Any) -> list[str]:
+    value = reveal(value)
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list):
+        return [s for v in value for s in _strings(v)]
+    return []
+
+
+# --- secret_strength --------------------------------------------------------------------
+
+_CLASSES = (
+    ("lower", re.compile(r"[a-z]")),
+    ("upper", re.compile(r"[A-Z]")),
+    ("digit", re.compile(r"[0-9]")),
+    ("symbol", re.compile(r"[^A-Za-z0-9]")),
+)
+_POOL = {"lower": 26, "upper": 26, "digit": 10, "symbol": 33}
+
+
+def entropy_bits(value: str) -> float:
+    """A conservative estimate of the entropy of ``value``, in bits.
+
+    The smaller of two estimates: length x log2(size of the character classes
+    used), which overrates repetitive strings, and length x the Shannon
+    entropy of the characters actually used, which catches "aaaa..." and
+    short alphabets such as hex.
+    """
+    if not value:
+        return 0.0
+    classes = [name for name, rx in _CLASSES if rx.search(value)]
+    pool = sum(_POOL[c] for c in classes)
+    by_pool = len(value) * math.log2(pool) if pool > 1 else 0.0
+    counts: dict[str, int] = {}
+    for ch in value:
+        counts[ch] = counts.get(ch, 0) + 1
+    shannon = -sum((n / len(value)) * math.log2(n / len(value)) for n in counts.values())
+    return min(by_pool, len(value) * shannon)
+
+
+def character_classes(value: str) -> list[str]:
+    return [name for name, rx in _CLASSES if rx.search(value)]
+
+
+@check(target="file", aliases=("api_key_strength",))
+def secret_strength(
+    file: FileTarget,
+    *,
+    keys: list[str] | None = None,
+    min_length: int = 32,
+    min_classes: int = 1,
+    min_entropy_bits: float = 64.0,
+    process_env: bool = False,
+) -> Outcome:
+    """Secrets are long and random enough ("API keys 32+ characters").
+
+    Each secret is measured for length, character classes (lower, upper,
+    digit, symbol) and an entropy estimate (see ``entropy_bits``: the lower of
+    a character-pool and a Shannon estimate). Evidence shows those numbers,
+    never the value.
+
+    Args:
+        keys: the keys holding secrets; every key that looks secret (password, token, api_key, secret, ...) when omitted.
+        min_length: the shortest acceptable secret, in characters.
+        min_classes: how many of the four character classes each secret must use.
+        min_entropy_bits: the smallest acceptable entropy estimate, in bits (0 to not check).
+        process_env: also read the environment of the process running pytest (local files only); it takes precedence over the file.
+    """
+    cfg = load(file, process_env=process_env)
+    wanted = _keys(keys) or [k for k, v in cfg.leaves() if is_secret(k, v)]
+    if not wanted:
+        return Outcome.not_applicable(f"{cfg.where} has no key that looks secret; name keys=")
+    ev = Evidence()
+    measured: list[dict[str, Any]] = []
+    for key in wanted:
+        value = cfg.get(key)
+        if value is MISSING or is_empty(value):
+            ev.add(key, False, "not set", "a secret")
+            measured.append({"key": key, "set": False})
+            continue
+        text = as_text(value) or ""
+        classes = character_classes(text)
+        bits = entropy_bits(text)
+        problems = []
+        if len(text) < min_length:
+            problems.append("too short")
+        if len(classes) < min_classes:
+            problems.append("too few character classes")
+        if min_entropy_bits and bits < min_entropy_bits:
+            problems.append("too little entropy")
+        observed = f"{len(text)} characters, {len(classes)} classes ({', '.join(classes)}), ~{bits:.0f} bits"
+        if problems:
+            observed += f" ({', '.join(problems)})"
+        expected = f">= {min_length} characters, >= {min_classes} classes"
+        if min_entropy_bits:
+            expected += f", >= {min_entropy_bits:g} bits"
+        ev.add(key, not problems, observed, expected)
+        measured.append(
+            {"key": key, "set": True, "length": len(text), "classes": classes, "entropy_bits": round(bits, 1)}
+        )
+    return ev.outcome(file=cfg.where, secrets=measured)
+
+
+# --- cors_origins -----------------------------------------------------------------------
+
+_ORIGIN = re.compile(r"^(?P<scheme>[a-z][a-z0-9+.-]*)://(?P<host>[^/?#\s]+)(?P<rest>.*)$", re.IGNORECASE)
+
+
+def parse_origins(value: Any) -> list[str]:
+    """The origins in a value: a list, a JSON-ish list string, or comma/space separated."""
+    value = reveal(value)
+    if value is None:
+        return []
+    if isinstance(value, list):
+        return [str(reveal(v)).strip() for v in value if str(reveal(v)).strip()]
+    text = str(value).strip()
+    if text.startswith("["):
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError:
+            data = None
+        if isinstance(data, list):
+            return [str(v).strip() for v in data if str(v).strip()]
+        text = text.strip("[]")
+    return [p.strip().strip("'\"") for p in re.split(r"[,\s]+", text) if p.strip().strip("'\"")]
+
+
+def origin_problem(origin: str) -> str | None:
+    """Why ``origin`` is not acceptable in production, or None."""
+    if "*" in origin:
+        return "wildcard"
+    if origin.lower() == "null":
+        return "the 'null' origin"
+    m = _ORIGIN.match(origin)
+    if not m:
+        return "not an origin (scheme://host[:port])"
+    if m["scheme"].lower() != "https":
+        return f"{m['scheme'].lower()}, not https"
+    if m["rest"]:
+        return "has a path (an origin is scheme://host[:port] only)"
+    return None
+
+
+@check(target="file")
+def cors_origins(file: FileTarget, *, key: str, required: bool = True, process_env: bool = False) -> Outcome:
+    """CORS allowed origins are explicit https origins, never ``*``.
+
+    The value may be a list (YAML/JSON/TOML), a JSON list in a string, or
+    comma- or space-separated origins as most frameworks read them from an
+    environment variable.
+
+    Args:
+        key: the key holding the allowed origins (``CORS_ALLOWED_ORIGINS``, ``cors.origins``).
+        required: false to pass when the key is not set (no cross-origin access at all).
+        process_env: also read the environment of the process running pytest (local files only); it takes precedence over the file.
+    """
+    cfg = load(file, process_env=process_env)
+    value = cfg.get(key)
+    details: dict[str, Any] = {"file": cfg.where, "key": key}
+    if value is MISSING:
+        return Outcome.of(not required, f"{key} is not set", "explicit https origins", **details)
+    origins = parse_origins(value)
+    bad = {o: p for o in origins if (p := origin_problem(o))}
+    observed = (
+        "; ".join(f"{mask(o)}: {p}" for o, p in bad.items())
+        if bad
+        else f"{len(origins)} https origins" + (f": {mask(', '.join(origins))}" if origins else "")
+    )
+    return Outcome.of(
+        not bad,
+        observed,
+        "only https origins, no *",
+        origins=[mask(o) for o in origins],
+        rejected={mask(o): p for o, p in bad.items()},
+        **details,
+    )
+
+
+# --- file_mode --------------------------------------------------------------------------
+
+
+def parse_mode(text: str) -> int:
+    raw = str(text).strip().lower().removeprefix("0o")
+    if not raw or not re.fullmatch(r"[0-7]{1,4}", raw):
+        raise CheckError(f"file_mode: {text!r} is not an octal mode such as 600 or 0640")
+    return int(raw, 8)
+
+
+@check(target="file", aliases=("file_permissions",))
+def file_mode(file: FileTarget, *, max: str = "600", owner: str | None = None) -> Outcome:
+    """A secret file is not readable beyond ``max`` (600: the owner only).
+
+    Passes when the file's mode has no permission bit that ``max`` lacks:
+    0400 and 0600 pass ``max=600``; 0640 and 0644 fail.
+
+    Args:
+        max: the most permissive acceptable octal mode (600, 0640, ...).
+        owner: the user that must own the file.
+    """
+    limit = parse_mode(max)
+    if not file.exists():
+        raise CheckError(f"file {file.where} does not exist")
+    try:
+        mode = file.mode()
+    except CheckError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - local stat or remote stat failure
+        raise CheckError(f"file {file.where}: cannot read its mode: {mask(str(exc))}") from None
+    ev = Evidence()
+    extra = mode & ~limit & 0o7777
+    observed = f"{mode:04o}" + (f" (extra bits {extra:04o})" if extra else "")
+    ev.add("mode", not extra, observed, f"no bits beyond {limit:04o}")
+    actual_owner = None
+    if owner:
+        actual_owner = _owner(file)
+        ev.add("owner", actual_owner == owner, actual_owner, owner)
+    return ev.outcome(file=file.where, mode=f"{mode:04o}", max=f"{limit:04o}", owner=actual_owner)
+
+
+def _owner(file: FileTarget) -> str:
+    try:
+        if file.host is not None:
+            return str(file.host.testinfra.file(file.path).user)
+        import os
+        import pwd
+
+        uid = os.stat(file.path).st_uid
+        try:
+            return pwd.getpwuid(uid).pw_name
+        except KeyError:
+            return str(uid)
+    except CheckError:
+        raise
+    except Exception as exc:  # noqa: BLE001
+        raise CheckError(f"file {file.where}: cannot read its owner: {mask(str(exc))}") from None
+
+
+# secrets_in_repo lives in its own module; importing it registers the check.
+from pytest_golive.checks import repo_secrets as _repo_secrets  # noqa: E402,F401
