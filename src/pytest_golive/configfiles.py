@@ -23,6 +23,7 @@ import io
 import json
 import os
 import posixpath
+import re
 import tomllib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -57,6 +58,16 @@ _TEMPLATE_SUFFIXES = (".template", ".example", ".sample", ".dist", ".tpl", ".tmp
 #: Values that are booleans or "nothing" whatever the key: never worth masking,
 #: and masking "true" everywhere would make every report unreadable.
 _TRIVIAL = {"true", "false", "yes", "no", "on", "off", "none", "null", "0", "1", ""}
+
+#: Whole values that are public knowledge (placeholders, the weakest
+#: passwords, documented example secrets). Masking them protects nothing and
+#: would blank out ordinary words ("password", "example") in every report.
+_PUBLIC = re.compile(
+    r"^(change[-_ .]?me|changeit|example|test|testing|dummy|fake|sample|placeholder|todo|"
+    r"password|passw0rd|secret|admin|default|letmein|qwerty|abc123|12345678?9?|"
+    r"keyboard cat|somerandomstring|notasecret|supersecret|insecure|development)$",
+    re.IGNORECASE,
+)
 
 _ROOT_SECTION = "\x00root"
 
@@ -204,9 +215,10 @@ def _parse_json(text: str, where: str) -> dict[str, Any]:
 def protect(data: Any, key: str = "") -> Any:
     """Wrap every value under a secret-looking key in :class:`Secret`.
 
-    Also registers the password of any URL value with the masker. Booleans
-    and empty values are left alone: they protect nothing and masking "true"
-    everywhere would ruin every report.
+    Also registers the password of any URL value with the masker. Booleans,
+    empty values and public placeholder words are left alone: they protect
+    nothing, and masking "true" or "password" everywhere would ruin every
+    report (evidence never shows them under a secret key anyway).
     """
     if isinstance(data, dict):
         return {k: protect(v, str(k)) for k, v in data.items()}
@@ -214,7 +226,8 @@ def protect(data: Any, key: str = "") -> Any:
         return [protect(v, key) for v in data]
     if isinstance(data, str):
         _register_url_password(data)
-        if looks_secret(key) and data.strip().lower() not in _TRIVIAL:
+        plain = data.strip()
+        if looks_secret(key) and plain.lower() not in _TRIVIAL and not _PUBLIC.match(plain):
             return Secret(data, source=key)
     return data
 
