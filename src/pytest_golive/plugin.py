@@ -72,6 +72,9 @@ def pytest_configure(config: pytest.Config) -> None:
     gs = gsession.GoliveSession.start(config)
     config.stash[gsession.SESSION_KEY] = gs
     _add_checklist_args(config, gs.checklists)
+    from pytest_golive.report import register_report_hooks
+
+    register_report_hooks(config)
 
 
 def _add_checklist_args(config: pytest.Config, checklists: list[Path]) -> None:
@@ -145,8 +148,16 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
                 _add_properties(report, item.golive_result)
         else:
             _python_test_result(gs, item, call, report)
+        if getattr(report, "golive", None) is not None and call.when != "teardown":
+            _keep_properties(item, report)
     _mask_report(report)
     return report
+
+
+def _keep_properties(item: pytest.Item, report: Any) -> None:
+    """Copy the golive properties to the item: junitxml writes the teardown report's."""
+    known = set(item.user_properties)
+    item.user_properties.extend(p for p in report.user_properties if p not in known)
 
 
 def _python_test_result(gs: gsession.GoliveSession, item: pytest.Item, call: Any, report: Any) -> None:

@@ -39,6 +39,8 @@ class RunResults:
     groups: list[dict[str, Any]] = field(default_factory=list)
     provenance: dict[str, Any] = field(default_factory=dict)
     options: dict[str, Any] = field(default_factory=dict)
+    runs: list[dict[str, Any]] = field(default_factory=list)
+    baseline: dict[str, Any] | None = None
 
     def add(self, result: dict[str, Any]) -> None:
         self.results.append(result)
@@ -80,6 +82,10 @@ class RunResults:
             "provenance": self.provenance,
             "options": self.options,
         }
+        if self.runs:
+            data["runs"] = self.runs
+        if self.baseline is not None:
+            data["baseline"] = self.baseline
         return mask_data(data)
 
     @classmethod
@@ -90,8 +96,51 @@ class RunResults:
             results=list(data.get("results", [])), collection_errors=data.get("collection_errors", []),
             stale_waivers=data.get("stale_waivers", []), checklists=data.get("checklists", []),
             groups=data.get("groups", []), provenance=data.get("provenance", {}),
-            options=data.get("options", {}),
+            options=data.get("options", {}), runs=list(data.get("runs", [])),
+            baseline=data.get("baseline"),
         )
+
+    @classmethod
+    def merge(cls, runs: list[RunResults], digests: list[str | None] | None = None) -> RunResults:
+        """One model of several runs: shards of one run, or one run per environment.
+
+        Shards of the same environment simply add up. Runs of different
+        environments keep every result, each tagged with its ``environment``,
+        and the merged verdict is GO only when every run is GO. ``runs``
+        records what went in (environment, times, verdict, digest), so a
+        merged report still says which evidence it was built from.
+        """
+        if not runs:
+            raise ValueError("nothing to merge")
+        if len(runs) == 1:
+            return runs[0]
+        envs = list(dict.fromkeys(r.environment for r in runs))
+        merged = cls(environment=" + ".join(envs))
+        merged.started = min((r.started for r in runs if r.started), default="")
+        merged.finished = max((r.finished for r in runs if r.finished), default="")
+        offset = 0
+        for index, run in enumerate(runs):
+            for result in run.results:
+                record = dict(result)
+                if len(envs) > 1:
+                    record.setdefault("environment", run.environment)
+                record["order"] = offset + int(record.get("order", 0))
+                merged.results.append(record)
+            offset += 1 + max((int(r.get("order", 0)) for r in run.results), default=0)
+            merged.collection_errors += run.collection_errors
+            merged.stale_waivers += [w for w in run.stale_waivers if w not in merged.stale_waivers]
+            merged.targets += [t for t in run.targets if t not in merged.targets]
+            merged.checklists += [c for c in run.checklists if c not in merged.checklists]
+            merged.groups += [g for g in run.groups if g not in merged.groups]
+            merged.runs += run.runs or [{
+                "environment": run.environment, "started": run.started, "finished": run.finished,
+                "verdict": run.verdict["verdict"], "items": len(run.results),
+                "digest": (digests[index] if digests else None),
+                "run_by": run.provenance.get("run_by"), "machine": run.provenance.get("machine"),
+            }]
+        merged.provenance = dict(runs[0].provenance)
+        merged.options = dict(runs[0].options)
+        return merged
 
 
 def _display_status(result: dict[str, Any]) -> str:

@@ -43,18 +43,26 @@ def write_summary(tr: Any, results: RunResults, reportchars: str = "") -> None:
         tr.write_line(f"checklist error: {err['message'].splitlines()[0]}", red=True)
     for w in results.stale_waivers:
         tr.write_line(f"stale waiver: '{w['item']}' matched no item ({w['source']}); remove it", yellow=True)
-    if any(ch in reportchars for ch in "aAwWpP"):
-        _reasons(tr, results)
+    _reasons(tr, results, everything=any(ch in reportchars for ch in "aAwWpP"))
     line = verdict_line(results)
     go = results.verdict["verdict"] == "GO"
     tr.write_line(line, green=go, red=not go, bold=True)
 
 
-def _reasons(tr: Any, results: RunResults) -> None:
-    rows = [r for r in results.results if display_status(r) in ("waived", "manual-pending", "warning", "manual-attested")]
+def _reasons(tr: Any, results: RunResults, everything: bool) -> None:
+    """Why each waived, pending, warning and attested item is what it is.
+
+    Shown with ``-r`` a/A/w/p; pending items that block are always shown,
+    since pytest's failure section does not list them and the reason says
+    how to attest.
+    """
+    rows = [r for r in results.results
+            if display_status(r) in ("waived", "manual-pending", "warning", "manual-attested")
+            and (everything or (r["status"] == "manual-pending" and r.get("blocking")))]
     if not rows:
         return
-    tr.write_sep("-", "golive: waived, pending, warning and attested items")
+    title = "waived, pending, warning and attested items" if everything else "pending manual items"
+    tr.write_sep("-", f"golive: {title}")
     for r in rows:
         word = {"waived": "WAIVED", "manual-pending": "PENDING", "warning": "WARN",
                 "manual-attested": "ATTESTED"}[display_status(r)]
