@@ -9,6 +9,7 @@ appears nowhere in the outcome, its details or the error message.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import secrets as pysecrets
 import shutil
@@ -226,6 +227,22 @@ def test_env_required_through_a_local_host_target(tmp_path: Path, local_host: Ho
     assert_no_leak([secret], *everything(out))
     out = run("env_required", handle, keys="database.password,database.url")
     assert out.status == "passed", out.summary()
+
+
+def test_reading_through_a_host_logs_no_file_content(
+    tmp_path: Path, local_host: HostTarget, caplog: pytest.LogCaptureFixture
+) -> None:
+    """testinfra logs command output at DEBUG; a config file's content must not be."""
+    caplog.set_level(logging.DEBUG)
+    secret, plain = token(), "plain-" + token(12)
+    path = write(tmp_path / ".env", f"API_KEY={secret}\nAPP_NAME={plain}\n")
+    out = run("env_required", target(path, host=local_host), keys="API_KEY,APP_NAME")
+    assert out.status == "passed", out.summary()
+    assert any("cat" in r.getMessage() for r in caplog.records)
+    assert_no_leak([secret, plain], caplog.text, *[r.getMessage() for r in caplog.records])
+    # Other commands on the host still log their output.
+    local_host.testinfra.run("echo golive-visible")
+    assert "golive-visible" in caplog.text
 
 
 def test_env_required_process_environment_counts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

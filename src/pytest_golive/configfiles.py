@@ -21,9 +21,11 @@ from __future__ import annotations
 import configparser
 import io
 import json
+import logging
 import os
 import posixpath
 import re
+import threading
 import tomllib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -331,8 +333,44 @@ def load(target: FileTarget, *, process_env: bool = False, missing_ok: bool = Fa
         environ = dict(os.environ)
     if (process_env or missing_ok) and not target.exists():
         return ConfigFile(target.where, fmt, {}, environ, exists=False)
-    data = parse(target.read_text(), fmt, target.where)
+    data = parse(read_quietly(target), fmt, target.where)
     return ConfigFile(target.where, fmt, protect(data), environ)
+
+
+class _QuietRead(logging.Filter):
+    """Keeps a file's content out of testinfra's debug log while it is read.
+
+    testinfra logs every command result at DEBUG with its full output, so
+    reading ``.env`` through a host would write every secret in it to the
+    captured logs before any of them is known to the masker. Only records of
+    the reading thread are rewritten; other hosts' checks log as usual.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.thread = threading.get_ident()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.thread == self.thread and isinstance(record.args, tuple) and record.args:
+            result = record.args[0]
+            command = getattr(result, "command", None)
+            if command is not None:
+                record.msg = "RUN %r rc=%s (output not logged: configuration file content)"
+                record.args = (command, getattr(result, "exit_status", "?"))
+        return True
+
+
+def read_quietly(target: FileTarget) -> str:
+    """``target.read_text()`` without its content reaching any log."""
+    if target.host is None:
+        return target.read_text()
+    quiet = _QuietRead()
+    logger = logging.getLogger("testinfra")
+    logger.addFilter(quiet)
+    try:
+        return target.read_text()
+    finally:
+        logger.removeFilter(quiet)
 
 
 def sibling(target: FileTarget, path: str, name: str, fallback_format: str | None = None) -> FileTarget:
