@@ -66,28 +66,77 @@ def cmd_checks(args: argparse.Namespace) -> int:
 
 
 def cmd_attest(args: argparse.Namespace) -> int:
-    """Append an attestation record (TOML) for a manual item."""
-    path = Path(args.file)
-    when = dt.datetime.now(dt.UTC).replace(microsecond=0)
-    lines = ["", "[[attestation]]", f"item = {json.dumps(args.item)}", f"by = {json.dumps(args.by)}",
-             f"at = {when.isoformat()}"]
-    if args.ticket:
-        lines.append(f"ticket = {json.dumps(args.ticket)}")
-    if args.evidence:
-        lines.append(f"evidence = {json.dumps(args.evidence)}")
-    if args.env:
-        lines.append(f"environment = {json.dumps(args.env)}")
+    """Append an attestation record for a manual item to the attestation file.
+
+    The file is the one the configuration names (``attestations``, per
+    environment with ``--env``) unless ``--file`` is given, so the record
+    lands where the next run reads it. TOML files get an ``[[attestation]]``
+    table appended (comments kept); YAML files are rewritten with the record
+    added.
+    """
+    from pytest_golive.verdict import load_attestations
+
     if args.expires:
         try:
             dt.date.fromisoformat(args.expires)
         except ValueError:
             print(f"golive attest: --expires '{args.expires}' is not a date (YYYY-MM-DD)", file=sys.stderr)
             return 2
-        lines.append(f"expires = {args.expires}")
-    with path.open("a", encoding="utf-8") as fh:
-        fh.write("\n".join(lines) + "\n")
+    path = Path(args.file) if args.file else _configured_attestations(args.env)
+    load_attestations(path)  # refuse to append to a file the run could not read
+    when = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    record: dict[str, Any] = {"item": args.item, "by": args.by, "at": when}
+    for key, value in (("ticket", args.ticket), ("evidence", args.evidence),
+                       ("environment", args.env), ("expires", args.expires)):
+        if value:
+            record[key] = dt.date.fromisoformat(value) if key == "expires" else value
+    if path.suffix.lower() in (".yml", ".yaml"):
+        _append_yaml(path, record)
+    else:
+        _append_toml(path, record)
     print(f"attested {args.item} by {args.by} in {path}")
     return 0
+
+
+def _configured_attestations(env: str) -> Path:
+    """The attestation file named by the configuration in the current directory."""
+    from pytest_golive.config import ConfigError, find_config
+
+    try:
+        source, data = find_config(Path.cwd())
+    except ConfigError:
+        raise pytest.UsageError(f"no golive.toml in {Path.cwd()}: pass --file PATH") from None
+    table = data.get("environments", {}).get(env, {}) if env else {}
+    name = table.get("attestations") or data.get("attestations")
+    if not name:
+        raise pytest.UsageError(
+            f"{source} names no attestation file (set attestations = \"attestations.toml\" "
+            "or pass --file PATH)"
+        )
+    return source.parent / name
+
+
+def _append_toml(path: Path, record: dict[str, Any]) -> None:
+    lines = ["", "[[attestation]]"]
+    for key, value in record.items():
+        if isinstance(value, dt.date):
+            lines.append(f"{key} = {value.isoformat()}")
+        else:
+            lines.append(f"{key} = {json.dumps(value, ensure_ascii=False)}")
+    with path.open("a", encoding="utf-8") as fh:
+        fh.write("\n".join(lines) + "\n")
+
+
+def _append_yaml(path: Path, record: dict[str, Any]) -> None:
+    import yaml
+
+    data: Any = yaml.safe_load(path.read_text(encoding="utf-8")) if path.exists() else None
+    if data is None:
+        data = {"attestation": []}
+    records = data if isinstance(data, list) else data.setdefault(
+        "attestation" if "attestation" in data or "attestations" not in data else "attestations", [])
+    records.append({k: (v.isoformat() if isinstance(v, dt.date) else v) for k, v in record.items()})
+    path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
@@ -152,7 +201,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--evidence", default="")
     p.add_argument("--env", default="")
     p.add_argument("--expires", default="")
-    p.add_argument("--file", default="attestations.toml")
+    p.add_argument("--file", default=None,
+                   help="attestation file (default: the one golive.toml names)")
     p.set_defaults(func=cmd_attest)
 
     p = sub.add_parser("schema", help="print a JSON Schema (config or results)")

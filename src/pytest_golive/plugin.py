@@ -23,13 +23,13 @@ from pytest_golive.fixtures import (  # noqa: F401 - fixtures are found by name
     golive_host,
 )
 from pytest_golive.secrets import MASKER, mask, mask_data
-from pytest_golive.verdict import decide, stale_waivers
+from pytest_golive.verdict import check_severity, decide, stale_waivers
 
 STATUS_WORDS = {
     "waived": ("waived", "W", ("WAIVED", {"yellow": True})),
     "manual-attested": ("attested", "A", ("ATTESTED", {"green": True})),
     "pending-warn": ("pending", "P", ("PENDING", {"yellow": True})),
-    "pending-block": ("failed", "P", ("PENDING", {"red": True})),
+    "pending-block": ("pending", "P", ("PENDING", {"red": True})),
     "warning": ("warned", "w", ("WARN", {"yellow": True})),
 }
 
@@ -136,6 +136,45 @@ def _marker_option(node: Any, key: str) -> Any:
     return None
 
 
+COLLECTED_KEY = pytest.StashKey[list[tuple[str, "str | None"]]]()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Check marker severities and remember every collected (item id, target).
+
+    Runs before ``-k``/``-m``/``--deselect`` narrow the run: stale waivers
+    are judged against everything the checklists hold, not what was selected.
+    """
+    gs = gsession.get(config)
+    if gs is None:
+        return
+    keys: list[tuple[str, str | None]] = []
+    for node in items:
+        if isinstance(node, GoliveItem):
+            keys.append((node.item.id, node.target_name))
+            continue
+        model, target = _python_item_model(node)
+        mark = _section_marker(node)
+        if mark is not None:
+            check_severity(model.severity, f"{node.nodeid}: @pytest.mark.{mark.name}(severity=...)")
+        keys.append((model.id, target))
+    config.stash[COLLECTED_KEY] = keys
+    if hasattr(config, "workerinput"):
+        config.workeroutput["golive_collected"] = [list(k) for k in keys]  # type: ignore[attr-defined]
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    """xdist controller: gather what each worker collected."""
+    gs = gsession.get(node.config)
+    keys = getattr(node, "workeroutput", {}).get("golive_collected")
+    if gs is None or keys is None:
+        return
+    known = node.config.stash.setdefault(COLLECTED_KEY, [])
+    known.extend(tuple(k) for k in keys if tuple(k) not in known)
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
     report = yield
@@ -160,14 +199,8 @@ def _keep_properties(item: pytest.Item, report: Any) -> None:
     item.user_properties.extend(p for p in report.user_properties if p not in known)
 
 
-def _python_test_result(gs: gsession.GoliveSession, item: pytest.Item, call: Any, report: Any) -> None:
-    """A plain pytest test in a readiness run is a checklist line too."""
-    if call.when == "setup" and report.passed:
-        return
-    if call.when == "teardown" and (report.passed or report.skipped):
-        return
-    if call.when == "teardown" and hasattr(item, "_golive_recorded"):
-        return
+def _python_item_model(item: pytest.Item) -> tuple[Item, str | None]:
+    """The checklist line a plain pytest test stands for, and its target name."""
     mark = _section_marker(item)
     section = mark.kwargs.get("section", mark.name) if mark else "tests"
     if mark and mark.name == "golive" and "section" not in mark.kwargs:
@@ -182,6 +215,18 @@ def _python_test_result(gs: gsession.GoliveSession, item: pytest.Item, call: Any
         severity=(mark.kwargs.get("severity", "blocker") if mark else "blocker"),
         source=str(item.path), line=(item.reportinfo()[1] or 0) + 1,
     )
+    return model, target
+
+
+def _python_test_result(gs: gsession.GoliveSession, item: pytest.Item, call: Any, report: Any) -> None:
+    """A plain pytest test in a readiness run is a checklist line too."""
+    if call.when == "setup" and report.passed:
+        return
+    if call.when == "teardown" and (report.passed or report.skipped):
+        return
+    if call.when == "teardown" and hasattr(item, "_golive_recorded"):
+        return
+    model, target = _python_item_model(item)
     if report.skipped and not hasattr(report, "wasxfail"):
         observed_status = "skipped"
     elif report.failed:
@@ -289,7 +334,7 @@ def pytest_report_teststatus(report: Any, config: pytest.Config) -> Any:
     if status in ("failed", "error") and not blocking:
         return STATUS_WORDS["warning"]
     if status == "error" and blocking:
-        return "failed", "E", ("ERROR", {"red": True})
+        return "error", "E", ("ERROR", {"red": True})
     return None
 
 
@@ -325,7 +370,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     from pytest_golive.results import now_iso
 
     gs.results.finished = now_iso()
-    gs.results.stale_waivers = [w.to_dict() for w in stale_waivers(gs.policy, gs.results.results)]
+    collected = session.config.stash.get(COLLECTED_KEY, None)
+    gs.results.stale_waivers = [w.to_dict() for w in stale_waivers(gs.policy, collected)]
     write_reports(session.config, gs)
     if gs.results.verdict["verdict"] == "NO-GO" and session.exitstatus == 0:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
@@ -338,3 +384,19 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     from pytest_golive.report.terminal import write_summary
 
     write_summary(terminalreporter, gs.results, config.option.reportchars or "")
+    if gs.results.verdict["verdict"] == "NO-GO":
+        _red_summary_line(terminalreporter)
+
+
+def _red_summary_line(tr: Any) -> None:
+    """End a NO-GO run in a red summary line, even when only pending items block it.
+
+    pytest colours the line red only for its own 'failed'/'error' counts; an
+    empty 'failed' entry adds no count and makes the colour tell the truth.
+    """
+    if "failed" in tr.stats or "error" in tr.stats:
+        return
+    tr.stats["failed"] = []
+    reset = getattr(tr, "_set_main_color", None)
+    if callable(reset):
+        reset()

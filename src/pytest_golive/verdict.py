@@ -14,6 +14,7 @@ import datetime as dt
 import fnmatch
 import os
 import tomllib
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,17 @@ import yaml
 from pytest_golive.config import ConfigError
 
 STATUSES = ("passed", "failed", "error", "waived", "manual-pending", "manual-attested", "skipped")
+SEVERITIES = ("blocker", "warning")
+
+
+def check_severity(value: object, where: str) -> str:
+    """``value`` if it is a severity, else one :class:`ConfigError` line naming ``where``.
+
+    A misspelt severity must not quietly become "does not block".
+    """
+    if value not in SEVERITIES:
+        raise ConfigError(f"{where}: severity must be blocker or warning, not {value!r}")
+    return str(value)
 
 
 # --- clock ----------------------------------------------------------------------------
@@ -166,6 +178,7 @@ def _datetime(value: Any, where: str, field_name: str) -> dt.datetime:
 
 _WAIVER_FIELDS = {"item", "reason", "owner", "ticket", "expires", "target", "environment"}
 _ATTEST_FIELDS = {"item", "by", "at", "ticket", "evidence", "expires", "environment"}
+_DATE_FIELDS = {"expires", "at"}
 
 
 def _require(record: Any, where: str, allowed: set[str], required: tuple[str, ...]) -> dict[str, Any]:
@@ -177,6 +190,9 @@ def _require(record: Any, where: str, allowed: set[str], required: tuple[str, ..
     for name in required:
         if not str(record.get(name, "")).strip():
             raise ConfigError(f"{where}: '{name}' is required")
+    for name, value in record.items():
+        if name not in _DATE_FIELDS and not isinstance(value, str):
+            raise ConfigError(f"{where}.{name}: must be a string, not {type(value).__name__} ({value!r})")
     return record
 
 
@@ -238,10 +254,18 @@ class Policy:
         return declared
 
     def waiver_for(self, item_id: str, target: str | None) -> Waiver | None:
-        for waiver in self.waivers:
-            if waiver.matches(item_id, target, self.environment):
-                return waiver
-        return None
+        """The waiver that decides this item: a valid one if any, else the latest expired one.
+
+        A renewed waiver is often a new record beside the old, expired one;
+        the order of records in the file must not decide which counts.
+        """
+        matching = [w for w in self.waivers if w.matches(item_id, target, self.environment)]
+        if not matching:
+            return None
+        today = self.clock.today()
+        valid = [w for w in matching if not w.expired(today)]
+        pool = valid or matching
+        return max(pool, key=lambda w: w.expires or dt.date.max)
 
     def attestation_for(self, item_id: str) -> Attestation | None:
         matching = [a for a in self.attestations if a.matches(item_id, self.environment)]
@@ -263,79 +287,114 @@ def decide(policy: Policy, item_id: str, target: str | None, declared_severity: 
     """The status and blocking flag of one item result.
 
     ``observed_status`` is the check's outcome (passed, failed, error,
-    skipped); ``None`` for a manual line.
+    skipped); ``None`` for a manual line. Anything that would block (a
+    failure, an error, a pending manual line) can be waived; a severity
+    that is not ``warning`` blocks, so a mistake never turns into "go".
     """
     severity = policy.severity(item_id, declared_severity)
-    blocks_if_bad = severity == "blocker" or policy.strict
+    blocks_if_bad = severity != "warning" or policy.strict
     if manual:
-        return _manual(policy, item_id, severity, blocks_if_bad)
+        decision = _manual(policy, item_id, severity, blocks_if_bad)
+        if decision.status == "manual-attested":
+            return decision
+        return _waive(policy, item_id, target, decision)
     if observed_status in ("passed", "skipped"):
         return Decision(observed_status, False, severity)
-    waiver = policy.waiver_for(item_id, target)
-    if waiver and not waiver.expired(policy.clock.today()):
-        return Decision("waived", False, severity,
-                        f"waived until {waiver.expires or 'further notice'} by {waiver.owner}: {waiver.reason}"
-                        + (f" ({waiver.ticket})" if waiver.ticket else ""),
-                        waiver=waiver.to_dict())
     status = observed_status or "error"
-    notes = []
-    expired = None
-    if waiver:
-        expired = {**waiver.to_dict(), "expired": True}
-        notes.append(f"waiver expired on {waiver.expires} ({waiver.owner}: {waiver.reason})")
+    message = ""
     if not blocks_if_bad:
         first = detail.strip().splitlines()[0] if detail.strip() else status
-        notes.append(f"severity warning, does not block the release: {first}")
-    return Decision(status, blocks_if_bad, severity, "\n".join(notes), waiver=expired)
+        message = f"severity warning, does not block the release: {first}"
+    return _waive(policy, item_id, target, Decision(status, blocks_if_bad, severity, message))
+
+
+def _waive(policy: Policy, item_id: str, target: str | None, decision: Decision) -> Decision:
+    """Apply the item's waiver to a bad result: waived if valid, shown if expired."""
+    waiver = policy.waiver_for(item_id, target)
+    if waiver is None:
+        return decision
+    if not waiver.expired(policy.clock.today()):
+        return Decision(
+            "waived", False, decision.severity,
+            f"waived until {waiver.expires or 'further notice'} by {waiver.owner}: {waiver.reason}"
+            + (f" ({waiver.ticket})" if waiver.ticket else ""),
+            waiver=waiver.to_dict(), attestation=decision.attestation,
+        )
+    note = f"waiver expired on {waiver.expires} ({waiver.owner}: {waiver.reason}"
+    note += f", {waiver.ticket})" if waiver.ticket else ")"
+    message = "\n".join(m for m in (note, decision.message) if m)
+    return Decision(decision.status, decision.blocking, decision.severity, message,
+                    waiver={**waiver.to_dict(), "expired": True}, attestation=decision.attestation)
 
 
 def _manual(policy: Policy, item_id: str, severity: str, blocks_if_bad: bool) -> Decision:
     att = policy.attestation_for(item_id)
     today = policy.clock.today()
+    blocks = blocks_if_bad and policy.manual == "block"
+    unless = "" if blocks else "; does not block the release" + (
+        " (--golive-manual=warn)" if blocks_if_bad else " (severity warning)")
     if att:
         expiry = att.expiry(policy.attestation_valid_days)
         info = {**att.to_dict(), "valid_until": expiry.isoformat() if expiry else None}
         if expiry is None or expiry >= today:
             return Decision("manual-attested", False, severity,
-                            f"attested by {att.by} on {att.at.date()}" + (f" ({att.ticket})" if att.ticket else ""),
+                            f"attested by {att.by} on {att.at.date()}"
+                            + (f" ({att.ticket})" if att.ticket else "")
+                            + (f", valid until {expiry}" if expiry else ""),
                             attestation=info)
-        message = f"attestation by {att.by} expired on {expiry}; attest again"
-        blocks = blocks_if_bad and policy.manual == "block"
+        message = (f"attestation by {att.by} on {att.at.date()} expired on {expiry}; attest again "
+                   f"(golive attest {item_id} --by NAME --ticket T){unless}")
         return Decision("manual-pending", blocks, severity, message, attestation={**info, "expired": True})
-    blocks = blocks_if_bad and policy.manual == "block"
-    message = f"manual item: no attestation yet (golive attest {item_id} --by NAME --ticket T)"
+    message = f"manual item: no attestation yet (golive attest {item_id} --by NAME --ticket T){unless}"
     return Decision("manual-pending", blocks, severity, message)
 
 
-def stale_waivers(policy: Policy, results: list[dict[str, Any]]) -> list[Waiver]:
-    """Waivers of this environment that matched no item result: noise to remove.
+def stale_waivers(policy: Policy, keys: Iterable[tuple[str, str | None]] | None) -> list[Waiver]:
+    """Waivers of this environment that match no collected item: noise to remove.
 
-    Judged from the collected results rather than from which waivers the
-    decisions used, so it is right on the xdist controller, which decides
-    nothing itself.
+    ``keys`` are the (item id, target) pairs of every collected item, taken
+    before ``-k``/``-m``/``--deselect`` narrow the run, so a waiver is not
+    called stale just because its item was not selected this time. ``None``
+    (collection never finished) reports nothing.
     """
-    if not results:
+    if keys is None:
         return []
+    pairs = list(keys)
     return [
         w for w in policy.waivers
         if (not w.environment or w.environment == policy.environment)
-        and not any(w.matches(r["id"], r.get("target"), policy.environment) for r in results)
+        and not any(w.matches(item_id, target, policy.environment) for item_id, target in pairs)
     ]
 
 
 def overall(results: list[dict[str, Any]], collection_errors: int = 0) -> dict[str, Any]:
-    """GO or NO-GO from item results (plain dicts) and collection errors."""
-    blocking = [r for r in results if r.get("blocking")]
-    verdict = "GO" if not blocking and not collection_errors and results else "NO-GO"
+    """GO or NO-GO from item results (plain dicts) and collection errors.
+
+    GO needs at least one item that was actually decided (not only skipped),
+    no collection error and no blocking item. Blocking items are listed in
+    checklist order, so serial and xdist runs say the same thing.
+    """
+    blocking = sorted((r for r in results if r.get("blocking")), key=_document_order)
+    pending = [r for r in blocking if r["status"] == "manual-pending"]
+    failing = [r for r in blocking if r["status"] != "manual-pending"]
+    decided = [r for r in results if r["status"] != "skipped"]
     reasons = []
     if not results:
         reasons.append("nothing was checked")
+    elif not decided:
+        reasons.append(f"nothing was checked: all {len(results)} item(s) skipped")
     if collection_errors:
         reasons.append(f"{collection_errors} checklist error(s)")
-    if blocking:
-        reasons.append(f"{len(blocking)} blocker(s) failing")
+    if failing:
+        reasons.append(f"{len(failing)} blocker(s) failing")
+    if pending:
+        reasons.append(f"{len(pending)} manual item(s) pending")
     return {
-        "verdict": verdict,
+        "verdict": "NO-GO" if reasons else "GO",
         "blocking": [r["nodeid"] for r in blocking],
         "reasons": reasons,
     }
+
+
+def _document_order(result: dict[str, Any]) -> tuple[str, int, str]:
+    return (str(result.get("source") or ""), int(result.get("line") or 0), result["nodeid"])
