@@ -33,6 +33,8 @@ STATUS = {
 ORDER = list(STATUS)
 #: Shown open by default: what an approver has to read.
 OPEN = {"failed", "error", "manual-pending", "warning"}
+#: Progress bars read left to right from done to not done.
+BAR_ORDER = ["passed", "manual-attested", "waived", "skipped", "warning", "manual-pending", "error", "failed"]
 
 
 @lru_cache(maxsize=1)
@@ -115,7 +117,7 @@ def _segments(counts: dict[str, int], total: int) -> list[dict[str, Any]]:
     return [
         {"status": s, "css": STATUS[s][2], "word": STATUS[s][1].lower(), "count": counts[s],
          "pct": round(100 * counts[s] / total, 3)}
-        for s in ORDER if counts.get(s)
+        for s in BAR_ORDER if counts.get(s)
     ] if total else []
 
 
