@@ -313,7 +313,8 @@ def _mask_report(report: Any) -> None:
         else:
             report.longrepr = mask(longrepr)
     report.sections = [(title, mask(content)) for title, content in report.sections]
-    report.user_properties = [(k, mask_data(v)) for k, v in report.user_properties]
+    if hasattr(report, "user_properties"):  # a CollectReport has none
+        report.user_properties = [(k, mask_data(v)) for k, v in report.user_properties]
 
 
 def pytest_collectreport(report: pytest.CollectReport) -> None:
