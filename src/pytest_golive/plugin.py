@@ -371,11 +371,22 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     from pytest_golive.results import now_iso
 
     gs.results.finished = now_iso()
+    incomplete = _incomplete(session, exitstatus)
+    if incomplete and not gs.results.collection_errors:
+        gs.results.options["incomplete"] = incomplete
     collected = session.config.stash.get(COLLECTED_KEY, None)
     gs.results.stale_waivers = [w.to_dict() for w in stale_waivers(gs.policy, collected)]
     write_reports(session.config, gs)
     if gs.results.verdict["verdict"] == "NO-GO" and session.exitstatus == 0:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def _incomplete(session: pytest.Session, exitstatus: int) -> str:
+    """Why the run stopped before every selected item ran, or ''."""
+    if exitstatus == pytest.ExitCode.INTERRUPTED:
+        return "interrupted"
+    stopped = session.shouldfail or session.shouldstop
+    return str(stopped) if stopped else ""
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:

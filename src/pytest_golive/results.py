@@ -47,7 +47,10 @@ class RunResults:
 
     @property
     def verdict(self) -> dict[str, Any]:
-        return verdict.overall(self.results, len(self.collection_errors))
+        # options['incomplete'] says why a run stopped early (interrupted, -x): a
+        # partial run is never GO, and the reason survives a JSON round trip.
+        return verdict.overall(self.results, len(self.collection_errors),
+                               str(self.options.get("incomplete") or ""))
 
     def counts(self) -> Counter[str]:
         return Counter(_display_status(r) for r in self.results)

@@ -367,12 +367,14 @@ def stale_waivers(policy: Policy, keys: Iterable[tuple[str, str | None]] | None)
     ]
 
 
-def overall(results: list[dict[str, Any]], collection_errors: int = 0) -> dict[str, Any]:
-    """GO or NO-GO from item results (plain dicts) and collection errors.
+def overall(results: list[dict[str, Any]], collection_errors: int = 0,
+            incomplete: str = "") -> dict[str, Any]:
+    """GO or NO-GO from item results (plain dicts), collection errors and completeness.
 
     GO needs at least one item that was actually decided (not only skipped),
-    no collection error and no blocking item. Blocking items are listed in
-    checklist order, so serial and xdist runs say the same thing.
+    no collection error, a run that was not cut short (``incomplete`` says
+    why it was: interrupted, ``-x``) and no blocking item. Blocking items are
+    listed in checklist order, so serial and xdist runs say the same thing.
     """
     blocking = sorted((r for r in results if r.get("blocking")), key=_document_order)
     pending = [r for r in blocking if r["status"] == "manual-pending"]
@@ -385,6 +387,8 @@ def overall(results: list[dict[str, Any]], collection_errors: int = 0) -> dict[s
         reasons.append(f"nothing was checked: all {len(results)} item(s) skipped")
     if collection_errors:
         reasons.append(f"{collection_errors} checklist error(s)")
+    if incomplete:
+        reasons.append(f"run incomplete: {incomplete}")
     if failing:
         reasons.append(f"{len(failing)} blocker(s) failing")
     if pending:
