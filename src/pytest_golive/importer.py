@@ -59,6 +59,7 @@ class Line:
     number: int  # 1-based line of the item in the file
     index: int  # 0-based line that receives the binding comment
     title: str  # visible text, one line
+    marked: str  # the same with its `code spans` still marked
     context: str  # headings and parent titles above it
     code: str  # code spans and code blocks that belong to the item
     has_binding: bool
@@ -145,6 +146,7 @@ def _task_line(
         number=(tokens[start].map[0] + 1) if tokens[start].map else para_line + 1,
         index=para_line,
         title=_clean(raw),
+        marked=" ".join(re.sub(r"<!--.*?-->|\*\*|__", "", raw, flags=re.DOTALL).split()),
         context=context,
         code="\n".join([*spans, *code]),
         has_binding=has_binding,
@@ -252,7 +254,7 @@ _WATCH = re.compile(r"\b(alerts?|alerting|dashboards?|monitor(ed|ing)?|trend|ove
 
 def _adjust(line: Line) -> float:
     # Identifiers (TABLE_NAMES, `code`) are names, not words about the work.
-    text = re.sub(r"`[^`]*`|\b[A-Z][A-Z0-9_]+\b", " ", line.title).lower()
+    text = re.sub(r"`[^`]*`|\b[A-Z][A-Z0-9_]+\b", " ", line.marked).lower()
     delta = 0.0
     if _HUMAN.search(text):
         delta -= 0.4
@@ -384,21 +386,19 @@ def _os(line: Line) -> Proposal | None:
     if not found:
         return None
     distros = ",".join(dict.fromkeys(d for d, _, _ in found))
-    allowed = ",".join(f"{d}{'>=' if plus else '=='}{v}" if v else d for d, v, plus in found)
-    candidates = [
-        ("os", {"allowed": allowed}),
-        ("os", {"accept": allowed}),
-        ("os", {"distributions": distros}),
-        ("os", {"family": distros}),
-        ("os", {"name": distros}),
-    ]
-    return Proposal(candidates, 0.85, f"operating system {allowed}")
+    minimums = {d: v for d, v, _ in reversed(found) if v}  # the lowest version named per distribution
+    described = ", ".join(f"{d} {v}" if v else d for d, v, _ in found)
+    if len(minimums) == 1 and len(set(d for d, _, _ in found)) == 1:
+        version = next(iter(minimums.values()))
+        return Proposal([("os", {"distribution": distros, "min_version": version})], 0.85, f"operating system {described}")
+    guessed = ("no min_version: the distributions name different versions",) if minimums else ()
+    return Proposal([("os", {"distribution": distros})], 0.8, f"operating system {described}", guessed)
 
 
 _TOOLS = {
     "python3": r"python(?:3)?",
     "docker": r"docker(?![ -]?compose)(?: engine)?",
-    "docker-compose": r"docker[ -]compose",
+    "docker compose": r"docker[ -]compose",
     "node": r"node(?:\.?js)?",
     "java": r"java|openjdk|jdk|jre",
     "go": r"golang|go(?=\s+v?\d)",
@@ -435,7 +435,9 @@ def _command_version(line: Line) -> Proposal | None:
             continue
         command = "mvn" if command == "java_" else command
         return Proposal(
-            [("command_version", {"command": command, "min": number})], 0.85, f"{command} version {number}"
+            [("command_version", {"command": command, "min_version": number}),
+             ("command_version", {"command": command, "min": number})],
+            0.85, f"{command} version {number}",
         )
     return None
 
@@ -475,11 +477,13 @@ def _user(line: Line) -> Proposal | None:
     t = line.lower
     if not _has(r"\b(users?|accounts?)\b", t) or not _has(r"\b(create[sd]?|exists?|present|added|set up)\b", t):
         return None
+    if _has(r"\bprivileges?\b|permission|grant", t):
+        return None
     if _has(r"\b(database|db|mysql|mariadb|postgres\w*|redis|sql|snowflake|iam|admin panel|cloud|google|aws|gcp|azure)\b", t):
         return None
     if not _has(r"\b(application|app|service|system|dedicated|non-?root|unprivileged|daemon|run ?as)\b", t):
         return None
-    names = _names_from_code(line.code, "useradd|adduser") or re.findall(r"\buser\s+[`'\"]([\w.-]+)[`'\"]", line.title)
+    names = _names_from_code(line.code, "useradd|adduser") or re.findall(r"[`'\"]([a-z_][\w.-]*)[`'\"]", line.marked)
     if names:
         return Proposal([("user", {"name": names[0]})], 0.8, f"user {names[0]}")
     return Proposal([("user", {})], 0.5, "application user: add name=USER")
@@ -497,25 +501,23 @@ def _service(line: Line) -> Proposal | None:
         return None
     names = re.findall(r"([\w@-]+)\.service\b", line.title + "\n" + line.code)
     names = names or _names_from_code(line.code, r"systemctl\s+(?:enable|start|status|restart|is-active|is-enabled)(?:\s+--now)?")
+    names = names or re.findall(r"`([\w@.-]+)`", line.marked)
     enabled = bool(_has(r"enable|auto-?start|on boot|boot", t + " " + line.code))
     running = bool(_has(r"running|started|\bactive\b|\bstart\b|status", t + " " + line.code))
+    if _has(r"\b(stopped|disabled|not running|masked)\b", t):
+        return None
     if not names:
         if _has(rf"\b({_SERVICE_STATE}|created|configured)\b", t) and _has(r"systemd|services?", t):
             return Proposal([("service", {})], 0.45, "which service? add name=UNIT")
         return None
-    params = {"name": names[0]}
-    if enabled:
-        params["enabled"] = "true"
-    if running:
-        params["running"] = "true"
-    return Proposal(
-        [("service", params), ("service", {"name": names[0]})], 0.8, f"service {names[0]}"
-    )
+    # The service check requires running and enabled by default, which is what these lines mean.
+    state = " and ".join(w for w, on in (("enabled", enabled), ("running", running)) if on) or "present"
+    return Proposal([("service", {"name": names[0]})], 0.8, f"service {names[0]} {state}")
 
 
 @rule
 def _process(line: Line) -> Proposal | None:
-    m = re.search(r"\bprocess\s+[`'\"]?([\w.-]+)[`'\"]?\s+(?:is\s+)?running\b", line.title, re.I)
+    m = re.search(r"\bprocess\s+[`'\"]?([\w.-]+)[`'\"]?\s+(?:is\s+)?running\b", line.marked, re.I)
     if m:
         return Proposal([("process", {"name": m.group(1)})], 0.75, f"process {m.group(1)}")
     return None
@@ -533,8 +535,30 @@ def _port_listening(line: Line) -> Proposal | None:
 
 
 @rule
+def _reachable_from(line: Line) -> Proposal | None:
+    t = line.lower
+    if not _has(r"reachable|accessible|connectivity|can connect|connection", t) or not _has(r"\bfrom\b", t):
+        return None
+    if not _has(r"\bfrom (the )?(app\w*|application|web|each|all|every)?\s*(servers?|hosts?|nodes?|machines?|instances?)\b", t):
+        return None
+    found = []
+    for url in re.findall(r"https?://[^\s`'\")\]]+", line.title + "\n" + line.code):
+        parts = urlsplit(url)
+        if parts.hostname:
+            found.append(f"{parts.hostname}:{parts.port or (443 if parts.scheme == 'https' else 80)}")
+    found += re.findall(r"\b((?:[a-z0-9-]+\.)+[a-z]{2,}:\d{2,5})\b", line.title + "\n" + line.code, re.I)
+    found = list(dict.fromkeys(found))
+    if len(found) == 1:
+        return Proposal([("tcp_reachable_from", {"to": found[0]})], 0.75, f"{found[0]} reachable from the hosts")
+    if found:
+        return Proposal([("tcp_reachable_from", {"to": found[0]})], 0.45,
+                        f"{len(found)} destinations: one line per destination")
+    return None
+
+
+@rule
 def _time_sync(line: Line) -> Proposal | None:
-    if _has(r"\b(ntp|chrony|timesyncd|time sync\w*|clock (sync\w*|drift))\b", line.lower):
+    if _has(r"\b(ntpd?|chrony\w*|timesyncd|time[- ]?sync\w*|clock (is |in )?(sync\w*|drift)|clocks? in sync)\b", line.lower):
         return Proposal([("time_sync", {})], 0.8, "time synchronisation")
     return None
 
@@ -544,7 +568,7 @@ def _sysctl(line: Line) -> Proposal | None:
     m = re.search(r"\b((?:vm|net|kernel|fs)\.[a-z0-9_.]+)\s*=\s*([\w.-]+)", line.title + " " + line.code, re.I)
     if m:
         return Proposal(
-            [("sysctl", {"key": m.group(1), "value": m.group(2)}), ("sysctl", {"name": m.group(1), "value": m.group(2)})],
+            [("sysctl", {"name": m.group(1), "value": m.group(2)}), ("sysctl", {"key": m.group(1), "value": m.group(2)})],
             0.8, f"kernel parameter {m.group(1)}",
         )
     return None
@@ -566,18 +590,10 @@ def _sshd(line: Line) -> Proposal | None:
     if not _has(r"\bssh", t):
         return None
     if _has(r"root login|permitrootlogin", t):
-        return Proposal(
-            [("sshd_config", {"PermitRootLogin": "no"}), ("sshd_config", {"key": "PermitRootLogin", "value": "no"}),
-             ("sshd_config", {"permit_root_login": "no"}), ("sshd_config", {})],
-            0.75, "sshd root login",
-        )
+        return Proposal([("sshd_config", {"permit_root_login": "no"}), ("sshd_config", {})], 0.75, "sshd root login")
     if _has(r"password auth\w*|passwordauthentication|key[- ]?(only|based)", t):
-        return Proposal(
-            [("sshd_config", {"PasswordAuthentication": "no"}),
-             ("sshd_config", {"key": "PasswordAuthentication", "value": "no"}),
-             ("sshd_config", {"password_authentication": "no"}), ("sshd_config", {})],
-            0.75, "sshd password authentication",
-        )
+        return Proposal([("sshd_config", {"password_authentication": "no"}), ("sshd_config", {})], 0.75,
+                        "sshd password authentication")
     if _has(r"harden\w*|configured|secured", t):
         return Proposal([("sshd_config", {})], 0.65, "sshd configuration")
     return None
@@ -588,10 +604,23 @@ def _logrotate(line: Line) -> Proposal | None:
     t = line.lower
     if not _has(r"\blog\w*\b.*\brotat\w*|\brotat\w*\b.*\blogs?\b|\blogrotate\b", t):
         return None
-    paths = re.findall(r"^\s*(/\S+)\s*\{", line.code, re.MULTILINE) or _paths(line.title)
-    candidates = [("logrotate", {"path": paths[0]})] if paths else []
-    candidates.append(("logrotate", {}))
-    return Proposal(candidates, 0.85, "log rotation")
+    rules = re.findall(r"^\s*(/\S+)\s*\{", line.code, re.MULTILINE)
+    paths = rules or [p for p in _paths(line.title + "\n" + line.code) if re.search(r"log", p)]
+    if not paths:
+        return Proposal([("logrotate", {"path": "/var/log/APP/APP.log"})], 0.5, "which log file? add path=")
+    # A rule's glob (/opt/app/logs/*.log) stands for the files it rotates: name one of them.
+    path = re.sub(r"\*", "app", paths[0])
+    params = {"path": path}
+    rotate = re.search(r"^\s*rotate\s+(\d+)", line.code, re.MULTILINE)
+    if rotate:
+        params["min_rotate"] = rotate.group(1)
+    freq = re.search(r"^\s*(hourly|daily|weekly|monthly|yearly)\s*$", line.code, re.MULTILINE)
+    if freq:
+        params["frequency"] = freq.group(1)
+    if re.search(r"^\s*compress\s*$", line.code, re.MULTILINE):
+        params["compress"] = "true"
+    guessed = (f"path={path} (a file the rule {paths[0]} covers)",) if "*" in paths[0] else ()
+    return Proposal([("logrotate", params), ("logrotate", {"path": path})], 0.85, "log rotation", guessed)
 
 
 def _max_age_hours(text: str) -> tuple[str, bool]:
@@ -607,7 +636,7 @@ def _max_age_hours(text: str) -> tuple[str, bool]:
 @rule
 def _backups(line: Line) -> Proposal | None:
     t = line.lower
-    if not _has(r"\bbackups?\b|\bbacked up\b|\bsnapshots?\b", t):
+    if not _has(r"\bbackups?\b|\bbacked up\b|\bsnapshots?\b|\bdumps?\b", t):
         return None
     if _has(r"restor\w*|retention|off-?site|replicat\w*|bucket|encrypt\w*|tested|test\b|verify .*integrity", t):
         return None
@@ -616,14 +645,12 @@ def _backups(line: Line) -> Proposal | None:
     paths = _paths(line.title + "\n" + line.code)
     path = paths[0] if paths else "/var/backups"
     hours, hours_guessed = _max_age_hours(t + " " + " ".join(lines_below(line)))
-    guessed = tuple(g for g, on in ((f"path={path}", not paths), (f"max_age_hours={hours}", hours_guessed)) if on)
-    candidates = [
-        ("newest_file_age", {"path": path, "max_age_hours": hours}),
-        ("newest_file_age", {"path": path, "max_hours": hours}),
-        ("newest_file_age", {"path": path, "max_age": f"{hours}h"}),
-        ("newest_file_age", {"path": path}),
-    ]
-    return Proposal(candidates, 0.7 if paths else 0.65, "backups are recent", guessed)
+    guessed = tuple(g for g, on in ((f"directory={path}", not paths), (f"max_age_hours={hours}", hours_guessed)) if on)
+    params = {"directory": path, "max_age_hours": hours}
+    retention = re.search(r"(\d+)[- ]?days? retention|retention[^\d]{0,20}(\d+)[- ]?days?", " ".join(lines_below(line)))
+    if retention:
+        params["retention_days"] = retention.group(1) or retention.group(2)
+    return Proposal([("newest_file_age", params)], 0.7 if paths else 0.65, "backups are recent", guessed)
 
 
 def lines_below(line: Line) -> list[str]:
@@ -636,11 +663,10 @@ def _cron(line: Line) -> Proposal | None:
     t = line.lower
     if not _has(r"\b(cron(job|tab)?|systemd timer|timer unit|scheduled job)\b", t) or _has(r"backup", t):
         return None
-    m = re.search(r"[`'\"]([\w@.-]+)[`'\"]", line.title)
+    m = re.search(r"[`'\"]([\w@.-]+)[`'\"]", line.marked)
     if m:
-        return Proposal([("cron_or_timer", {"name": m.group(1)}), ("cron_or_timer", {"contains": m.group(1)})],
-                        0.7, f"scheduled job {m.group(1)}")
-    return Proposal([("cron_or_timer", {})], 0.45, "which job? add its name")
+        return Proposal([("cron_or_timer", {"command": re.escape(m.group(1))})], 0.7, f"scheduled job {m.group(1)}")
+    return Proposal([("cron_or_timer", {})], 0.45, "which job? add command=REGEX")
 
 
 # files and permissions ---------------------------------------------------------------
@@ -663,14 +689,15 @@ def _file_mode(line: Line) -> Proposal | None:
     mode = re.search(_MODE, t)
     paths = _paths(line.title) or re.findall(r"[`'\"]?(\.env[\w.]*|[\w./-]+\.(?:pem|key|env|conf|cfg|ini|toml|yaml|yml))[`'\"]?", line.title)
     if chmod:
-        return Proposal([("file_mode", {"path": chmod.group(2), "mode": chmod.group(1)}),
-                         ("file", {"path": chmod.group(2), "mode": chmod.group(1)})], 0.8, "file mode from chmod")
+        return Proposal([("file", {"path": chmod.group(2), "mode": chmod.group(1).zfill(4)})], 0.8, "file mode from chmod")
     if mode:
-        digits = mode.group(1).zfill(4)
-        candidates = []
-        if paths:
-            candidates += [("file_mode", {"path": paths[0], "mode": digits}), ("file", {"path": paths[0], "mode": digits})]
-        candidates.append(("file_mode", {"mode": digits}))
+        digits = mode.group(1).lstrip("0").zfill(3)
+        candidates: list[tuple[str, dict[str, str]]] = []
+        if paths and paths[0].startswith("/"):
+            # A named absolute path on a host: its exact mode.
+            candidates.append(("file", {"path": paths[0], "mode": digits.zfill(4)}))
+        # Otherwise the configured file targets (.env and friends): no wider than this mode.
+        candidates.append(("file_mode", {"max": digits}))
         return Proposal(candidates, 0.75, f"file mode {digits}")
     return Proposal([("file_mode", {})], 0.35, "file permissions: which file and which mode?")
 
@@ -717,7 +744,7 @@ def _url_paths(line: Line) -> list[str]:
         path = urlsplit(url).path
         if path and path != "/":
             found.append(path)
-    for span in re.findall(r"`(/[\w./{}-]*)`|\((/[\w./-]+)\)", line.title):
+    for span in re.findall(r"`(/[\w./{}-]*)`|\((/[\w./-]+)\)", line.marked):
         found.extend(s for s in span if s)
     found += [p for p in _paths(line.title) if p not in found and not p.startswith(("/etc", "/var", "/opt", "/usr"))]
     return list(dict.fromkeys(found))
@@ -769,8 +796,11 @@ def _openapi(line: Line) -> Proposal | None:
         return None
     paths = [p for p in _url_paths(line) if re.search(r"doc|swagger|openapi|redoc", p)]
     candidates: list[tuple[str, dict[str, str]]] = []
-    if paths:
-        candidates += [("openapi_docs", {"path": paths[0]}), ("http_status", {"path": paths[0]})]
+    for p in paths:
+        if re.search(r"\.(json|ya?ml)$|openapi|swagger\.json", p):
+            candidates.append(("openapi_docs", {"path": p}))
+        else:
+            candidates.append(("openapi_docs", {"docs_path": p}))
     candidates.append(("openapi_docs", {}))
     return Proposal(candidates, 0.7, "API documentation served")
 
@@ -795,10 +825,13 @@ def _compression(line: Line) -> Proposal | None:
 @rule
 def _cache_headers(line: Line) -> Proposal | None:
     t = line.lower
-    if _has(r"cache-control|caching headers?|cache headers?|expires headers?|etag", t):
-        return Proposal([("cache_headers", {})], 0.8, "caching headers")
-    if _has(r"static (files?|assets?|content).*cach|cach\w* .*static", t):
-        return Proposal([("cache_headers", {})], 0.55, "static caching: which path?")
+    paths = [p for p in _url_paths(line) if re.search(r"\.\w{2,5}$|static|assets", p)]
+    if _has(r"cache-control|caching headers?|cache headers?|expires headers?|etag", t) or (
+        _has(r"static (files?|assets?|content).*cach|cach\w* .*static", t)
+    ):
+        if paths:
+            return Proposal([("cache_headers", {"path": paths[0]})], 0.8, f"{paths[0]} is cacheable")
+        return Proposal([("cache_headers", {"path": "/static/app.css"})], 0.5, "which static asset? add path=")
     return None
 
 
@@ -815,7 +848,9 @@ def _cors(line: Line) -> Proposal | None:
     if not _has(r"\bcors\b|cross-origin|allowed origins", t):
         return None
     sure = _has(r"restrict|production|not \[?\W*\*|specific|allow-?list|white-?list|limited|only|domains?", t)
-    return Proposal([("cors", {}), ("cors_origins", {})], 0.85 if sure else 0.65, "CORS restricted")
+    origins = re.findall(r"https?://[\w.-]+(?::\d+)?", line.title)
+    params = {"allowed_origins": ",".join(origins)} if origins else {}
+    return Proposal([("cors", params)], 0.85 if sure else 0.65, "CORS restricted")
 
 
 @rule
@@ -823,9 +858,12 @@ def _auth_required(line: Line) -> Proposal | None:
     t = line.lower
     if _has(r"(authentication|auth|login|token|api key)s? (is |are )?(required|enforced|mandatory)|unauthenticated|"
             r"without (a )?(token|credentials|auth\w*)|endpoints? (are )?(protected|secured)|\b401\b", t):
-        return Proposal([("auth_required", {})], 0.75, "authentication required")
+        paths = _url_paths(line)
+        if paths:
+            return Proposal([("auth_required", {"path": paths[0]})], 0.75, f"{paths[0]} requires authentication")
+        return Proposal([("auth_required", {"path": "/api/"})], 0.5, "which path must require authentication?")
     if _has(r"\b(authentication|auth)\b.*\b(works|enabled|configured)\b", t):
-        return Proposal([("auth_required", {})], 0.45, "authentication: which path must require it?")
+        return Proposal([("auth_required", {"path": "/api/"})], 0.4, "authentication: which path must require it?")
     return None
 
 
@@ -860,7 +898,7 @@ def _latency(line: Line) -> Proposal | None:
         candidates.append(("http_latency", {"p50_ms": max_ms}))
     else:
         guessed = ("95th percentile",)
-    candidates += [("http_latency", {"max_ms": max_ms}), ("http_latency", {"p95_ms": max_ms})]
+        candidates += [("http_latency", {"max_ms": max_ms}), ("http_latency", {"p95_ms": max_ms})]
     return Proposal(candidates, 0.8, f"latency under {max_ms} ms", guessed)
 
 
@@ -1021,7 +1059,7 @@ def _db_tables(line: Line) -> Proposal | None:
     inside = re.search(r"\(([^)]*)\)", line.title)
     if not names and inside:
         names = [n for n in re.split(r"[,\s]+(?:and\s+)?", inside.group(1)) if re.fullmatch(r"[A-Za-z_][\w.]*", n)]
-    names = names or re.findall(r"`([A-Za-z_][\w.]*)`", line.title)
+    names = names or re.findall(r"`([A-Za-z_][\w.]*)`", line.marked)
     if not names:
         return Proposal([("db_tables", {})], 0.45, "which tables? add tables=A,B")
     return Proposal([("db_tables", {"tables": ",".join(names)}), ("db_tables", {"names": ",".join(names)})],
@@ -1034,7 +1072,7 @@ def _db_exists(line: Line) -> Proposal | None:
     if not _has(r"\b(databases?|schemas?)\b", t) or not _has(r"created|exists?|present", t) or _has(r"\btables?\b|users?", t):
         return None
     names = re.findall(r"create\s+(?:database|schema)\s+(?:if\s+not\s+exists\s+)?[`\"]?(\w+)", line.code, re.I)
-    names = names or re.findall(r"`(\w+)`", line.title)
+    names = names or re.findall(r"`(\w+)`", line.marked)
     if names:
         return Proposal([("db_exists", {"name": names[0]}), ("db_exists", {"database": names[0]})],
                         0.8 + _db_penalty(line), f"database {names[0]}")
@@ -1046,11 +1084,12 @@ def _db_indexes(line: Line) -> Proposal | None:
     t = line.lower
     if not _has(r"\bindex(es)?\b|\bindices\b", t) or not _has(r"exists?|created|present|in place|added", t):
         return None
-    names = re.findall(r"`([A-Za-z_]\w*)`", line.title)
-    if names:
-        return Proposal([("db_indexes", {"indexes": ",".join(names)}), ("db_indexes", {"names": ",".join(names)})],
-                        0.75 + _db_penalty(line), "indexes")
-    return Proposal([("db_indexes", {})], 0.4, "which indexes? add their names")
+    table = re.search(r"\b(?:on|table)\s+`?([A-Za-z_][\w.]*)`?", line.marked)
+    names = [n for n in re.findall(r"`([A-Za-z_]\w*)`", line.marked) if not table or n != table.group(1)]
+    if names and table:
+        return Proposal([("db_indexes", {"table": table.group(1), "indexes": ",".join(names)})],
+                        0.75 + _db_penalty(line), f"indexes on {table.group(1)}")
+    return Proposal([("db_indexes", {})], 0.4, "which table and indexes? add table= indexes=")
 
 
 @rule
@@ -1070,7 +1109,10 @@ def _db_least_privilege(line: Line) -> Proposal | None:
         return None
     if not (_db_context(line) or _has(r"service account|user", t)):
         return None
-    return Proposal([("db_least_privilege", {})], 0.75 + _db_penalty(line), "database account has least privilege")
+    return Proposal(
+        [("db_least_privilege", {"privileges": "SELECT,INSERT,UPDATE,DELETE", "schemas": "APP"})], 0.5,
+        "least privilege: name the privileges and schemas the account may hold",
+    )
 
 
 @rule
@@ -1086,7 +1128,11 @@ def _db_replication(line: Line) -> Proposal | None:
     t = line.lower
     if _has(r"replica\w*|replication", t) and _db_context(line):
         if _has(r"\blag\b|in sync|behind|delay", t):
-            return Proposal([("db_replication_lag", {})], 0.8, "replication lag")
+            m = re.search(r"(\d+(?:\.\d+)?)\s*(ms|s|sec\w*|min\w*)\b", t)
+            if m:
+                seconds = float(m.group(1)) * {"m": 60}.get(m.group(2)[:1], 1) / (1000 if m.group(2) == "ms" else 1)
+                return Proposal([("db_replication_lag", {"max_seconds": f"{seconds:g}"})], 0.8, "replication lag")
+            return Proposal([("db_replication_lag", {})], 0.5, "replication lag: add max_seconds=N")
         return Proposal([("db_replication_lag", {})], 0.5, "replicas configured: lag is what a check can see")
     return None
 
@@ -1118,7 +1164,11 @@ def _redis_checks(line: Line) -> Proposal | None:
         return None
     t = line.lower
     if _has(r"persist\w*|\baof\b|\brdb\b|appendonly|snapshot", t):
-        return Proposal([("redis_persistence", {})], 0.85, "Redis persistence")
+        aof, rdb = bool(_has(r"\baof\b|append-?only", t)), bool(_has(r"\brdb\b|snapshot", t))
+        both = _has(r"\bboth\b|\band\b", t) and aof and rdb
+        mode = "both" if both else "aof" if aof and not rdb else "rdb" if rdb and not aof else "any"
+        params = {} if mode == "any" else {"mode": mode}
+        return Proposal([("redis_persistence", params)], 0.85, f"Redis persistence ({mode})")
     if _has(r"password|\bauth\w*|requirepass|\bacl\b", t):
         return Proposal([("redis_auth_required", {})], 0.8, "Redis requires authentication")
     if _has(r"maxmemory|memory limit|eviction", t):
@@ -1162,7 +1212,10 @@ def decide(lines: list[Line], registry: Registry = REGISTRY) -> list[Decision]:
     decisions: list[Decision] = []
     for entry in lines:
         if entry.has_binding:
-            kept = "manual" if (entry.existing or "").split()[:1] == ["manual"] else "kept"
+            if entry.existing is None:
+                decisions.append(Decision(entry, "manual", None, None, "its binding cannot be read; left as it is"))
+                continue
+            kept = "manual" if entry.existing.split()[:1] == ["manual"] else "kept"
             decisions.append(Decision(entry, kept, entry.existing))
             continue
         proposal = propose(entry)
