@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import secrets as pysecrets
 import shutil
 import string
@@ -605,7 +606,43 @@ def test_secrets_in_repo_errors(tmp_path: Path) -> None:
     plain = tmp_path / "plain"
     plain.mkdir()
     message = error_of("secrets_in_repo", path=str(plain))
-    assert "git in" in message and "failed" in message
+    assert f"{plain} is not a git working tree" in message
+
+
+@pytest.mark.parametrize(
+    ("name", "raw", "message"),
+    [
+        ("env_required", {}, "needs keys= or template="),
+        ("env_value", {"key": "A"}, "needs equals=, one_of= or matches="),
+        ("env_value", {"key": "A", "matches": "(x"}, "not a valid regular expression"),
+        ("secret_strength", {"min_classes": "5"}, "between 0 and 4"),
+        ("file_mode", {"max": "0999"}, "not an octal mode"),
+        ("secrets_in_repo", {"max_commits": "0"}, "at least 1"),
+    ],
+)
+def test_bindings_that_cannot_run_are_refused_at_collection(
+    name: str, raw: dict[str, str], message: str
+) -> None:
+    chk = REGISTRY.get(name)
+    with pytest.raises(ValueError, match=re.escape(message)):
+        chk.func.golive_validate(chk.validate(raw))
+
+
+def test_good_bindings_pass_collection_validation() -> None:
+    for name, raw in [
+        ("env_required", {"template": ".env.example"}),
+        ("env_value", {"key": "DEBUG", "equals": "false"}),
+        ("secret_strength", {"min_classes": "3"}),
+        ("file_mode", {"max": "0640"}),
+        ("secrets_in_repo", {"history": "true"}),
+    ]:
+        chk = REGISTRY.get(name)
+        chk.func.golive_validate(chk.validate(raw))
+
+
+def test_text_format_is_refused_with_a_reason(tmp_path: Path) -> None:
+    handle = target(write(tmp_path / "notes", "x\n"), fmt="text")
+    assert "format=text" in error_of("env_required", handle, keys="A")
 
 
 # --- no leak anywhere -------------------------------------------------------------------
@@ -635,3 +672,49 @@ def test_no_check_leaks_a_planted_secret(tmp_path: Path, local_host: HostTarget)
         ]
         assert {o.status for o in outcomes} == {"failed"}, [o.summary() for o in outcomes]
         assert_no_leak(secrets, *[t for o in outcomes for t in everything(o)])
+
+
+# --- through the plugin -----------------------------------------------------------------
+
+
+def test_config_checklist_end_to_end_leaks_nothing(pytester: pytest.Pytester) -> None:
+    """A checklist of config lines run by the plugin, every output searched for secrets."""
+    require(shutil.which("git") is not None, "git")
+    key, pw, aws = token(), token(24), fake_aws_key()
+    root = pytester.path
+    pytester.makefile(".toml", golive='checklists = ["checklist.md"]\n\n'
+                      '[environments.prod.files.appenv]\npath = ".env"\n')
+    pytester.makefile(".md", checklist="""\
+        # Go-live
+
+        ## Configuration
+        - [ ] All required variables set <!-- golive: env_required keys=SECRET_KEY,DATABASE_URL -->
+        - [ ] No default values <!-- golive: env_no_placeholders -->
+        - [ ] DEBUG=false <!-- golive: env_value key=DEBUG equals=false -->
+        - [ ] Secret key matches policy <!-- golive: env_value key=SECRET_KEY matches=[a-z]{8} -->
+        - [ ] API keys 32+ characters <!-- golive: secret_strength min_length=64 -->
+        - [ ] Environment file 600 <!-- golive: file_mode max=600 -->
+
+        ## Security
+        - [ ] No secrets in version control <!-- golive: secrets_in_repo path=. history=true -->
+        """)
+    write(root / ".env", f"SECRET_KEY={key}\nDATABASE_URL=mysql://app:{pw}@db/app\nDEBUG=true\n", 0o644)
+    (root / "deploy.py").write_text(f"KEY = '{aws}'\n")
+    git(root, "init", "-q", "-b", "main")
+    git(root, "add", "deploy.py", "checklist.md")
+    git(root, "commit", "-q", "-m", "deploy")
+    result = pytester.runpytest_subprocess(
+        "--golive=prod", "-p", "no:cacheprovider", "-vv", "-l", "-rA", "--log-level=DEBUG",
+        f"--junitxml={root / 'junit.xml'}", f"--golive-json={root / 'report.json'}",
+        f"--golive-report={root / 'report.html'}",
+    )
+    output = result.stdout.str() + result.stderr.str()
+    assert "NO-GO" in output
+    for line in ("debug-false[appenv]", "api-keys-32-characters[appenv]", "environment-file-600[appenv]",
+                 "no-secrets-in-version-control"):
+        assert re.search(rf"FAILED .*{re.escape(line)}", output), line
+    assert "deploy.py:1 (AWS access key id)" in output
+    assert "SECRET_KEY: a value of 40 characters" in output
+    reports = [p for p in (root / "junit.xml", root / "report.json", root / "report.html") if p.exists()]
+    assert reports, "the run wrote no report"
+    assert_no_leak([key, pw, aws], output, *reports)

@@ -92,6 +92,11 @@ def detect_format(path: str, declared: str | None = None) -> str:
     """
     if declared:
         fmt = _ALIASES.get(declared.lower(), declared.lower())
+        if fmt == "text":
+            raise CheckError(
+                f"file {path}: declared format=text; configuration checks read "
+                f"{', '.join(FORMATS)}"
+            )
         if fmt not in FORMATS:
             raise CheckError(
                 f"file {path}: unknown format {declared!r} (use one of {', '.join(FORMATS)})"

@@ -430,7 +430,7 @@ def secret_strength(
         observed = f"{len(text)} characters, {len(classes)} classes ({', '.join(classes)}), ~{bits:.0f} bits"
         if problems:
             observed += f" ({', '.join(problems)})"
-        expected = f">= {min_length} characters, >= {min_classes} classes"
+        expected = f">= {min_length} characters, >= {min_classes} character classes"
         if min_entropy_bits:
             expected += f", >= {min_entropy_bits:g} bits"
         ev.add(key, not problems, observed, expected)
@@ -573,6 +573,45 @@ def _owner(file: FileTarget) -> str:
     except Exception as exc:  # noqa: BLE001
         raise CheckError(f"file {file.where}: cannot read its owner: {mask(str(exc))}") from None
 
+
+# --- collection-time validation --------------------------------------------------------
+# The collector calls ``func.golive_validate(params)`` so a binding that can
+# never run fails collection with its checklist file and line, not at run time.
+
+
+def _validate_env_required(params: dict[str, Any]) -> None:
+    if not _keys(params.get("keys")) and not params.get("template"):
+        raise ValueError("needs keys= or template=")
+
+
+def _validate_env_value(params: dict[str, Any]) -> None:
+    if params.get("equals") is None and not _keys(params.get("one_of")) and params.get("matches") is None:
+        raise ValueError("needs equals=, one_of= or matches=")
+    if params.get("matches") is not None:
+        try:
+            re.compile(str(params["matches"]))
+        except re.error as exc:
+            raise ValueError(f"matches= is not a valid regular expression: {exc}") from None
+
+
+def _validate_secret_strength(params: dict[str, Any]) -> None:
+    if not 0 <= int(params.get("min_classes", 1)) <= len(_CLASSES):
+        raise ValueError(f"min_classes must be between 0 and {len(_CLASSES)}")
+    if int(params.get("min_length", 32)) < 0:
+        raise ValueError("min_length must not be negative")
+
+
+def _validate_file_mode(params: dict[str, Any]) -> None:
+    try:
+        parse_mode(str(params.get("max", "600")))
+    except CheckError as exc:
+        raise ValueError(str(exc).removeprefix("file_mode: ")) from None
+
+
+env_required.golive_validate = _validate_env_required  # type: ignore[attr-defined]
+env_value.golive_validate = _validate_env_value  # type: ignore[attr-defined]
+secret_strength.golive_validate = _validate_secret_strength  # type: ignore[attr-defined]
+file_mode.golive_validate = _validate_file_mode  # type: ignore[attr-defined]
 
 # secrets_in_repo lives in its own module; importing it registers the check.
 from pytest_golive.checks import repo_secrets as _repo_secrets  # noqa: E402,F401

@@ -247,7 +247,10 @@ def secrets_in_repo(
     repo = Path(path)
     if not repo.is_dir():
         raise CheckError(f"secrets_in_repo: {path} is not a directory")
-    inside = _run_git(repo, "rev-parse", "--is-inside-work-tree").strip()
+    try:
+        inside = _run_git(repo, "rev-parse", "--is-inside-work-tree").strip()
+    except CheckError as exc:
+        raise CheckError(f"secrets_in_repo: {path} is not a git working tree ({exc})") from None
     if inside != b"true":
         raise CheckError(f"secrets_in_repo: {path} is not a git working tree")
     patterns = list(ignore or [])
@@ -269,3 +272,11 @@ def secrets_in_repo(
         tracked=[f.to_dict() for f in tracked],
         history=[f.to_dict() for f in past],
     )
+
+
+def _validate(params: dict[str, object]) -> None:
+    if int(params.get("max_commits", 1000)) < 1:  # type: ignore[call-overload]
+        raise ValueError("max_commits must be at least 1")
+
+
+secrets_in_repo.golive_validate = _validate  # type: ignore[attr-defined]
