@@ -730,9 +730,13 @@ def redis_auth_required(db: DatabaseTarget) -> Outcome:
     if na := _only(db, "redis"):
         return na
     import redis
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
 
+    # RESP2, so the first command is PING itself (no HELLO handshake) and
+    # the server's answer is the plain NOAUTH a client without password sees.
     client = redis.Redis(
-        host=db.dsn.host, port=db.dsn.port or 6379, ssl=db.dsn.scheme == "rediss",
+        host=db.dsn.host, port=db.dsn.port or 6379, ssl=db.dsn.scheme == "rediss", protocol=2, retry=Retry(NoBackoff(), 0),
         socket_connect_timeout=db.connect_timeout, socket_timeout=db.query_timeout,
     )
     try:
@@ -803,23 +807,28 @@ def redis_maxmemory(db: DatabaseTarget, *, policy: str | None = None) -> Outcome
 
 
 @check(target="database")
-def redis_dangerous_commands(db: DatabaseTarget, *, commands: list[str] | None = None) -> Outcome:
+def redis_dangerous_commands(
+    db: DatabaseTarget, *, commands: list[str] | None = None, account: str | None = None
+) -> Outcome:
     """Dangerous Redis commands are renamed or disabled for this account.
 
     Nothing is executed: ``COMMAND INFO`` shows whether a command still
     exists under its name (rename-command hides it), and ``ACL DRYRUN``
-    whether this account may run it. DEBUG also counts as disabled when
+    whether the account may run it. DEBUG also counts as disabled when
     ``enable-debug-command`` is ``no``. A command that exists and cannot be
-    proven denied counts as enabled.
+    proven denied counts as enabled: an application user denied
+    ``@dangerous`` cannot run ACL DRYRUN itself, so check it through an
+    administrative DSN with ``account``.
 
     Args:
         commands: the commands to look at (default FLUSHALL, FLUSHDB, CONFIG, KEYS, DEBUG).
+        account: the ACL user to judge; by default the DSN's own.
     """
     if na := _only(db, "redis"):
         return na
     names = [c.upper() for c in (commands or DANGEROUS_REDIS_COMMANDS)]
     info = db.redis("COMMAND INFO", *[n.lower() for n in names])
-    user = _redis_whoami(db)
+    user = account or _redis_whoami(db)
     enabled, disabled = [], []
     for name, entry in zip(names, info or [None] * len(names), strict=False):
         if not entry:
@@ -835,9 +844,9 @@ def redis_dangerous_commands(db: DatabaseTarget, *, commands: list[str] | None =
             enabled.append(name if verdict else f"{name} (ACL not checkable)")
     return Outcome.of(
         not enabled,
-        f"enabled: {_names(enabled)}" if enabled else f"all disabled: {_names(disabled)}",
+        f"enabled for {user or 'this client'}: {_names(enabled)}" if enabled else f"all disabled: {_names(disabled)}",
         f"{_names(names)} renamed or disabled",
-        enabled=enabled, disabled=disabled,
+        enabled=enabled, disabled=disabled, account=user,
     )
 
 

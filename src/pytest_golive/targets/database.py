@@ -138,8 +138,12 @@ class DatabaseTarget:
 
     def _connect_redis(self) -> Any:
         import redis
+        from redis.backoff import NoBackoff
+        from redis.retry import Retry
 
         client = redis.Redis(
+            # One attempt: a retry loop would multiply the configured timeout.
+            retry=Retry(NoBackoff(), 0),
             host=self.dsn.host,
             port=self.dsn.port or 6379,
             username=self.dsn.user,
