@@ -429,6 +429,19 @@ def test_secret_strength_without_secret_keys_is_not_applicable(tmp_path: Path) -
     assert out.status == "skipped"
 
 
+def test_secret_strength_finds_secrets_but_not_settings_about_them(tmp_path: Path) -> None:
+    strong, weak = token(48), "password"
+    text = (
+        f"API_KEY={strong}\nDB_PASSWORD={weak}\nAUTH_ENABLED=true\nTOKEN_TTL=3600\n"
+        "SESSION_COOKIE_NAME=sessionid\nAUTH_URL=https://sso.acme.io\nJWT_ALGORITHM=HS256\n"
+        "PASSWORD_MIN_LENGTH=12\nSENTRY_AUTH_TOKEN=\nAPP_NAME=shop\n"
+    )
+    out = run("secret_strength", target(write(tmp_path / ".env", text)))
+    assert [m["key"] for m in out.details["secrets"]] == ["API_KEY", "DB_PASSWORD"]
+    assert out.status == "failed" and "DB_PASSWORD: 8 characters" in out.observed
+    assert_no_leak([strong], *everything(out))
+
+
 # --- cors_origins -----------------------------------------------------------------------
 
 

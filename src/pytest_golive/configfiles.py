@@ -320,7 +320,7 @@ def _leaves(node: Any, prefix: str) -> Iterator[tuple[str, Any]]:
         yield prefix, node
 
 
-def load(target: FileTarget, *, process_env: bool = False, missing_ok: bool = False) -> ConfigFile:
+def load(target: FileTarget, *, process_env: bool = False) -> ConfigFile:
     """Read and parse a file target.
 
     ``process_env`` overlays the environment of the process running pytest
@@ -336,7 +336,7 @@ def load(target: FileTarget, *, process_env: bool = False, missing_ok: bool = Fa
                 "pytest, which only makes sense for a local file"
             )
         environ = dict(os.environ)
-    if (process_env or missing_ok) and not target.exists():
+    if process_env and not target.exists():
         return ConfigFile(target.where, fmt, {}, environ, exists=False)
     data = parse(read_quietly(target), fmt, target.where)
     return ConfigFile(target.where, fmt, protect(data), environ)

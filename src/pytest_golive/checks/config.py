@@ -357,6 +357,27 @@ _CLASSES = (
 _POOL = {"lower": 26, "upper": 26, "digit": 10, "symbol": 33}
 
 
+#: Secret-looking keys that configure a secret rather than hold one.
+_SETTING_KEY = re.compile(
+    r"[_.-](ttl|lifetime|length|min[_-]?length|timeout|age|max[_-]?age|expiry|expires|expire|"
+    r"enabled|enable|disabled|required|secure|httponly|samesite|name|file|path|dir|host|port|"
+    r"user|username|url|uri|endpoint|algorithm|algorithms|backend|provider|type|mode|domain|"
+    r"header|issuer|audience|scheme|method|rounds|iterations|version|prefix)$",
+    re.IGNORECASE,
+)
+
+
+def _holds_secret(key: str, value: Any) -> bool:
+    """Whether ``key`` holds a secret worth measuring (for ``keys`` omitted)."""
+    if not is_secret(key, value) or _SETTING_KEY.search(key):
+        return False
+    value = reveal(value)
+    if not isinstance(value, str) or not value.strip():
+        return False
+    text = value.strip().lower()
+    return text not in TRUE_WORDS | FALSE_WORDS and not text.isdigit()
+
+
 def entropy_bits(value: str) -> float:
     """A conservative estimate of the entropy of ``value``, in bits.
 
@@ -399,14 +420,14 @@ def secret_strength(
     never the value.
 
     Args:
-        keys: the keys holding secrets; every key that looks secret (password, token, api_key, secret, ...) when omitted.
+        keys: the keys holding secrets; when omitted, every key that looks secret (password, token, api_key, secret, ...) and holds a non-empty string that is not a boolean, a number or a setting about a secret (``TOKEN_TTL``, ``SESSION_COOKIE_NAME``, ``AUTH_URL``).
         min_length: the shortest acceptable secret, in characters.
         min_classes: how many of the four character classes each secret must use.
         min_entropy_bits: the smallest acceptable entropy estimate, in bits (0 to not check).
         process_env: also read the environment of the process running pytest (local files only); it takes precedence over the file.
     """
     cfg = load(file, process_env=process_env)
-    wanted = _keys(keys) or [k for k, v in cfg.leaves() if is_secret(k, v)]
+    wanted = _keys(keys) or [k for k, v in _overlaid(cfg) if _holds_secret(k, v)]
     if not wanted:
         return Outcome.not_applicable(f"{cfg.where} has no key that looks secret; name keys=")
     ev = Evidence()

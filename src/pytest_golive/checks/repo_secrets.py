@@ -114,7 +114,13 @@ def scan_line(text: str) -> Iterator[str]:
             break
 
 
+#: One search over a whole file before the line-by-line scan: most files hold nothing.
+_ANY = re.compile("|".join(f"(?:{p.pattern})" for _, p in PATTERNS))
+
+
 def scan_text(path: str, text: str) -> list[Finding]:
+    if not _ANY.search(text):
+        return []
     return [
         Finding(path, number, kind)
         for number, line in enumerate(text.splitlines(), 1)
