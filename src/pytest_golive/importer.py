@@ -1322,7 +1322,7 @@ def run_import(path: Path, write: bool, out: TextIO = sys.stdout) -> int:
     elif write:
         print(f"\nnothing new to bind; {path} unchanged", file=out)
     else:
-        print(f"\ndry run: {path} unchanged (write the {cov.new} binding(s) with --write)", file=out)
+        print(f"\ndry run: {path} unchanged (run without --dry-run to write the {cov.new} binding(s))", file=out)
     return EXIT_OK
 
 
@@ -1353,6 +1353,6 @@ def _short(text: str, width: int = 60) -> str:
 
 def scaffold_init(directory: Path, out: TextIO = sys.stdout) -> int:
     """``golive init``: write the starter files into ``directory`` (see :mod:`pytest_golive.scaffold`)."""
-    from pytest_golive.scaffold import scaffold
+    from pytest_golive.scaffold import scaffold_init as scaffold
 
     return scaffold(Path(directory), out)

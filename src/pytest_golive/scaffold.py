@@ -145,7 +145,7 @@ def templates() -> dict[str, str]:
     }
 
 
-def scaffold(directory: Path, out: TextIO = sys.stdout) -> int:
+def scaffold_init(directory: Path, out: TextIO = sys.stdout) -> int:
     """Write the starter files into ``directory``; keep any that already exist.
 
     Returns 0, or 4 (usage error) when ``directory`` is not a directory.
@@ -163,7 +163,7 @@ def scaffold(directory: Path, out: TextIO = sys.stdout) -> int:
         print(f"  created  {target}", file=out)
     print(
         "\nnext: pytest --golive=local --golive-manual=warn"
-        "\n      (then bind your own checklist: golive import CHECKLIST.md --write)",
+        "\n      (then bind your own checklist: golive import CHECKLIST.md)",
         file=out,
     )
     return 0
