@@ -408,7 +408,7 @@ class Lab:
         self._certs: CertFactory | None = None
         self._servers: dict[str, Running] = {}
         self._sockets: dict[str, tuple[socket.socket, int]] = {}
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # a server may start the one it redirects to
 
     @property
     def certs(self) -> CertFactory:
