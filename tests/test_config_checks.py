@@ -126,6 +126,20 @@ def test_every_format_parses_to_dotted_paths(tmp_path: Path) -> None:
         assert cfg.get("nope.nothing") is MISSING
 
 
+def test_byte_order_mark_and_crlf_are_read_like_editors_write_them(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_bytes(b"\xef\xbb\xbfDEBUG=false\r\nLOG_LEVEL=INFO\r\n")
+    (tmp_path / "a.json").write_bytes(b'\xef\xbb\xbf{"debug": false}')
+    assert run("env_value", target(tmp_path / ".env"), key="DEBUG", equals="false").status == "passed"
+    assert run("env_value", target(tmp_path / ".env"), key="LOG_LEVEL", equals="INFO").status == "passed"
+    assert run("env_value", target(tmp_path / "a.json"), key="debug", equals="false").status == "passed"
+
+
+def test_process_env_is_refused_for_a_file_on_a_host(tmp_path: Path, local_host: HostTarget) -> None:
+    handle = target(write(tmp_path / ".env", "A=1\n"), host=local_host)
+    assert "only makes sense for a local file" in error_of("env_required", handle, keys="A", process_env="true")
+    assert "does not exist" in error_of("file_mode", target(tmp_path / "nope", host=local_host))
+
+
 def test_dotted_keys_and_list_indexes() -> None:
     data = {"app.name": "shop", "servers": [{"host": "a"}, {"host": "b"}], "a": {"b.c": 1}}
     assert lookup(data, "app.name") == "shop"

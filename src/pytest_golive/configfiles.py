@@ -338,7 +338,8 @@ def load(target: FileTarget, *, process_env: bool = False) -> ConfigFile:
         environ = dict(os.environ)
     if process_env and not target.exists():
         return ConfigFile(target.where, fmt, {}, environ, exists=False)
-    data = parse(read_quietly(target), fmt, target.where)
+    # Editors on Windows write a byte-order mark; it is not part of the first key.
+    data = parse(read_quietly(target).removeprefix("\ufeff"), fmt, target.where)
     return ConfigFile(target.where, fmt, protect(data), environ)
 
 
