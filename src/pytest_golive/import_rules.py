@@ -1,0 +1,1017 @@
+"""What a checklist line means: the rules behind ``golive import``.
+
+Each rule reads one line (its visible text, the code that belongs to it, the
+headings above it) and may propose a check with parameters and a confidence.
+Rules match meaning — keywords, numbers, units, paths, names in code — and
+never the wording of a particular checklist, so "Minimum 4 vCPUs", "Host has
+16 cores or more" and "CPUs >= 4" all become ``cpu min=N``.
+
+A rule may offer several candidates (spellings of the same meaning); the
+importer writes the first one the catalog accepts at run time.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+
+@dataclass
+class Line:
+    """One checklist line as the proposal rules see it."""
+
+    number: int  # 1-based line of the item in the file
+    index: int  # 0-based line that receives the binding comment
+    title: str  # visible text, one line
+    marked: str  # the same with its `code spans` still marked
+    context: str  # headings and parent titles above it
+    code: str  # code spans and code blocks that belong to the item
+    has_binding: bool
+    existing: str | None = None  # the existing binding text, if any
+    parent: int | None = None  # index in the document's line list
+    children: list[int] = field(default_factory=list)
+    children_text: list[str] = field(default_factory=list)  # sub-items' words, for group lines
+
+    @property
+    def lower(self) -> str:
+        return self.title.lower()
+
+
+# --- proposals ----------------------------------------------------------------------
+
+
+@dataclass
+class Proposal:
+    """What a rule thinks a line means.
+
+    ``candidates`` are (check, params) pairs in order of preference; the first
+    one the catalog accepts is written. Several are given where the same
+    meaning can be expressed by more than one check or parameter spelling.
+    """
+
+    candidates: list[tuple[str, dict[str, str]]]
+    confidence: float
+    reason: str
+    guessed: tuple[str, ...] = ()
+
+    @property
+    def check(self) -> str:
+        return self.candidates[0][0] if self.candidates else "?"
+
+
+Rule = Callable[[Line], Proposal | None]
+RULES: list[Rule] = []
+
+
+def rule(func: Rule) -> Rule:
+    RULES.append(func)
+    return func
+
+
+def propose(line: Line) -> Proposal | None:
+    """The most confident proposal any rule makes for ``line`` (None: a manual line)."""
+    found = [p for p in (r(line) for r in RULES) if p is not None and p.candidates]
+    if not found:
+        return None
+    best = max(found, key=lambda p: p.confidence)
+    best.confidence = round(max(0.0, min(1.0, best.confidence + _adjust(line))), 2)
+    return best
+
+
+#: Words that make a line about a person's work (a document, a decision, a
+#: meeting), which no check can observe even when a technical word appears.
+_HUMAN = re.compile(
+    r"\b(documented|plan(ned)?|review(ed)?|train(ed|ing)|notif(y|ied)|approv(e|ed|al)|"
+    r"sign(ed)?[- ]?off|agreed|defined|communicated|procedures?|strategy|polic(y|ies)|"
+    r"stakeholders?|tested manually|drill|meeting|obtained and tested|identified|prepared)\b"
+)
+_CONDITIONAL = re.compile(r"\((if|when|optional)\b|\bif (using|needed|applicable)\b")
+_WATCH = re.compile(r"\b(alerts?|alerting|dashboards?|monitor(ed|ing)?|trend|over time|for \d+ hours)\b")
+
+
+def _adjust(line: Line) -> float:
+    # Identifiers (TABLE_NAMES, `code`) are names, not words about the work.
+    text = re.sub(r"`[^`]*`|\b[A-Z][A-Z0-9_]+\b", " ", line.marked).lower()
+    delta = 0.0
+    if _HUMAN.search(text):
+        delta -= 0.4
+    if _CONDITIONAL.search(text):
+        delta -= 0.05
+    return delta
+
+
+def _has(pattern: str, text: str) -> re.Match[str] | None:
+    return re.search(pattern, text, re.IGNORECASE)
+
+
+_SIZE = r"(\d+(?:[.,]\d+)?)\s*(tb|tib|gb|gib|g|mb|mib)\b"
+_NOT_CAPACITY = r"usage|utili[sz]|leak|threshold|spike|alert|consum|pressure|normal|stable|%"
+
+
+def _gib(number: str, unit: str) -> str:
+    value = float(number.replace(",", "."))
+    unit = unit.lower()
+    if unit.startswith("t"):
+        value *= 1024
+    elif unit.startswith("m"):
+        value /= 1024
+    return f"{value:g}"
+
+
+def _near_number(text: str, word: str, tail: str, window: int = 30) -> re.Match[str] | None:
+    """A number (with ``tail``) within ``window`` characters after or before ``word``."""
+    after = re.search(rf"{word}[^\d\n]{{0,{window}}}?{tail}", text, re.IGNORECASE)
+    before = re.search(rf"{tail}[^\d\n]{{0,{window // 2}}}?{word}", text, re.IGNORECASE)
+    return before or after
+
+
+# hosts: capacity --------------------------------------------------------------------
+
+_CPU = r"(?:v?cpus?|cores?|processors?|vcores?|threads?)"
+
+
+@rule
+def _cpu(line: Line) -> Proposal | None:
+    t = line.lower
+    if not _has(rf"\b{_CPU}\b", t) or _has(_NOT_CAPACITY, t):
+        return None
+    m = re.search(rf"(\d+)\s*\+?\s*(?:x\s*)?(?:physical\s+|logical\s+|virtual\s+|cpu\s+)?{_CPU}\b", t)
+    m = m or re.search(rf"\b{_CPU}\b[^\d\n]{{0,25}}?(\d+)(?!\s*(?:ghz|mhz|\.\d|%))", t)
+    if not m:
+        if _has(r"sufficient|enough|minimum|at least|resources", t):
+            return Proposal([("cpu", {})], 0.4, "CPU requirement without a number: add min=N")
+        return None
+    return Proposal([("cpu", {"min": m.group(1)})], 0.9, f"CPU count {m.group(1)}")
+
+
+@rule
+def _memory(line: Line) -> Proposal | None:
+    t = line.lower
+    if not _has(r"\b(ram|memory|mem)\b", t) or _has(_NOT_CAPACITY, t):
+        return None
+    m = _near_number(t, r"\b(?:ram|memory|mem)\b", _SIZE)
+    if not m:
+        if _has(r"sufficient|enough|minimum|at least|resources", t):
+            return Proposal([("memory", {})], 0.4, "memory requirement without a size: add min_gib=N")
+        return None
+    number, unit = m.group(1), m.group(2)
+    return Proposal([("memory", {"min_gib": _gib(number, unit)})], 0.9, f"memory {number} {unit.upper()}")
+
+
+_DISK = r"\b(?:disks?|storage|ssd|hdd|nvme|volumes?|drives?|space|partitions?|file ?systems?)\b"
+_ABS_PATH = r"(?<![\w.:/])(/(?:[A-Za-z0-9_.@-]+/?)*)"
+
+
+def _paths(text: str) -> list[str]:
+    return [p.rstrip("/") or "/" for p in re.findall(_ABS_PATH, text) if not re.fullmatch(r"/\d[\d.]*", p)]
+
+
+@rule
+def _disk(line: Line) -> Proposal | None:
+    t = line.lower
+    if not _has(_DISK, t) or _has(r"usage|utili[sz]|%|alert|threshold", t):
+        return None
+    free = bool(_has(r"\b(free|available|left|remaining|headroom|spare)\b", t))
+    paths = _paths(line.title)
+    path = paths[0] if paths else "/"
+    guessed = () if paths else ("path=/",)
+    m = _near_number(t, _DISK, _SIZE, 40)
+    if not m:
+        if _has(r"sufficient|enough|minimum|at least|space", t):
+            return Proposal([("disk_free", {"path": path})], 0.4, "disk requirement without a size: add min_gib=N")
+        return None
+    size = _gib(m.group(1), m.group(2))
+    params = {"path": path, "min_gib": size}
+    if free:
+        return Proposal([("disk_free", params)], 0.85, f"free space {size} GiB", guessed)
+    return Proposal([("disk_size", params)], 0.85, f"disk size {size} GiB", guessed)
+
+
+# hosts: software --------------------------------------------------------------------
+
+_DISTROS = {
+    "ubuntu": r"ubuntu",
+    "debian": r"debian",
+    "rhel": r"rhel|red ?hat(?: enterprise linux)?",
+    "centos": r"centos",
+    "rocky": r"rocky(?: linux)?",
+    "almalinux": r"alma(?:linux| linux)?",
+    "amzn": r"amazon linux",
+    "fedora": r"fedora",
+    "sles": r"sles|suse",
+    "ol": r"oracle linux",
+}
+
+
+def _os_versions(text: str) -> list[tuple[str, str, bool]]:
+    """(distribution, version, or-later) triples named in ``text``."""
+    found = []
+    names = "|".join(f"(?P<{k}>{v})" for k, v in _DISTROS.items())
+    for m in re.finditer(rf"\b(?:{names})\b((?:\s*(?:/|,|or|and)?\s*v?\d+(?:\.\d+)?\+?(?:\s*lts)?)*)", text, re.I):
+        distro = next(k for k in _DISTROS if m.group(k))
+        versions = re.findall(r"(\d+(?:\.\d+)?)(\+)?", m.group(m.lastindex or 0) or "")
+        if not versions:
+            found.append((distro, "", False))
+        for number, plus in versions:
+            found.append((distro, number, bool(plus) or bool(_has(r"or (later|newer|higher|above)", text))))
+    return found
+
+
+@rule
+def _os(line: Line) -> Proposal | None:
+    found = _os_versions(line.title)
+    if not found:
+        return None
+    distros = ",".join(dict.fromkeys(d for d, _, _ in found))
+    minimums = {d: v for d, v, _ in reversed(found) if v}  # the lowest version named per distribution
+    described = ", ".join(f"{d} {v}" if v else d for d, v, _ in found)
+    if len(minimums) == 1 and len(set(d for d, _, _ in found)) == 1:
+        version = next(iter(minimums.values()))
+        return Proposal([("os", {"distribution": distros, "min_version": version})], 0.85, f"operating system {described}")
+    guessed = ("no min_version: the distributions name different versions",) if minimums else ()
+    return Proposal([("os", {"distribution": distros})], 0.8, f"operating system {described}", guessed)
+
+
+_TOOLS = {
+    "python3": r"python(?:3)?",
+    "docker": r"docker(?![ -]?compose)(?: engine)?",
+    "docker compose": r"docker[ -]compose",
+    "node": r"node(?:\.?js)?",
+    "java": r"java|openjdk|jdk|jre",
+    "go": r"golang|go(?=\s+v?\d)",
+    "ruby": r"ruby",
+    "php": r"php",
+    "nginx": r"nginx",
+    "git": r"git",
+    "kubectl": r"kubectl",
+    "helm": r"helm",
+    "terraform": r"terraform",
+    "ansible": r"ansible",
+    "openssl": r"openssl",
+    "perl": r"perl",
+    "rustc": r"rust(?:c)?",
+    "dotnet": r"dotnet|\.net(?: core)?",
+    "npm": r"npm",
+    "pip": r"pip3?",
+    "java_": r"maven|mvn",
+}
+_VERSION = r"v?(\d+(?:\.\d+){0,3})(\+|\s*(?:or|and)\s*(?:later|newer|higher|above|up))?"
+
+
+@rule
+def _command_version(line: Line) -> Proposal | None:
+    t = line.lower
+    if _has(r"\b(mysql|mariadb|postgres(?:ql)?|redis|mongodb|tls|ssl|http/)\b", t):
+        return None
+    for command, word in _TOOLS.items():
+        m = re.search(rf"\b(?:{word})\b\W{{0,3}}(?:version\s*)?:?\s*{_VERSION}", t)
+        if not m:
+            continue
+        number = m.group(1)
+        if "." not in number and not m.group(2) and not _has(r"version|installed|available|runtime", t):
+            continue
+        command = "mvn" if command == "java_" else command
+        return Proposal(
+            [("command_version", {"command": command, "min_version": number}),
+             ("command_version", {"command": command, "min": number})],
+            0.85, f"{command} version {number}",
+        )
+    return None
+
+
+_KNOWN_PACKAGES = (
+    "nginx", "apache2", "httpd", "haproxy", "curl", "openssl", "fail2ban", "ufw", "chrony", "ntp",
+    "logrotate", "certbot", "supervisor", "rsync", "git", "unzip", "jq", "auditd", "clamav",
+)
+
+
+@rule
+def _package(line: Line) -> Proposal | None:
+    t = line.lower
+    if not _has(r"\b(installed|present|available)\b", t) or _has(r"\bnot installed\b", t):
+        return None
+    named = re.search(r"\bpackages?\s+`?([a-z0-9][a-z0-9+._-]+)`?", t) or re.search(
+        r"`([a-z0-9][a-z0-9+._-]+)`\s+packages?", t
+    )
+    if named and named.group(1) in ("installed", "present", "available", "are", "is", "and", "for", "from"):
+        named = None
+    if named:
+        return Proposal([("package", {"name": named.group(1)})], 0.75, f"package {named.group(1)}")
+    names = [p for p in _KNOWN_PACKAGES if re.search(rf"(?<![\w/-]){re.escape(p)}(?![\w/-])", t)]
+    if len(names) == 1 and not re.search(r"\w/\w", t):
+        return Proposal([("package", {"name": names[0]})], 0.7, f"package {names[0]}")
+    if names or _has(r"\bpackages\b", t):
+        return Proposal([("package", {})], 0.4, "which package? alternatives or no name given")
+    return None
+
+
+def _names_from_code(code: str, verbs: str) -> list[str]:
+    return re.findall(rf"\b(?:{verbs})\b[^\n]*?\s([A-Za-z_][\w@.-]*)\s*$", code, re.MULTILINE)
+
+
+@rule
+def _user(line: Line) -> Proposal | None:
+    t = line.lower
+    if not _has(r"\b(users?|accounts?)\b", t) or not _has(r"\b(create[sd]?|exists?|present|added|set up)\b", t):
+        return None
+    if _has(r"\bprivileges?\b|permission|grant", t):
+        return None
+    if _has(r"\b(database|db|mysql|mariadb|postgres\w*|redis|sql|snowflake|iam|admin panel|cloud|google|aws|gcp|azure)\b", t):
+        return None
+    if not _has(r"\b(application|app|service|system|dedicated|non-?root|unprivileged|daemon|run ?as)\b", t):
+        return None
+    names = _names_from_code(line.code, "useradd|adduser") or re.findall(r"[`'\"]([a-z_][\w.-]*)[`'\"]", line.marked)
+    if names:
+        return Proposal([("user", {"name": names[0]})], 0.8, f"user {names[0]}")
+    return Proposal([("user", {})], 0.5, "application user: add name=USER")
+
+
+_SERVICE_STATE = r"enabled|enable|auto-?start|on boot|running|started|active|up"
+
+
+@rule
+def _service(line: Line) -> Proposal | None:
+    t = line.lower
+    if not _has(r"\b(systemd|services?|daemons?|units?)\b", t):
+        return None
+    if _has(r"\b(external|web ?service|soap|api|micro-?services?|service account|services? (is|are) (reachable|healthy))\b", t):
+        return None
+    names = re.findall(r"([\w@-]+)\.service\b", line.title + "\n" + line.code)
+    names = names or _names_from_code(line.code, r"systemctl\s+(?:enable|start|status|restart|is-active|is-enabled)(?:\s+--now)?")
+    names = names or re.findall(r"`([\w@.-]+)`", line.marked)
+    enabled = bool(_has(r"enable|auto-?start|on boot|boot", t + " " + line.code))
+    running = bool(_has(r"running|started|\bactive\b|\bstart\b|status", t + " " + line.code))
+    if _has(r"\b(stopped|disabled|not running|masked)\b", t):
+        return None
+    if not names:
+        if _has(rf"\b({_SERVICE_STATE}|created|configured)\b", t) and _has(r"systemd|services?", t):
+            return Proposal([("service", {})], 0.45, "which service? add name=UNIT")
+        return None
+    # The service check requires running and enabled by default, which is what these lines mean.
+    state = " and ".join(w for w, on in (("enabled", enabled), ("running", running)) if on) or "present"
+    return Proposal([("service", {"name": names[0]})], 0.8, f"service {names[0]} {state}")
+
+
+@rule
+def _process(line: Line) -> Proposal | None:
+    m = re.search(r"\bprocess\s+[`'\"]?([\w.-]+)[`'\"]?\s+(?:is\s+)?running\b", line.marked, re.I)
+    if m:
+        return Proposal([("process", {"name": m.group(1)})], 0.75, f"process {m.group(1)}")
+    return None
+
+
+@rule
+def _port_listening(line: Line) -> Proposal | None:
+    t = line.lower
+    if _has(r"firewall|inbound|outbound|allow(ed)? from|rules?\b", t + " " + line.context.lower()):
+        return None
+    m = re.search(r"\b(?:listen(?:s|ing)?\s+on\s+(?:port\s+)?|port\s+)(\d{2,5})\b", t)
+    if m and _has(r"listen|open|bound|accept", t):
+        return Proposal([("port_listening", {"port": m.group(1)})], 0.75, f"port {m.group(1)} listening")
+    return None
+
+
+@rule
+def _reachable_from(line: Line) -> Proposal | None:
+    t = line.lower
+    if not _has(r"reachable|accessible|connectivity|can connect|connection", t) or not _has(r"\bfrom\b", t):
+        return None
+    if not _has(r"\bfrom (the )?(app\w*|application|web|each|all|every)?\s*(servers?|hosts?|nodes?|machines?|instances?)\b", t):
+        return None
+    found = []
+    for url in re.findall(r"https?://[^\s`'\")\]]+", line.title + "\n" + line.code):
+        parts = urlsplit(url)
+        if parts.hostname:
+            found.append(f"{parts.hostname}:{parts.port or (443 if parts.scheme == 'https' else 80)}")
+    found += re.findall(r"\b((?:[a-z0-9-]+\.)+[a-z]{2,}:\d{2,5})\b", line.title + "\n" + line.code, re.I)
+    found = list(dict.fromkeys(found))
+    if len(found) == 1:
+        return Proposal([("tcp_reachable_from", {"to": found[0]})], 0.75, f"{found[0]} reachable from the hosts")
+    if found:
+        return Proposal([("tcp_reachable_from", {"to": found[0]})], 0.45,
+                        f"{len(found)} destinations: one line per destination")
+    return None
+
+
+@rule
+def _time_sync(line: Line) -> Proposal | None:
+    if _has(r"\b(ntpd?|chrony\w*|timesyncd|time[- ]?sync\w*|clock (is |in )?(sync\w*|drift)|clocks? in sync)\b", line.lower):
+        return Proposal([("time_sync", {})], 0.8, "time synchronisation")
+    return None
+
+
+@rule
+def _sysctl(line: Line) -> Proposal | None:
+    m = re.search(r"\b((?:vm|net|kernel|fs)\.[a-z0-9_.]+)\s*=\s*([\w.-]+)", line.title + " " + line.code, re.I)
+    if m:
+        return Proposal(
+            [("sysctl", {"name": m.group(1), "value": m.group(2)}), ("sysctl", {"key": m.group(1), "value": m.group(2)})],
+            0.8, f"kernel parameter {m.group(1)}",
+        )
+    return None
+
+
+@rule
+def _mount(line: Line) -> Proposal | None:
+    m = re.search(rf"{_ABS_PATH}\s+(?:is\s+)?mounted\b", line.title) or re.search(
+        rf"\bmount(?:ed)?\s+(?:at|on)\s+{_ABS_PATH}", line.title, re.I
+    )
+    if m:
+        return Proposal([("mount", {"path": m.group(1)})], 0.75, f"mount {m.group(1)}")
+    return None
+
+
+@rule
+def _sshd(line: Line) -> Proposal | None:
+    t = line.lower
+    if not _has(r"\bssh", t):
+        return None
+    if _has(r"root login|permitrootlogin", t):
+        return Proposal([("sshd_config", {"permit_root_login": "no"}), ("sshd_config", {})], 0.75, "sshd root login")
+    if _has(r"password auth\w*|passwordauthentication|key[- ]?(only|based)", t):
+        return Proposal([("sshd_config", {"password_authentication": "no"}), ("sshd_config", {})], 0.75,
+                        "sshd password authentication")
+    if _has(r"harden\w*|configured|secured", t):
+        return Proposal([("sshd_config", {})], 0.65, "sshd configuration")
+    return None
+
+
+@rule
+def _logrotate(line: Line) -> Proposal | None:
+    t = line.lower
+    if not _has(r"\blog\w*\b.*\brotat\w*|\brotat\w*\b.*\blogs?\b|\blogrotate\b", t):
+        return None
+    rules = re.findall(r"^\s*(/\S+)\s*\{", line.code, re.MULTILINE)
+    paths = rules or [p for p in _paths(line.title + "\n" + line.code) if re.search(r"log", p)]
+    if not paths:
+        return Proposal([("logrotate", {"path": "/var/log/APP/APP.log"})], 0.5, "which log file? add path=")
+    # A rule's glob (/opt/app/logs/*.log) stands for the files it rotates: name one of them.
+    path = re.sub(r"\*", "app", paths[0])
+    params = {"path": path}
+    rotate = re.search(r"^\s*rotate\s+(\d+)", line.code, re.MULTILINE)
+    if rotate:
+        params["min_rotate"] = rotate.group(1)
+    freq = re.search(r"^\s*(hourly|daily|weekly|monthly|yearly)\s*$", line.code, re.MULTILINE)
+    if freq:
+        params["frequency"] = freq.group(1)
+    if re.search(r"^\s*compress\s*$", line.code, re.MULTILINE):
+        params["compress"] = "true"
+    guessed = (f"path={path} (a file the rule {paths[0]} covers)",) if "*" in paths[0] else ()
+    return Proposal([("logrotate", params), ("logrotate", {"path": path})], 0.85, "log rotation", guessed)
+
+
+def _max_age_hours(text: str) -> tuple[str, bool]:
+    if _has(r"hourly|every hour", text):
+        return "2", False
+    if _has(r"weekly|every week", text):
+        return "192", False
+    if _has(r"monthly", text):
+        return "768", False
+    return "26", not _has(r"daily|nightly|every day|24 ?h", text)
+
+
+@rule
+def _backups(line: Line) -> Proposal | None:
+    t = line.lower
+    if not _has(r"\bbackups?\b|\bbacked up\b|\bsnapshots?\b|\bdumps?\b", t):
+        return None
+    if _has(r"restor\w*|retention|off-?site|replicat\w*|bucket|encrypt\w*|tested|test\b|verify .*integrity", t):
+        return None
+    if not _has(r"schedul\w*|automat\w*|daily|nightly|hourly|weekly|running|completed|configured|enabled|in place|implemented|successful", t):
+        return None
+    paths = _paths(line.title + "\n" + line.code)
+    path = paths[0] if paths else "/var/backups"
+    hours, hours_guessed = _max_age_hours(t + " " + " ".join(lines_below(line)))
+    guessed = tuple(g for g, on in ((f"directory={path}", not paths), (f"max_age_hours={hours}", hours_guessed)) if on)
+    params = {"directory": path, "max_age_hours": hours}
+    retention = re.search(r"(\d+)[- ]?days? retention|retention[^\d]{0,20}(\d+)[- ]?days?", " ".join(lines_below(line)))
+    if retention:
+        params["retention_days"] = retention.group(1) or retention.group(2)
+    return Proposal([("newest_file_age", params)], 0.7 if paths else 0.65, "backups are recent", guessed)
+
+
+def lines_below(line: Line) -> list[str]:
+    """Words that a group parent's children add (filled in by :func:`decide`)."""
+    return line.children_text
+
+
+@rule
+def _cron(line: Line) -> Proposal | None:
+    t = line.lower
+    if not _has(r"\b(cron(job|tab)?|systemd timer|timer unit|scheduled job)\b", t) or _has(r"backup", t):
+        return None
+    m = re.search(r"[`'\"]([\w@.-]+)[`'\"]", line.marked)
+    if m:
+        return Proposal([("cron_or_timer", {"command": re.escape(m.group(1))})], 0.7, f"scheduled job {m.group(1)}")
+    return Proposal([("cron_or_timer", {})], 0.45, "which job? add command=REGEX")
+
+
+# files and permissions ---------------------------------------------------------------
+
+_MODE = r"\b(0?[0-7]{3,4})\b"
+
+
+@rule
+def _file_mode(line: Line) -> Proposal | None:
+    t = line.lower
+    if not _has(r"permissions?|\bmode\b|chmod|readable", t + " " + line.code):
+        return None
+    if _db_context(line, own_only=True) or _has(r"\b(iam|roles?|service|grants?|users?|accounts?)\b", t):
+        return None
+    if not _has(r"\bfiles?\b|chmod|\bdirector(y|ies)\b|\bfolders?\b|\bdirs?\b|" + _MODE, t + " " + line.code):
+        return None
+    if _has(r"\bdirector(y|ies)\b|\bdirs?\b|\bfolders?\b", t):
+        return _directory_permissions(line)
+    chmod = re.search(rf"chmod\s+(?:-\w+\s+)?{_MODE[2:-2]}\s+(\S+)", line.code)
+    mode = re.search(_MODE, t)
+    paths = _paths(line.title) or re.findall(r"[`'\"]?(\.env[\w.]*|[\w./-]+\.(?:pem|key|env|conf|cfg|ini|toml|yaml|yml))[`'\"]?", line.title)
+    if chmod:
+        return Proposal([("file", {"path": chmod.group(2), "mode": chmod.group(1).zfill(4)})], 0.8, "file mode from chmod")
+    if mode:
+        digits = mode.group(1).lstrip("0").zfill(3)
+        candidates: list[tuple[str, dict[str, str]]] = []
+        if paths and paths[0].startswith("/"):
+            # A named absolute path on a host: its exact mode.
+            candidates.append(("file", {"path": paths[0], "mode": digits.zfill(4)}))
+        # Otherwise the configured file targets (.env and friends): no wider than this mode.
+        candidates.append(("file_mode", {"max": digits}))
+        return Proposal(candidates, 0.75, f"file mode {digits}")
+    return Proposal([("file_mode", {})], 0.35, "file permissions: which file and which mode?")
+
+
+def _directory_permissions(line: Line) -> Proposal:
+    chmod = re.search(r"chmod\s+(?:-\w+\s+)?(0?[0-7]{3,4})\s+(\S+)", line.code)
+    chown = re.search(r"chown\s+(?:-\w+\s+)?([\w.-]+)(?::([\w.-]+))?\s+(\S+)", line.code)
+    path = (chmod and chmod.group(2)) or (chown and chown.group(3)) or next(iter(_paths(line.title)), None)
+    if not path:
+        return Proposal([("directory_permissions", {})], 0.4, "directory permissions: which directory?")
+    params = {"path": path}
+    if chmod:
+        params["mode"] = chmod.group(1).zfill(4)
+    if chown:
+        params["owner"] = chown.group(1)
+    full = dict(params)
+    if chown and chown.group(2):
+        full["group"] = chown.group(2)
+    return Proposal(
+        [("directory_permissions", full), ("directory_permissions", params), ("directory_permissions", {"path": path}),
+         ("file", {**full, "type": "directory"})],
+        0.75, f"directory {path}",
+    )
+
+
+@rule
+def _file_present(line: Line) -> Proposal | None:
+    t = line.lower
+    if not _has(r"\b(present|exists?|in place|deployed|installed)\b", t) or not _has(r"\bfiles?\b|\bconfig", t):
+        return None
+    paths = _paths(line.title)
+    if paths:
+        return Proposal([("file", {"path": paths[0]})], 0.7, f"file {paths[0]}")
+    return None
+
+
+# endpoints ---------------------------------------------------------------------------
+
+
+def _url_paths(line: Line) -> list[str]:
+    """Paths named in a line: from URLs, code spans or bare ``/path`` words."""
+    found = []
+    for url in re.findall(r"https?://[^\s`'\")\]]+", line.title + "\n" + line.code):
+        path = urlsplit(url).path
+        if path and path != "/":
+            found.append(path)
+    for span in re.findall(r"`(/[\w./{}-]*)`|\((/[\w./-]+)\)", line.marked):
+        found.extend(s for s in span if s)
+    found += [p for p in _paths(line.title) if p not in found and not p.startswith(("/etc", "/var", "/opt", "/usr"))]
+    return list(dict.fromkeys(found))
+
+
+@rule
+def _health(line: Line) -> Proposal | None:
+    t = line.lower
+    kind = _has(r"\b(health|healthz|readiness|ready|liveness|live|status page|heartbeat|ping)\b", t)
+    if not kind or _has(r"every \d|alert|dashboards?|for \d+ ?h|\d+[- ]?hours?|consecutive|monitor", t):
+        return None
+    if not _has(r"endpoint|url|check|respond\w*|accessible|reachable|returns?|passing|\bok\b|\b200\b|\bup\b|available|/", t):
+        return None
+    if _has(r"\b(database|db|redis|mysql|postgres\w*|services? healthy|all services)\b", t):
+        return None
+    paths = [p for p in _url_paths(line) if re.search(r"health|ready|live|status|ping|alive", p)]
+    word = kind.group(1)
+    default = "/ready" if word in ("readiness", "ready") else "/live" if word in ("liveness", "live") else "/health"
+    path = paths[0] if paths else default
+    guessed = () if paths else (f"path={path}",)
+    return Proposal([("http_status", {"path": path})], 0.8 if paths else 0.7, f"health endpoint {path}", guessed)
+
+
+@rule
+def _endpoint_reachable(line: Line) -> Proposal | None:
+    t = line.lower
+    if not _has(r"\b(endpoints?|api|url|page|site|frontend|dashboard)\b", t):
+        return None
+    if not _has(r"respond\w*|accessible|reachable|loads?|returns? \d{3}|available|\bup\b", t):
+        return None
+    if _has(r"external|third|soap|snowflake|google|notion|openai|crm|docs?\b|documentation|swagger|openapi", t):
+        return None
+    paths = _url_paths(line)
+    if paths:
+        status = re.search(r"\b([1-5]\d\d)\b", t)
+        params = {"path": paths[0]}
+        if status:
+            params["expect"] = status.group(1)
+        return Proposal([("http_status", params)], 0.75, f"endpoint {paths[0]} answers")
+    return Proposal([("http_status", {"path": "/"})], 0.45, "which path? endpoint answers")
+
+
+@rule
+def _openapi(line: Line) -> Proposal | None:
+    t = line.lower
+    if not _has(r"swagger|openapi|api (docs?|documentation|reference)\b|\bredoc\b", t):
+        return None
+    if not _has(r"accessible|available|served|published|reachable|online|loads?|exposed|disabled|hidden|up\b", t):
+        return None
+    paths = [p for p in _url_paths(line) if re.search(r"doc|swagger|openapi|redoc", p)]
+    candidates: list[tuple[str, dict[str, str]]] = []
+    for p in paths:
+        if re.search(r"\.(json|ya?ml)$|openapi|swagger\.json", p):
+            candidates.append(("openapi_docs", {"path": p}))
+        else:
+            candidates.append(("openapi_docs", {"docs_path": p}))
+    candidates.append(("openapi_docs", {}))
+    return Proposal(candidates, 0.7, "API documentation served")
+
+
+@rule
+def _https_redirect(line: Line) -> Proposal | None:
+    t = line.lower
+    if _has(r"\bhttp\b.*\bhttps\b|\bhttps\b.*\b(redirect|forced|enforced|only)\b|\bredirect\w*\b.*\bhttps\b", t) and _has(
+        r"redirect|forc|enforc|only", t
+    ):
+        return Proposal([("https_redirect", {})], 0.85, "plain HTTP redirects to HTTPS")
+    return None
+
+
+@rule
+def _compression(line: Line) -> Proposal | None:
+    if _has(r"\b(gzip|brotli|deflate|compression)\b", line.lower) and not _has(r"\blogs?\b|backup|image|rotat", line.lower):
+        return Proposal([("compression", {})], 0.8, "responses are compressed")
+    return None
+
+
+@rule
+def _cache_headers(line: Line) -> Proposal | None:
+    t = line.lower
+    paths = [p for p in _url_paths(line) if re.search(r"\.\w{2,5}$|static|assets", p)]
+    if _has(r"cache-control|caching headers?|cache headers?|expires headers?|etag", t) or (
+        _has(r"static (files?|assets?|content).*cach|cach\w* .*static", t)
+    ):
+        if paths:
+            return Proposal([("cache_headers", {"path": paths[0]})], 0.8, f"{paths[0]} is cacheable")
+        return Proposal([("cache_headers", {"path": "/static/app.css"})], 0.5, "which static asset? add path=")
+    return None
+
+
+@rule
+def _security_headers(line: Line) -> Proposal | None:
+    if _has(r"security headers|\bhsts\b|strict-transport|content-security-policy|\bcsp\b|x-frame-options|x-content-type", line.lower):
+        return Proposal([("security_headers", {})], 0.85, "security headers")
+    return None
+
+
+@rule
+def _cors(line: Line) -> Proposal | None:
+    t = line.lower
+    if not _has(r"\bcors\b|cross-origin|allowed origins", t):
+        return None
+    sure = _has(r"restrict|production|not \[?\W*\*|specific|allow-?list|white-?list|limited|only|domains?", t)
+    origins = re.findall(r"https?://[\w.-]+(?::\d+)?", line.title)
+    params = {"allowed_origins": ",".join(origins)} if origins else {}
+    return Proposal([("cors", params)], 0.85 if sure else 0.65, "CORS restricted")
+
+
+@rule
+def _auth_required(line: Line) -> Proposal | None:
+    t = line.lower
+    if _has(r"(authentication|auth|login|token|api key)s? (is |are )?(required|enforced|mandatory)|unauthenticated|"
+            r"without (a )?(token|credentials|auth\w*)|endpoints? (are )?(protected|secured)|\b401\b", t):
+        paths = _url_paths(line)
+        if paths:
+            return Proposal([("auth_required", {"path": paths[0]})], 0.75, f"{paths[0]} requires authentication")
+        return Proposal([("auth_required", {"path": "/api/"})], 0.5, "which path must require authentication?")
+    if _has(r"\b(authentication|auth)\b.*\b(works|enabled|configured)\b", t):
+        return Proposal([("auth_required", {"path": "/api/"})], 0.4, "authentication: which path must require it?")
+    return None
+
+
+@rule
+def _rate_limit(line: Line) -> Proposal | None:
+    t = line.lower
+    if _has(r"rate[- ]?limit\w*|throttl\w*", t) and _has(r"configured|enabled|in place|active|enforced|set up|applied", t):
+        return Proposal([("rate_limited", {})], 0.75, "rate limiting")
+    return None
+
+
+_LATENCY = r"(response times?|latency|p\d\d|\d\d(?:th|st|nd) percentile|ttfb|time to first byte|page load)"
+
+
+@rule
+def _latency(line: Line) -> Proposal | None:
+    t = line.lower
+    if not _has(_LATENCY, t) or _has(r"alert|monitor|dashboard", t):
+        return None
+    m = re.search(r"(?:<|≤|<=|under|below|within|less than|max(?:imum)?|at most)\s*(\d+(?:\.\d+)?)\s*(ms|milliseconds?|s|secs?|seconds?)\b", t)
+    if not m:
+        return Proposal([("http_latency", {})], 0.4, "latency budget: add max_ms=N")
+    value = float(m.group(1)) * (1 if m.group(2).startswith("m") else 1000)
+    pct = re.search(r"\bp(\d\d(?:\.\d+)?)\b|\b(\d\d(?:\.\d+)?)(?:th|st|nd|rd)? percentile", t)
+    max_ms = f"{value:g}"
+    candidates: list[tuple[str, dict[str, str]]] = []
+    guessed: tuple[str, ...] = ()
+    if pct:
+        p = pct.group(1) or pct.group(2)
+        candidates += [("http_latency", {f"p{p}_ms": max_ms}), ("http_latency", {"max_ms": max_ms, "percentile": p})]
+    elif _has(r"median|typical|average|p50", t):
+        candidates.append(("http_latency", {"p50_ms": max_ms}))
+    else:
+        guessed = ("95th percentile",)
+        candidates += [("http_latency", {"max_ms": max_ms}), ("http_latency", {"p95_ms": max_ms})]
+    return Proposal(candidates, 0.8, f"latency under {max_ms} ms", guessed)
+
+
+_CERT = r"\b(ssl|tls|https|x\.?509)\b|certificates?|\bcerts?\b"
+
+
+def _db_context(line: Line, own_only: bool = False) -> bool:
+    words = r"\b(databases?|db|mysql|mariadb|postgres\w*|pg|sql|redis|replicas?)\b"
+    return bool(_has(words, line.lower) or (not own_only and _has(words, _nearest_context(line))))
+
+
+def _nearest_context(line: Line) -> str:
+    """The closest heading or parent title (the whole chain is too broad to judge by)."""
+    return line.context.rsplit(" / ", 1)[-1].lower()
+
+
+@rule
+def _tls(line: Line) -> Proposal | None:
+    t = line.lower
+    if not _has(_CERT, t):
+        return None
+    if _db_context(line):
+        return None
+    if _has(r"monitor|alert|renewal|auto-?renew|rotation|expiration monitoring|pinning|client cert", t):
+        if _has(r"renew", t) and not _has(r"monitor|alert", t):
+            return Proposal([("tls_certificate", {"min_days": "30"}), ("tls_certificate", {})], 0.45,
+                            "renewal is a process; a check can only see the current expiry")
+        return None
+    protocols = re.search(r"tls\s*v?(1\.[0-3])\s*(\+|or (?:higher|later|above)|only|minimum)|(?:min(?:imum)?|at least)\s+tls\s*v?(1\.[0-3])", t)
+    if protocols or _has(r"(sslv[23]|tls ?1\.[01]) (is |are )?(disabled|off|not)|weak (ciphers|protocols)", t):
+        version = (protocols and (protocols.group(1) or protocols.group(3))) or "1.2"
+        return Proposal([("tls_protocols", {"min_version": version}), ("tls_protocols", {"minimum": version}),
+                         ("tls_protocols", {"min": version}), ("tls_protocols", {})], 0.8, f"TLS >= {version}")
+    files = [p for p in _paths(line.title + "\n" + line.code) if re.search(r"\.(pem|crt|cer)$", p)]
+    if files:
+        return Proposal([("certificate_file", {"path": files[0]})], 0.8, f"certificate file {files[0]}")
+    if not _has(r"certif|\bcerts?\b|ssl|tls|https", t):
+        return None
+    days = re.search(r"(\d+)\s*\+?\s*days?", t)
+    if not _has(r"install\w*|valid|obtain\w*|configured|enabled|in place|working|expir\w*|trusted|chain|served|present|https", t):
+        return None
+    candidates: list[tuple[str, dict[str, str]]] = []
+    if days:
+        d = days.group(1)
+        candidates += [("tls_certificate", {"min_days": d}), ("tls_certificate", {"days": d}),
+                       ("tls_certificate", {"min_days_left": d}), ("tls_certificate", {"min_valid_days": d})]
+    else:
+        candidates.append(("tls_certificate", {}))
+    return Proposal(candidates, 0.85 if days or _has(r"certif|\bcerts?\b", t) else 0.7, "TLS certificate valid")
+
+
+# configuration and secrets -----------------------------------------------------------
+
+
+@rule
+def _env_value(line: Line) -> Proposal | None:
+    pairs = re.findall(r"\b([A-Z][A-Z0-9_]{1,})\s*=\s*[\"']?([\w.:/-]+)[\"']?", line.title)
+    pairs = [(k, v) for k, v in pairs if not k.isdigit()]
+    if len(pairs) == 1:
+        key, value = pairs[0]
+        return Proposal([("env_value", {"key": key, "equals": value})], 0.9, f"{key}={value}")
+    if pairs:
+        key, value = pairs[0]
+        return Proposal([("env_value", {"key": key, "equals": value})], 0.45,
+                        f"{len(pairs)} settings on one line: split the line, one binding each")
+    t = line.lower
+    if _has(r"\bdebug\b( mode)?\s*(is\s+)?(disabled|off|false|turned off)|\bno debug\b|disable debug", t):
+        return Proposal([("env_value", {"key": "DEBUG", "equals": "false"})], 0.75, "debug off", ("key=DEBUG",))
+    return None
+
+
+_LEVELS = ("debug", "info", "warning", "warn", "error", "critical")
+
+
+@rule
+def _log_level(line: Line) -> Proposal | None:
+    t = line.lower
+    if not _has(r"\blog(ging)?[ _-]?levels?\b", t):
+        return None
+    cleaned = re.sub(r"\bnot\s+\w+", "", t)
+    levels = [lv.upper() for lv in _LEVELS if re.search(rf"\b{lv}\b", cleaned)]
+    if not levels:
+        return Proposal([("env_value", {"key": "LOG_LEVEL"})], 0.4, "which log level? add equals=LEVEL")
+    if len(levels) == 1:
+        return Proposal([("env_value", {"key": "LOG_LEVEL", "equals": levels[0]})], 0.75,
+                        f"log level {levels[0]}", ("key=LOG_LEVEL",))
+    allowed = ",".join(levels)
+    return Proposal(
+        [("env_value", {"key": "LOG_LEVEL", "one_of": allowed}), ("env_value", {"key": "LOG_LEVEL", "allowed": allowed}),
+         ("env_value", {"key": "LOG_LEVEL", "in": allowed}), ("env_value", {"key": "LOG_LEVEL", "matches": "|".join(levels)}),
+         ("env_value", {"key": "LOG_LEVEL", "pattern": "^(" + "|".join(levels) + ")$"})],
+        0.7, f"log level one of {allowed}", ("key=LOG_LEVEL",),
+    )
+
+
+@rule
+def _env_required(line: Line) -> Proposal | None:
+    t = line.lower
+    if _has(r"(required|all|mandatory) (environment |env )?variables|environment variables (are )?(set|configured|defined|present)|\.env\b.*(created|present)", t):
+        return Proposal([("env_required", {})], 0.7, "required variables set")
+    return None
+
+
+@rule
+def _placeholders(line: Line) -> Proposal | None:
+    t = line.lower
+    if _has(r"placeholders?|changeme|default/test|(default|test|dummy|example|sample) values|todo values", t):
+        if _has(r"replaced|remaining|removed|no |none|not", t):
+            return Proposal([("env_no_placeholders", {})], 0.8, "no placeholder values")
+    return None
+
+
+@rule
+def _secret_strength(line: Line) -> Proposal | None:
+    t = line.lower
+    m = re.search(r"(\d+)\s*\+?\s*(?:or more\s+)?(?:characters|chars?|symbols|bytes)\b", t) or re.search(
+        r"(?:at least|min(?:imum)?(?: length)?:?)\s*(\d+)\s*(?:characters|chars?)?", t
+    )
+    if not m or not _has(r"\b(keys?|secrets?|passwords?|passphrases?|tokens?|credentials?)\b", t):
+        return None
+    return Proposal([("secret_strength", {"min_length": m.group(1)})], 0.85, f"secrets of {m.group(1)}+ characters")
+
+
+@rule
+def _secrets_in_repo(line: Line) -> Proposal | None:
+    t = line.lower
+    if not _has(r"\b(secrets?|credentials?|keys?|passwords?|tokens?)\b", t):
+        return None
+    if _has(r"not (in|committed to) (the )?(code|repo\w*|source|git|version control)|hard-?coded|committed|in (the )?repo", t):
+        return Proposal([("secrets_in_repo", {})], 0.75, "no secrets in the repository")
+    return None
+
+
+# databases ---------------------------------------------------------------------------
+
+_UNSUPPORTED_DB = r"\b(snowflake|oracle|mssql|sql server|mongodb|cassandra|dynamodb|bigquery|elasticsearch|s3)\b"
+
+
+def _db_penalty(line: Line) -> float:
+    return -0.35 if _has(_UNSUPPORTED_DB, line.lower) else 0.0
+
+
+@rule
+def _db_version(line: Line) -> Proposal | None:
+    m = re.search(r"\b(mysql|mariadb|postgres(?:ql)?|redis)\b\W{0,3}(?:version\s*)?v?(\d+(?:\.\d+)*)(\+)?", line.lower)
+    if m:
+        return Proposal([("db_version", {"min": m.group(2)}), ("db_version", {"min_version": m.group(2)})],
+                        0.8, f"{m.group(1)} version {m.group(2)}")
+    return None
+
+
+@rule
+def _db_tables(line: Line) -> Proposal | None:
+    t = line.lower
+    if not _has(r"\btables?\b", t) or not _has(r"exists?|created|present|migrated|in place", t):
+        return None
+    names = re.findall(r"create\s+table\s+(?:if\s+not\s+exists\s+)?[`\"]?([\w.]+)", line.code, re.I)
+    inside = re.search(r"\(([^)]*)\)", line.title)
+    if not names and inside:
+        names = [n for n in re.split(r"[,\s]+(?:and\s+)?", inside.group(1)) if re.fullmatch(r"[A-Za-z_][\w.]*", n)]
+    names = names or re.findall(r"`([A-Za-z_][\w.]*)`", line.marked)
+    if not names:
+        return Proposal([("db_tables", {})], 0.45, "which tables? add tables=A,B")
+    return Proposal([("db_tables", {"tables": ",".join(names)}), ("db_tables", {"names": ",".join(names)})],
+                    0.85 + _db_penalty(line), f"tables {', '.join(names)}")
+
+
+@rule
+def _db_exists(line: Line) -> Proposal | None:
+    t = line.lower
+    if not _has(r"\b(databases?|schemas?)\b", t) or not _has(r"created|exists?|present", t) or _has(r"\btables?\b|users?", t):
+        return None
+    names = re.findall(r"create\s+(?:database|schema)\s+(?:if\s+not\s+exists\s+)?[`\"]?(\w+)", line.code, re.I)
+    names = names or re.findall(r"`(\w+)`", line.marked)
+    if names:
+        return Proposal([("db_exists", {"name": names[0]}), ("db_exists", {"database": names[0]})],
+                        0.8 + _db_penalty(line), f"database {names[0]}")
+    return Proposal([("db_exists", {})], 0.5 + _db_penalty(line), "which database? add name=DB")
+
+
+@rule
+def _db_indexes(line: Line) -> Proposal | None:
+    t = line.lower
+    if not _has(r"\bindex(es)?\b|\bindices\b", t) or not _has(r"exists?|created|present|in place|added", t):
+        return None
+    table = re.search(r"\b(?:on|table)\s+`?([A-Za-z_][\w.]*)`?", line.marked)
+    names = [n for n in re.findall(r"`([A-Za-z_]\w*)`", line.marked) if not table or n != table.group(1)]
+    if names and table:
+        return Proposal([("db_indexes", {"table": table.group(1), "indexes": ",".join(names)})],
+                        0.75 + _db_penalty(line), f"indexes on {table.group(1)}")
+    return Proposal([("db_indexes", {})], 0.4, "which table and indexes? add table= indexes=")
+
+
+@rule
+def _db_charset(line: Line) -> Proposal | None:
+    m = re.search(r"\b(utf-?8mb4|utf-?8|latin1)\b", line.lower)
+    if _has(r"charset|character set|collation|encoding|utf", line.lower) and _db_context(line):
+        charset = (m.group(1).replace("-", "") if m else "utf8mb4")
+        return Proposal([("db_charset", {"charset": charset}), ("db_charset", {})], 0.75, f"charset {charset}")
+    return None
+
+
+@rule
+def _db_least_privilege(line: Line) -> Proposal | None:
+    t = line.lower
+    if not _has(r"least[- ]privilege|minimum (required )?(permissions|privileges)|minimal (permissions|privileges)|"
+                r"(correct|appropriate|limited|restricted) (permissions|privileges|grants)|no superuser|not (a )?superuser", t):
+        return None
+    if not (_db_context(line) or _has(r"service account|user", t)):
+        return None
+    return Proposal(
+        [("db_least_privilege", {"privileges": "SELECT,INSERT,UPDATE,DELETE", "schemas": "APP"})], 0.5,
+        "least privilege: name the privileges and schemas the account may hold",
+    )
+
+
+@rule
+def _db_tls(line: Line) -> Proposal | None:
+    t = line.lower
+    if _has(r"\b(ssl|tls|encrypt\w* (connection|in transit))\b", t) and _db_context(line):
+        return Proposal([("db_tls", {})], 0.8 + _db_penalty(line), "database connections use TLS")
+    return None
+
+
+@rule
+def _db_replication(line: Line) -> Proposal | None:
+    t = line.lower
+    if _has(r"replica\w*|replication", t) and _db_context(line):
+        if _has(r"\blag\b|in sync|behind|delay", t):
+            m = re.search(r"(\d+(?:\.\d+)?)\s*(ms|s|sec\w*|min\w*)\b", t)
+            if m:
+                seconds = float(m.group(1)) * {"m": 60}.get(m.group(2)[:1], 1) / (1000 if m.group(2) == "ms" else 1)
+                return Proposal([("db_replication_lag", {"max_seconds": f"{seconds:g}"})], 0.8, "replication lag")
+            return Proposal([("db_replication_lag", {})], 0.5, "replication lag: add max_seconds=N")
+        return Proposal([("db_replication_lag", {})], 0.5, "replicas configured: lag is what a check can see")
+    return None
+
+
+@rule
+def _db_connect(line: Line) -> Proposal | None:
+    t = line.lower
+    if _has(r"alert|pool|issues?|normal|string|leak|credentials", t):
+        return None
+    own = _db_context(line, own_only=True)
+    if not own and not _db_context(line):
+        return None
+    if not _has(r"connect\w*|accessible|reachable|responding|\bup\b|available", t):
+        return None
+    if not own and not _has(r"connect\w*", t):
+        return None
+    if not _has(r"verified|successful|tested|works|working|accessible|reachable|established|responding|ok\b|available", t):
+        return None
+    return Proposal([("db_connect", {})], (0.75 if own else 0.65) + _db_penalty(line), "database reachable")
+
+
+def _redis(line: Line) -> bool:
+    return bool(_has(r"\bredis\b|\baof\b|\brdb\b|appendonly", line.lower) or _has(r"\b(redis|cache)\b", _nearest_context(line)))
+
+
+@rule
+def _redis_checks(line: Line) -> Proposal | None:
+    if not _redis(line):
+        return None
+    t = line.lower
+    if _has(r"persist\w*|\baof\b|\brdb\b|appendonly|snapshot", t):
+        aof, rdb = bool(_has(r"\baof\b|append-?only", t)), bool(_has(r"\brdb\b|snapshot", t))
+        both = _has(r"\bboth\b|\band\b", t) and aof and rdb
+        mode = "both" if both else "aof" if aof and not rdb else "rdb" if rdb and not aof else "any"
+        params = {} if mode == "any" else {"mode": mode}
+        return Proposal([("redis_persistence", params)], 0.85, f"Redis persistence ({mode})")
+    if _has(r"password|\bauth\w*|requirepass|\bacl\b", t):
+        return Proposal([("redis_auth_required", {})], 0.8, "Redis requires authentication")
+    if _has(r"maxmemory|memory limit|eviction", t):
+        return Proposal([("redis_maxmemory", {})], 0.8, "Redis memory limit")
+    if _has(r"flushall|flushdb|dangerous|rename-command|\bconfig\b command", t):
+        return Proposal([("redis_dangerous_commands", {})], 0.8, "Redis dangerous commands disabled")
+    return None
