@@ -19,6 +19,8 @@ import posixpath
 import re
 import shutil
 import subprocess
+import tempfile
+import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -181,19 +183,21 @@ def scan_tree(repo: Path, ignore: list[str]) -> list[Finding]:
 _HUNK = re.compile(r"^@@ -\d+(?:,\d+)? \+(\d+)(?:,\d+)? @@")
 
 
+_COMMIT = re.compile(r"^commit ([0-9a-f]{40}|[0-9a-f]{64})$")
+
+
 def scan_history(repo: Path, ignore: list[str], max_commits: int) -> list[Finding]:
     """Findings in lines added by the last ``max_commits`` commits of every branch."""
-    out = _run_git(
-        repo, "log", "--all", "-p", "--no-color", "--no-ext-diff", "--no-textconv",
-        "--diff-filter=AM", "-U0", "--format=commit %H", f"--max-count={max_commits}",
-    )
     findings: list[Finding] = []
     commit = path = None
     in_header = False
     line_no = 0
-    for raw in out.decode("utf-8", "replace").splitlines():
-        if raw.startswith("commit ") and len(raw) == 47:
-            commit, path = raw[7:], None
+    for raw in _stream_git(
+        repo, "log", "--all", "-p", "--no-color", "--no-ext-diff", "--no-textconv",
+        "--diff-filter=AM", "-U0", "--format=commit %H", f"--max-count={max_commits}",
+    ):
+        if m := _COMMIT.match(raw):
+            commit, path = m.group(1), None
         elif raw.startswith("diff --git "):
             in_header, path = True, None
             _record_secret_file(raw, commit, ignore, findings)
@@ -210,6 +214,35 @@ def scan_history(repo: Path, ignore: list[str], max_commits: int) -> list[Findin
                 findings.append(Finding(path, line_no, kind, commit))
             line_no += 1
     return findings
+
+
+def _stream_git(repo: Path, *args: str) -> Iterator[str]:
+    """The lines of a git command's output, read as they come.
+
+    History can be far larger than memory would like; it is never held
+    whole. The command is ended after ``GIT_TIMEOUT`` seconds.
+    """
+    with tempfile.TemporaryFile() as err:
+        proc = subprocess.Popen(_git(repo, *args), stdout=subprocess.PIPE, stderr=err)
+        timer = threading.Timer(GIT_TIMEOUT, proc.kill)
+        timer.start()
+        try:
+            assert proc.stdout is not None
+            for line in proc.stdout:
+                yield line.decode("utf-8", "replace").rstrip("\r\n")
+            rc = proc.wait()
+        finally:
+            timer.cancel()
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+            proc.stdout.close()  # type: ignore[union-attr]
+        if rc < 0:
+            raise CheckError(f"git in {repo}: {args[0]} took longer than {GIT_TIMEOUT}s")
+        if rc != 0:
+            err.seek(0)
+            message = err.read().decode("utf-8", "replace").strip().splitlines()
+            raise CheckError(f"git in {repo}: {args[0]} failed: {mask(message[-1] if message else '')}")
 
 
 def _record_secret_file(header: str, commit: str | None, ignore: list[str], out: list[Finding]) -> None:
