@@ -185,7 +185,11 @@ class GoliveItem(pytest.Item):
                 f"environment '{gs.env.name}' has no {self.chk.target} targets"
                 + (f" matching '{self.item.targets}'" if self.item.targets else "")
             )
-        return run_check(gs, self.chk, self.spec, self.params)
+        # Evaluated ahead, concurrently across targets (prefetch.py), or here and now.
+        from pytest_golive import prefetch
+
+        ahead = prefetch.take(self)
+        return ahead if ahead is not None else run_check(gs, self.chk, self.spec, self.params)
 
     def _failure_text(self, outcome: Outcome | None, decision: Any) -> str:
         head = f"{self.item.title}  ({self.item.location})"

@@ -33,6 +33,9 @@ STATUS_WORDS = {
     "warning": ("warned", "w", ("WARN", {"yellow": True})),
 }
 
+#: Concurrent evaluation ahead of reporting, and xdist defaults, as plugins of their own.
+pytest_plugins = ("pytest_golive.prefetch", "pytest_golive.xdist_support")
+
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("golive", "production readiness (pytest-golive)")

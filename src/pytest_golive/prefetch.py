@@ -1,0 +1,184 @@
+"""Evaluate checklist items ahead of reporting them: hosts at once, each host in order.
+
+pytest runs items one after another, so a readiness run over a fleet would
+wait for every host in turn. At the start of the run loop this module hands
+every collected checklist item (:class:`~pytest_golive.collection.GoliveItem`)
+to a thread pool: one queue per target, so the items of one host run one
+after the other on that host's single (multiplexed) connection, while
+different hosts run at the same time, at most ``settings.concurrency`` of them.
+Each item then takes its outcome from its future when pytest reaches it, so
+results are still reported, and recorded, in collection order.
+
+Only declarative checklist items are evaluated ahead. Python tests (and their
+fixtures) run exactly as in plain pytest. ``--golive-no-prefetch`` turns the
+whole thing off, for debugging a check with ``pdb`` or prints in order.
+
+Under pytest-xdist every worker collects every item but runs only those sent
+to it. With ``--dist loadgroup`` (the default golive chooses, see
+:mod:`pytest_golive.xdist_support`) all items of one host go to one worker,
+so a worker evaluates a host's queue the first time it is sent one of that
+host's items (and the next item's host too, to overlap hosts). Under any other
+distribution mode workers do not evaluate ahead: they could not know which of
+a host's items are theirs.
+
+Items that pytest never reaches (``-x`` stopping early, a keyboard interrupt)
+may still have been evaluated; the checks are read-only, so that costs time,
+not safety. Pending work is cancelled when the session ends.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import threading
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from pytest_golive import session as gsession
+from pytest_golive.outcome import Outcome
+
+if TYPE_CHECKING:
+    from pytest_golive.collection import GoliveItem
+
+PREFETCH_KEY = pytest.StashKey["Prefetcher"]()
+
+QueueKey = tuple[str, str]
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("golive")
+    group.addoption("--golive-no-prefetch", action="store_true", default=False,
+                    help="evaluate checklist items one by one as pytest reaches them "
+                         "(no concurrency across hosts; for debugging checks)")
+
+
+class Prefetcher:
+    """Futures of the checklist items being evaluated ahead, keyed by node id."""
+
+    def __init__(self, gs: gsession.GoliveSession, items: list[GoliveItem], *, lazy: bool) -> None:
+        self.gs = gs
+        self.lazy = lazy
+        self._queues: dict[QueueKey, list[GoliveItem]] = {}
+        for item in items:
+            key = queue_key(item)
+            if key is not None:
+                self._queues.setdefault(key, []).append(item)
+        self._futures: dict[str, concurrent.futures.Future[Outcome]] = {}
+        self._started: set[QueueKey] = set()
+        self._lock = threading.Lock()
+        workers = max(1, int(gs.env.settings.concurrency))
+        self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="golive-prefetch")
+
+    @property
+    def queues(self) -> dict[QueueKey, list[GoliveItem]]:
+        return self._queues
+
+    def start_all(self) -> None:
+        for key in self._queues:
+            self.start(key)
+
+    def start(self, key: QueueKey | None) -> None:
+        """Submit the queue ``key`` (once): its items run in order on one pool thread."""
+        if key is None:
+            return
+        with self._lock:
+            if key in self._started or key not in self._queues:
+                return
+            self._started.add(key)
+            queue = self._queues[key]
+            futures = [concurrent.futures.Future[Outcome]() for _ in queue]
+            for item, future in zip(queue, futures, strict=True):
+                self._futures[item.nodeid] = future
+        self._pool.submit(self._run_queue, queue, futures)
+
+    def _run_queue(self, queue: list[GoliveItem], futures: list[concurrent.futures.Future[Outcome]]) -> None:
+        from pytest_golive.collection import run_check
+
+        for item, future in zip(queue, futures, strict=True):
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                assert item.chk is not None
+                future.set_result(run_check(self.gs, item.chk, item.spec, item.params))
+            except BaseException as exc:  # noqa: BLE001 - handed to the item, raised there
+                future.set_exception(exc)
+
+    def take(self, item: GoliveItem) -> Outcome | None:
+        """The item's outcome if it is (being) evaluated ahead, else ``None``."""
+        future = self._futures.get(item.nodeid)
+        if future is None and self.lazy:
+            self.start(queue_key(item))
+            future = self._futures.get(item.nodeid)
+        if future is None:
+            return None
+        return future.result()
+
+    def close(self) -> None:
+        with self._lock:
+            for future in self._futures.values():
+                future.cancel()
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+def queue_key(item: Any) -> QueueKey | None:
+    """Which queue an item belongs to: its target, or its own for a target-less check.
+
+    ``None`` for items not evaluated ahead: manual lines, and lines whose
+    target kind the environment does not have (they report that at once).
+    """
+    chk = getattr(item, "chk", None)
+    if chk is None:
+        return None
+    spec = getattr(item, "spec", None)
+    if spec is not None:
+        return (spec.kind, spec.name)
+    if chk.target == "none":
+        return ("none", item.nodeid)
+    return None
+
+
+def take(item: GoliveItem) -> Outcome | None:
+    """Called by :meth:`GoliveItem._observe`: the outcome evaluated ahead, if any."""
+    prefetcher = item.config.stash.get(PREFETCH_KEY, None)
+    return None if prefetcher is None else prefetcher.take(item)
+
+
+def _enabled(config: pytest.Config) -> bool:
+    return gsession.get(config) is not None and not config.getoption("golive_no_prefetch", False)
+
+
+def _golive_items(items: Iterable[pytest.Item]) -> list[GoliveItem]:
+    from pytest_golive.collection import GoliveItem
+
+    return [i for i in items if isinstance(i, GoliveItem)]
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtestloop(session: pytest.Session) -> Any:
+    config = session.config
+    gs = gsession.get(config)
+    prefetcher = None
+    if gs is not None and _enabled(config) and not session.config.option.collectonly:
+        worker = hasattr(config, "workerinput")
+        if not worker or getattr(config.option, "loadgroup", False):
+            prefetcher = Prefetcher(gs, _golive_items(session.items), lazy=worker)
+            config.stash[PREFETCH_KEY] = prefetcher
+            if not worker:
+                prefetcher.start_all()
+    try:
+        return (yield)
+    finally:
+        if prefetcher is not None:
+            prefetcher.close()
+            del config.stash[PREFETCH_KEY]
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> None:
+    """On an xdist worker, start the next item's host while this one runs."""
+    prefetcher = item.config.stash.get(PREFETCH_KEY, None)
+    if prefetcher is not None and prefetcher.lazy:
+        prefetcher.start(queue_key(item))
+        if nextitem is not None:
+            prefetcher.start(queue_key(nextitem))
