@@ -332,6 +332,9 @@ def test_env_value_never_shows_a_secret_value(tmp_path: Path) -> None:
     assert out.status == "failed"
     assert "a value of 40 characters" in out.observed
     assert_no_leak([secret, other], *everything(out))
+    out = run("env_value", handle, key="OTHER_TOKEN", equals=other)
+    assert out.status == "failed" and "OTHER_TOKEN is not set" in out.observed
+    assert_no_leak([secret, other], *everything(out))
     out = run("env_value", handle, key="API_TOKEN", matches="[A-Za-z0-9_-]{40}")
     assert out.status == "passed", out.summary()
     assert_no_leak([secret], *everything(out))

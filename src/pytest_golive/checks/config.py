@@ -182,7 +182,7 @@ def env_value(
     value = cfg.get(key)
     details: dict[str, Any] = {"file": cfg.where, "key": key, "source": cfg.source(key)}
     if value is MISSING:
-        wanted = _describe_expected(equals, choices, matches)
+        wanted = _describe_expected(key, equals, choices, matches)
         return Outcome.failed(f"{key} is not set", f"{key} {wanted}", **details)
     text = as_text(value)
     ev = Evidence()
@@ -211,15 +211,15 @@ def env_value(
     return ev.outcome(**details)
 
 
-def _describe_expected(equals: str | None, choices: list[str], matches: str | None) -> str:
+def _describe_expected(key: str, equals: str | None, choices: list[str], matches: str | None) -> str:
     parts = []
     if equals is not None:
-        parts.append(f"= {equals!r}")
+        parts.append(f"= {_shown(key, equals)}")
     if choices:
-        parts.append("one of " + ", ".join(repr(c) for c in choices))
+        parts.append("one of " + ", ".join(_shown(key, c) for c in choices))
     if matches is not None:
-        parts.append(f"matching /{matches}/")
-    return mask(" and ".join(parts))
+        parts.append(f"matching /{mask(matches)}/")
+    return " and ".join(parts)
 
 
 # --- env_no_placeholders ----------------------------------------------------------------
