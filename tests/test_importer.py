@@ -268,3 +268,107 @@ def test_a_malformed_existing_binding_is_reported_and_left_alone(tmp_path: Path)
     assert run_import(path, write=True, out=out) == 0
     assert "not closed" in out.getvalue()
     assert strip_bindings(path.read_text()) == text
+
+
+# A whole checklist in a style and wording none of the samples use.
+UNSEEN = """\
+# 🚀 Launch readiness — billing-api
+
+| Owner | Date |
+|-------|------|
+| ops   | tbd  |
+
+## 1) Capacity
+
+* [ ] Each node: 8+ CPU cores
+* [x] Each node: RAM of at least 16 GB
+* [ ] Root volume 100 GB or larger
+1. [ ] Spare space: 25 GB free on /var/lib/postgresql
+
+## 2) Platform
+
+- [ ] Runs on Ubuntu 22.04
+- [ ] OpenJDK 17 available
+- [ ] `chrony` keeps clocks in sync
+- [ ] Kernel: net.core.somaxconn = 4096
+- [ ] Billing daemon
+  ```sh
+  systemctl enable --now billing-api
+  ```
+
+## 3) HTTP surface
+
+- [ ] `/internal/health` returns 200
+- [ ] p95 latency under 250 ms
+- [ ] All plain-HTTP traffic is redirected to HTTPS
+- [ ] X-Frame-Options and CSP headers set
+- [ ] TLS 1.2 minimum
+
+## 4) Settings & secrets
+
+- [ ] `ENVIRONMENT=production`
+- [ ] No placeholder values left in the env file
+- [ ] Webhook signing secret >= 48 chars
+- [ ] Nothing secret committed to the repo
+
+## 5) Data
+
+- [ ] PostgreSQL 14+
+- [ ] Schema migrated: tables `invoices`, `payments` exist
+- [ ] Replication lag below 5 s
+- [ ] Daily pg_dump backups in /srv/backups/pg
+
+## 6) People
+
+- [ ] On-call rota published
+- [ ] CAB approval recorded
+"""
+
+UNSEEN_EXPECTED = {
+    "Each node: 8+ CPU cores": "cpu min=8",
+    "Each node: RAM of at least 16 GB": "memory min_gib=16",
+    "Root volume 100 GB or larger": "disk_size path=/ min_gib=100",
+    "Spare space: 25 GB free on /var/lib/postgresql": "disk_free path=/var/lib/postgresql min_gib=25",
+    "Runs on Ubuntu 22.04": "os distribution=ubuntu min_version=22.04",
+    "OpenJDK 17 available": "command_version command=java min_version=17",
+    "chrony keeps clocks in sync": "time_sync",
+    "Kernel: net.core.somaxconn = 4096": "sysctl name=net.core.somaxconn value=4096",
+    "Billing daemon": "service name=billing-api",
+    "/internal/health returns 200": "http_status path=/internal/health",
+    "p95 latency under 250 ms": "http_latency p95_ms=250",
+    "All plain-HTTP traffic is redirected to HTTPS": "https_redirect",
+    "X-Frame-Options and CSP headers set": "security_headers",
+    "TLS 1.2 minimum": "tls_protocols min_version=1.2",
+    "ENVIRONMENT=production": "env_value key=ENVIRONMENT equals=production",
+    "No placeholder values left in the env file": "env_no_placeholders",
+    "Webhook signing secret >= 48 chars": "secret_strength min_length=48",
+    "Nothing secret committed to the repo": "secrets_in_repo",
+    "PostgreSQL 14+": "db_version min=14",
+    "Schema migrated: tables invoices, payments exist": "db_tables tables=invoices,payments",
+    "Replication lag below 5 s": "db_replication_lag max_seconds=5",
+    "Daily pg_dump backups in /srv/backups/pg": "newest_file_age directory=/srv/backups/pg max_age_hours=26",
+    "On-call rota published": None,
+    "CAB approval recorded": None,
+}
+
+
+def test_an_unseen_checklist_is_bound_by_meaning(tmp_path: Path) -> None:
+    path = tmp_path / "LAUNCH.md"
+    path.write_text(UNSEEN, encoding="utf-8")
+    out = io.StringIO()
+    assert run_import(path, write=True, out=out) == 0
+    items = {i.title: i for i in read_markdown(path)}
+    assert set(items) == set(UNSEEN_EXPECTED)
+    wrong = []
+    for title, expected in UNSEEN_EXPECTED.items():
+        got = items[title].binding
+        if expected is None or not _valid(expected):
+            if got is not None:
+                wrong.append(f"{title!r}: bound to {got!r}, expected no binding")
+        elif got != expected:
+            wrong.append(f"{title!r}: {got!r} != {expected!r}")
+    assert not wrong, "\n".join(wrong) + "\n" + out.getvalue()
+    assert strip_bindings(path.read_text(encoding="utf-8")) == UNSEEN
+    annotated = path.read_bytes()
+    assert run_import(path, write=True, out=io.StringIO()) == 0
+    assert path.read_bytes() == annotated

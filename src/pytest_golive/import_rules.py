@@ -129,7 +129,7 @@ def _near_number(text: str, word: str, tail: str, window: int = 30) -> re.Match[
 
 # hosts: capacity --------------------------------------------------------------------
 
-_CPU = r"(?:v?cpus?|cores?|processors?|vcores?|threads?)"
+_CPU = r"(?<![.\w-])(?:v?cpus?|cores?|processors?|vcores?|threads?)(?![.\w-])"
 
 
 @rule
@@ -745,7 +745,7 @@ _CERT = r"\b(ssl|tls|https|x\.?509)\b|certificates?|\bcerts?\b"
 
 
 def _db_context(line: Line, own_only: bool = False) -> bool:
-    words = r"\b(databases?|db|mysql|mariadb|postgres\w*|pg|sql|redis|replicas?)\b"
+    words = r"\b(databases?|db|mysql|mariadb|postgres\w*|pg|sql|redis|replicas?|replication)\b"
     return bool(_has(words, line.lower) or (not own_only and _has(words, _nearest_context(line))))
 
 
