@@ -9,6 +9,8 @@ appear in anything a check returns or raises.
 
 from __future__ import annotations
 
+import subprocess
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,6 +23,7 @@ from pytest_golive.targets.database import DatabaseTarget
 from support.databases import (
     MysqlLab,
     PostgresLab,
+    PrivateMariadb,
     PrivateRedis,
     db_target,
     dsn,
@@ -252,6 +255,8 @@ def test_mysql_query_sample_data(mysql_lab: MysqlLab, targets: list[DatabaseTarg
     assert run(checks.db_query, good, sql=f"SELECT COUNT(*) FROM {TABLE}", equals="3").status == "passed"
     assert run(checks.db_query, good, sql=f"SELECT * FROM {TABLE}", rows="3").status == "passed"
     assert run(checks.db_query, good, sql=f"SELECT * FROM {TABLE}").status == "passed"  # >= 1 row by default
+    like = f"SELECT COUNT(*) FROM {TABLE} WHERE transaction_id LIKE 'tx-%'"  # a bare % needs no escaping
+    assert run(checks.db_query, good, sql=like, equals="3").status == "passed"
     out = run(checks.db_query, bad, sql=f"SELECT * FROM {TABLE}", min_rows="1")
     assert out.status == "failed" and out.observed == "rows: 0 rows"
     out = run(checks.db_query, bad, sql=f"SELECT COUNT(*) FROM {TABLE}", equals="3")
@@ -440,6 +445,8 @@ def test_pg_query_and_read_only_session(pg_lab: PostgresLab, targets: list[Datab
     db = pg_lab.target(pg_lab.app_role)
     targets.append(db)
     assert run(checks.db_query, db, sql=f"SELECT COUNT(*) FROM app.{TABLE}", equals="3").status == "passed"
+    like = f"SELECT COUNT(*) FROM app.{TABLE} WHERE transaction_id LIKE 'tx-%'"
+    assert run(checks.db_query, db, sql=like, equals="3").status == "passed"
     out = run(checks.db_query, db, sql=f"SELECT * FROM app.{TABLE} WHERE status = 'failed'", min_rows="1")
     assert out.status == "failed" and out.observed == "rows: 0 rows"
     assert "query refused" in error_of(checks.db_query, db, sql=f"WITH d AS (DELETE FROM app.{TABLE} RETURNING 1) SELECT * FROM d")
@@ -542,3 +549,80 @@ def test_checks_that_do_not_apply_say_so(mysql_lab: MysqlLab, machine_redis: Dat
     assert out.status == "skipped" and "applies to redis" in out.observed
     out = run(checks.db_query, machine_redis, sql="SELECT 1")
     assert out.status == "skipped"
+
+
+# --- private MariaDB: TLS and replication ----------------------------------------------
+
+
+def test_mysql_tls_passes_for_an_account_that_requires_it(private_mariadb: PrivateMariadb, targets: list[DatabaseTarget]) -> None:
+    db = private_mariadb.target("tls_app", "tls-app-pw", ssl_ca=str(private_mariadb.ca))
+    targets.append(db)
+    out = run(checks.db_tls, db)
+    assert out.status == "passed", out.summary()
+    assert "connection: encrypted (TLSv1." in out.observed
+    assert "REQUIRE SSL" in out.observed
+
+
+def test_mysql_tls_fails_for_an_account_that_may_skip_it(private_mariadb: PrivateMariadb, targets: list[DatabaseTarget]) -> None:
+    db = private_mariadb.target("plain_app", "plain-app-pw", ssl_ca=str(private_mariadb.ca))
+    targets.append(db)
+    out = run(checks.db_tls, db)
+    assert out.status == "failed"
+    assert out.observed.startswith("account: ") and "no REQUIRE SSL" in out.observed
+    assert run(checks.db_tls, db, require_account="false").status == "passed"
+    plain = private_mariadb.target("plain_app", "plain-app-pw", query="?ssl_mode=disabled")
+    targets.append(plain)
+    assert "connection: not encrypted" in run(checks.db_tls, plain, require_account="false").observed
+
+
+def test_mysql_tls_account_refused_without_tls_and_with_a_wrong_ca(private_mariadb: PrivateMariadb, tmp_path: Path) -> None:
+    plain = private_mariadb.target("tls_app", "tls-app-pw", query="?ssl_mode=disabled")
+    assert "Access denied" in error_of(checks.db_connect, plain)
+    other_ca = tmp_path / "other.pem"
+
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(tmp_path / "k.pem"),
+         "-out", str(other_ca), "-days", "1", "-subj", "/CN=other"],
+        check=True, capture_output=True,
+    )
+    wrong = private_mariadb.target("tls_app", "tls-app-pw", ssl_ca=str(other_ca))
+    assert "certificate verify failed" in error_of(checks.db_connect, wrong)
+
+
+def test_mysql_least_privilege_no_other_account_with_all(private_mariadb: PrivateMariadb, targets: list[DatabaseTarget]) -> None:
+    db = private_mariadb.target(ssl_ca=str(private_mariadb.ca))
+    targets.append(db)
+    out = run(checks.db_least_privilege, db, account="plain_app", privileges="SELECT", schemas="app")
+    assert out.status == "passed", out.summary()
+    assert any(f["fact"] == "other accounts" and f["ok"] for f in out.details["facts"])
+    out = run(checks.db_least_privilege, db, account="repl", privileges="SELECT", schemas="app")
+    assert out.status == "failed" and "global privileges: REPLICATION SLAVE" in out.observed
+
+
+def test_replication_lag_on_a_running_replica(private_replica: PrivateMariadb, targets: list[DatabaseTarget]) -> None:
+    db = private_replica.target()
+    targets.append(db)
+    out = run(checks.db_replication_lag, db, max_seconds="3600")
+    assert out.status == "passed", out.summary()
+    assert "s behind" in out.observed
+
+
+def test_replication_lag_fails_when_replication_stopped(private_replica: PrivateMariadb, targets: list[DatabaseTarget]) -> None:
+    from support.databases import wait_replicating
+
+    db = private_replica.target()
+    targets.append(db)
+    private_replica.execute("STOP SLAVE SQL_THREAD")
+    try:
+        out = run(checks.db_replication_lag, db, max_seconds="3600")
+    finally:
+        private_replica.execute("START SLAVE SQL_THREAD")
+        wait_replicating(private_replica)
+    assert out.status == "failed"
+    assert "not replicating (IO thread Yes, SQL thread No)" in out.observed
+
+
+def test_replication_lag_not_applicable_on_the_primary(private_mariadb: PrivateMariadb, targets: list[DatabaseTarget]) -> None:
+    db = private_mariadb.target(ssl_ca=str(private_mariadb.ca))
+    targets.append(db)
+    assert run(checks.db_replication_lag, db, max_seconds="1").status == "skipped"

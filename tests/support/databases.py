@@ -348,3 +348,161 @@ def private_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrivateR
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+# --- private MariaDB: TLS and replication ----------------------------------------------
+
+
+@dataclass
+class PrivateMariadb:
+    """A mariadbd of our own in a temporary directory, with TLS and a binary log."""
+
+    port: int
+    directory: Path
+    ca: Path
+    process: subprocess.Popen[bytes]
+
+    def admin(self) -> Any:
+        import pymysql
+
+        return pymysql.connect(host=HOST, port=self.port, user="root", password="", autocommit=True)
+
+    def execute(self, *statements: str) -> list[Any]:
+        conn = self.admin()
+        try:
+            with conn.cursor(__import__("pymysql").cursors.DictCursor) as cur:
+                rows: list[Any] = []
+                for statement in statements:
+                    cur.execute(statement)
+                    rows = list(cur.fetchall())
+                return rows
+        finally:
+            conn.close()
+
+    def target(self, user: str = "root", password: str | None = None, query: str = "", **options: Any) -> DatabaseTarget:
+        return db_target(dsn("mysql", self.port, user, password, "") + query, "private-mariadb", **options)
+
+
+def _mariadb_binaries() -> tuple[str | None, str | None, str | None]:
+    return shutil.which("mariadbd") or shutil.which("mysqld"), shutil.which("mariadb-install-db"), shutil.which("openssl")
+
+
+def _start_mariadb(datadir: Path, port: int, server_id: int, tls: tuple[Path, Path] | None) -> subprocess.Popen[bytes]:
+    daemon = _mariadb_binaries()[0]
+    assert daemon is not None
+    args = [
+        daemon, "--no-defaults", f"--datadir={datadir}", f"--socket={datadir}/mysqld.sock",
+        f"--port={port}", f"--bind-address={HOST}", "--user=root", "--skip-name-resolve",
+        "--innodb-buffer-pool-size=16M", "--innodb-log-file-size=8M", f"--server-id={server_id}",
+        "--log-bin=binlog", f"--pid-file={datadir}/mysqld.pid", f"--log-error={datadir}/error.log",
+    ]
+    if tls:
+        cert, key = tls
+        args += [f"--ssl-cert={cert}", f"--ssl-key={key}", f"--ssl-ca={cert}"]
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(300):
+        if port_open(port):
+            return proc
+        if proc.poll() is not None:
+            break
+        time.sleep(0.05)
+    log = (datadir / "error.log").read_text(errors="replace")[-600:] if (datadir / "error.log").exists() else ""
+    _stop(proc)
+    pytest.fail(f"private mariadbd on port {port} did not start: {log}", pytrace=False)
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.fixture(scope="session")
+def mariadb_pristine(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A freshly installed, never started data directory, copied for each private server."""
+    daemon, install, openssl = _mariadb_binaries()
+    require(bool(daemon and install and openssl), "mariadbd, mariadb-install-db and openssl binaries")
+    assert install is not None and openssl is not None
+    base = tmp_path_factory.mktemp("mariadb")
+    data = base / "pristine"
+    result = subprocess.run(
+        [install, "--no-defaults", f"--datadir={data}", "--auth-root-authentication-method=normal",
+         "--skip-test-db", "--user=root", "--innodb-log-file-size=8M"],
+        capture_output=True, text=True, timeout=120,
+    )
+    if result.returncode != 0:
+        pytest.fail(f"mariadb-install-db failed: {result.stderr[-600:]}", pytrace=False)
+    result = subprocess.run(
+        [openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(base / "key.pem"),
+         "-out", str(base / "cert.pem"), "-days", "2", "-subj", "/CN=127.0.0.1",
+         "-addext", "subjectAltName=IP:127.0.0.1"],
+        capture_output=True, text=True, timeout=60,
+    )
+    if result.returncode != 0:
+        pytest.fail(f"openssl could not make a test certificate: {result.stderr[-300:]}", pytrace=False)
+    return data
+
+
+@pytest.fixture(scope="session")
+def private_mariadb(mariadb_pristine: Path) -> Iterator[PrivateMariadb]:
+    """A private MariaDB primary with TLS (self-signed cert for 127.0.0.1) and a binary log.
+
+    Accounts: ``tls_app`` (REQUIRE SSL), ``plain_app`` (no requirement),
+    ``repl`` (REPLICATION SLAVE, for the replica).
+    """
+    base = mariadb_pristine.parent
+    datadir = base / "primary"
+    shutil.copytree(mariadb_pristine, datadir)
+    port = free_port()
+    proc = _start_mariadb(datadir, port, 1, (base / "cert.pem", base / "key.pem"))
+    server = PrivateMariadb(port, datadir, base / "cert.pem", proc)
+    try:
+        server.execute(
+            "CREATE USER tls_app@'%' IDENTIFIED BY 'tls-app-pw' REQUIRE SSL",
+            "CREATE USER plain_app@'%' IDENTIFIED BY 'plain-app-pw'",
+            "CREATE USER repl@'%' IDENTIFIED BY 'repl-pw'",
+            "GRANT REPLICATION SLAVE ON *.* TO repl@'%'",
+        )
+        yield server
+    finally:
+        _stop(proc)
+
+
+@pytest.fixture(scope="session")
+def private_replica(private_mariadb: PrivateMariadb, mariadb_pristine: Path) -> Iterator[PrivateMariadb]:
+    """A private MariaDB replicating from :func:`private_mariadb`, running and caught up."""
+    datadir = mariadb_pristine.parent / "replica"
+    shutil.copytree(mariadb_pristine, datadir)
+    port = free_port()
+    proc = _start_mariadb(datadir, port, 2, None)
+    replica = PrivateMariadb(port, datadir, private_mariadb.ca, proc)
+    try:
+        replica.execute(
+            f"CHANGE MASTER TO MASTER_HOST='{HOST}', MASTER_PORT={private_mariadb.port},"
+            " MASTER_USER='repl', MASTER_PASSWORD='repl-pw', MASTER_USE_GTID=slave_pos",
+            "START SLAVE",
+        )
+        wait_replicating(replica)
+        yield replica
+    finally:
+        _stop(proc)
+
+
+def wait_replicating(replica: PrivateMariadb, attempts: int = 200) -> None:
+    """Until both replication threads run and the lag is known (or fail the test)."""
+    status: dict[str, Any] = {}
+    for _ in range(attempts):
+        rows = replica.execute("SHOW SLAVE STATUS")
+        status = rows[0] if rows else {}
+        if (
+            status.get("Slave_IO_Running") == "Yes"
+            and status.get("Slave_SQL_Running") == "Yes"
+            and status.get("Seconds_Behind_Master") is not None
+        ):
+            return
+        time.sleep(0.05)
+    pytest.fail(f"private replica did not start replicating: {status.get('Last_IO_Error') or status}", pytrace=False)

@@ -80,15 +80,19 @@ class DatabaseTarget:
                 raise CheckError(f"database {self.name} ({self.dsn.address}): {describe_error(exc)}") from None
         return self._conn
 
+    def _mysql_ssl_mode(self) -> str:
+        return (self.dsn.query.get("ssl_mode") or self.dsn.query.get("ssl-mode") or "").lower()
+
     def _mysql_ssl(self) -> dict[str, Any] | None:
         """TLS options for pymysql: required when a CA is configured or the DSN asks.
 
-        Without either, pymysql negotiates TLS when the server offers it.
+        Without either, pymysql negotiates TLS when the server offers it;
+        ``?ssl_mode=disabled`` in the DSN turns TLS off.
         """
         verify = bool(self.spec.options.get("ssl_verify", True))
         if self.spec.options.get("ssl_ca"):
             return {"ca": self.spec.options["ssl_ca"], "check_hostname": verify, "verify_mode": verify}
-        mode = (self.dsn.query.get("ssl_mode") or self.dsn.query.get("ssl-mode") or "").lower()
+        mode = self._mysql_ssl_mode()
         if mode in ("required", "require", "verify_ca", "verify_identity") or self.dsn.query.get("ssl") in ("1", "true"):
             return {"check_hostname": False, "verify_mode": False}
         return None
@@ -108,6 +112,7 @@ class DatabaseTarget:
             read_timeout=self.query_timeout + CLIENT_GRACE,
             write_timeout=self.query_timeout + CLIENT_GRACE,
             ssl=self._mysql_ssl(),
+            ssl_disabled=self._mysql_ssl_mode() == "disabled",
             autocommit=True,
         )
         with conn.cursor() as cur:
