@@ -173,6 +173,14 @@ def test_parse_errors_name_the_line_never_the_content(
     assert_no_leak([secret], message)
 
 
+def test_unexpected_parser_failures_are_one_line_too(tmp_path: Path) -> None:
+    secret = token()
+    path = write(tmp_path / "a.json", '{"api_token": "' + secret + '", "x": ' + "[" * 100_000)
+    message = error_of("env_required", target(path), keys="x")
+    assert message.endswith("cannot parse as json (RecursionError)")
+    assert_no_leak([secret], message)
+
+
 def test_values_of_secret_keys_are_wrapped_and_url_passwords_masked(tmp_path: Path) -> None:
     secret, pw = token(), token(20)
     path = write(tmp_path / ".env", f"API_KEY={secret}\nDATABASE_URL=mysql://app:{pw}@db/app\nDEBUG=false\n")
@@ -269,6 +277,8 @@ def test_env_required_process_environment_counts(tmp_path: Path, monkeypatch: py
     out = run("env_required", handle, keys="A,GOLIVE_TEST_TOKEN", process_env="true")
     assert out.status == "passed", out.summary()
     assert_no_leak([secret], *everything(out))
+    cfg = load(handle, process_env=True)
+    assert_no_leak([secret], repr(cfg), repr(cfg.environ))
     # Only the environment: a file that does not exist reads as empty.
     out = run("env_required", target(tmp_path / "missing.env"), keys="GOLIVE_TEST_TOKEN", process_env="yes")
     assert out.status == "passed" and out.details["file_exists"] is False

@@ -121,7 +121,12 @@ def detect_format(path: str, declared: str | None = None) -> str:
 
 
 def parse(text: str, fmt: str, where: str) -> dict[str, Any]:
-    """Parse ``text`` as ``fmt`` into a nested mapping (values not yet wrapped)."""
+    """Parse ``text`` as ``fmt`` into a nested mapping (values not yet wrapped).
+
+    Any parser failure becomes one :class:`CheckError` line: a traceback here
+    would show the file's text among its locals (``--showlocals``) before any
+    secret in it is known to the masker.
+    """
     parser = {
         "dotenv": _parse_dotenv,
         "ini": _parse_ini,
@@ -129,7 +134,12 @@ def parse(text: str, fmt: str, where: str) -> dict[str, Any]:
         "yaml": _parse_yaml,
         "json": _parse_json,
     }[fmt]
-    return parser(text, where)
+    try:
+        return parser(text, where)
+    except CheckError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - see above; the message may quote the text
+        raise CheckError(f"file {where}: cannot parse as {fmt} ({type(exc).__name__})") from None
 
 
 def _parse_dotenv(text: str, where: str) -> dict[str, Any]:
@@ -253,6 +263,26 @@ def _register_url_password(value: str) -> None:
 # --- the file model ---------------------------------------------------------------------
 
 
+class ProcessEnviron(Mapping[str, str]):
+    """The environment of the process running pytest, read on demand.
+
+    Its ``repr`` names no variable and no value, so a traceback shown with
+    ``--showlocals`` cannot print the CI's tokens.
+    """
+
+    def __getitem__(self, key: str) -> str:
+        return os.environ[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(os.environ)
+
+    def __len__(self) -> int:
+        return len(os.environ)
+
+    def __repr__(self) -> str:
+        return f"ProcessEnviron(<{len(os.environ)} variables>)"
+
+
 @dataclass
 class ConfigFile:
     """One parsed configuration file, secrets already wrapped.
@@ -265,7 +295,7 @@ class ConfigFile:
     where: str
     format: str
     data: dict[str, Any]
-    environ: Mapping[str, Any] | None = None
+    environ: Mapping[str, Any] | None = field(default=None, repr=False)
     exists: bool = True
     _env_cache: dict[str, Any] = field(default_factory=dict, repr=False)
 
@@ -335,7 +365,7 @@ def load(target: FileTarget, *, process_env: bool = False) -> ConfigFile:
                 f"file {target.where}: process_env reads the environment of the process running "
                 "pytest, which only makes sense for a local file"
             )
-        environ = dict(os.environ)
+        environ = ProcessEnviron()
     if process_env and not target.exists():
         return ConfigFile(target.where, fmt, {}, environ, exists=False)
     # Editors on Windows write a byte-order mark; it is not part of the first key.
