@@ -118,6 +118,18 @@ def test_os(host: Host) -> None:
     assert_status(run("os", host.target, distribution="debian, ubuntu", min_version="11"), "passed", "debian")
     assert_status(run("os", host.target, distribution="ubuntu,rhel"), "failed", "distribution: debian")
     assert_status(run("os", host.target, min_version="99"), "failed", ">= 99")
+    # Per-distribution minimums, as in "Ubuntu 20.04+ or RHEL 8+".
+    assert_status(run("os", host.target, distribution="ubuntu>=20.04,debian>=11"), "passed", "version")
+    assert_status(run("os", host.target, distribution="ubuntu>=20.04,debian>=99"), "failed", "version: 12")
+    # Debian names no parent in ID_LIKE: include_like changes nothing here.
+    assert_status(run("os", host.target, distribution="rhel", include_like="true"), "failed")
+
+
+def test_usage(host: Host) -> None:
+    assert_status(run("memory_usage", host.target, max_percent="100.1"), "passed", "GiB in use")
+    assert_status(run("memory_usage", host.target, max_percent="0"), "failed", "< 0%")
+    assert_status(run("cpu_usage", host.target, max_percent="100.1"), "passed", "CPU in use over 1s")
+    assert_status(run("cpu_usage", host.target, max_percent="0"), "failed", "< 0%")
 
 
 def test_command_version(host: Host) -> None:
@@ -135,6 +147,9 @@ def test_package(host: Host) -> None:
     assert_status(run("package", host.target, name="openssh-server", min_version="8"), "passed", "installed: yes")
     assert_status(run("package", host.target, name="openssh-server", min_version="99"), "failed", ">= 99")
     assert_status(run("package", host.target, name="no-such-package-x"), "failed", "installed: no")
+    assert_status(run("packages", host.target, names="openssh-server, iproute2"), "passed", "all 2 installed")
+    assert_status(run("packages", host.target, names="openssh-server, no-such-package-x"), "failed",
+                  "missing: no-such-package-x")
 
 
 def test_service(host: Host) -> None:
@@ -230,7 +245,7 @@ def test_file(host: Host, shared_dir: Path) -> None:
     assert_status(run("file", host.target, path=str(shared_dir / "missing")), "failed", "exists: no")
 
 
-def test_directory_permissions(host: Host, shared_dir: Path) -> None:
+def test_directory_permissions(host: Host, shared_dir: Path, fleet: Fleet) -> None:
     uploads = shared_dir / "uploads"
     uploads.mkdir(mode=0o755)
     (uploads / "ok.txt").write_text("x")
@@ -238,6 +253,14 @@ def test_directory_permissions(host: Host, shared_dir: Path) -> None:
                       owner="root", group="root", recursive="true"), "passed")
     assert_status(run("directory_permissions", host.target, path=str(uploads), max_mode="0700"), "failed",
                   "no more than 0700")
+    assert_status(run("directory_permissions", host.target, path=str(uploads), writable_by="root"), "passed")
+    assert_status(run("directory_permissions", host.target, path=str(uploads), writable_by=fleet.user), "failed",
+                  f"writable by {fleet.user}")
+    shutil.chown(uploads, group=fleet.user)
+    uploads.chmod(0o775)
+    assert_status(run("directory_permissions", host.target, path=str(uploads), writable_by=fleet.user), "passed")
+    uploads.chmod(0o755)
+    shutil.chown(uploads, group="root")
     loose = uploads / "loose.txt"
     loose.write_text("x")
     loose.chmod(0o666)

@@ -102,6 +102,30 @@ def package(host: HostTarget, *, name: str, installed: bool = True, min_version:
 
 
 @check(target="host")
+def packages(host: HostTarget, *, names: list[str]) -> Outcome:
+    """Every package in a list is installed (for "required system packages installed").
+
+    Args:
+        names: the package names as the host's package manager knows them.
+    """
+    missing, versions = [], {}
+    for name in names:
+        try:
+            pkg = host.testinfra.package(name)
+            installed = pkg.is_installed
+            if installed:
+                versions[name] = pkg.version
+        except CheckError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - testinfra raises for unknown package managers
+            raise CheckError(f"host {host.name}: cannot query package {name}: {exc}") from None
+        if not installed:
+            missing.append(name)
+    seen = f"missing: {', '.join(missing)}" if missing else f"all {len(names)} installed"
+    return Outcome.of(not missing, seen, f"installed: {', '.join(names)}", versions=versions, missing=missing)
+
+
+@check(target="host")
 def file(
     host: HostTarget,
     *,
@@ -220,6 +244,55 @@ def disk_size(host: HostTarget, *, path: str = "/", min_gib: float) -> Outcome:
     )
 
 
+def _meminfo(host: HostTarget) -> dict[str, int]:
+    out = _output(host, "cat /proc/meminfo", what="reading /proc/meminfo")
+    info = {}
+    for line in out.splitlines():
+        key, _, rest = line.partition(":")
+        if rest.split() and rest.split()[0].isdigit():
+            info[key] = int(rest.split()[0]) * 1024
+    return info
+
+
+@check(target="host")
+def memory_usage(host: HostTarget, *, max_percent: float) -> Outcome:
+    """Memory in use (MemTotal minus MemAvailable) is below ``max_percent`` of the total.
+
+    Args:
+        max_percent: the usage to stay under, in percent, such as 80.
+    """
+    info = _meminfo(host)
+    if "MemTotal" not in info or "MemAvailable" not in info:
+        raise CheckError(f"host {host.name}: no MemTotal/MemAvailable in /proc/meminfo")
+    used = 100 * (1 - info["MemAvailable"] / info["MemTotal"])
+    return Outcome.of(used < max_percent, f"{used:.1f}% of {info['MemTotal'] / GIB:.1f} GiB in use",
+                      f"< {max_percent:g}%", used_percent=round(used, 2))
+
+
+@check(target="host")
+def cpu_usage(host: HostTarget, *, max_percent: float, sample_seconds: int = 1) -> Outcome:
+    """CPU time in use over a short sample is below ``max_percent`` (all CPUs together).
+
+    Two readings of ``/proc/stat``, ``sample_seconds`` apart; busy time is
+    everything but idle and iowait.
+
+    Args:
+        max_percent: the usage to stay under, in percent, such as 70.
+        sample_seconds: how long to sample, in seconds.
+    """
+    out = _output(host, f"head -n1 /proc/stat; sleep {max(1, sample_seconds)}; head -n1 /proc/stat",
+                  what="reading /proc/stat")
+    rows = [[int(v) for v in line.split()[1:]] for line in out.splitlines() if line.startswith("cpu ")]
+    if len(rows) != 2:
+        raise CheckError(f"host {host.name}: unexpected /proc/stat output")
+    delta = [b - a for a, b in zip(rows[0], rows[1], strict=False)]
+    total = sum(delta[:8]) or 1
+    idle = delta[3] + (delta[4] if len(delta) > 4 else 0)
+    used = 100 * (total - idle) / total
+    return Outcome.of(used < max_percent, f"{used:.1f}% CPU in use over {max(1, sample_seconds)}s",
+                      f"< {max_percent:g}%", used_percent=round(used, 2))
+
+
 # --- system and software -------------------------------------------------------------------
 
 def _os_release(host: HostTarget) -> dict[str, str]:
@@ -234,24 +307,40 @@ def _os_release(host: HostTarget) -> dict[str, str]:
 
 
 @check(target="host", name="os", aliases=("distribution",))
-def os_release(host: HostTarget, *, distribution: list[str] | None = None, min_version: str | None = None) -> Outcome:
+def os_release(
+    host: HostTarget,
+    *,
+    distribution: list[str] | None = None,
+    min_version: str | None = None,
+    include_like: bool = False,
+) -> Outcome:
     """The host runs one of the accepted distributions, at least at a version.
 
     Read from ``/etc/os-release``: the distribution is its ``ID`` (debian,
-    ubuntu, rhel, ...), the version its ``VERSION_ID``.
+    ubuntu, rhel, ...), the version its ``VERSION_ID``. An entry may carry
+    its own minimum, for lines like "Ubuntu 20.04+ or RHEL 8+":
+    ``distribution=ubuntu>=20.04,rhel>=8``.
 
     Args:
-        distribution: accepted distribution IDs, such as debian, ubuntu.
-        min_version: the smallest acceptable VERSION_ID, such as 12 or 22.04.
+        distribution: accepted distribution IDs, each optionally with ">=version".
+        min_version: the smallest acceptable VERSION_ID for any distribution, such as 12 or 22.04.
+        include_like: also accept a distribution that names an accepted one in ID_LIKE (rocky for rhel).
     """
     info = _os_release(host)
     dist = info.get("ID", "").lower()
     version = info.get("VERSION_ID", "")
+    like = info.get("ID_LIKE", "").lower().split()
     pretty = info.get("PRETTY_NAME") or f"{dist} {version}".strip()
     ev = Evidence()
     if distribution:
-        accepted = [d.lower() for d in distribution]
-        ev.add("distribution", dist in accepted, dist or "unknown", " or ".join(accepted))
+        wanted = [(d.partition(">=")[0].strip().lower(), d.partition(">=")[2].strip()) for d in distribution]
+        names = {dist, *like} if include_like else {dist}
+        match = next(((n, v) for n, v in wanted if n in names), None)
+        shown = " or ".join(f"{n} >= {v}" if v else n for n, v in wanted)
+        ev.add("distribution", match is not None, f"{dist or 'unknown'}" + (f" (like {' '.join(like)})" if like else ""),
+               shown)
+        if match and match[1]:
+            ev.add("version", version_at_least(version, match[1]), version or "no VERSION_ID", f">= {match[1]}")
     if min_version:
         ev.add("version", version_at_least(version, min_version), version or "no VERSION_ID", f">= {min_version}")
     if not ev.facts:
@@ -588,6 +677,7 @@ def directory_permissions(
     owner: str | None = None,
     group: str | None = None,
     recursive: bool = False,
+    writable_by: str | None = None,
 ) -> Outcome:
     """A directory has the given mode, owner and group; optionally everything under it too.
 
@@ -603,6 +693,7 @@ def directory_permissions(
         owner: the owning user name.
         group: the owning group name.
         recursive: also check everything below ``path``.
+        writable_by: a user who must be able to create files in the directory (by owner, group or other bits).
     """
     want_mode = _octal(mode, "mode") if mode else None
     mask_mode = _octal(max_mode, "max_mode") if max_mode else None
@@ -624,6 +715,12 @@ def directory_permissions(
         ev.add("owner", actual_owner == owner, actual_owner, owner)
     if group:
         ev.add("group", actual_group == group, actual_group, group)
+    if writable_by:
+        uid, *groups = _output(host, "id -u %s && id -Gn %s", writable_by, writable_by,
+                               what=f"looking up user {writable_by}").split()
+        can = uid == "0" or (actual_owner == writable_by and actual & 0o300 == 0o300) or (
+            actual_group in groups and actual & 0o030 == 0o030) or actual & 0o003 == 0o003
+        ev.add("writable", can, f"{actual:04o} {actual_owner}:{actual_group}", f"writable by {writable_by}")
     if recursive and (mask_mode is not None or owner or group):
         tests = []
         if mask_mode is not None:
