@@ -78,6 +78,11 @@ GENERALISATION = [
     ("vm.swappiness = 10", "sysctl name=vm.swappiness value=10"),
     ("Debug mode turned off", "env_value key=DEBUG equals=false"),
     ("Allowed CORS origins limited to https://app.example.com", "cors allowed_origins=https://app.example.com"),
+    ("Only TLS 1.3 or higher is accepted", "tls_protocols minimum=TLSv1.3"),
+    ("Server certificate /etc/nginx/tls/site.pem installed", "certificate_file path=/etc/nginx/tls/site.pem"),
+    ("Triton MySQL user created", "db_connect"),
+    ("Backups kept for 14 days (retention)", "newest_file_age directory=/var/backups retention_days=14"),
+    (".env created from `.env.example`", "env_required template=.env.example"),
 ]
 
 
@@ -338,7 +343,7 @@ UNSEEN_EXPECTED = {
     "p95 latency under 250 ms": "http_latency p95_ms=250",
     "All plain-HTTP traffic is redirected to HTTPS": "https_redirect",
     "X-Frame-Options and CSP headers set": "security_headers",
-    "TLS 1.2 minimum": "tls_protocols min_version=1.2",
+    "TLS 1.2 minimum": "tls_protocols minimum=TLSv1.2",
     "ENVIRONMENT=production": "env_value key=ENVIRONMENT equals=production",
     "No placeholder values left in the env file": "env_no_placeholders",
     "Webhook signing secret >= 48 chars": "secret_strength min_length=48",

@@ -370,6 +370,19 @@ def _port_listening(line: Line) -> Proposal | None:
     m = re.search(r"\b(?:listen(?:s|ing)?\s+on\s+(?:port\s+)?|port\s+)(\d{2,5})\b", t)
     if m and _has(r"listen|open|bound|accept", t):
         return Proposal([("port_listening", {"port": m.group(1)})], 0.75, f"port {m.group(1)} listening")
+    if _has(r"\bports?\b.*\b(configured|open|listening|bound)\b", t):
+        return Proposal([("port_listening", {})], 0.4, "which port? add port=N")
+    return None
+
+
+@rule
+def _log_format(line: Line) -> Proposal | None:
+    t = line.lower
+    m = re.search(r"\b(json|structured|logfmt|plain[- ]text)\s+logging\b|\blog(?:ging)? format\b.*\b(json|logfmt|text)\b", t)
+    if m and _has(r"enabled|configured|set|on\b|used", t):
+        fmt = (m.group(1) or m.group(2) or "json").replace("structured", "json")
+        return Proposal([("env_value", {"key": "LOG_FORMAT", "equals": fmt})], 0.45,
+                        "which setting turns it on? LOG_FORMAT is a guess", ("key=LOG_FORMAT",))
     return None
 
 
@@ -495,6 +508,20 @@ def _backups(line: Line) -> Proposal | None:
 def lines_below(line: Line) -> list[str]:
     """Words that a group parent's children add (filled in by :func:`decide`)."""
     return line.children_text
+
+
+@rule
+def _backup_retention(line: Line) -> Proposal | None:
+    t = line.lower
+    m = re.search(r"(\d+)[- ]?days?\b.*\bretention|\bretention\b[^\d]{0,20}(\d+)[- ]?days?|\bkeep\w*\b.*?(\d+)[- ]?days?", t)
+    if not m or not (_has(r"backup|dump|snapshot", t) or _has(r"backup|dump|snapshot", _nearest_context(line))):
+        return None
+    days = m.group(1) or m.group(2) or m.group(3)
+    paths = _paths(line.title)
+    path = paths[0] if paths else "/var/backups"
+    guessed = () if paths else (f"directory={path}",)
+    return Proposal([("newest_file_age", {"directory": path, "retention_days": days})], 0.65,
+                    f"backups kept {days} days", guessed)
 
 
 @rule
@@ -745,7 +772,7 @@ _CERT = r"\b(ssl|tls|https|x\.?509)\b|certificates?|\bcerts?\b"
 
 
 def _db_context(line: Line, own_only: bool = False) -> bool:
-    words = r"\b(databases?|db|mysql|mariadb|postgres\w*|pg|sql|redis|replicas?|replication)\b"
+    words = r"\b(databases?|db|mysql|mariadb|postgres\w*|pg|sql|redis|replicas?|replication|cache layer)\b"
     return bool(_has(words, line.lower) or (not own_only and _has(words, _nearest_context(line))))
 
 
@@ -769,8 +796,8 @@ def _tls(line: Line) -> Proposal | None:
     protocols = re.search(r"tls\s*v?(1\.[0-3])\s*(\+|or (?:higher|later|above)|only|minimum)|(?:min(?:imum)?|at least)\s+tls\s*v?(1\.[0-3])", t)
     if protocols or _has(r"(sslv[23]|tls ?1\.[01]) (is |are )?(disabled|off|not)|weak (ciphers|protocols)", t):
         version = (protocols and (protocols.group(1) or protocols.group(3))) or "1.2"
-        return Proposal([("tls_protocols", {"min_version": version}), ("tls_protocols", {"minimum": version}),
-                         ("tls_protocols", {"min": version}), ("tls_protocols", {})], 0.8, f"TLS >= {version}")
+        candidates = [("tls_protocols", {"minimum": f"TLSv{version}"}), ("tls_protocols", {"min_version": version})]
+        return Proposal(candidates, 0.8, f"TLS >= {version}")
     files = [p for p in _paths(line.title + "\n" + line.code) if re.search(r"\.(pem|crt|cer)$", p)]
     if files:
         return Proposal([("certificate_file", {"path": files[0]})], 0.8, f"certificate file {files[0]}")
@@ -836,9 +863,12 @@ def _log_level(line: Line) -> Proposal | None:
 @rule
 def _env_required(line: Line) -> Proposal | None:
     t = line.lower
-    if _has(r"(required|all|mandatory) (environment |env )?variables|environment variables (are )?(set|configured|defined|present)|\.env\b.*(created|present)", t):
-        return Proposal([("env_required", {})], 0.7, "required variables set")
-    return None
+    if not _has(r"(required|all|mandatory) (environment |env )?variables|environment variables (are )?(set|configured|defined|present)|\.env\b.*(created|present)", t):
+        return None
+    template = re.search(r"\bfrom\s+`?([\w./-]*(?:template|example|sample|dist)[\w./-]*)`?", line.marked, re.I)
+    if template and re.search(r"[./]", template.group(1)):
+        return Proposal([("env_required", {"template": template.group(1)})], 0.75, f"every key of {template.group(1)} set")
+    return Proposal([("env_required", {})], 0.7, "required variables set")
 
 
 @rule
@@ -981,6 +1011,12 @@ def _db_connect(line: Line) -> Proposal | None:
     t = line.lower
     if _has(r"alert|pool|issues?|normal|string|leak|credentials", t):
         return None
+    engine = _has(r"\b(mysql|mariadb|postgres\w*|redis|database|db)\b", t)
+    if engine and _has(r"\b(instance|server)\b.*\b(created|running|provisioned|available|installed|for)\b|"
+                       r"\b(local|running) (instance|server)\b", t):
+        return Proposal([("db_connect", {})], 0.65 + _db_penalty(line), "the database server answers")
+    if engine and _has(r"\buser\b.*\bcreated\b", t) and not _has(r"privilege|permission|grant|role", t):
+        return Proposal([("db_connect", {})], 0.6 + _db_penalty(line), "the account exists: it can connect")
     own = _db_context(line, own_only=True)
     if not own and not _db_context(line):
         return None
