@@ -78,6 +78,7 @@ def test_every_user_string_is_escaped() -> None:
     escaped = "&lt;/summary&gt;&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;&#34;&gt;&lt;img src=x onerror=alert(1)&gt; ü 日本"
     assert html.count(escaped) >= 6  # title, observed, expected, details, waiver, attestation, ...
     assert "prod&lt;script&gt;" in html
+    assert "\u202e" not in html, "a bidi override could make text display reversed"
     # The report's own script is the only one.
     assert len(re.findall(r"<script\b", html)) == 1
 
@@ -86,6 +87,7 @@ def test_markdown_escapes_user_strings() -> None:
     text = render_markdown(hostile_model().to_dict())
     assert not re.search(r"(?<!\\)<", text), "an unescaped < reaches the ticket"
     assert "\\<script\\>" in text
+    assert "\u202e" not in text
 
 
 def test_report_is_self_contained() -> None:
@@ -138,7 +140,9 @@ def test_five_thousand_items_stay_small(tmp_path: Path) -> None:
           f"JSON {json_size / 1e6:.2f} MB, rendered in {seconds:.2f} s")
     assert size < 4_000_000
     assert size < 1.3 * json_size
-    assert out.read_text(encoding="utf-8").count('<details class="it') == 5000
+    html = out.read_text(encoding="utf-8")
+    assert html.count('<details class="it') == 5000
+    assert "more blocking items" in html  # the banner lists a few, not thousands
 
 
 # --- a real browser -----------------------------------------------------------------------

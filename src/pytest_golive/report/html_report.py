@@ -33,13 +33,25 @@ STATUS = {
 ORDER = list(STATUS)
 #: Shown open by default: what an approver has to read.
 OPEN = {"failed", "error", "manual-pending", "warning"}
+#: Blocking items listed in the verdict banner; the rest are one filter away.
+BANNER_BLOCKING = 12
 #: Progress bars read left to right from done to not done.
 BAR_ORDER = ["passed", "manual-attested", "waived", "skipped", "warning", "manual-pending", "error", "failed"]
+
+
+#: Bidirectional-text controls let a string display reversed ("gnp.exe" as "exe.png"):
+#: shown as a visible replacement character instead, in every rendered value.
+_BIDI = dict.fromkeys([*range(0x202A, 0x202F), *range(0x2066, 0x206A), 0x200E, 0x200F], "\ufffd")
+
+
+def neutralise(value: Any) -> Any:
+    return value.translate(_BIDI) if isinstance(value, str) else value
 
 
 @lru_cache(maxsize=1)
 def _environment() -> jinja2.Environment:
     env = jinja2.Environment(
+        finalize=neutralise,
         loader=jinja2.PackageLoader("pytest_golive.report", "templates"),
         autoescape=True,
         trim_blocks=True,
@@ -157,7 +169,8 @@ def build_view(data: dict[str, Any], digest: str | None = None,
         "data": data,
         "verdict": verdict.get("verdict", "NO-GO"),
         "reasons": verdict.get("reasons", []),
-        "blocking": blocking,
+        "blocking": blocking[:BANNER_BLOCKING],
+        "blocking_more": max(len(blocking) - BANNER_BLOCKING, 0),
         "sections": list(sections.values()),
         "counts": [{"status": s, "icon": STATUS[s][0], "word": STATUS[s][1], "css": STATUS[s][2],
                     "count": counts[s]} for s in ORDER if counts.get(s)],

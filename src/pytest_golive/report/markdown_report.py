@@ -13,7 +13,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from pytest_golive.report.html_report import ORDER, STATUS, format_when
+from pytest_golive.report.html_report import ORDER, STATUS, format_when, neutralise
 from pytest_golive.report.json_report import digest as document_digest
 from pytest_golive.results import display_status
 
@@ -23,7 +23,7 @@ MAX_LISTED = 20
 
 def md(text: Any) -> str:
     """Escape Markdown and HTML syntax in one line of user-derived text."""
-    one_line = " ".join(str(text).split())
+    one_line = " ".join(neutralise(str(text)).split())
     return _SPECIAL.sub(r"\\\1", one_line).replace("&", "&amp;")
 
 
