@@ -15,6 +15,7 @@ handle adds what a readiness run needs on top:
 from __future__ import annotations
 
 import atexit
+import os
 import shlex
 import shutil
 import subprocess
@@ -101,9 +102,9 @@ class HostTarget:
         ssh_config = opts.get("ssh_config") or self.settings.ssh_config
         identity = opts.get("ssh_identity_file") or self.settings.ssh_identity_file
         if ssh_config:
-            kwargs["ssh_config"] = str(ssh_config)
+            kwargs["ssh_config"] = os.path.expanduser(str(reveal(ssh_config)))
         if identity:
-            kwargs["ssh_identity_file"] = str(identity)
+            kwargs["ssh_identity_file"] = os.path.expanduser(str(reveal(identity)))
         if opts.get("sudo"):
             kwargs["sudo"] = True
         if self.scheme in ("ssh", "safe-ssh", "paramiko"):
@@ -214,7 +215,10 @@ def close_all_masters() -> None:
     """Tell every multiplexing master of this run to exit and remove the control dir."""
     global _CONTROL_DIR
     for target in list(_MASTERS):
-        target.close()
+        try:
+            target.close()
+        except Exception:  # noqa: BLE001 - the directory must go whatever happens
+            pass
     with _CONTROL_LOCK:
         if _CONTROL_DIR is not None:
             shutil.rmtree(_CONTROL_DIR, ignore_errors=True)
