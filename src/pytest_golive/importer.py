@@ -296,10 +296,10 @@ def run_import(path: Path, write: bool, out: TextIO = sys.stdout) -> int:
     try:
         data = path.read_bytes()
     except OSError as exc:
-        print(f"golive import: {path}: cannot read: {exc.strerror or exc}", file=out)
+        print(f"golive import: {path}: cannot read: {exc.strerror or exc}", file=_errors(out))
         return EXIT_USAGE
     if not path.is_file():
-        print(f"golive import: {path}: not a file", file=out)
+        print(f"golive import: {path}: not a file", file=_errors(out))
         return EXIT_USAGE
     text, codec = _decode(data)
     try:
@@ -312,7 +312,7 @@ def run_import(path: Path, write: bool, out: TextIO = sys.stdout) -> int:
         try:
             read_markdown(path, new_text)
         except ChecklistError as exc:  # a proposal the reader cannot read: write nothing
-            print(f"golive import: internal error, {path} left unchanged:\n{exc}", file=out)
+            print(f"golive import: internal error, {path} left unchanged:\n{exc}", file=_errors(out))
             return EXIT_INTERNAL
     report(path, decisions, out)
     if broken_before:
@@ -326,6 +326,11 @@ def run_import(path: Path, write: bool, out: TextIO = sys.stdout) -> int:
     else:
         print(f"\ndry run: {path} unchanged (run without --dry-run to write the {cov.new} binding(s))", file=out)
     return EXIT_OK
+
+
+def _errors(out: TextIO) -> TextIO:
+    """Where mistakes go: stderr when the report goes to stdout, else the same stream."""
+    return sys.stderr if out is sys.stdout else out
 
 
 def report(path: Path, decisions: list[Decision], out: TextIO) -> None:
