@@ -155,3 +155,10 @@ def test_diff_names_new_failures_fixes_and_waivers(tmp_path: Path, capsys: pytes
     assert main(["diff", str(old), str(new), "--fail-on-new"]) == 1
     text = capsys.readouterr().out
     assert "new failures: 1" in text and "fixed: 1" in text and "new waivers: 1" in text
+
+
+def test_schema_command_prints_the_shipped_results_schema(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["schema", "results"]) == 0
+    schema = json.loads(capsys.readouterr().out)
+    assert schema == results_schema()
+    jsonschema.Draft202012Validator.check_schema(schema)

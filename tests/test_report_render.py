@@ -187,3 +187,19 @@ def test_chromium_search_and_filter_script(browser: Any, rendered: Path, tmp_pat
         "</script></body>"), encoding="utf-8")
     dom = browser.dom(probe)
     assert "<title>shown:1 of 27 items shown</title>" in dom
+
+
+def test_chromium_status_and_section_filters(browser: Any, rendered: Path, tmp_path: Path) -> None:
+    html = rendered.read_text(encoding="utf-8")
+    probe = tmp_path / "probe.html"
+    probe.write_text(html.replace(
+        "</body>",
+        "<script>document.querySelector('input[name=status][value=passed]').click();"
+        "var a=document.getElementById('shown').textContent;"
+        "var s=document.getElementById('fsec');s.value='1';s.dispatchEvent(new Event('change'));"
+        "var hidden=[].filter.call(document.querySelectorAll('section.sec'),function(e){return e.hidden;}).length;"
+        "document.title='r:'+a+'|'+document.getElementById('shown').textContent+'|'+hidden;"
+        "</script></body>"), encoding="utf-8")
+    dom = browser.dom(probe)
+    # 27 items of which 3 passed; section 1 ("Security") holds 6 items, none passed
+    assert "<title>r:24 of 27 items shown|6 of 27 items shown|3</title>" in dom
