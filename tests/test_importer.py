@@ -377,3 +377,18 @@ def test_an_unseen_checklist_is_bound_by_meaning(tmp_path: Path) -> None:
     annotated = path.read_bytes()
     assert run_import(path, write=True, out=io.StringIO()) == 0
     assert path.read_bytes() == annotated
+
+
+def test_a_multi_line_item_is_annotated_where_its_paragraph_ends() -> None:
+    text = "# H\n\n- [ ] Minimum 4 vCPUs\\\n  on every node\n- [ ] 8 GB RAM  \n  per node\n\n> - [ ] 16 cores\n"
+    new, decisions = import_text(text)
+    assert strip_bindings(new) == text
+    lines = new.splitlines()
+    assert lines[2] == "- [ ] Minimum 4 vCPUs\\" and lines[4] == "- [ ] 8 GB RAM  "
+    if _valid("cpu min=4"):
+        assert lines[3] == "  on every node <!-- golive: cpu min=4 -->"
+        assert lines[7] == "> - [ ] 16 cores <!-- golive: cpu min=16 -->"
+    if _valid("memory min_gib=8"):
+        assert lines[5] == "  per node <!-- golive: memory min_gib=8 -->"
+    items = read_markdown("x.md", new)
+    assert [i.check for i in items] == [d.binding.split()[0] if d.binding else None for d in decisions]

@@ -6,7 +6,7 @@ of any particular checklist. This module handles the document and the
 command: finding the lines, deciding, writing, reporting coverage.
 
 The document is edited surgically: a binding comment is appended to the
-first line of an item, and nothing else changes (byte for byte, line endings
+end of an item's text, and nothing else changes (byte for byte, line endings
 and code blocks included). A line that already has a ``golive`` comment is
 never touched, so re-running is idempotent and keeps bindings a person wrote
 or edited. A proposal is written only when the catalog *at run time* accepts
@@ -92,6 +92,7 @@ def _task_line(
     depth = 0
     inline: Token | None = None
     para_line: int | None = None
+    para_last: int | None = None
     code: list[str] = []
     html: list[str] = []
     for j in range(start + 1, len(tokens)):
@@ -103,7 +104,7 @@ def _task_line(
                 break
             depth -= 1
         elif depth == 0 and tok.type == "paragraph_open" and inline is None and tok.map:
-            para_line = tok.map[0]
+            para_line, para_last = tok.map[0], tok.map[1] - 1
         elif depth == 0 and tok.type == "inline" and inline is None:
             inline = tok
         elif depth == 0 and tok.type in ("fence", "code_block"):
@@ -123,7 +124,9 @@ def _task_line(
     context = " / ".join([*(headings[k] for k in sorted(headings)), *parents])
     return Line(
         number=(tokens[start].map[0] + 1) if tokens[start].map else para_line + 1,
-        index=para_line,
+        # The end of the item's paragraph: never inside a hard line break, which
+        # a comment after a trailing backslash would turn into visible text.
+        index=para_last if para_last is not None else para_line,
         title=_clean(raw),
         marked=" ".join(re.sub(r"<!--.*?-->|\*\*|__", "", raw, flags=re.DOTALL).split()),
         context=context,
