@@ -21,9 +21,7 @@ from pytest_golive.checklist.model import parse_binding
 from pytest_golive.checks.registry import REGISTRY, CheckDefinitionError, Registry
 from pytest_golive.importer import annotate, coverage, import_text, run_import, strip_bindings
 
-CHECKLISTS = sorted(Path("/work/shared/checklists").glob("*.md")) or sorted(
-    (Path(__file__).parent.parent.parent / "shared" / "checklists").glob("*.md")
-)
+CHECKLISTS = sorted((Path(__file__).resolve().parents[2] / "shared" / "checklists").glob("*.md"))
 SAMPLES = [p for p in CHECKLISTS if p.name != "README.md"]
 
 
