@@ -81,6 +81,15 @@ GENERALISATION = [
     ("Triton MySQL user created", "db_connect"),
     ("Backups kept for 14 days (retention)", "newest_file_age directory=/var/backups retention_days=14"),
     (".env created from `.env.example`", "env_required template=.env.example"),
+    ("Minimum of two vCPU per instance", "cpu min=2"),
+    ("/var/log has 10 GB free", "disk_free path=/var/log min_gib=10"),
+    ("/metrics endpoint exposed", "http_status path=/metrics"),
+    ("TLS 1.0 and 1.1 disabled", "tls_protocols minimum=TLSv1.2"),
+    ("DATABASE_URL set", "env_required keys=DATABASE_URL"),
+    ("SECRET_KEY is at least 50 characters", "secret_strength keys=SECRET_KEY min_length=50"),
+    ("max_connections >= 500", "db_variable name=max_connections min=500"),
+    ("Tables users, orders, and payments created", "db_tables tables=users,orders,payments"),
+    ("Index `idx_orders_created` exists on table `orders`", "db_indexes table=orders indexes=idx_orders_created"),
 ]
 
 

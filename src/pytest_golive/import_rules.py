@@ -36,7 +36,16 @@ class Line:
 
     @property
     def lower(self) -> str:
-        return self.title.lower()
+        """Lower-case text with number words as digits ("two vCPUs" -> "2 vcpus")."""
+        return _NUMBER_WORDS.sub(lambda m: _NUMBERS[m.group(0)], self.title.lower())
+
+
+_NUMBERS = {
+    w: str(i) for i, w in enumerate(
+        "zero one two three four five six seven eight nine ten eleven twelve".split()
+    )
+} | {"sixteen": "16", "twenty": "20", "thirty": "30", "sixty": "60"}
+_NUMBER_WORDS = re.compile(r"\b(" + "|".join(w for w in _NUMBERS if w not in ("zero", "one")) + r")\b")
 
 
 # --- proposals ----------------------------------------------------------------------
@@ -84,7 +93,7 @@ def propose(line: Line) -> Proposal | None:
 #: meeting), which no check can observe even when a technical word appears.
 _HUMAN = re.compile(
     r"\b(documented|plan(ned)?|review(ed)?|train(ed|ing)|notif(y|ied)|approv(e|ed|al)|"
-    r"sign(ed)?[- ]?off|agreed|defined|communicated|procedures?|strategy|polic(y|ies)|"
+    r"sign(ed)?[- ]?off|agreed|defined|communicated|procedures?|strategy|"
     r"stakeholders?|tested manually|drill|meeting|obtained and tested|identified|prepared)\b"
 )
 _CONDITIONAL = re.compile(r"\((if|when|optional)\b|\bif (using|needed|applicable)\b")
@@ -171,13 +180,15 @@ def _paths(text: str) -> list[str]:
 @rule
 def _disk(line: Line) -> Proposal | None:
     t = line.lower
-    if not _has(_DISK, t) or _has(r"usage|utili[sz]|%|alert|threshold", t):
-        return None
     free = bool(_has(r"\b(free|available|left|remaining|headroom|spare)\b", t))
     paths = _paths(line.title)
+    if not (_has(_DISK, t) or (free and paths and re.search(_SIZE, t))) or _has(r"usage|utili[sz]|%|alert|threshold", t):
+        return None
+    if _has(r"\b(ram|memory)\b", t):
+        return None
     path = paths[0] if paths else "/"
     guessed = () if paths else ("path=/",)
-    m = _near_number(t, _DISK, _SIZE, 40)
+    m = _near_number(t, _DISK, _SIZE, 40) if _has(_DISK, t) else re.search(_SIZE, t)
     if not m:
         if _has(r"sufficient|enough|minimum|at least|space", t):
             return Proposal([("disk_free", {"path": path})], 0.4, "disk requirement without a size: add min_gib=N")
@@ -478,6 +489,8 @@ def _logrotate(line: Line) -> Proposal | None:
 def _max_age_hours(text: str) -> tuple[str, bool]:
     if _has(r"hourly|every hour", text):
         return "2", False
+    if _has(r"every night|every day", text):
+        return "26", False
     if _has(r"weekly|every week", text):
         return "192", False
     if _has(r"monthly", text):
@@ -492,7 +505,7 @@ def _backups(line: Line) -> Proposal | None:
         return None
     if _has(r"restor\w*|retention|off-?site|replicat\w*|bucket|encrypt\w*|tested|test\b|verify .*integrity", t):
         return None
-    if not _has(r"schedul\w*|automat\w*|daily|nightly|hourly|weekly|running|completed|configured|enabled|in place|implemented|successful", t):
+    if not _has(r"schedul\w*|automat\w*|daily|nightly|hourly|weekly|running|completed|configured|enabled|in place|implemented|successful|every (night|day|hour|week)|taken|recent", t):
         return None
     paths = _paths(line.title + "\n" + line.code)
     path = paths[0] if paths else "/var/backups"
@@ -637,9 +650,9 @@ def _health(line: Line) -> Proposal | None:
 @rule
 def _endpoint_reachable(line: Line) -> Proposal | None:
     t = line.lower
-    if not _has(r"\b(endpoints?|api|url|page|site|frontend|dashboard)\b", t):
+    if not _has(r"\b(endpoints?|api|url|page|site|frontend|dashboard)\b", t) and not _url_paths(line):
         return None
-    if not _has(r"respond\w*|accessible|reachable|loads?|returns? \d{3}|available|\bup\b", t):
+    if not _has(r"respond\w*|accessible|reachable|loads?|returns? \d{3}|available|\bup\b|exposed|served|works|live\b", t):
         return None
     if _has(r"external|third|soap|snowflake|google|notion|openai|crm|docs?\b|documentation|swagger|openapi", t):
         return None
@@ -794,7 +807,7 @@ def _tls(line: Line) -> Proposal | None:
                             "renewal is a process; a check can only see the current expiry")
         return None
     protocols = re.search(r"tls\s*v?(1\.[0-3])\s*(\+|or (?:higher|later|above)|only|minimum)|(?:min(?:imum)?|at least)\s+tls\s*v?(1\.[0-3])", t)
-    if protocols or _has(r"(sslv[23]|tls ?1\.[01]) (is |are )?(disabled|off|not)|weak (ciphers|protocols)", t):
+    if protocols or _has(r"(sslv[23]|tls ?v?1\.[01])\b.*\b(disabled|off|refused|rejected|not (allowed|accepted|supported))|weak (ciphers|protocols)", t):
         version = (protocols and (protocols.group(1) or protocols.group(3))) or "1.2"
         candidates = [("tls_protocols", {"minimum": f"TLSv{version}"}), ("tls_protocols", {"min_version": version})]
         return Proposal(candidates, 0.8, f"TLS >= {version}")
@@ -886,9 +899,28 @@ def _secret_strength(line: Line) -> Proposal | None:
     m = re.search(r"(\d+)\s*\+?\s*(?:or more\s+)?(?:characters|chars?|symbols|bytes)\b", t) or re.search(
         r"(?:at least|min(?:imum)?(?: length)?:?)\s*(\d+)\s*(?:characters|chars?)?", t
     )
-    if not m or not _has(r"\b(keys?|secrets?|passwords?|passphrases?|tokens?|credentials?)\b", t):
+    if not m or not _has(r"(\b|_)(keys?|secrets?|passwords?|passphrases?|tokens?|credentials?)(\b|_)", t):
         return None
-    return Proposal([("secret_strength", {"min_length": m.group(1)})], 0.85, f"secrets of {m.group(1)}+ characters")
+    params = {"min_length": m.group(1)}
+    keys = _env_keys(line)
+    if keys:
+        params = {"keys": ",".join(keys), **params}
+    return Proposal([("secret_strength", params)], 0.85, f"secrets of {m.group(1)}+ characters")
+
+
+def _env_keys(line: Line) -> list[str]:
+    """Setting names written as such (``SECRET_KEY``, ``DATABASE_URL``)."""
+    return [k for k in re.findall(r"\b([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+)\b", line.marked) if not k.isdigit()]
+
+
+@rule
+def _env_key_set(line: Line) -> Proposal | None:
+    keys = _env_keys(line)
+    if not keys or "=" in line.title:
+        return None
+    if _has(r"\b(set|defined|present|configured|exists?|provided|not empty|non-empty)\b", line.lower):
+        return Proposal([("env_required", {"keys": ",".join(keys)})], 0.8, f"{', '.join(keys)} set")
+    return None
 
 
 @rule
@@ -919,16 +951,43 @@ def _db_version(line: Line) -> Proposal | None:
     return None
 
 
+_DB_SETTINGS = r"max_connections|innodb_\w+|wal_\w+|shared_buffers|work_mem|max_wal_\w+|sql_mode|" \
+               r"slow_query_log|long_query_time|max_allowed_packet|wait_timeout|log_bin|ssl|require_secure_transport"
+
+
+@rule
+def _db_variable(line: Line) -> Proposal | None:
+    t = line.lower
+    m = re.search(r"\b([a-z]+(?:_[a-z0-9]+)+)\s*(>=|=>|<=|=<|==|=|>|<|at least|at most)\s*([\w.]+)", t)
+    if not m or not (_db_context(line) or re.fullmatch(_DB_SETTINGS, m.group(1))):
+        return None
+    name, op, value = m.groups()
+    if op in (">=", "=>", ">", "at least"):
+        params = {"name": name, "min": value}
+    elif op in ("<=", "=<", "<", "at most"):
+        params = {"name": name, "max": value}
+    else:
+        params = {"name": name, "value": value}
+    return Proposal([("db_variable", params)], 0.75, f"server setting {name}")
+
+
 @rule
 def _db_tables(line: Line) -> Proposal | None:
     t = line.lower
     if not _has(r"\btables?\b", t) or not _has(r"exists?|created|present|migrated|in place", t):
+        return None
+    if _has(r"\bindex(es)?\b|\bindices\b|\bcolumns?\b", t):
         return None
     names = re.findall(r"create\s+table\s+(?:if\s+not\s+exists\s+)?[`\"]?([\w.]+)", line.code, re.I)
     inside = re.search(r"\(([^)]*)\)", line.title)
     if not names and inside:
         names = [n for n in re.split(r"[,\s]+(?:and\s+)?", inside.group(1)) if re.fullmatch(r"[A-Za-z_][\w.]*", n)]
     names = names or re.findall(r"`([A-Za-z_][\w.]*)`", line.marked)
+    if not names:
+        listed = re.search(r"\btables?\s*:?\s+((?:[A-Za-z_][\w.]*\s*(?:,\s*(?:and\s+)?|\s+and\s+|\s*&\s*)?)+)", line.title, re.I)
+        stop = {"created", "exist", "exists", "present", "migrated", "are", "is", "in", "the", "all", "required", "and"}
+        names = [n for n in re.findall(r"[A-Za-z_][\w.]*", listed.group(1))] if listed else []
+        names = [n for n in names if n.lower() not in stop]
     if not names:
         return Proposal([("db_tables", {})], 0.45, "which tables? add tables=A,B")
     return Proposal([("db_tables", {"tables": ",".join(names)}), ("db_tables", {"names": ",".join(names)})],
@@ -953,7 +1012,7 @@ def _db_indexes(line: Line) -> Proposal | None:
     t = line.lower
     if not _has(r"\bindex(es)?\b|\bindices\b", t) or not _has(r"exists?|created|present|in place|added", t):
         return None
-    table = re.search(r"\b(?:on|table)\s+`?([A-Za-z_][\w.]*)`?", line.marked)
+    table = re.search(r"\b(?:on\s+(?:the\s+)?(?:table\s+)?|table\s+)`?([A-Za-z_][\w.]*)`?", line.marked)
     names = [n for n in re.findall(r"`([A-Za-z_]\w*)`", line.marked) if not table or n != table.group(1)]
     if names and table:
         return Proposal([("db_indexes", {"table": table.group(1), "indexes": ",".join(names)})],
