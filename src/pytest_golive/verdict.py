@@ -322,7 +322,7 @@ def _waive(policy: Policy, item_id: str, target: str | None, decision: Decision)
         )
     note = f"waiver expired on {waiver.expires} ({waiver.owner}: {waiver.reason}"
     note += f", {waiver.ticket})" if waiver.ticket else ")"
-    message = "\n".join(m for m in (note, decision.message) if m)
+    message = "\n".join(m for m in (decision.message, note) if m)
     return Decision(decision.status, decision.blocking, decision.severity, message,
                     waiver={**waiver.to_dict(), "expired": True}, attestation=decision.attestation)
 
