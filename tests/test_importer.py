@@ -121,6 +121,8 @@ MANUAL = [
     "Memory leak tests done",
     "Team trained on the new dashboards",
     "Security Officer: ______ Date: ____",
+    "AWS Secrets Manager / Azure Key Vault / HashiCorp Vault set up",
+    "Lifecycle policies configured",
 ]
 
 

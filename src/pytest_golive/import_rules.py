@@ -174,7 +174,16 @@ _ABS_PATH = r"(?<![\w.:/])(/(?:[A-Za-z0-9_.@-]+/?)*)"
 
 
 def _paths(text: str) -> list[str]:
-    return [p.rstrip("/") or "/" for p in re.findall(_ABS_PATH, text) if not re.fullmatch(r"/\d[\d.]*", p)]
+    """Absolute paths named in ``text``; a slash between two words ("A / B") is no path."""
+    found = []
+    for m in re.finditer(_ABS_PATH, text):
+        path = m.group(1)
+        if re.fullmatch(r"/\d[\d.]*", path):
+            continue
+        if path == "/" and re.match(r"\s+\w", text[m.end():]):
+            continue
+        found.append(path.rstrip("/") or "/")
+    return found
 
 
 @rule
