@@ -395,6 +395,7 @@ def _start_mariadb(datadir: Path, port: int, server_id: int, tls: tuple[Path, Pa
         f"--port={port}", f"--bind-address={HOST}", "--user=root", "--skip-name-resolve",
         "--innodb-buffer-pool-size=16M", "--innodb-log-file-size=8M", f"--server-id={server_id}",
         "--log-bin=binlog", f"--pid-file={datadir}/mysqld.pid", f"--log-error={datadir}/error.log",
+        f"--tmpdir={datadir.parent / 'tmp'}",
     ]
     if tls:
         cert, key = tls
@@ -429,9 +430,12 @@ def mariadb_pristine(tmp_path_factory: pytest.TempPathFactory) -> Path:
     assert install is not None and openssl is not None
     base = tmp_path_factory.mktemp("mariadb")
     data = base / "pristine"
+    # A private tmpdir: concurrent bootstraps (xdist workers) must not share /tmp names.
+    tmp = base / "tmp"
+    tmp.mkdir()
     result = subprocess.run(
         [install, "--no-defaults", f"--datadir={data}", "--auth-root-authentication-method=normal",
-         "--skip-test-db", "--user=root", "--innodb-log-file-size=8M"],
+         "--skip-test-db", "--user=root", "--innodb-log-file-size=8M", f"--tmpdir={tmp}"],
         capture_output=True, text=True, timeout=120,
     )
     if result.returncode != 0:
