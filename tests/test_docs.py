@@ -7,8 +7,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+from pytest_golive.checklist.model import parse_binding
 from pytest_golive.checks.registry import REGISTRY, Registry, check
 from pytest_golive.docgen import render_check_reference
+from pytest_golive.importer import import_text
 from pytest_golive.outcome import Outcome
 from support import require
 
@@ -66,3 +68,20 @@ def test_docs_build_with_warnings_as_errors(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     for page in ("index.html", "checks/index.html", "ci/index.html", "exit-codes/index.html", "security/index.html"):
         assert (tmp_path / "site" / page).is_file(), page
+
+
+def test_import_examples_in_the_docs_are_what_import_does() -> None:
+    rows = [
+        line.split("|")[1:3]
+        for line in (ROOT / "docs" / "import.md").read_text(encoding="utf-8").splitlines()
+        if line.startswith("| ") and "`" in line
+    ]
+    assert len(rows) >= 10
+    for title, binding in rows:
+        title, binding = title.strip(), binding.strip().strip("`")
+        _, decisions = import_text(f"# Examples\n\n- [ ] {title.replace('`', '')}\n")
+        check, params, _ = parse_binding(binding)
+        if check in REGISTRY:
+            REGISTRY.get(check).validate(params)  # the documented binding is valid
+            got = (decisions[0].status, decisions[0].binding)
+            assert got == ("bound", binding), f"docs/import.md: {title!r} -> {got}"
