@@ -82,6 +82,7 @@ GENERALISATION = [
     ("Backups kept for 14 days (retention)", "newest_file_age directory=/var/backups retention_days=14"),
     (".env created from `.env.example`", "env_required template=.env.example"),
     ("Minimum of two vCPU per instance", "cpu min=2"),
+    ("fail2ban up and running on all hosts", "service name=fail2ban"),
     ("/var/log has 10 GB free", "disk_free path=/var/log min_gib=10"),
     ("/metrics endpoint exposed", "http_status path=/metrics"),
     ("TLS 1.0 and 1.1 disabled", "tls_protocols minimum=TLSv1.2"),

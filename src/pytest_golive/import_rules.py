@@ -351,6 +351,28 @@ def _user(line: Line) -> Proposal | None:
 _SERVICE_STATE = r"enabled|enable|auto-?start|on boot|running|started|active|up"
 
 
+#: Daemons that are a host's own services, named as their units usually are.
+_DAEMONS = {
+    "nginx": "nginx", "apache2": "apache2", "httpd": "httpd", "haproxy": "haproxy", "fail2ban": "fail2ban",
+    "chronyd": "chronyd", "chrony": "chronyd", "sshd": "sshd", "docker": "docker", "containerd": "containerd",
+    "cron": "cron", "crond": "crond", "rsyslog": "rsyslog", "auditd": "auditd", "firewalld": "firewalld",
+    "node_exporter": "node_exporter", "prometheus": "prometheus", "grafana": "grafana-server",
+    "supervisor": "supervisor", "supervisord": "supervisord", "postfix": "postfix", "filebeat": "filebeat",
+    "fluentd": "fluentd", "fluent-bit": "fluent-bit", "telegraf": "telegraf", "datadog-agent": "datadog-agent",
+}
+
+
+@rule
+def _daemon(line: Line) -> Proposal | None:
+    t = line.lower
+    if not _has(r"\b(running|active|started|enabled|up and running)\b", t) or _has(r"\b(not|no longer|disabled|stopped)\b", t):
+        return None
+    found = [unit for word, unit in _DAEMONS.items() if re.search(rf"(?<![\w/-]){re.escape(word)}(?![\w/-])", t)]
+    if len(found) == 1:
+        return Proposal([("service", {"name": found[0]})], 0.7, f"service {found[0]} running")
+    return None
+
+
 @rule
 def _service(line: Line) -> Proposal | None:
     t = line.lower
