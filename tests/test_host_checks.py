@@ -201,7 +201,7 @@ def test_port_listening_on_all_addresses(fleet: Fleet) -> None:
 def test_tcp_reachable_from(host: Host, fleet: Fleet) -> None:
     other = fleet.hosts[1].address
     assert_status(run("tcp_reachable_from", host.target, to=f"{other}:22"), "passed", "reachable from")
-    assert_status(run("tcp_reachable_from", host.target, to=f"{other}:23"), "failed", "refused")
+    assert_status(run("tcp_reachable_from", host.target, to=f"{other}:23"), "failed", ": Connection refused")
     assert_status(run("tcp_reachable_from", host.target, to=f"{other}:23", reachable="false"), "passed")
     outcome = run("tcp_reachable_from", host.target, to=f"{fleet.unreachable}:22", timeout="1")
     assert_status(outcome, "failed", "not reachable")
@@ -298,7 +298,7 @@ def test_logrotate(host: Host, shared_dir: Path) -> None:
     conf.write_text(LOGROTATE_CONF.format(dir=conf_dir))
     (conf_dir / "app").write_text(APP_RULE.format(rotate=14))
     (conf_dir / "app.dpkg-old").write_text(APP_RULE.format(rotate=1).replace("app/*.log", "old/*.log"))
-    (conf_dir / "web").write_text("/var/log/web.log {\n  nocompress\n}\n")
+    (conf_dir / "web").write_text("/var/log/web.log\n/var/log/web-error.log {\n  nocompress\n}\n")
     where = {"config": str(conf), "config_dir": str(conf_dir)}
     assert_status(run("logrotate", host.target, path="/var/log/app/api.log", min_rotate="14", compress="true",
                       frequency="daily", **where), "passed", "app")
@@ -309,6 +309,9 @@ def test_logrotate(host: Host, shared_dir: Path) -> None:
                   frequency="daily", **where)
     assert_status(outcome, "failed", "compress: nocompress", "frequency: weekly")
     assert "rotate" not in outcome.observed
+    # A rule's patterns may be spread over the lines before its "{".
+    assert_status(run("logrotate", host.target, path="/var/log/web-error.log", compress="false", **where),
+                  "passed", "/var/log/web.log /var/log/web-error.log")
     assert_status(run("logrotate", host.target, path="/var/log/old/x.log", **where), "failed", "no rule")
 
 
@@ -442,7 +445,7 @@ def test_sshd_config(host: Host, fleet: Fleet, shared_dir: Path) -> None:
     # Root asks sshd itself; a plain account can only read the file.
     assert outcome.details["source"] == ("sshd -T" if host.kind == "local" else f"parsed {good}")
     weak = shared_dir / "sshd_config"
-    weak.write_text(f"Include {shared_dir}/conf.d/*.conf\nPermitRootLogin no\nMatch User x\n  PasswordAuthentication no\n")
+    weak.write_text(f"Include {shared_dir}/conf.d/*.conf\nPermitRootLogin=no\nMatch User x\n  PasswordAuthentication no\n")
     (shared_dir / "conf.d").mkdir()
     (shared_dir / "conf.d" / "10-pw.conf").write_text("PasswordAuthentication yes\n")
     outcome = run("sshd_config", host.target, config=str(weak))

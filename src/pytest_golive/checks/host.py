@@ -575,8 +575,8 @@ def tcp_reachable_from(host: HostTarget, *, to: str, reachable: bool = True, tim
     rc = int(rc_match.group(1)) if rc_match else -1
     if rc == 125:
         raise CheckError(f"host {host.name}: neither bash nor nc to test a TCP connection")
-    message = " ".join(line for line in out.splitlines() if not line.startswith("@@rc="))
-    message = re.sub(r"^.*?connect: ", "", message).strip()
+    lines = [line for line in out.splitlines() if line.strip() and not line.startswith("@@rc=")]
+    message = lines[0].rsplit(": ", 1)[-1].strip() if lines else ""
     if rc == 0:
         seen = f"{dest}:{port} reachable from {host.name}"
     elif rc == 124:
@@ -761,6 +761,7 @@ def _logrotate_rules(files: dict[str, str]) -> list[dict[str, object]]:
     for source, text in files.items():
         block: dict[str, object] | None = None
         in_script = False
+        pending: list[str] = []  # patterns on the lines before a "{"
         for raw in text.splitlines():
             line = raw.strip()
             if not line or line.startswith("#"):
@@ -769,8 +770,12 @@ def _logrotate_rules(files: dict[str, str]) -> list[dict[str, object]]:
                 in_script = line != "endscript"
                 continue
             if line.endswith("{"):
-                patterns = shlex.split(line[:-1], comments=False)
+                patterns = pending + shlex.split(line[:-1], comments=False)
+                pending = []
                 block = {"patterns": patterns, "file": source, **defaults}
+                continue
+            if block is None and line[0] in "/\"'~*":
+                pending += shlex.split(line, comments=False)
                 continue
             if line == "}":
                 if block is not None:
@@ -1176,13 +1181,15 @@ def _sshd_effective(host: HostTarget, config: str) -> tuple[dict[str, str], str]
                 line = raw.strip()
                 if not line or line.startswith("#"):
                     continue
-                key, _, value = line.replace("=", " ", 1).partition(" ")
-                key, value = key.lower(), value.strip()
+                match = re.match(r"(\S+?)(?:\s*=\s*|\s+)(.*)", line)
+                if not match:
+                    continue
+                key, value = match.group(1).lower(), match.group(2).strip()
                 if key == "match":
                     break
                 if key == "include":
-                    base = config.rsplit("/", 1)[0] if "/" in config else "."
-                    pending += [v if v.startswith("/") else f"{base}/{v}" for v in shlex.split(value)]
+                    # sshd reads relative Include paths from /etc/ssh.
+                    pending += [v if v.startswith("/") else f"/etc/ssh/{v}" for v in shlex.split(value)]
                     continue
                 values.setdefault(key, value)
     return {**_SSHD_DEFAULTS, **values}, f"parsed {config}"
