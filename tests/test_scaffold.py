@@ -69,7 +69,6 @@ def test_python_files_are_valid_python(project: Path) -> None:
 
 def test_first_run_is_go(project: Path) -> None:
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
-    env.pop("CI", None)
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "--golive=local", "--golive-manual=warn", "-p", "no:cacheprovider"],
         cwd=project, capture_output=True, text=True, timeout=300, env=env,
