@@ -7,6 +7,9 @@ checklist against this machine via local://) and reads what it wrote.
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import xml.etree.ElementTree as ET
 from importlib import resources
 from pathlib import Path
@@ -71,11 +74,27 @@ def run(project: pytest.Pytester, *args: str) -> pytest.RunResult:
     return project.runpytest("-p", "no:cacheprovider", "--golive=prod", *args)
 
 
-def test_json_report_follows_the_shipped_schema(project: pytest.Pytester) -> None:
-    result = run(project, "--golive-json=out/r.json")
-    assert result.ret == pytest.ExitCode.TESTS_FAILED
-    assert result.parseoutcomes()["passed"] == 2
-    document = json.loads((project.path / "out/r.json").read_text())
+@pytest.fixture(scope="module")
+def reports(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One real run writing every form of the report, read by several tests."""
+    work = tmp_path_factory.mktemp("project")
+    (work / "golive.toml").write_text(CONFIG)
+    (work / "waivers.toml").write_text(WAIVERS)
+    (work / "checklist.md").write_text(CHECKLIST)
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--golive=prod",
+         "--golive-json=out/r.json", "--golive-report=r.html", "--golive-markdown=r.md",
+         "--junitxml=r.xml", "--html=ph.html", "--self-contained-html"],
+        cwd=work, env={**os.environ, "GOLIVE_REPORT_SECRET": SECRET},
+        capture_output=True, text=True, timeout=300, check=False,
+    )
+    assert proc.returncode == 1, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "2 passed" in proc.stdout
+    return work
+
+
+def test_json_report_follows_the_shipped_schema(reports: Path) -> None:
+    document = json.loads((reports / "out/r.json").read_text())
     jsonschema.validate(document, results_schema(), cls=jsonschema.Draft202012Validator)
     assert document["verdict"]["verdict"] == "NO-GO"
     statuses = {r["title"]: (r["status"], r["blocking"]) for r in document["results"]}
@@ -86,28 +105,24 @@ def test_json_report_follows_the_shipped_schema(project: pytest.Pytester) -> Non
     assert document["checklists"][0]["sha256"]
 
 
-def test_the_schema_rejects_a_report_missing_its_verdict(project: pytest.Pytester) -> None:
-    run(project, "--golive-json=r.json")
-    document = json.loads((project.path / "r.json").read_text())
+def test_the_schema_rejects_a_report_missing_its_verdict(reports: Path) -> None:
+    document = json.loads((reports / "out/r.json").read_text())
     del document["verdict"]
     with pytest.raises(jsonschema.ValidationError, match="verdict"):
         jsonschema.validate(document, results_schema(), cls=jsonschema.Draft202012Validator)
 
 
-def test_no_report_carries_the_secret(project: pytest.Pytester) -> None:
-    run(project, "--golive-json=r.json", "--golive-report=r.html", "--golive-markdown=r.md",
-        "--junitxml=r.xml")
-    for name in ("r.json", "r.html", "r.md", "r.xml"):
-        text = (project.path / name).read_text(encoding="utf-8")
+def test_no_report_carries_the_secret(reports: Path) -> None:
+    for name in ("out/r.json", "r.html", "r.md", "r.xml", "ph.html"):
+        text = (reports / name).read_text(encoding="utf-8")
         assert text, name
         assert SECRET not in text, name
-    assert "*****" in (project.path / "r.json").read_text()
+    assert "*****" in (reports / "out/r.json").read_text()
 
 
-def test_html_report_escapes_checklist_text_and_shows_the_verdict(project: pytest.Pytester) -> None:
-    run(project, "--golive-report=r.html", "--golive-json=r.json")
-    html = (project.path / "r.html").read_text(encoding="utf-8")
-    digest = json.loads((project.path / "r.json").read_text())["integrity"]["digest"]
+def test_html_report_escapes_checklist_text_and_shows_the_verdict(reports: Path) -> None:
+    html = (reports / "r.html").read_text(encoding="utf-8")
+    digest = json.loads((reports / "out/r.json").read_text())["integrity"]["digest"]
     assert "NO-GO" in html
     assert "<script>alert" not in html
     assert "&lt;script&gt;alert(&#34;t&#34;)&lt;/script&gt; &amp; &#34;q&#34; &#39;ü&#39; 日本" in html
@@ -117,9 +132,8 @@ def test_html_report_escapes_checklist_text_and_shows_the_verdict(project: pytes
     assert "http://" not in html.replace("http://127.0.0.1", "") and "https://" not in html
 
 
-def test_markdown_summary_names_blockers_and_escapes(project: pytest.Pytester) -> None:
-    run(project, "--golive-markdown=r.md")
-    text = (project.path / "r.md").read_text(encoding="utf-8")
+def test_markdown_summary_names_blockers_and_escapes(reports: Path) -> None:
+    text = (reports / "r.md").read_text(encoding="utf-8")
     assert text.startswith("## ⛔ NO-GO: prod")
     assert "### Blocking (3)" in text and "### Waived (1)" in text and "### Warnings (1)" in text
     assert "<script>" not in text and "\\<script\\>" in text
@@ -129,13 +143,12 @@ def test_markdown_summary_names_blockers_and_escapes(project: pytest.Pytester) -
 JUNIT_XSD = Path(__file__).parent / "data" / "junit.xsd"
 
 
-def test_junit_xml_is_valid_and_carries_golive_properties(project: pytest.Pytester) -> None:
+def test_junit_xml_is_valid_and_carries_golive_properties(reports: Path) -> None:
     lxml = _lxml()
-    run(project, "--junitxml=r.xml")
     schema = lxml.XMLSchema(lxml.parse(str(JUNIT_XSD)))
-    document = lxml.parse(str(project.path / "r.xml"))
+    document = lxml.parse(str(reports / "r.xml"))
     assert schema.validate(document), schema.error_log
-    root = ET.parse(project.path / "r.xml").getroot()
+    root = ET.parse(reports / "r.xml").getroot()
     suite = {p.get("name"): p.get("value") for p in root.find("testsuite/properties")}
     assert suite["golive.environment"] == "prod" and suite["golive.verdict"] == "NO-GO"
     cases = {c.get("name"): {p.get("name"): p.get("value") for p in c.iter("property")}
@@ -164,9 +177,8 @@ def _lxml():  # noqa: ANN202 - a module
     return etree
 
 
-def test_pytest_html_gets_golive_columns_and_the_verdict(project: pytest.Pytester) -> None:
-    run(project, "--html=ph.html", "--self-contained-html")
-    html = (project.path / "ph.html").read_text(encoding="utf-8")
+def test_pytest_html_gets_golive_columns_and_the_verdict(reports: Path) -> None:
+    html = (reports / "ph.html").read_text(encoding="utf-8")
     for column in ("Section", "Target", "Severity", "Evidence"):
         assert f'data-column-type="golive{column.lower()}">{column}</th>' in html
     assert "GOLIVE prod: NO-GO" in html
