@@ -553,3 +553,29 @@ def test_ssh_without_multiplexing_leaves_no_socket(fleet: Fleet) -> None:
     assert target.run("echo once").stdout.strip() == "once"
     assert set(directory.iterdir()) == before
     target.close()
+
+
+# --- the fleet itself ----------------------------------------------------------------------------------
+
+def test_build_fleet_teardown_leaves_nothing(fleet: Fleet, tmp_path: Path) -> None:
+    """A second, independent fleet (as a benchmark builds one) coexists and cleans up after itself."""
+    from support.fleet import build_fleet
+
+    extra = build_fleet(1, tmp_path)
+    try:
+        assert extra.hosts[0].address != fleet.hosts[0].address
+        assert extra.hosts[0].address.startswith("10.201.")
+        target = _target(extra, extra.hosts[0].ssh_url, "extra")
+        assert target.run("id -un").stdout.strip() == extra.user
+        target.close()
+    finally:
+        extra.teardown()
+    namespaces = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, check=True).stdout
+    assert extra.hosts[0].namespace not in namespaces
+    links = subprocess.run(["ip", "-o", "-4", "addr", "show"], capture_output=True, text=True, check=True).stdout
+    assert extra.hosts[0].address.rsplit(".", 1)[0] + ".1/" not in links
+    users = subprocess.run(["getent", "passwd", extra.user], capture_output=True, text=True, check=False)
+    assert users.returncode != 0
+    assert not extra.workdir.exists()
+    # The session's fleet is untouched.
+    assert _target(fleet, fleet.hosts[0].ssh_url, "still").run("true").rc == 0
