@@ -646,3 +646,50 @@ def test_pg_password_never_appears(pg_lab: PostgresLab, targets: list[DatabaseTa
         outputs += [out.to_dict(), out.summary()]
     outputs += [db.spec.label, repr(db.dsn)]
     assert_no_leak([password], *outputs)
+
+
+# --- through the plugin: collection and a run ------------------------------------------
+
+E2E_CONFIG = """\
+checklists = ["checklist.md"]
+[environments.prod.databases.appdb]
+dsn = "mysql://{user}:${{GOLIVE_TEST_DB_PASSWORD}}@127.0.0.1:3306/{database}"
+query_timeout = 5
+"""
+
+E2E_CHECKLIST = """\
+# Release
+## Database
+- [ ] Database connection verified <!-- golive: db_connect id=DB-CONNECT -->
+- [ ] Tables created with indexes <!-- golive: db_indexes table=ims_transaction_logs indexes=idx_status,idx_created_at id=DB-INDEXES -->
+- [ ] Sample data available for testing <!-- golive: db_query sql="SELECT COUNT(*) FROM ims_transaction_logs" equals=4 id=DB-SAMPLE -->
+- [ ] Service account created with least privileges <!-- golive: db_least_privilege privileges=SELECT,INSERT,UPDATE,DELETE schemas={database} others=false id=DB-PRIV -->
+"""
+
+
+@pytest.fixture
+def db_project(pytester: pytest.Pytester, mysql_lab: MysqlLab, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
+    monkeypatch.setenv("GOLIVE_TEST_DB_PASSWORD", mysql_lab.app_password)
+    pytester.makefile(".toml", golive=E2E_CONFIG.format(user=mysql_lab.app_user, database=mysql_lab.good))
+    pytester.makefile(".md", checklist=E2E_CHECKLIST.format(database=mysql_lab.good))
+    return pytester
+
+
+def test_a_write_in_db_query_fails_collection_with_one_line(db_project: pytest.Pytester, mysql_lab: MysqlLab) -> None:
+    db_project.makefile(
+        ".md",
+        checklist="## Database\n- [ ] Clean up <!-- golive: db_query sql=\"DELETE FROM ims_transaction_logs\" -->\n",
+    )
+    result = db_project.runpytest("--golive=prod")
+    result.stdout.fnmatch_lines(["*checklist.md*'DELETE' statements are not reads*"])
+    assert "Traceback" not in result.stdout.str()
+    assert result.ret == pytest.ExitCode.INTERRUPTED
+    assert mysql_lab.root().scalar(f"SELECT COUNT(*) FROM {TABLE}") == 3
+
+
+def test_database_lines_run_through_the_plugin(db_project: pytest.Pytester, mysql_lab: MysqlLab, assert_no_leak: Any) -> None:
+    result = db_project.runpytest("--golive=prod", "-rA", f"--junitxml={db_project.path / 'junit.xml'}")
+    out = result.stdout.str()
+    result.assert_outcomes(passed=3, failed=1)
+    assert "DB-SAMPLE" in out and "value: 3" in out  # the failing line shows its evidence
+    assert_no_leak([mysql_lab.app_password], out, result.stderr.str(), db_project.path / "junit.xml")

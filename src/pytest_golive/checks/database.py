@@ -404,10 +404,10 @@ def db_variable(
         min: the smallest acceptable numeric value.
         max: the largest acceptable numeric value.
     """
-    if value is None and min is None and max is None:
-        raise CheckError(f"database {db.name}: db_variable {name} needs value, min or max")
-    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.\-]*", name):
-        raise CheckError(f"database {db.name}: '{name}' is not a variable name")
+    try:
+        _validate_variable({"name": name, "value": value, "min": min, "max": max})
+    except ValueError as exc:
+        raise CheckError(f"database {db.name}: {exc}") from None
     unit = ""
     if db.driver == "mysql":
         rows = db.query("SHOW GLOBAL VARIABLES WHERE Variable_name = %s", (name,))
@@ -865,3 +865,27 @@ def _redis_dryrun(db: DatabaseTarget, user: str, name: str) -> bool | None:
         return None
     text = answer.decode() if isinstance(answer, bytes) else str(answer)
     return text == "OK"
+
+
+# --- collection-time validation --------------------------------------------------------
+# The collector calls ``func.golive_validate(params)`` so a binding that can
+# never be right fails collection with its file and line, not at run time.
+
+
+def _validate_query(params: dict[str, Any]) -> None:
+    validate_read_only_sql(params["sql"])
+    for key in ("rows", "min_rows"):
+        if params.get(key) is not None and params[key] < 0:
+            raise ValueError(f"{key} must be 0 or more, not {params[key]}")
+
+
+def _validate_variable(params: dict[str, Any]) -> None:
+    name = params["name"]
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.\-]*", name):
+        raise ValueError(f"'{name}' is not a variable name")
+    if all(params.get(k) is None for k in ("value", "min", "max")):
+        raise ValueError(f"db_variable {name} needs value, min or max")
+
+
+db_query.golive_validate = _validate_query  # type: ignore[attr-defined]
+db_variable.golive_validate = _validate_variable  # type: ignore[attr-defined]
