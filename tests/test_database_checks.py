@@ -325,6 +325,8 @@ def test_mysql_server_down(mysql_lab: MysqlLab, assert_no_leak: Any) -> None:
     text = error_of(checks.db_connect, db)
     assert f"127.0.0.1:{port}" in text and "connect" in text.lower()
     assert_no_leak([mysql_lab.app_password], text)
+    # Later checks on the same target repeat the one line rather than retrying.
+    assert error_of(checks.db_tables, db, tables=TABLE) == text
 
 
 def test_mysql_query_running_for_minutes_is_stopped_at_the_timeout(

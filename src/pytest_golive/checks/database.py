@@ -469,6 +469,9 @@ def db_least_privilege(
     account except ``admins`` holds global ALL PRIVILEGES or GRANT OPTION
     (PostgreSQL: superuser), which needs an account that can read
     ``mysql.user`` (PostgreSQL: ``pg_roles`` is readable by all).
+    Privileges reached through MySQL/MariaDB roles and column-level grants
+    are not counted; on PostgreSQL, ownership of a table is not a grant and
+    is not counted either.
 
     Args:
         privileges: the privileges the account may hold, such as SELECT, INSERT, UPDATE, DELETE.

@@ -68,16 +68,26 @@ class DatabaseTarget:
         self.query_timeout = float(spec.options.get("query_timeout", settings.command_timeout))
         self._conn: Any = None
         self._last_description: Any = None
+        self._failure: str | None = None
 
     def connection(self) -> Any:
-        """A read-only connection, opened on first use and reused."""
+        """A read-only connection, opened on first use and reused.
+
+        A failure to connect is remembered: every later check on this target
+        reports the same one line at once instead of waiting for its own
+        connect timeout.
+        """
+        if self._failure is not None:
+            raise CheckError(self._failure)
         if self._conn is None:
             try:
                 self._conn = getattr(self, f"_connect_{self.driver}")()
-            except CheckError:
-                raise
             except Exception as exc:  # noqa: BLE001 - drivers raise many kinds
-                raise CheckError(f"database {self.name} ({self.dsn.address}): {describe_error(exc)}") from None
+                self._failure = (
+                    str(exc) if isinstance(exc, CheckError)
+                    else f"database {self.name} ({self.dsn.address}): {describe_error(exc)}"
+                )
+                raise CheckError(self._failure) from None
         return self._conn
 
     def _mysql_ssl_mode(self) -> str:
