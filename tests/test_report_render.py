@@ -203,3 +203,25 @@ def test_chromium_status_and_section_filters(browser: Any, rendered: Path, tmp_p
     dom = browser.dom(probe)
     # 27 items of which 3 passed; section 1 ("Security") holds 6 items, none passed
     assert "<title>r:24 of 27 items shown|6 of 27 items shown|3</title>" in dom
+
+
+def test_an_empty_run_renders_as_no_go() -> None:
+    data = model([]).to_dict()
+    html = render_html(data)
+    assert "✗ NO-GO" in html and "nothing was checked" in html
+    assert "nothing was checked" in render_markdown(data)
+
+
+def test_chromium_prints_the_report_to_pdf(browser: Any, rendered: Path, tmp_path: Path) -> None:
+    """An approver may print it to PDF: every item is expanded for printing."""
+    collapsed = tmp_path / "collapsed.html"
+    collapsed.write_text(rendered.read_text(encoding="utf-8").replace(
+        'addEventListener("beforeprint"', 'addEventListener("no-beforeprint"'), encoding="utf-8")
+    pages = {}
+    for page in (rendered, collapsed):
+        pdf = tmp_path / (page.stem + ".pdf")
+        browser.run_args("--no-pdf-header-footer", f"--print-to-pdf={pdf}", page.resolve().as_uri())
+        data = pdf.read_bytes()
+        assert data.startswith(b"%PDF")
+        pages[page] = len(re.findall(rb"/Type\s*/Page\b", data))
+    assert pages[rendered] > pages[collapsed] >= 1

@@ -46,6 +46,10 @@ class Browser:
         assert out.is_file(), f"chromium wrote no screenshot: {proc.stderr[-2000:]}"
         return out
 
+    def run_args(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """Run Chromium with these extra arguments (a fresh profile, background services off)."""
+        return self._run(*args)
+
     def dom(self, page: Path, width: int = 1280) -> str:
         """The DOM after scripts ran, as Chromium serialises it."""
         proc = self._run("--dump-dom", "--virtual-time-budget=2000", f"--window-size={width},900",
