@@ -44,7 +44,8 @@ _NUMBERS = {
     w: str(i) for i, w in enumerate(
         "zero one two three four five six seven eight nine ten eleven twelve".split()
     )
-} | {"sixteen": "16", "twenty": "20", "thirty": "30", "sixty": "60"}
+} | {"sixteen": "16", "twenty": "20", "thirty": "30", "sixty": "60",
+     "single": "1", "dual": "2", "quad": "4", "hexa": "6", "octa": "8"}
 _NUMBER_WORDS = re.compile(r"\b(" + "|".join(w for w in _NUMBERS if w not in ("zero", "one")) + r")\b")
 
 
@@ -138,7 +139,7 @@ def _near_number(text: str, word: str, tail: str, window: int = 30) -> re.Match[
 
 # hosts: capacity --------------------------------------------------------------------
 
-_CPU = r"(?<![.\w-])(?:v?cpus?|cores?|processors?|vcores?|threads?)(?![.\w-])"
+_CPU = r"(?<![.\w])(?:v?cpus?|cores?|processors?|vcores?|threads?)(?![.\w])"
 
 
 @rule
@@ -146,7 +147,7 @@ def _cpu(line: Line) -> Proposal | None:
     t = line.lower
     if not _has(rf"\b{_CPU}\b", t) or _has(_NOT_CAPACITY, t):
         return None
-    m = re.search(rf"(\d+)\s*\+?\s*(?:x\s*)?(?:physical\s+|logical\s+|virtual\s+|cpu\s+)?{_CPU}\b", t)
+    m = re.search(rf"(\d+)[\s-]*\+?\s*(?:x\s*)?(?:physical\s+|logical\s+|virtual\s+|cpu\s+)?{_CPU}\b", t)
     m = m or re.search(rf"\b{_CPU}\b[^\d\n]{{0,25}}?(\d+)(?!\s*(?:ghz|mhz|\.\d|%))", t)
     if not m:
         if _has(r"sufficient|enough|minimum|at least|resources", t):
@@ -290,7 +291,7 @@ def _command_version(line: Line) -> Proposal | None:
         if not m:
             continue
         number = m.group(1)
-        if "." not in number and not m.group(2) and not _has(r"version|installed|available|runtime", t):
+        if "." not in number and not m.group(2) and not _has(r"version|installed|available|runtime|\blts\b|present", t):
             continue
         command = "mvn" if command == "java_" else command
         return Proposal(
@@ -675,7 +676,11 @@ def _health(line: Line) -> Proposal | None:
     default = "/ready" if word in ("readiness", "ready") else "/live" if word in ("liveness", "live") else "/health"
     path = paths[0] if paths else default
     guessed = () if paths else (f"path={path}",)
-    return Proposal([("http_status", {"path": path})], 0.8 if paths else 0.7, f"health endpoint {path}", guessed)
+    params = {"path": path}
+    status = re.search(r"\b(?:returns?|answers?|with|responds? with)\s+(?:http\s+)?([1-5]\d\d)\b", t)
+    if status:
+        params["expect"] = status.group(1)
+    return Proposal([("http_status", params)], 0.8 if paths else 0.7, f"health endpoint {path}", guessed)
 
 
 @rule
@@ -683,7 +688,7 @@ def _endpoint_reachable(line: Line) -> Proposal | None:
     t = line.lower
     if not _has(r"\b(endpoints?|api|url|page|site|frontend|dashboard)\b", t) and not _url_paths(line):
         return None
-    if not _has(r"respond\w*|accessible|reachable|loads?|returns? \d{3}|available|\bup\b|exposed|served|works|live\b", t):
+    if not _has(r"respond\w*|accessible|reachable|loads?|returns?\b|answers?\b|available|\bup\b|exposed|served|works|live\b", t):
         return None
     if _has(r"external|third|soap|snowflake|google|notion|openai|crm|docs?\b|documentation|swagger|openapi", t):
         return None
@@ -767,6 +772,7 @@ def _cors(line: Line) -> Proposal | None:
 def _auth_required(line: Line) -> Proposal | None:
     t = line.lower
     if _has(r"(authentication|auth|login|token|api key)s? (is |are )?(required|enforced|mandatory)|unauthenticated|"
+            r"requires? (an? )?(authentication|auth\w*|login|token|api key|credentials)|"
             r"without (a )?(token|credentials|auth\w*)|endpoints? (are )?(protected|secured)|\b401\b", t):
         paths = _url_paths(line)
         if paths:
