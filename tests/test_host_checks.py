@@ -31,9 +31,6 @@ from support.fleet import Fleet
 
 KINDS = ("local", "ssh", "paramiko")
 
-# testinfra's paramiko backend accepts unknown host keys with this warning (see docs/hosts.md).
-pytestmark = pytest.mark.filterwarnings("ignore:Unknown ssh-ed25519 host key")
-
 
 @dataclass
 class Host:
@@ -495,6 +492,24 @@ def test_refused_login_names_host_and_cause(fleet: Fleet, scheme: str, tmp_path:
     wrong_key = HostTarget(TargetSpec("host", "wrong-key", (), options), Settings(connect_timeout=3))
     with pytest.raises(CheckError, match=r"^host wrong-key: login refused: "):
         run("cpu", wrong_key)
+
+
+@pytest.mark.parametrize("scheme", ["ssh", "paramiko"])
+def test_host_keys_are_verified(fleet: Fleet, scheme: str, tmp_path: Path) -> None:
+    """A changed host key is refused, and so is an unknown one under StrictHostKeyChecking yes."""
+    first, second = fleet.hosts[0], fleet.hosts[1]
+    lines = (fleet.workdir / "known_hosts").read_text().splitlines()
+    second_key = next(ln for ln in lines if ln.startswith(second.address + " ")).split(" ", 1)[1]
+    cases = {"changed": f"{first.address} {second_key}\n", "unknown": ""}
+    for case, known in cases.items():
+        (tmp_path / case).write_text(known)
+        config = tmp_path / f"{case}.config"
+        config.write_text(f"Host *\n  IdentityFile {fleet.identity_file}\n  IdentitiesOnly yes\n"
+                          f"  UserKnownHostsFile {tmp_path / case}\n  StrictHostKeyChecking yes\n")
+        options = {"url": f"{scheme}://{fleet.user}@{first.address}", "ssh_config": str(config)}
+        target = HostTarget(TargetSpec("host", case, (), options), Settings(connect_timeout=3))
+        with pytest.raises(CheckError, match=rf"^host {case}: cannot connect: .*(?i:host key|known_hosts)"):
+            target.run("true")
 
 
 @pytest.mark.parametrize("kind", KINDS)

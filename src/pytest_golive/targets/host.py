@@ -84,7 +84,7 @@ class HostTarget:
         try:
             # Not testinfra.get_host(): its cache would share (and wrap twice)
             # one backend between handles; each handle owns its connection.
-            host = testinfra.host.Host(testinfra.backend.get_backend(self.url, **kwargs))
+            host = testinfra.host.Host(_backend(self.url, **kwargs))
         except Exception as exc:  # noqa: BLE001 - a bad URL or missing backend library
             raise CheckError(f"host {self.name}: cannot use {mask(self.url)}: {_reason(exc)}") from None
         backend = host.backend
@@ -190,6 +190,42 @@ class HostTarget:
                 pass
 
 
+def _backend(url: str, **kwargs: Any) -> Any:
+    """testinfra's backend for ``url``; for paramiko, one that honours known_hosts."""
+    hostname, kw = testinfra.backend.parse_hostspec(url)
+    for key, value in kwargs.items():
+        kw.setdefault(key, value)
+    kw.setdefault("connection", "paramiko")
+    if kw["connection"] == "paramiko":
+        return _paramiko_backend_class()(hostname, **kw)
+    return testinfra.backend.get_backend(url, **kwargs)
+
+
+def _paramiko_backend_class() -> type:
+    """testinfra's paramiko backend, verifying host keys as the SSH config asks.
+
+    testinfra accepts any unknown host key (with a warning) and ignores
+    ``UserKnownHostsFile``. Here the config's known-hosts files are loaded,
+    so a changed host key is refused, and ``StrictHostKeyChecking yes``
+    refuses an unknown one, as OpenSSH would.
+    """
+    import paramiko
+    from testinfra.backend.paramiko import ParamikoBackend
+
+    class VerifyingParamikoBackend(ParamikoBackend):  # type: ignore[misc]
+        def _load_ssh_config(self, client: Any, cfg: Any, ssh_config: Any, ssh_config_dir: str = "~/.ssh") -> None:
+            super()._load_ssh_config(client, cfg, ssh_config, ssh_config_dir)
+            found = ssh_config.lookup(self.host.name)
+            for path in found.get("userknownhostsfile", "").split():
+                path = os.path.expanduser(path)
+                if os.path.exists(path):
+                    client.load_host_keys(path)
+            if found.get("stricthostkeychecking") == "yes":
+                client.set_missing_host_key_policy(paramiko.RejectPolicy())
+
+    return VerifyingParamikoBackend
+
+
 # --- connection multiplexing ----------------------------------------------------------
 
 _CONTROL_DIR: str | None = None
@@ -242,7 +278,12 @@ def _reason(exc: Exception) -> str:
     stderr = getattr(exc.args[0], "stderr", None) if exc.args else None
     if stderr:
         text = stderr.strip()
-    lines = [ln for ln in text.splitlines() if ln.strip() and not ln.startswith("Warning: Permanently added")]
+    lines = [ln.strip() for ln in text.splitlines()
+             if ln.strip() and not ln.startswith(("Warning: Permanently added", "@"))]
+    if len(lines) > 1:
+        # ssh's last line is its verdict; the lines above explain it at length.
+        changed = "REMOTE HOST IDENTIFICATION HAS CHANGED" in text
+        lines = (["host key has changed (REMOTE HOST IDENTIFICATION HAS CHANGED):"] if changed else []) + lines[-1:]
     text = " ".join(" ".join(lines).split())
     if not text:
         text = type(exc).__name__
