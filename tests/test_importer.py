@@ -277,6 +277,9 @@ def test_unreadable_path_is_a_usage_error(tmp_path: Path) -> None:
     assert run_import(tmp_path / "missing.md", write=True, out=out) == 4
     assert "cannot read" in out.getvalue() and "\n" == out.getvalue()[-1] and out.getvalue().count("\n") == 1
     assert run_import(tmp_path, write=True, out=io.StringIO()) == 4
+    yaml = tmp_path / "c.yaml"
+    yaml.write_text("- title: x\n")
+    assert run_import(yaml, write=True, out=io.StringIO()) == 4
 
 
 def test_a_malformed_existing_binding_is_reported_and_left_alone(tmp_path: Path) -> None:

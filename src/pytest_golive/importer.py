@@ -304,6 +304,9 @@ def run_import(path: Path, write: bool, out: TextIO = sys.stdout) -> int:
     if not path.is_file():
         print(f"golive import: {path}: not a file", file=_errors(out))
         return EXIT_USAGE
+    if path.suffix.lower() in (".yml", ".yaml"):
+        print(f"golive import: {path}: a YAML checklist names its checks already; import reads Markdown", file=_errors(out))
+        return EXIT_USAGE
     text, codec = _decode(data)
     try:
         read_markdown(path, text)
