@@ -225,3 +225,19 @@ def test_chromium_prints_the_report_to_pdf(browser: Any, rendered: Path, tmp_pat
         assert data.startswith(b"%PDF")
         pages[page] = len(re.findall(rb"/Type\s*/Page\b", data))
     assert pages[rendered] > pages[collapsed] >= 1
+
+
+def test_ci_pipeline_names_who_triggered_the_run() -> None:
+    from pytest_golive.results import ci_context
+
+    env = {"GITLAB_CI": "true", "GITLAB_USER_LOGIN": "alice", "CI_JOB_URL": "https://gitlab.example/j/1",
+           "CI_COMMIT_REF_NAME": "main", "CI_COMMIT_SHA": "0123456789abcdef"}
+    ci = ci_context(env)
+    assert ci == {"system": "GitLab CI", "actor": "alice", "url": "https://gitlab.example/j/1",
+                  "ref": "main", "commit": "0123456789abcdef"}
+    assert ci_context({"PATH": "/bin"}) is None
+    run = model(mixed(4))
+    run.provenance["ci"] = ci
+    html = render_html(run.to_dict())
+    assert "alice via GitLab CI" in html and "0123456789ab" in html
+    assert 'href="https://gitlab.example' not in html  # shown, not linked: the file loads nothing

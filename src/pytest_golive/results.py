@@ -12,10 +12,12 @@ from __future__ import annotations
 import datetime as dt
 import getpass
 import hashlib
+import os
 import platform
 import socket
 import subprocess
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -191,10 +193,39 @@ def provenance() -> dict[str, Any]:
         user = getpass.getuser()
     except Exception:  # noqa: BLE001 - no user name in some containers
         user = "unknown"
-    return {
+    out: dict[str, Any] = {
         "plugin_version": __version__,
         "python": platform.python_version(),
         "run_by": user,
         "machine": socket.gethostname(),
         "platform": platform.platform(),
     }
+    ci = ci_context(os.environ)
+    if ci:
+        out["ci"] = ci
+    return out
+
+
+def ci_context(environ: Mapping[str, str]) -> dict[str, str] | None:
+    """Which pipeline ran this and for whom, so "run by" on a ticket names a person.
+
+    In CI the operating-system user is a service account; the pipeline
+    knows who triggered the run and where its log is.
+    """
+    def get(*names: str) -> str:
+        return next((environ[n] for n in names if environ.get(n)), "")
+
+    if environ.get("GITHUB_ACTIONS") == "true":
+        url = ""
+        if environ.get("GITHUB_REPOSITORY") and environ.get("GITHUB_RUN_ID"):
+            url = (f"{get('GITHUB_SERVER_URL') or 'https://github.com'}/{environ['GITHUB_REPOSITORY']}"
+                   f"/actions/runs/{environ['GITHUB_RUN_ID']}")
+        return {"system": "GitHub Actions", "actor": get("GITHUB_TRIGGERING_ACTOR", "GITHUB_ACTOR"),
+                "url": url, "ref": get("GITHUB_REF_NAME"), "commit": get("GITHUB_SHA")}
+    if environ.get("GITLAB_CI") == "true":
+        return {"system": "GitLab CI", "actor": get("GITLAB_USER_LOGIN", "GITLAB_USER_NAME"),
+                "url": get("CI_JOB_URL"), "ref": get("CI_COMMIT_REF_NAME"), "commit": get("CI_COMMIT_SHA")}
+    if environ.get("JENKINS_URL"):
+        return {"system": "Jenkins", "actor": get("BUILD_USER_ID", "BUILD_USER"), "url": get("BUILD_URL"),
+                "ref": get("GIT_BRANCH"), "commit": get("GIT_COMMIT")}
+    return None
