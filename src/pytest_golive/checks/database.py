@@ -679,8 +679,13 @@ def db_replication_lag(db: DatabaseTarget, *, max_seconds: float) -> Outcome:
 
 
 def _mysql_replication(db: DatabaseTarget, max_seconds: float) -> Outcome:
-    mariadb = "mariadb" in db.server_version.lower()
-    channels = db.records("SHOW ALL SLAVES STATUS" if mariadb else "SHOW REPLICA STATUS")
+    if "mariadb" in db.server_version.lower():
+        channels = db.records("SHOW ALL SLAVES STATUS")
+    else:
+        try:  # MySQL 8.0.22+
+            channels = db.records("SHOW REPLICA STATUS")
+        except CheckError:  # older MySQL
+            channels = db.records("SHOW SLAVE STATUS")
     if not channels:
         return Outcome.not_applicable(f"database {db.name} is not a replica (no replication configured)")
     ev = Evidence()
