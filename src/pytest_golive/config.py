@@ -393,6 +393,8 @@ def load_environment(
         raise ConfigError(
             f"{path}: unknown environment '{name}'{_did_you_mean(name, list(envs))} (known: {known})"
         )
+    for env_name in envs:  # a broken 'extends' anywhere is a mistake in the file
+        _merged_env(path, envs, env_name)
     return _build(path, data, name, os.environ if environ is None else environ)
 
 

@@ -368,7 +368,7 @@ class _Collector:
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     gs = gsession.get(session.config)
-    if gs is None or hasattr(session.config, "workerinput"):
+    if gs is None or hasattr(session.config, "workerinput") or session.config.option.collectonly:
         return
     from pytest_golive.report import write_reports
     from pytest_golive.results import now_iso
@@ -394,7 +394,7 @@ def _incomplete(session: pytest.Session, exitstatus: int) -> str:
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
     gs = gsession.get(config)
-    if gs is None or hasattr(config, "workerinput"):
+    if gs is None or hasattr(config, "workerinput") or config.option.collectonly:
         return
     from pytest_golive.report.terminal import write_summary
 

@@ -9,6 +9,7 @@ and with it every waiver and attestation that refers to it.
 
 from __future__ import annotations
 
+import functools
 import re
 import shlex
 import unicodedata
@@ -131,6 +132,7 @@ def marker_name(section_slug: str) -> str:
     return name if not name[0].isdigit() else f"s_{name}"
 
 
+@functools.lru_cache(maxsize=4096)
 def canonical_sections(*texts: str) -> tuple[str, ...]:
     """The canonical sections whose words appear in a heading (or item title)."""
     haystack = " " + " ".join(repair_mojibake(t).lower() for t in texts if t) + " "
