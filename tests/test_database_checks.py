@@ -92,6 +92,9 @@ def test_read_only_sql_accepts_single_reads(sql: str) -> None:
         ("SELECT 'a\\' ; DROP TABLE t; SELECT '", "only one statement"),
         ("SELECT 5 # 3; DROP TABLE t", "only one statement"),
         ("EXPLAIN ANALYZE DELETE FROM t", "is not allowed"),
+        ("SELECT set_config('default_transaction_read_only', 'off', false)", "set_config() changes server state"),
+        ("SELECT nextval('orders_id_seq')", "nextval() changes server state"),
+        ("SELECT GET_LOCK('x', 10)", "get_lock() changes server state"),
         ("  ", "empty"),
     ],
 )

@@ -259,6 +259,19 @@ WRITE_WORDS = frozenset(
     "INSERT UPDATE DELETE MERGE UPSERT DROP CREATE ALTER GRANT REVOKE INTO LOCK CALL EXECUTE ANALYZE ANALYSE".split()
 )
 
+#: Functions that change state although called from a SELECT: session
+#: settings (set_config could turn the read-only default off for the next
+#: statement), sequences, locks, large objects, backends, WAL and slots,
+#: remote execution. Refused wherever they appear.
+WRITE_FUNCTIONS = frozenset(
+    """SET_CONFIG NEXTVAL SETVAL LO_IMPORT LO_EXPORT LO_UNLINK LO_CREATE LO_FROM_BYTEA LO_PUT
+    PG_TERMINATE_BACKEND PG_CANCEL_BACKEND PG_RELOAD_CONF PG_ROTATE_LOGFILE PG_SWITCH_WAL
+    PG_PROMOTE PG_CREATE_RESTORE_POINT PG_CREATE_PHYSICAL_REPLICATION_SLOT
+    PG_CREATE_LOGICAL_REPLICATION_SLOT PG_DROP_REPLICATION_SLOT PG_ADVISORY_LOCK
+    PG_ADVISORY_XACT_LOCK PG_TRY_ADVISORY_LOCK PG_ADVISORY_LOCK_SHARED DBLINK DBLINK_EXEC
+    PG_FILE_WRITE PG_FILE_UNLINK PG_FILE_RENAME GET_LOCK RELEASE_LOCK RELEASE_ALL_LOCKS""".split()
+)
+
 # Literals, quoted identifiers and comments, read two ways: with backslash
 # escapes (MySQL, PostgreSQL E'') and without (standard SQL strings). A query
 # must pass under both readings, so a quote trick that hides a second
@@ -316,6 +329,9 @@ def _check_statement(stripped: str) -> None:
         )
     if first == "SHOW":
         return
+    func = next((w for w in words if w in WRITE_FUNCTIONS), None)
+    if func:
+        raise ValueError(f"{func.lower()}() changes server state: not allowed in a read-only query")
     bad = next((w for w in words if w in WRITE_WORDS), None)
     if bad == "UPDATE" and re.search(r"\bFOR\s+(NO\s+KEY\s+)?UPDATE\b", stripped, re.IGNORECASE):
         raise ValueError("SELECT ... FOR UPDATE takes locks: not allowed in a read-only query")
