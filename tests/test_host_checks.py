@@ -594,3 +594,44 @@ def test_build_fleet_teardown_leaves_nothing(fleet: Fleet, tmp_path: Path) -> No
     assert not extra.workdir.exists()
     # The session's fleet is untouched.
     assert _target(fleet, fleet.hosts[0].ssh_url, "still").run("true").rc == 0
+
+
+# --- a whole run --------------------------------------------------------------------------------------
+
+def test_checklist_run_over_the_fleet(fleet: Fleet, golive_project) -> None:
+    """A checklist over three hosts: the unreachable one gives one error line per item, quickly,
+    and the reachable ones (ssh:// and paramiko://) are checked as usual."""
+    hosts = [
+        ("good-ssh", fleet.hosts[0].ssh_url),
+        ("good-paramiko", fleet.hosts[1].paramiko_url),
+        ("ghost", f"ssh://{fleet.user}@{fleet.unreachable}"),
+    ]
+    entries = ",\n    ".join(
+        f'{{ name = "{name}", url = "{url}", ssh_config = "{fleet.ssh_config}" }}' for name, url in hosts
+    )
+    golive_project.write(
+        """\
+        # Servers
+        - [ ] Minimum 1 vCPU <!-- golive: cpu min=1 on=web -->
+        - [ ] Debian 12+ <!-- golive: os distribution=debian min_version=12 on=web -->
+        - [ ] No password logins <!-- golive: sshd_config config=CONFIG on=web -->
+        """.replace("CONFIG", str(fleet.workdir / "host0" / "sshd_config")),
+        environments=f"""
+[environments.fleet.hosts]
+web = [
+    {entries}
+]
+""",
+    )
+    result = golive_project.run(env="fleet")
+    records = golive_project.results()["results"]
+    by_target: dict[str, list[dict]] = {}
+    for record in records:
+        target = record["nodeid"].rsplit("[", 1)[-1].rstrip("]")
+        by_target.setdefault(target, []).append(record)
+    assert {r["status"] for name in ("good-ssh", "good-paramiko") for r in by_target[name]} == {"passed"}, records
+    ghost = by_target["ghost"]
+    assert len(ghost) == 3 and {r["status"] for r in ghost} == {"error"}, ghost
+    text = result.stdout.str()
+    assert text.count("host ghost: cannot connect: ") >= 1
+    assert f"{fleet.unreachable} port 22" in text
