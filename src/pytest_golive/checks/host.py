@@ -442,13 +442,32 @@ def service(host: HostTarget, *, name: str, running: bool = True, enabled: bool 
     return ev.outcome(service=name, init=init)
 
 
+_PROCESS_SCRIPT = (
+    "cat /proc/[0-9]*/status 2>/dev/null | awk '/^Name:/{n=$2} /^Uid:/{print $2, n}'; "
+    "echo @@passwd; getent passwd | cut -d: -f1,3"
+)
+
+
+def _processes(host: HostTarget) -> list[tuple[str, str]]:
+    """(user, command name) of every process, read from /proc: no procps needed on the host."""
+    out = _output(host, _PROCESS_SCRIPT, what="reading /proc")
+    table, _, passwd = out.partition("@@passwd")
+    names = dict(reversed(line.split(":", 1)) for line in passwd.split() if ":" in line)
+    procs = []
+    for line in table.splitlines():
+        uid, _, comm = line.partition(" ")
+        if comm:
+            procs.append((names.get(uid, uid), comm.strip()))
+    return procs
+
+
 @check(target="host")
 def process(
     host: HostTarget, *, name: str, running: bool = True, user: str | None = None, min_count: int = 1
 ) -> Outcome:
     """A process with this command name is running (or none is), optionally as a user.
 
-    Matched on the exact command name (as ``ps -o comm`` shows it, at most 15
+    Matched on the exact command name (``Name`` in ``/proc/PID/status``, at most 15
     characters), not on arguments, so the observation command never matches
     itself.
 
@@ -458,12 +477,7 @@ def process(
         user: only count processes running as this user.
         min_count: the smallest acceptable number of matching processes.
     """
-    out = _output(host, "ps -e -o user:32=,comm=", what="ps")
-    users: list[str] = []
-    for line in out.splitlines():
-        parts = line.split(None, 1)
-        if len(parts) == 2 and parts[1].strip() == name[:15] and (user is None or parts[0] == user):
-            users.append(parts[0])
+    users = [who for who, comm in _processes(host) if comm == name[:15] and (user is None or who == user)]
     who = f" as {user}" if user else ""
     count = len(users)
     seen = f"{count} {name} process{'es' if count != 1 else ''}{who}"
@@ -1118,7 +1132,7 @@ def time_sync(host: HostTarget, *, synchronized: bool = False) -> Outcome:
         synchronized: also require that the clock is synchronised now.
     """
     script = (
-        "ps -e -o comm=; echo @@sync; "
+        "cat /proc/[0-9]*/comm 2>/dev/null; echo @@sync; "
         "if [ -d /run/systemd/system ] && command -v timedatectl >/dev/null 2>&1; then "
         "echo timedatectl $(timedatectl show -p NTPSynchronized --value); "
         "elif command -v chronyc >/dev/null 2>&1; then "
