@@ -151,6 +151,8 @@ def build_fleet(n: int, workdir: Path) -> Fleet:
     Everything created is recorded as it is created, so a failure half-way
     through still tears down what exists.
     """
+    if not 1 <= n <= 200:
+        raise ValueError(f"a fleet has 1 to 200 hosts (one /24), not {n}")
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     undo: list[Callable[[], object]] = []
@@ -184,7 +186,8 @@ def _build(n: int, workdir: Path, undo: list[Callable[[], object]], teardown: Ca
 
     # A world-readable tree: the fleet account must reach keys and fixtures.
     base = Path(workdir) / f"fleet{octet}"
-    base.mkdir(mode=0o755)
+    base.mkdir()
+    base.chmod(0o755)
     undo.append(lambda: shutil.rmtree(base, ignore_errors=True))
     for parent in base.parents:  # traversable, not listable
         if parent != Path("/"):
