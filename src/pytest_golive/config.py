@@ -21,7 +21,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 import jsonschema
 import pytest
@@ -567,7 +567,10 @@ def _endpoint(name: str, ep: dict[str, Any], resolver: _Resolver, root: Path) ->
 
 def _database(name: str, db: dict[str, Any], resolver: _Resolver, root: Path) -> TargetSpec:
     key = f"databases.{name}"
-    opts = {k: resolver.value(v, f"{key}.{k}") for k, v in db.items() if k != "groups"}
+    opts = {
+        k: resolver.string(v, f"{key}.{k}", url=True) if k == "dsn" else resolver.value(v, f"{key}.{k}")
+        for k, v in db.items() if k != "groups"
+    }
     dsn = reveal(opts["dsn"])
     parts = urlsplit(dsn)
     if parts.scheme not in _DB_SCHEMES:
@@ -650,7 +653,9 @@ class _Resolver:
             return {k: self.value(v, f"{key}.{k}") for k, v in value.items()}
         return value
 
-    def string(self, text: str, key: str) -> str | Secret:
+    def string(self, text: str, key: str, url: bool = False) -> str | Secret:
+        """Resolve variables in ``text``; with ``url``, values are percent-encoded
+        so a password with ``#``, ``@`` or ``/`` cannot break the DSN around it."""
         used: list[str] = []
 
         def sub(match: re.Match[str]) -> str:
@@ -660,7 +665,7 @@ class _Resolver:
             if var in self.environ:
                 used.append(var)
                 Secret(self.environ[var], f"${{{var}}}")
-                return self.environ[var]
+                return quote(self.environ[var], safe="") if url else self.environ[var]
             if default is not None:
                 return default
             self.fail(key, f"variable {var} is not set (export {var}=... before running, or write ${{{var}:-default}})")

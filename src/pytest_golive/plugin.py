@@ -74,10 +74,38 @@ def pytest_configure(config: pytest.Config) -> None:
         return
     gs = gsession.GoliveSession.start(config)
     config.stash[gsession.SESSION_KEY] = gs
+    _mask_log_records()
     _add_checklist_args(config, gs.checklists)
     from pytest_golive.report import register_report_hooks
 
     register_report_hooks(config)
+
+
+def _mask_log_records() -> None:
+    """Mask secrets in every log record as it is made.
+
+    Live logging (``log_cli``), captured logs and log files all format the
+    same records, and drivers (testinfra, paramiko, urllib3) log commands and
+    URLs at DEBUG; masking the record itself covers every handler at once.
+    """
+    import logging
+
+    factory = logging.getLogRecordFactory()
+    if getattr(factory, "golive_masking", False):
+        return
+
+    def masking_factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = factory(*args, **kwargs)
+        if MASKER.values():
+            try:
+                message = record.getMessage()
+            except Exception:  # noqa: BLE001 - a broken format string stays as it was
+                return record
+            record.msg, record.args = mask(message), None
+        return record
+
+    masking_factory.golive_masking = True  # type: ignore[attr-defined]
+    logging.setLogRecordFactory(masking_factory)
 
 
 def _add_checklist_args(config: pytest.Config, checklists: list[Path]) -> None:
