@@ -31,6 +31,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -82,9 +83,10 @@ def pick_subjects(per_kind: int) -> dict[str, list[str]]:
                              capture_output=True, text=True, check=True).stdout.splitlines()
     packages = sorted(line.split("|", 1)[1] for line in listing if line.startswith("ii"))
     users = [f[0] for f in (line.split(":") for line in Path("/etc/passwd").read_text().splitlines())
-             if len(f) > 2 and f[2] != "0"]  # root is refused by the user check's non_root default
+             if len(f) > 2 and f[2] != "0"  # root is refused by the user check's non_root default
+             and not f[0].startswith("golive")]  # test fleets come and go
     coreutils = [Path(p).name for p in _lines(["dpkg", "-L", "coreutils"])
-                 if p.startswith("/usr/bin/") and Path(p).name not in ("[", "yes")]
+                 if p.startswith("/usr/bin/") and Path(p).name not in ("[", "yes", "printf", "echo", "kill", "test", "pwd")]
 
     def take(values: list[str]) -> list[str]:
         values = list(dict.fromkeys(values))
@@ -188,7 +190,13 @@ def close_masters(fleet: Fleet, ssh_config: Path, hosts: int) -> None:
 def run_variant(variant: str, fleet: Fleet, hosts: int, work: Path, mux_config: Path) -> Sample:
     if variant.startswith("golive"):
         extra = ["--golive-no-prefetch"] if variant == "golive-serial" else []
-        return _pytest(["--golive=bench", *extra], work / f"golive-{hosts}", timeout=3600)
+        report = work / f"golive-{hosts}" / "report.json"
+        sample = _pytest(["--golive=bench", f"--golive-json={report}", *extra], work / f"golive-{hosts}", timeout=3600)
+        if not sample.ok and report.is_file():
+            results = json.loads(report.read_text())["results"]
+            sample.failures = [f"{r['nodeid']}: {r['status']}: {r['observed']} (expected {r['expected']})"
+                               for r in results if r["status"] != "passed"][:3]
+        return sample
     urls = ",".join(h.ssh_url for h in fleet.hosts[:hosts])
     config = mux_config if variant == "testinfra-mux" else fleet.ssh_config
     try:
@@ -223,6 +231,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"cannot build the fleet: needs {missing}", file=sys.stderr)
         return 2
 
+    # A plain kill must still tear the fleet down (the finally below).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     work = Path(tempfile.mkdtemp(prefix="golive-bench-"))
     fleet = build_fleet(max(sizes), work / "fleet")
     cells: dict[tuple[str, int], Cell] = {}
@@ -251,7 +261,7 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"  {variant:14} {size:3} hosts  wall {sample.wall:7.2f}s  "
                           f"pytest {sample.session:7.2f}s{flag}", flush=True)
                     for failure in sample.failures:
-                        print(f"      {failure[:160]}", flush=True)
+                        print(f"      {failure[:300]}", flush=True)
     finally:
         from pytest_golive.targets.host import close_all_masters
 

@@ -21,6 +21,14 @@ host's items (and the next item's host too, to overlap hosts). Under any other
 distribution mode workers do not evaluate ahead: they could not know which of
 a host's items are theirs.
 
+While items are evaluated ahead, new processes are started with ``fork``
+rather than ``vfork``. pytest's main thread keeps setting
+``PYTEST_CURRENT_TEST`` in the environment while check threads start
+``ssh``; a ``vfork`` child reads the parent's environment while it
+``exec``s, and a concurrent ``setenv`` moving that array makes the ``exec``
+fail with EFAULT ("Bad address: '/bin/sh'"), which would look like a host
+that cannot be reached. ``fork`` gives the child its own copy.
+
 Items that pytest never reaches (``-x`` stopping early, a keyboard interrupt)
 may still have been evaluated; the checks are read-only, so that costs time,
 not safety. Pending work is cancelled when the session ends.
@@ -29,6 +37,7 @@ not safety. Pending work is cancelled when the session ends.
 from __future__ import annotations
 
 import concurrent.futures
+import subprocess
 import threading
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
@@ -166,12 +175,17 @@ def pytest_runtestloop(session: pytest.Session) -> Any:
             config.stash[PREFETCH_KEY] = prefetcher
             if not worker:
                 prefetcher.start_all()
+    vfork = getattr(subprocess, "_USE_VFORK", None)
+    if prefetcher is not None and vfork is not None:
+        subprocess._USE_VFORK = False  # see the module docstring
     try:
         return (yield)
     finally:
         if prefetcher is not None:
             prefetcher.close()
             del config.stash[PREFETCH_KEY]
+            if vfork is not None:
+                subprocess._USE_VFORK = vfork
 
 
 @pytest.hookimpl(tryfirst=True)
