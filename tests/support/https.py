@@ -21,6 +21,7 @@ import socket
 import ssl
 import subprocess
 import threading
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -262,10 +263,12 @@ def serve(
             # Let OpenSSL serve weak keys, SHA-1 signatures and old protocols:
             # the very states the checks must catch.
             ctx.set_ciphers("DEFAULT:@SECLEVEL=0")
-        if min_version is not None:
-            ctx.minimum_version = min_version
-        if max_version is not None:
-            ctx.maximum_version = max_version
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # TLS 1.0 on purpose
+            if min_version is not None:
+                ctx.minimum_version = min_version
+            if max_version is not None:
+                ctx.maximum_version = max_version
         ctx.load_cert_chain(str(cert.cert), str(cert.key))
         server.socket = ctx.wrap_socket(server.socket, server_side=True, do_handshake_on_connect=False)
         scheme = "https"

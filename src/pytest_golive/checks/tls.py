@@ -19,6 +19,7 @@ import hashlib
 import ipaddress
 import socket
 import ssl
+import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -353,8 +354,11 @@ def _probe(endpoint: EndpointTarget, version: ssl.TLSVersion) -> tuple[bool | No
     """(accepted, note) for one handshake pinned to ``version``; None if this client cannot offer it."""
     ctx = _observing_context()
     try:
-        ctx.minimum_version = version
-        ctx.maximum_version = version
+        with warnings.catch_warnings():
+            # Offering TLS 1.0/1.1 is the point of the probe.
+            warnings.simplefilter("ignore", DeprecationWarning)
+            ctx.minimum_version = version
+            ctx.maximum_version = version
     except (ValueError, ssl.SSLError) as exc:
         return None, f"not testable here ({exc})"
     try:
@@ -417,7 +421,7 @@ def _read_on_host(host: HostTarget, path: str, what: str) -> str:
         raise CheckError(f"host {host.name}: cannot read {what} {path}: {mask(text)}") from None
 
 
-def load_pem_certificates(text: str, where: str) -> list[x509.Certificate]:
+def load_pem_certificates(text: str, where: str, *, skip_bad: bool = False) -> list[x509.Certificate]:
     """Every CERTIFICATE block in ``text`` (other blocks, such as keys, are ignored)."""
     blocks = []
     inside = False
@@ -431,17 +435,25 @@ def load_pem_certificates(text: str, where: str) -> list[x509.Certificate]:
                 inside = False
     if not blocks:
         raise CheckError(f"{where}: no PEM certificate found")
-    try:
-        return [x509.load_pem_x509_certificate(b.encode()) for b in blocks]
-    except ValueError as exc:
-        raise CheckError(f"{where}: malformed PEM certificate ({exc})") from None
+    certs = []
+    with warnings.catch_warnings():
+        # Some system roots break RFC 5280 in ways cryptography warns about.
+        warnings.simplefilter("ignore")
+        for block in blocks:
+            try:
+                certs.append(x509.load_pem_x509_certificate(block.encode()))
+            except ValueError as exc:
+                if not skip_bad:
+                    raise CheckError(f"{where}: malformed PEM certificate ({exc})") from None
+    return certs
 
 
 def _system_store() -> list[x509.Certificate]:
     paths = ssl.get_default_verify_paths()
     for candidate in (paths.cafile, paths.openssl_cafile, "/etc/ssl/certs/ca-certificates.crt"):
         if candidate and Path(candidate).is_file():
-            return load_pem_certificates(Path(candidate).read_text(encoding="utf-8", errors="replace"), candidate)
+            text = Path(candidate).read_text(encoding="utf-8", errors="replace")
+            return load_pem_certificates(text, candidate, skip_bad=True)
     return []
 
 
@@ -453,7 +465,15 @@ def chain_from_pem(
     Each link's signature is checked with the issuer's key, and every
     certificate on the path must be within its validity period.
     """
-    pool = list(intermediates)
+    try:
+        return _walk_chain(leaf, list(intermediates), anchors, now)
+    except _WeakLink as exc:
+        return False, f"a link is signed with {exc}, too weak to verify"
+
+
+def _walk_chain(
+    leaf: x509.Certificate, pool: list[x509.Certificate], anchors: list[x509.Certificate], now: dt.datetime
+) -> tuple[bool, str]:
     anchor_ders = {a.public_bytes(serialization.Encoding.DER) for a in anchors}
     current = leaf
     for _ in range(10):
@@ -482,10 +502,20 @@ def _find_issuer(cert: x509.Certificate, candidates: Iterable[x509.Certificate])
             continue
         try:
             cert.verify_directly_issued_by(candidate)
-        except Exception:  # noqa: BLE001 - any failure means "not this issuer"
+        except ValueError as exc:
+            if "Unsupported signature algorithm" in str(exc):
+                # As a verifying TLS client does, refuse to trust a SHA-1/MD5 link.
+                raise _WeakLink(cert.signature_hash_algorithm) from None
+            continue
+        except Exception:  # noqa: BLE001 - any other failure means "not this issuer"
             continue
         return candidate
     return None
+
+
+class _WeakLink(Exception):
+    def __init__(self, algorithm: Any) -> None:
+        super().__init__(getattr(algorithm, "name", "unknown"))
 
 
 @check(target="host", aliases=("cert_file",))
