@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import http.server
 import shutil
+import subprocess
+import sys
 import tempfile
 import threading
 from importlib import resources
 from pathlib import Path
-
-import pytest
 
 CONFIG = """\
 # golive demo: this machine and a local HTTP service.
@@ -72,13 +72,13 @@ def run_demo(directory: Path | None, pytest_args: list[str]) -> int:
         (work / "checklist.md").write_text(source, encoding="utf-8")
         out = Path.cwd()
         args = [
-            str(work), "--rootdir", str(work), "-p", "no:cacheprovider", "--golive=demo",
-            f"--golive-config={work / 'golive.toml'}",
+            sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--golive=demo",
             f"--golive-json={out / 'golive-demo.json'}",
             f"--golive-report={out / 'golive-demo.html'}",
             "-v", *pytest_args,
         ]
-        code = int(pytest.main(args))
+        # A child process: pytest must import the plugin itself to rewrite its asserts.
+        code = subprocess.run(args, cwd=work, check=False).returncode
         print(f"\nreports: {out / 'golive-demo.html'} and {out / 'golive-demo.json'}")
         return code
     finally:
