@@ -524,6 +524,26 @@ def test_hanging_command_is_bounded(fleet: Fleet, kind: str) -> None:
     target.close()
 
 
+@pytest.mark.parametrize("scheme", ["ssh", "paramiko"])
+def test_host_that_stops_answering_is_one_error(fleet: Fleet, scheme: str) -> None:
+    """A host unplugged mid-session (its link down) fails the command instead of hanging it."""
+    victim = fleet.hosts[2]
+    target = _target(fleet, f"{scheme}://{fleet.user}@{victim.address}", "unplugged",
+                     connect_timeout=1, command_timeout=1)
+    assert target.run("true").rc == 0
+    subprocess.run(["ip", "-n", victim.namespace, "link", "set", victim.interface, "down"], check=True)
+    try:
+        with pytest.raises(CheckError, match=r"^host unplugged: cannot connect: "):
+            target.run("true")
+        with pytest.raises(CheckError, match=r"^host unplugged: cannot connect: "):
+            run("cpu", target)
+        assert target.failed_attempts == 1
+    finally:
+        subprocess.run(["ip", "-n", victim.namespace, "link", "set", victim.interface, "up"], check=True)
+        target.close()
+    assert _target(fleet, victim.ssh_url, "back").run("true").rc == 0
+
+
 def test_pool_isolates_failing_hosts(fleet: Fleet) -> None:
     specs = [
         TargetSpec("host", "good", (), fleet.options(fleet.hosts[2].ssh_url)),

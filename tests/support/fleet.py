@@ -43,6 +43,8 @@ class FleetHost:
     namespace: str
     address: str
     user: str
+    #: The host's end of its veth pair, inside its namespace (down = host unplugged).
+    interface: str = ""
 
     @property
     def ssh_url(self) -> str:
@@ -243,7 +245,7 @@ def _build(n: int, workdir: Path, undo: list[Callable[[], object]], teardown: Ca
             stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )
         undo.append(lambda proc=proc, log=log: (_stop(proc), log.close()))
-        hosts.append(FleetHost(f"fleet-{i}", ns, address, user))
+        hosts.append(FleetHost(f"fleet-{i}", ns, address, user, inner))
     deadline = time.monotonic() + 30
     for host in hosts:
         _wait_listening(host.address, deadline)

@@ -140,8 +140,13 @@ class HostTarget:
             # ssh itself exits 255 on connection errors; a command's own 255
             # must not make the host look unreachable.
             wrapped += "; r=$?; [ $r -ne 255 ] || r=254; exit $r"
+        if hasattr(backend, "answer_timeout"):
+            backend.answer_timeout = limit + _KILL_AFTER + self.settings.connect_timeout
         try:
             result = raw_run(wrapped)
+        except TimeoutError:
+            self._fail(f"host {self.name}: cannot connect: no answer from the host for "
+                       f"{limit + _KILL_AFTER + self.settings.connect_timeout:g}s")
         except Exception as exc:  # noqa: BLE001 - any backend failure is a connection error
             reason = _reason(exc)
             refused = "Authentication" in type(exc).__name__ or "Permission denied" in reason
@@ -213,6 +218,24 @@ def _paramiko_backend_class() -> type:
     from testinfra.backend.paramiko import ParamikoBackend
 
     class VerifyingParamikoBackend(ParamikoBackend):  # type: ignore[misc]
+        #: Seconds without an answer on a channel before the host counts as gone.
+        answer_timeout: float = 60.0
+
+        def _exec_command(self, command: bytes) -> tuple[int, bytes, bytes]:
+            # testinfra's, with time limits: a host that stops answering
+            # (frozen, unplugged) fails the command instead of hanging it.
+            transport = self.client.get_transport()
+            if transport is None:
+                raise paramiko.SSHException("no SSH transport")
+            chan = transport.open_session(timeout=self.answer_timeout)
+            chan.settimeout(self.answer_timeout)
+            if self.get_pty:
+                chan.get_pty()
+            chan.exec_command(command)
+            stdout = b"".join(chan.makefile("rb"))
+            stderr = b"".join(chan.makefile_stderr("rb"))
+            return chan.recv_exit_status(), stdout, stderr
+
         def _load_ssh_config(self, client: Any, cfg: Any, ssh_config: Any, ssh_config_dir: str = "~/.ssh") -> None:
             super()._load_ssh_config(client, cfg, ssh_config, ssh_config_dir)
             found = ssh_config.lookup(self.host.name)
