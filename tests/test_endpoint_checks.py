@@ -459,3 +459,40 @@ def test_endpoint_checks_are_documented(name):
     for param in chk.params:
         assert param.doc, f"{name}.{param.name} has no documentation"
     json.dumps(chk.to_dict())
+
+
+# --- the same checks against Debian's nginx ---------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def nginx(https_lab):
+    from support import require
+
+    started = https_lab.nginx()
+    require(not isinstance(started, str), started if isinstance(started, str) else "")
+    http, https = started
+    return http, https_lab.endpoint(https.url, name="nginx")
+
+
+def test_nginx_passes_the_web_checklist(nginx):
+    http, ep = nginx
+    results = {
+        "status": http_status(ep, path="/health", expect="200"),
+        "json": http_json(ep, path="/health", expect=["status=ok", "database.status=ok"]),
+        "redirect": https_redirect(ep, port=http.port, path="/health"),
+        "headers": security_headers(ep, path="/"),
+        "gzip": compression(ep, path="/", encodings=["gzip"]),
+        "cache": cache_headers(ep, path="/static/app.js", min_max_age=86400),
+        "auth": auth_required(ep, path="/private"),
+    }
+    failing = {k: v.summary() for k, v in results.items() if not v.ok}
+    assert not failing
+    assert results["redirect"].details["location"].endswith("/health")
+
+
+def test_nginx_failures_are_reported(nginx):
+    _, ep = nginx
+    assert not http_status(ep, path="/private", expect="2xx").ok
+    assert not cache_headers(ep, path="/", min_max_age=60, validators=False).ok
+    assert not security_headers(ep, path="/", hsts_min_age=63072000).ok
+    assert not openapi_docs(ep).ok

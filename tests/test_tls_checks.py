@@ -297,3 +297,21 @@ def test_tls_checks_are_documented(name):
 def test_certificate_file_sha1_link_is_named(https_lab, local_host):
     out = certificate_file(local_host, path=str(https_lab.cert("sha1").cert), ca_bundle=https_lab.ca_bundle)
     assert "signed with sha1, too weak to verify" in _fact(out, "chain")["observed"]
+
+
+def test_nginx_certificate_and_protocols(https_lab):
+    from support import require
+
+    started = https_lab.nginx()
+    require(not isinstance(started, str), started if isinstance(started, str) else "")
+    ep = https_lab.endpoint(started[1].url, name="nginx")
+    cert = tls_certificate(ep, hostname="localhost")
+    assert cert.status == "passed", cert.summary()
+    assert cert.details["certificate"]["sha256_fingerprint"] == certificate_file(
+        HostTarget(TargetSpec("host", "local", (), {"url": "local://"}), Settings()),
+        path=str(https_lab.cert("valid").cert),
+    ).details["certificate"]["sha256_fingerprint"]
+    protocols = tls_protocols(ep)
+    assert protocols.status == "passed", protocols.summary()
+    assert not tls_protocols(ep, minimum="TLSv1.3").ok
+    assert not tls_certificate(ep, min_days=400).ok

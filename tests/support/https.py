@@ -400,6 +400,108 @@ def app_routes() -> dict[str, Route]:
     }
 
 
+# --- nginx ---------------------------------------------------------------------------
+
+NGINX_CONF = """
+daemon off;
+master_process off;
+pid {dir}/nginx.pid;
+events {{ worker_connections 64; }}
+http {{
+    access_log off;
+    client_body_temp_path {dir}/body;
+    proxy_temp_path {dir}/proxy;
+    fastcgi_temp_path {dir}/fastcgi;
+    uwsgi_temp_path {dir}/uwsgi;
+    scgi_temp_path {dir}/scgi;
+    default_type text/plain;
+    gzip on;
+    gzip_min_length 20;
+    gzip_types text/plain application/json;
+    server {{
+        listen {host}:{http_port};
+        return 301 https://{host}:{https_port}$request_uri;
+    }}
+    server {{
+        listen {host}:{https_port} ssl;
+        ssl_certificate {cert};
+        ssl_certificate_key {key};
+        ssl_protocols TLSv1.2 TLSv1.3;
+        add_header Strict-Transport-Security "max-age=31536000; includeSubDomains" always;
+        add_header X-Content-Type-Options nosniff always;
+        add_header X-Frame-Options DENY always;
+        add_header Content-Security-Policy "default-src 'self'" always;
+        location = /health {{
+            default_type application/json;
+            return 200 '{{"status": "ok", "database": {{"status": "ok"}}}}';
+        }}
+        location /static/ {{
+            expires 7d;
+            return 200 'static asset body';
+        }}
+        location /private {{
+            return 401 'login first';
+        }}
+        location / {{
+            return 200 'hello from nginx, a page long enough to be worth compressing';
+        }}
+    }}
+}}
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((LOOPBACK, 0))
+        return sock.getsockname()[1]
+
+
+def _wait_listening(port: int, proc: subprocess.Popen[bytes], limit: float = 10.0) -> bool:
+    """Readiness only: wait until the port accepts, or the process died."""
+    import time
+
+    end = time.monotonic() + limit
+    while time.monotonic() < end and proc.poll() is None:
+        try:
+            with socket.create_connection((LOOPBACK, port), timeout=0.2):
+                return True
+        except OSError:
+            time.sleep(0.05)
+    return False
+
+
+def start_nginx(directory: Path, cert: CertFiles) -> tuple[Running, Running] | str:
+    """Debian's nginx on two random ports (http redirecting, https), or why it cannot run."""
+    binary = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
+    if binary is None:
+        return "nginx is not installed (apt-get install nginx-light)"
+    directory.mkdir(parents=True, exist_ok=True)
+    http_port, https_port = _free_port(), _free_port()
+    conf = directory / "nginx.conf"
+    conf.write_text(NGINX_CONF.format(dir=directory, host=LOOPBACK, http_port=http_port,
+                                      https_port=https_port, cert=cert.cert, key=cert.key))
+    log = (directory / "error.log").open("wb")
+    proc = subprocess.Popen([binary, "-e", "stderr", "-p", str(directory), "-c", str(conf)],
+                            stdout=log, stderr=subprocess.STDOUT)
+    if not (_wait_listening(https_port, proc) and _wait_listening(http_port, proc)):
+        proc.kill()
+        proc.wait()
+        log.close()
+        return "nginx did not start: " + (directory / "error.log").read_text()[-500:]
+
+    def stop() -> None:
+        proc.terminate()
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+
+    return (Running(f"http://{LOOPBACK}:{http_port}", http_port, lambda: None),
+            Running(f"https://{LOOPBACK}:{https_port}", https_port, stop))
+
+
 # --- the lab ---------------------------------------------------------------------------
 
 
@@ -471,6 +573,17 @@ class Lab:
             return serve({"/": (302, {"Location": "https://elsewhere.example/"}, b""),
                           "/plain": _text("no redirect here\n")})
         raise KeyError(name)
+
+    def nginx(self) -> tuple[Running, Running] | str:
+        """(http, https) servers of one nginx, or the reason it cannot run."""
+        with self._lock:
+            if "nginx" not in self._servers:
+                started = start_nginx(self.dir / "nginx", self.cert("valid"))
+                if isinstance(started, str):
+                    return started
+                self._servers["nginx"] = started[1]
+                self._servers["nginx_http"] = started[0]
+            return self._servers["nginx_http"], self._servers["nginx"]
 
     def silent_port(self) -> int:
         return self._socket("silent", silent_listener)
