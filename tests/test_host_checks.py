@@ -240,6 +240,9 @@ def test_file(host: Host, shared_dir: Path) -> None:
                       contains="^MODE=production$"), "passed")
     assert_status(run("file", host.target, path=str(path), mode="0600"), "failed", "mode: 0644")
     assert_status(run("file", host.target, path=str(shared_dir / "missing")), "failed", "exists: no")
+    assert_status(run("file", host.target, path=str(path), contains="^MODE=staging$"), "failed", "no match")
+    with pytest.raises(CheckError, match="mode must be an octal mode"):
+        run("file", host.target, path=str(path), mode="rw-r--r--")
 
 
 def test_directory_permissions(host: Host, shared_dir: Path, fleet: Fleet) -> None:

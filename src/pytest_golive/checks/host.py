@@ -161,14 +161,15 @@ def file(
             actual = next((k for k, v in kinds.items() if v), "other")
             ev.add("type", actual == type, actual, type)
         if mode:
-            expected = int(mode, 8)
+            expected = _octal(mode, "mode")
             ev.add("mode", f.mode == expected, f"{f.mode:04o}", f"{expected:04o}")
         if owner:
             ev.add("owner", f.user == owner, f.user, owner)
         if group:
             ev.add("group", f.group == group, f.group, group)
         if contains:
-            ev.add("contains", f.contains(contains), "matches" if f.contains(contains) else "no match", f"/{contains}/")
+            found = f.contains(contains)
+            ev.add("contains", found, "matches" if found else "no match", f"/{contains}/")
     return ev.outcome(path=path)
 
 
