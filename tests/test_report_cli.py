@@ -162,3 +162,11 @@ def test_schema_command_prints_the_shipped_results_schema(capsys: pytest.Capture
     schema = json.loads(capsys.readouterr().out)
     assert schema == results_schema()
     jsonschema.Draft202012Validator.check_schema(schema)
+
+
+def test_report_command_signs_a_merged_report(tmp_path: Path, keys: tuple[Path, Path]) -> None:
+    one = write_report(tmp_path / "a.json", model(mixed(3), "staging"))
+    two = write_report(tmp_path / "b.json", model(mixed(3), "prod"))
+    out = tmp_path / "merged.json"
+    assert main(["report", str(one), str(two), "--json", str(out), "--sign-key", str(keys[0])]) == 0
+    assert main(["verify", str(out), "--public-key", str(keys[1])]) == 0
