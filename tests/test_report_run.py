@@ -223,3 +223,17 @@ def test_bad_sign_key_is_one_clear_line(project: pytest.Pytester) -> None:
     result = run(project, "--golive-json=r.json", "--golive-sign-key=key.pem")
     assert result.ret != 0
     result.stderr.fnmatch_lines(["*--golive-sign-key: key.pem: not an unencrypted PEM private key*"])
+
+
+def test_a_run_signs_its_json_report(project: pytest.Pytester, capsys: pytest.CaptureFixture[str]) -> None:
+    from pytest_golive.cli import main
+
+    key = project.path / "sign.pem"
+    assert main(["keygen", str(key)]) == 0
+    capsys.readouterr()
+    run(project, "--golive-json=r.json", "--golive-report=r.html", f"--golive-sign-key={key}")
+    assert main(["verify", str(project.path / "r.json"), "--public-key", str(project.path / "sign.pub.pem")]) == 0
+    document = json.loads((project.path / "r.json").read_text())
+    html = (project.path / "r.html").read_text(encoding="utf-8")
+    assert document["integrity"]["signature"]["key_id"] in html
+    assert document["integrity"]["digest"] in html
