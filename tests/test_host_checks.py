@@ -140,6 +140,16 @@ def test_command_version(host: Host) -> None:
                   "failed", "not usable")
 
 
+def test_bad_input_is_one_line(fleet: Fleet, shared_dir: Path) -> None:
+    target = _target(fleet, "local://", "local")
+    with pytest.raises(CheckError, match="^command_version: cannot split"):
+        run("command_version", target, command="docker 'compose")
+    conf = shared_dir / "odd.conf"
+    conf.write_text('"/var/log/odd.log {\n rotate 3\n}\n')
+    outcome = run("logrotate", target, path="/var/log/x.log", config=str(conf), config_dir=str(shared_dir / "none"))
+    assert_status(outcome, "failed", "no rule")
+
+
 def test_package(host: Host) -> None:
     assert_status(run("package", host.target, name="openssh-server", min_version="8"), "passed", "installed: yes")
     assert_status(run("package", host.target, name="openssh-server", min_version="99"), "failed", ">= 99")

@@ -215,6 +215,14 @@ def _read_files(host: HostTarget, paths: list[str], what: str) -> dict[str, str]
     return files
 
 
+def _words(text: str) -> list[str]:
+    """Shell-like words of a configuration line; a stray quote does not stop the parse."""
+    try:
+        return shlex.split(text, comments=False)
+    except ValueError:
+        return text.split()
+
+
 def _glob_word(path: str) -> str:
     """``path`` quoted for the shell except its glob characters, which stay live."""
     parts = re.split(r"([*?])", path)
@@ -302,7 +310,7 @@ def _os_release(host: HostTarget) -> dict[str, str]:
     for line in out.splitlines():
         key, sep, value = line.partition("=")
         if sep and key.strip():
-            words = shlex.split(value, comments=False) if value.strip() else [""]
+            words = _words(value) if value.strip() else [""]
             info[key.strip()] = words[0] if words else ""
     return info
 
@@ -371,10 +379,13 @@ def command_version(
         present: false to require that the command is absent.
         version_arg: what makes the command print its version.
     """
-    words = shlex.split(command)
+    try:
+        words, extra = shlex.split(command), shlex.split(version_arg)
+    except ValueError as exc:
+        raise CheckError(f"command_version: cannot split {command!r} {version_arg!r} into words: {exc}") from None
     if not words:
         raise CheckError("command_version: command is empty")
-    line = " ".join(_q(w) for w in [*words, *shlex.split(version_arg)])
+    line = " ".join(_q(w) for w in [*words, *extra])
     script = f"command -v {_q(words[0])} >/dev/null 2>&1 || exit 127; {line} 2>&1"
     result = host.run(script)
     text = result.stdout.strip()
@@ -785,12 +796,12 @@ def _logrotate_rules(files: dict[str, str]) -> list[dict[str, object]]:
                 in_script = line != "endscript"
                 continue
             if line.endswith("{"):
-                patterns = pending + shlex.split(line[:-1], comments=False)
+                patterns = pending + _words(line[:-1])
                 pending = []
                 block = {"patterns": patterns, "file": source, **defaults}
                 continue
             if block is None and line[0] in "/\"'~*":
-                pending += shlex.split(line, comments=False)
+                pending += _words(line)
                 continue
             if line == "}":
                 if block is not None:
@@ -1204,7 +1215,7 @@ def _sshd_effective(host: HostTarget, config: str) -> tuple[dict[str, str], str]
                     break
                 if key == "include":
                     # sshd reads relative Include paths from /etc/ssh.
-                    pending += [v if v.startswith("/") else f"/etc/ssh/{v}" for v in shlex.split(value)]
+                    pending += [v if v.startswith("/") else f"/etc/ssh/{v}" for v in _words(value)]
                     continue
                 values.setdefault(key, value)
     return {**_SSHD_DEFAULTS, **values}, f"parsed {config}"
