@@ -241,3 +241,11 @@ def test_ci_pipeline_names_who_triggered_the_run() -> None:
     html = render_html(run.to_dict())
     assert "alice via GitLab CI" in html and "0123456789ab" in html
     assert 'href="https://gitlab.example' not in html  # shown, not linked: the file loads nothing
+
+
+def test_a_waiver_about_to_lapse_is_flagged() -> None:
+    soon = {"item": "x", "reason": "r", "owner": "o", "ticket": "", "expires": "2026-11-26"}
+    later = {**soon, "expires": "2027-06-01"}
+    run = model([result(1, "waived", False, waiver=soon), result(2, "waived", False, waiver=later)])
+    html = render_html(run.to_dict())  # the run's date is 2026-11-23
+    assert html.count("waiver ends in") == 1 and "waiver ends in 3 days" in html

@@ -95,7 +95,22 @@ def _run_seconds(data: dict[str, Any]) -> float | None:
     return max((end - start).total_seconds(), 0.0)
 
 
-def _item_view(result: dict[str, Any], index: int, section_index: int) -> dict[str, Any]:
+#: A waiver ending this soon is flagged: the approver should know the exception is about to lapse.
+WAIVER_WARN_DAYS = 14
+
+
+def _days_left(waiver: dict[str, Any] | None, today: str | None) -> int | None:
+    if not waiver or waiver.get("expired") or not waiver.get("expires") or not today:
+        return None
+    try:
+        days = (dt.date.fromisoformat(waiver["expires"]) - dt.date.fromisoformat(today)).days
+    except ValueError:
+        return None
+    return days if days <= WAIVER_WARN_DAYS else None
+
+
+def _item_view(result: dict[str, Any], index: int, section_index: int,
+               today: str | None = None) -> dict[str, Any]:
     status = display_status(result)
     icon, word, css = STATUS.get(status, ("•", status.upper(), "skip"))
     params = result.get("params") or {}
@@ -115,6 +130,7 @@ def _item_view(result: dict[str, Any], index: int, section_index: int) -> dict[s
         "expected": result.get("expected") or "",
         "message": result.get("message") or "",
         "waiver": result.get("waiver"),
+        "waiver_days": _days_left(result.get("waiver"), today),
         "attestation": result.get("attestation"),
         "check": result.get("check"),
         "params": " ".join(f"{k}={v}" for k, v in params.items()),
@@ -145,7 +161,7 @@ def build_view(data: dict[str, Any], digest: str | None = None,
                               "title": result.get("section_title") or name, "rows": [],
                               "counts": Counter()}
         section = sections[name]
-        view = _item_view(result, index, section["index"])
+        view = _item_view(result, index, section["index"], (data.get("options") or {}).get("today"))
         section["rows"].append(view)
         section["counts"][view["status"]] += 1
         anchors.setdefault(result.get("nodeid", ""), view["anchor"])
