@@ -111,11 +111,12 @@ class Attestation:
         return _id_matches(item_id, self.item)
 
     def expiry(self, valid_days: int | None) -> dt.date | None:
-        if self.expires:
-            return self.expires
+        """The last day this attestation counts: its own expiry or the
+        environment's validity period, whichever ends first."""
+        limits = [self.expires] if self.expires else []
         if valid_days:
-            return (self.at + dt.timedelta(days=valid_days)).date()
-        return None
+            limits.append((self.at + dt.timedelta(days=valid_days)).date())
+        return min(limits) if limits else None
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
