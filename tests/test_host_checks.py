@@ -343,13 +343,24 @@ def test_cron_or_timer(host: Host, shared_dir: Path, fleet: Fleet) -> None:
     crontab.write_text("SHELL=/bin/sh\n17 * * * * root cd / && run-parts --report /etc/cron.hourly\n")
     (cron_dir / "backup").write_text("# nightly\nMAILTO=ops\n30 2 * * * backup /usr/local/bin/db-backup --full\n")
     (spool / fleet.user).write_text("@daily /home/app/bin/cleanup-sessions\n")
-    where = {"crontab": str(crontab), "cron_dir": str(cron_dir), "spool_dir": str(spool)}
+    daily = shared_dir / "cron.daily"
+    daily.mkdir()
+    (daily / "files-backup").write_text("#!/bin/sh\nexec /usr/local/bin/rsync-offsite --all\n")
+    (daily / "files-backup").chmod(0o755)
+    (daily / "disabled.dpkg-old").write_text("#!/bin/sh\n/usr/local/bin/old-job\n")
+    (daily / "disabled.dpkg-old").chmod(0o755)
+    where = {"crontab": str(crontab), "cron_dir": str(cron_dir), "spool_dir": str(spool),
+             "periodic_dirs": str(daily)}
     assert_status(run("cron_or_timer", host.target, command="db-backup", user="backup", **where), "passed",
                   "30 2 * * *", "as backup")
     assert_status(run("cron_or_timer", host.target, command="cleanup-sessions", **where), "passed",
                   f"as {fleet.user}", "@daily")
     assert_status(run("cron_or_timer", host.target, command="db-backup", user="root", **where), "failed")
     assert_status(run("cron_or_timer", host.target, command="logrotate", **where), "failed", "no schedule")
+    # A run-parts script, matched on its content; names run-parts skips do not count.
+    assert_status(run("cron_or_timer", host.target, command="rsync-offsite", **where), "passed",
+                  "files-backup: daily (as root)")
+    assert_status(run("cron_or_timer", host.target, command="old-job", **where), "failed")
 
 
 def test_cron_or_timer_unreadable_crontabs_cannot_conclude(remote: Host, shared_dir: Path) -> None:
@@ -358,7 +369,7 @@ def test_cron_or_timer_unreadable_crontabs_cannot_conclude(remote: Host, shared_
     spool.mkdir(mode=0o700)
     with pytest.raises(CheckError, match="cannot read .*spool .*permission denied"):
         run("cron_or_timer", host.target, command="db-backup", crontab=str(shared_dir / "none"),
-            cron_dir=str(shared_dir / "none.d"), spool_dir=str(spool))
+            cron_dir=str(shared_dir / "none.d"), spool_dir=str(spool), periodic_dirs=str(shared_dir / "none"))
 
 
 def test_newest_file_age(host: Host, shared_dir: Path) -> None:

@@ -893,6 +893,8 @@ def _cron_entries(text: str, source: str, owner: str | None) -> list[dict[str, s
     return entries
 
 
+_PERIODIC = ("/etc/cron.hourly", "/etc/cron.daily", "/etc/cron.weekly", "/etc/cron.monthly")
+
 _TIMER_SCRIPT = (
     "if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then "
     "for t in $(systemctl list-units --type=timer --all --plain --no-legend --no-pager | awk '{print $1}'); do "
@@ -913,14 +915,17 @@ def cron_or_timer(
     crontab: str = "/etc/crontab",
     cron_dir: str = "/etc/cron.d",
     spool_dir: str = "/var/spool/cron/crontabs",
+    periodic_dirs: list[str] | None = None,
     timers: bool = True,
 ) -> Outcome:
-    """A schedule exists that runs a command: a crontab entry or an active systemd timer.
+    """A schedule exists that runs a command: a crontab entry, a periodic script or a systemd timer.
 
     Looked for in the system crontab, ``cron_dir``, the users' crontabs in
-    ``spool_dir`` and, where systemd runs, the timers and the ExecStart of
-    the services they start. If nothing is found while a source could not be
-    read (user crontabs are root-only), the check cannot conclude and says so.
+    ``spool_dir``, the scripts run-parts runs from ``/etc/cron.daily`` and
+    its siblings (matched on their path and content) and, where systemd
+    runs, the active timers and the ExecStart of the services they start. If
+    nothing is found while a source could not be read (user crontabs are
+    root-only), the check cannot conclude and says so.
 
     Args:
         command: a regular expression the scheduled command must match.
@@ -928,6 +933,7 @@ def cron_or_timer(
         crontab: the system crontab.
         cron_dir: the directory of system crontab fragments.
         spool_dir: the directory of per-user crontabs.
+        periodic_dirs: run-parts directories; empty for /etc/cron.hourly, .daily, .weekly and .monthly.
         timers: false to ignore systemd timers.
     """
     try:
@@ -942,6 +948,9 @@ def cron_or_timer(
         f"for f in {_q(spool)}/*; do [ -f \"$f\" ] || continue; "
         f"printf '\\n{_FILE_MARK}%s\\n' \"$f\"; cat \"$f\" 2>/dev/null || echo '@@unreadable'; done; "
         f"else printf '\\n{_FILE_MARK}%s\\n@@unreadable\\n' {_q(spool)}; fi; fi; "
+        f"for f in {' '.join(_q(d.rstrip('/')) + '/*' for d in periodic_dirs or _PERIODIC)}; do "
+        "[ -f \"$f\" ] && [ -x \"$f\" ] || continue; printf '\\n@@periodic %s\\n' \"$f\"; "
+        "head -c 65536 \"$f\" 2>/dev/null || echo '@@unreadable'; done; "
         + (_TIMER_SCRIPT if timers else "true")
     )
     out = host.run(script).stdout
@@ -955,13 +964,21 @@ def cron_or_timer(
         if "@@unreadable" in text:
             unreadable.append(current)
             return
+        if current.startswith("@@periodic "):
+            path = current[len("@@periodic "):]
+            folder, _, name = path.rpartition("/")
+            if re.fullmatch(r"[A-Za-z0-9_-]+", name):  # what run-parts runs
+                entries.append({"source": path, "schedule": folder.rsplit(".", 1)[-1], "user": "root",
+                                "command": f"{path}\n{text}"})
+            return
         owner = current.rsplit("/", 1)[-1] if current.startswith(spool + "/") else None
         entries.extend(_cron_entries(text, current, owner))
 
     for line in out.splitlines():
-        if line.startswith(_FILE_MARK):
+        if line.startswith(_FILE_MARK) or line.startswith("@@periodic "):
             flush()
-            current, text = line[len(_FILE_MARK):], ""
+            current = line[len(_FILE_MARK):] if line.startswith(_FILE_MARK) else line
+            text = ""
         elif line.startswith("@@timer "):
             flush()
             current, text = None, ""
@@ -976,7 +993,8 @@ def cron_or_timer(
     expected = f"a cron entry or active timer running /{command}/" + (f" as {user}" if user else "")
     if found:
         first = found[0]
-        seen = f"{first['source']}: {first['schedule']} (as {first['user']}): {first['command'][:150]}"
+        shown = first["command"].splitlines()[0][:150] if first["command"] else ""
+        seen = f"{first['source']}: {first['schedule']} (as {first['user']}): {shown}"
         return Outcome.passed(seen, expected, schedules=found[:10])
     if unreadable:
         raise CheckError(
