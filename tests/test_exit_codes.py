@@ -42,6 +42,30 @@ def test_1_when_x_stops_the_run_and_the_verdict_says_so(golive_project: GolivePr
     ]
 
 
+def test_1_when_a_test_passes_but_its_teardown_fails(golive_project: GoliveProject) -> None:
+    """pytest counts the teardown error; the verdict must not say GO beside exit code 1."""
+    golive_project.write(PASSING)
+    golive_project.pytester.makepyfile(test_cleanup="""
+        import pytest
+
+        @pytest.fixture
+        def session_on_target():
+            yield
+            raise RuntimeError("could not close the session")
+
+        @pytest.mark.security
+        def test_with_cleanup(session_on_target):
+            pass
+    """)
+    result = golive_project.run()
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    assert verdict_lines(result) == ["GOLIVE prod: NO-GO (1 blocker(s) failing)", "blocking: test_with_cleanup"]
+    records = [r for r in golive_project.results()["results"] if r["kind"] == "test"]
+    assert len(records) == 1
+    assert (records[0]["status"], records[0]["observed"]) == (
+        "error", "teardown failed: RuntimeError: could not close the session")
+
+
 def test_2_checklist_collection_error(golive_project: GoliveProject) -> None:
     golive_project.write(PASSING + "- [ ] Typo <!-- golive: cpuu min=1 -->\n")
     result = golive_project.run()

@@ -255,8 +255,8 @@ def _python_test_result(gs: gsession.GoliveSession, item: pytest.Item, call: Any
         return
     if call.when == "teardown" and (report.passed or report.skipped):
         return
-    if call.when == "teardown" and hasattr(item, "_golive_recorded"):
-        return
+    # A failing teardown after a recorded call is recorded again and replaces
+    # the call's result (RunResults.add): pytest counts it as an error, so must the verdict.
     model, target = _python_item_model(item)
     if report.skipped and not hasattr(report, "wasxfail"):
         observed_status = "skipped"
@@ -264,8 +264,14 @@ def _python_test_result(gs: gsession.GoliveSession, item: pytest.Item, call: Any
         observed_status = "error" if call.when != "call" else "failed"
     else:
         observed_status = "passed"
-    observed = _crash_message(report) if report.failed else (
-        str(report.longrepr[2]) if report.skipped and isinstance(report.longrepr, tuple) else "test passed")
+    if report.failed:
+        observed = _crash_message(report)
+        if call.when != "call":
+            observed = f"{call.when} failed: {observed}"
+    elif report.skipped and isinstance(report.longrepr, tuple):
+        observed = str(report.longrepr[2])
+    else:
+        observed = "test passed"
     decision = decide(gs.policy, model.id, target, model.severity, observed_status, False, observed)
 
     class _Outcome:
@@ -276,7 +282,6 @@ def _python_test_result(gs: gsession.GoliveSession, item: pytest.Item, call: Any
         outcome=_Outcome(), decision=decision, duration=report.duration, kind="test",
         order=gs.order.setdefault(item.nodeid, len(gs.order)),
     )
-    item._golive_recorded = True  # type: ignore[attr-defined]
     report.golive = record
     _apply_decision(report, record)
     _add_properties(report, record)

@@ -45,6 +45,12 @@ class RunResults:
     baseline: dict[str, Any] | None = None
 
     def add(self, result: dict[str, Any]) -> None:
+        """Add one item's result; a later result of the same item (a failing
+        teardown after its call) replaces the earlier one."""
+        for index in range(len(self.results) - 1, -1, -1):
+            if self.results[index]["nodeid"] == result["nodeid"]:
+                self.results[index] = result
+                return
         self.results.append(result)
 
     @property
