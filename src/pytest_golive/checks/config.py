@@ -415,9 +415,9 @@ def secret_strength(
     """Secrets are long and random enough ("API keys 32+ characters").
 
     Each secret is measured for length, character classes (lower, upper,
-    digit, symbol) and an entropy estimate (see ``entropy_bits``: the lower of
-    a character-pool and a Shannon estimate). Evidence shows those numbers,
-    never the value.
+    digit, symbol) and an entropy estimate: the lower of a character-pool
+    estimate and a Shannon estimate, so "aaaa…", repeated patterns and short
+    alphabets score low. Evidence shows those numbers, never the value.
 
     Args:
         keys: the keys holding secrets; when omitted, every key that looks secret (password, token, api_key, secret, ...) and holds a non-empty string that is not a boolean, a number or a setting about a secret (``TOKEN_TTL``, ``SESSION_COOKIE_NAME``, ``AUTH_URL``).
