@@ -554,7 +554,7 @@ def file_mode(file: FileTarget, *, max: str = "600", owner: str | None = None) -
     0400 and 0600 pass ``max=600``; 0640 and 0644 fail.
 
     Args:
-        max: the most permissive acceptable octal mode (600, 0640, ...).
+        max: the most permissive acceptable octal mode (600, 0640, ...); quote it in YAML checklists ("0640"), where a bare 0640 is a decimal number.
         owner: the user that must own the file.
     """
     limit = parse_mode(max)
