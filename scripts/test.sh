@@ -14,11 +14,21 @@ command -v nginx >/dev/null 2>&1 || apt_packages+=(nginx-light)
 command -v git >/dev/null 2>&1 || apt_packages+=(git)
 command -v openssl >/dev/null 2>&1 || apt_packages+=(openssl)
 command -v logrotate >/dev/null 2>&1 || apt_packages+=(logrotate)
+command -v chronyd >/dev/null 2>&1 || [ -x /usr/sbin/chronyd ] || apt_packages+=(chrony)
 if [ ${#apt_packages[@]} -gt 0 ]; then
   echo "installing system packages: ${apt_packages[*]}"
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+  # No package may start its service here (chrony would send NTP traffic off the
+  # machine): a policy-rc.d that says 101 forbids it for the install's duration.
+  policy_added=""
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null
+    $SUDO chmod +x /usr/sbin/policy-rc.d
+    policy_added=1
+  fi
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${apt_packages[@]}" >/dev/null
+  [ -z "$policy_added" ] || $SUDO rm -f /usr/sbin/policy-rc.d
 fi
 
 python3 -m venv .venv
