@@ -1,0 +1,237 @@
+"""The runnable examples in conftest_examples/ do what their READMEs say.
+
+Each example is copied to a temporary directory and run as a user would run it,
+``pytest --golive=example -p no:cacheprovider`` in a subprocess, against the
+stand-ins the test starts: the example's ``standin.py`` (an HTTP server on a free
+127.0.0.1 port, and the files its checklist names) and databases and accounts on
+the machine's MariaDB / PostgreSQL / Redis created here under unique names and
+dropped afterwards. The copy's golive.toml gets its own port, stand-in directory
+and database names, so runs never collide.
+
+For each example: with ``--golive-manual=warn`` the verdict is GO, bound lines
+passed and the custom checks ran and passed; without it the verdict is NO-GO
+naming the pending manual items; and one broken stand-in makes its custom check
+fail with evidence.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets as pysecrets
+import shutil
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from support import require
+from support.databases import port_open
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "conftest_examples"
+RUN_TIMEOUT = 120
+
+
+@dataclass
+class Example:
+    """A copy of one example, its stand-ins running, ready to be run."""
+
+    path: Path
+    env: dict[str, str]
+    replacements: dict[str, str] = field(default_factory=dict)
+
+    def edit(self, filename: str, old: str, new: str) -> None:
+        """Change a stand-in (config or file) of this copy, to make one check fail."""
+        target = self.path / filename
+        text = target.read_text(encoding="utf-8")
+        assert old in text, f"{old!r} not in {filename}"
+        target.write_text(text.replace(old, new), encoding="utf-8")
+
+    def run(self, *args: str) -> tuple[int, str, dict[str, Any]]:
+        report = self.path / "golive-results.json"
+        report.unlink(missing_ok=True)
+        proc = subprocess.run(
+            [sys.executable, "-m", "pytest", "--golive=example", "-p", "no:cacheprovider",
+             f"--golive-json={report}", *args],
+            cwd=self.path, env=self.env, capture_output=True, text=True, timeout=RUN_TIMEOUT,
+        )
+        output = proc.stdout + proc.stderr
+        assert report.exists(), f"no JSON report; output:\n{output}"
+        return proc.returncode, output, json.loads(report.read_text(encoding="utf-8"))
+
+
+def copy_example(name: str, tmp_path: Path, replacements: dict[str, str]) -> Path:
+    """Copy an example and give its golive.toml this run's port, directory and names."""
+    dest = tmp_path / name
+    shutil.copytree(EXAMPLES / name, dest, ignore=shutil.ignore_patterns("__pycache__", "*.json", "*.html"))
+    config = dest / "golive.toml"
+    text = config.read_text(encoding="utf-8")
+    for old, new in replacements.items():
+        text = text.replace(old, new)
+    config.write_text(text, encoding="utf-8")
+    return dest
+
+
+def start_standin(example: Path, root: Path, *extra: str) -> tuple[subprocess.Popen[str], int]:
+    """Start the example's standin.py on a free port; return it and the port."""
+    proc = subprocess.Popen(
+        [sys.executable, str(example / "standin.py"), str(root), "--port", "0", *extra],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    line = proc.stdout.readline() if proc.stdout else ""
+    if not line.startswith("listening on "):
+        proc.kill()
+        raise AssertionError(f"standin.py did not start: {line}{proc.stderr.read() if proc.stderr else ''}")
+    return proc, int(line.split()[-1])
+
+
+def base_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "GOLIVE"))}
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    env.update(extra)
+    return env
+
+
+def by_id(report: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    out: dict[str, list[dict[str, Any]]] = {}
+    for result in report["results"]:
+        out.setdefault(result["id"], []).append(result)
+    return out
+
+
+def statuses(report: dict[str, Any], item_id: str) -> set[str]:
+    found = by_id(report).get(item_id)
+    assert found, f"no result for {item_id}; ids: {sorted(by_id(report))[:20]}..."
+    return {r["status"] for r in found}
+
+
+def assert_go_with_manual_warn(example: Example, passed: list[str], custom: list[str]) -> dict[str, Any]:
+    """GO with --golive-manual=warn; the named lines and custom checks passed; manual items pending."""
+    code, output, report = example.run("--golive-manual=warn")
+    assert code == 0, output[-4000:]
+    assert "GOLIVE example: GO" in output, output[-4000:]
+    assert report["verdict"]["verdict"] == "GO" if isinstance(report["verdict"], dict) else report["verdict"] == "GO"
+    for item_id in passed + custom:
+        assert statuses(report, item_id) == {"passed"}, (item_id, by_id(report)[item_id])
+    for item_id in custom:
+        assert all(r["kind"] == "test" for r in by_id(report)[item_id]), item_id
+    pending = [r for r in report["results"] if r["status"] == "manual-pending"]
+    assert len(pending) > 10, len(pending)
+    return report
+
+
+def assert_no_go_names_manual(example: Example, manual_id: str) -> None:
+    """Without --golive-manual=warn the pending manual items block: NO-GO naming them."""
+    code, output, report = example.run()
+    assert code != 0
+    assert "GOLIVE example: NO-GO" in output
+    assert "manual item(s) pending" in output
+    blocking = {r["id"] for r in report["results"] if r["blocking"]}
+    assert manual_id in blocking, sorted(blocking)[:10]
+    assert all(r["status"] == "manual-pending" for r in report["results"] if r["blocking"]), [
+        (r["id"], r["status"]) for r in report["results"] if r["blocking"] and r["status"] != "manual-pending"]
+
+
+def assert_custom_fails(example: Example, item_id: str, evidence: str) -> None:
+    code, output, report = example.run("--golive-manual=warn")
+    assert code != 0
+    assert "GOLIVE example: NO-GO" in output
+    failed = by_id(report)[item_id]
+    assert {r["status"] for r in failed} == {"failed"}, failed
+    assert evidence in output, output[-4000:]
+
+
+# --- MariaDB -----------------------------------------------------------------------------
+
+
+def _mysql() -> Any:
+    import pymysql
+
+    return pymysql.connect(host="127.0.0.1", port=3306, user="root", password="", autocommit=True)
+
+
+# --- integration-service: SOAP WSDL ------------------------------------------------------
+
+IMS_TABLE = """CREATE TABLE ims_transaction_logs (
+    id INT AUTO_INCREMENT PRIMARY KEY,
+    transaction_id VARCHAR(255) UNIQUE NOT NULL,
+    status VARCHAR(50) NOT NULL,
+    created_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP,
+    INDEX idx_status (status),
+    INDEX idx_created_at (created_at))"""
+
+
+@pytest.fixture
+def integration_service(tmp_path: Path) -> Iterator[Example]:
+    require(port_open(3306), "MariaDB on 127.0.0.1:3306")
+    require(shutil.which("git") is not None, "git")
+    prefix = f"golive_ex{uuid.uuid4().hex[:6]}_"
+    ims, triton = prefix + "ims", prefix + "triton"
+    passwords = {ims: pysecrets.token_urlsafe(16), triton: pysecrets.token_urlsafe(16)}
+    conn = _mysql()
+    root = tmp_path / "server"
+    proc = None
+    try:
+        with conn.cursor() as cur:
+            for name, password in passwords.items():
+                cur.execute(f"CREATE DATABASE `{name}`")
+                cur.execute(f"CREATE USER '{name}'@'%%' IDENTIFIED BY %s", (password,))
+            cur.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON `{ims}`.* TO '{ims}'@'%'")
+            cur.execute(f"GRANT SELECT ON `{triton}`.* TO '{triton}'@'%'")
+            cur.execute(f"USE `{ims}`")
+            cur.execute(IMS_TABLE)
+        proc, port = start_standin(EXAMPLES / "integration-service", root)
+        path = copy_example("integration-service", tmp_path, {
+            "8731": str(port),
+            "/tmp/golive-example-integration-service": str(root),
+            "golive_example_": prefix,
+        })
+        yield Example(path, base_env(IMS_DB_PASSWORD=passwords[ims], TRITON_DB_PASSWORD=passwords[triton]))
+    finally:
+        if proc is not None:
+            proc.kill()
+            proc.wait()
+        with conn.cursor() as cur:
+            for name in passwords:
+                cur.execute(f"DROP USER IF EXISTS '{name}'@'%'")
+                cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
+        conn.close()
+
+
+IS_PASSED = [
+    "software/python-version-3-11-installed",
+    "connectivity-verification/ims-soap-endpoints-accessible-from-server",
+    "connectivity-verification/database-connectivity/local-mysql-accessible",
+    "connectivity-verification/database-connectivity/triton-mysql-accessible-direct-or-via-ssm",
+    "api-security/production-api-keys-generated-32-characters",
+    "api-security/api-keys-stored-securely-not-in-code",
+    "api-security/cors-origins-restricted-not",
+    "credentials/database-credentials/minimum-required-permissions-granted",
+    "file-permissions/directory-permissions-set",
+    "environment-variables/no-default-test-values-remaining",
+    "configuration-files/ims-config-files-present/ims-configs-ims-one-config",
+    "local-mysql/tables-created",
+    "logging-configuration/log-rotation-configured",
+    "logging-configuration/log-level-set-to-info-not-debug",
+    "monitoring-setup/health-check-endpoint-accessible",
+    "backup-configuration/database-backup-scheduled/30-day-retention-minimum",
+    "configuration-documentation/api-documentation-accessible",
+]
+
+
+def test_integration_service_is_go_with_manual_items_as_warnings(integration_service: Example) -> None:
+    assert_go_with_manual_warn(integration_service, IS_PASSED, ["application/ims-one-wsdl"])
+
+
+def test_integration_service_manual_items_block_by_default(integration_service: Example) -> None:
+    assert_no_go_names_manual(integration_service, "deployment-approval/technical-lead-date")
+
+
+def test_integration_service_wsdl_missing_an_operation_fails(integration_service: Example) -> None:
+    integration_service.edit("golive.toml", 'BindQuote"', 'BindQuote,CancelPolicy"')
+    assert_custom_fails(integration_service, "application/ims-one-wsdl", "missing ['CancelPolicy']")
