@@ -78,6 +78,11 @@ class ChecklistFile(pytest.File):
             except ValueError as exc:
                 raise CheckDefinitionError(f"check '{chk.name}': {exc}") from None
         if chk.target == "none":
+            # Checks of the project itself (a git tree, a local file) read paths
+            # relative to the configuration, not to wherever pytest was started.
+            path = params.get("path")
+            if isinstance(path, str) and not Path(path).is_absolute():
+                params["path"] = str((gs.env.root / path).resolve())
             return [GoliveItem.from_parent(self, name=item.id, item=item, chk=chk, params=params, spec=None)]
         try:
             specs = gs.env.select(chk.target, item.targets)
