@@ -235,3 +235,82 @@ def test_integration_service_manual_items_block_by_default(integration_service: 
 def test_integration_service_wsdl_missing_an_operation_fails(integration_service: Example) -> None:
     integration_service.edit("golive.toml", 'BindQuote"', 'BindQuote,CancelPolicy"')
     assert_custom_fails(integration_service, "application/ims-one-wsdl", "missing ['CancelPolicy']")
+
+
+# --- analytics-dashboard: Snowflake query, against a PostgreSQL stand-in ------------------
+
+
+def _pg(dbname: str = "postgres") -> Any:
+    import psycopg
+
+    return psycopg.connect(host="127.0.0.1", port=5432, user="postgres", dbname=dbname, autocommit=True)
+
+
+@pytest.fixture
+def analytics_dashboard(tmp_path: Path) -> Iterator[Example]:
+    """PostgreSQL stands in for Snowflake: CLAIMS (3 rows) and POLICIES (2 rows)."""
+    require(port_open(5432), "PostgreSQL on 127.0.0.1:5432")
+    require(shutil.which("git") is not None, "git")
+    prefix = f"golive_ex{uuid.uuid4().hex[:6]}_"
+    name = prefix + "ltc"
+    password = pysecrets.token_urlsafe(16)
+    admin = _pg()
+    root = tmp_path / "server"
+    proc = None
+    try:
+        admin.execute(f'CREATE ROLE "{name}" LOGIN PASSWORD \'{password}\'')
+        admin.execute(f'CREATE DATABASE "{name}"')
+        with _pg(name) as db:
+            db.execute("CREATE TABLE claims (id int PRIMARY KEY, amount numeric)")
+            db.execute("CREATE TABLE policies (id int PRIMARY KEY)")
+            db.execute("INSERT INTO claims VALUES (1, 10), (2, 20), (3, 30)")
+            db.execute("INSERT INTO policies VALUES (1), (2)")
+            db.execute(f'GRANT SELECT ON claims, policies TO "{name}"')
+        proc, port = start_standin(EXAMPLES / "analytics-dashboard", root)
+        path = copy_example("analytics-dashboard", tmp_path, {
+            "8742": str(port),
+            "/tmp/golive-example-analytics-dashboard": str(root),
+            "golive_example_": prefix,
+        })
+        yield Example(path, base_env(WAREHOUSE_DB_PASSWORD=password))
+    finally:
+        if proc is not None:
+            proc.kill()
+            proc.wait()
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.execute(f'DROP ROLE IF EXISTS "{name}"')
+        admin.close()
+
+
+AD_PASSED = [
+    "configuration/env-file-created-from-env-template",
+    "configuration/api-ports-configured-correctly",
+    "configuration/cors-origins-set-for-production-domains",
+    "configuration/json-logging-enabled-for-production",
+    "security/strong-passwords-set-16-characters",
+    "security/api-credentials-secured-not-in-code",
+    "security/rate-limiting-configured",
+    "application-deployment/file-permissions-set-correctly",
+    "service-configuration/log-rotation-configured",
+    "reverse-proxy-setup/gzip-compression-enabled",
+    "reverse-proxy-setup/static-file-caching-configured",
+    "health-checks/frontend-loads-successfully",
+    "health-checks/api-endpoints-responding-correctly",
+    "documentation/api-documentation-accessible",
+]
+
+
+def test_analytics_dashboard_is_go_with_manual_items_as_warnings(analytics_dashboard: Example) -> None:
+    assert_go_with_manual_warn(analytics_dashboard, AD_PASSED, ["database/snowflake-tables-hold-rows"])
+
+
+def test_analytics_dashboard_manual_items_block_by_default(analytics_dashboard: Example) -> None:
+    assert_no_go_names_manual(analytics_dashboard, "final-checks/stakeholders-notified-of-go-live-date")
+
+
+def test_analytics_dashboard_empty_table_fails(analytics_dashboard: Example) -> None:
+    config = (analytics_dashboard.path / "golive.toml").read_text(encoding="utf-8")
+    database = config.split("@127.0.0.1:5432/", 1)[1].split('"', 1)[0]
+    with _pg(database) as db:
+        db.execute("DELETE FROM policies")
+    assert_custom_fails(analytics_dashboard, "database/snowflake-tables-hold-rows", "POLICIES returned 0 rows")
