@@ -320,6 +320,11 @@ def test_selection_does_not_make_waivers_stale(matrix: GoliveProject) -> None:
     result = matrix.run("-m", "sign_off")
     assert [w["item"] for w in matrix.results()["stale_waivers"]] == ["other-target", "no-such-item"]
     assert verdict_lines(result)[0] == "GOLIVE prod: NO-GO (3 manual item(s) pending)"
+    # node ids collect only what they name: no waiver is called stale then
+    one = matrix.run("checklist.md::checks/blocker-fail-valid[local]")
+    assert one.ret == pytest.ExitCode.OK
+    assert matrix.results()["stale_waivers"] == []
+    assert "stale waiver" not in one.stdout.str()
 
 
 def test_strict_makes_every_failing_warning_block(matrix: GoliveProject) -> None:
