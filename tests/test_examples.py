@@ -22,6 +22,7 @@ import secrets as pysecrets
 import shutil
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -314,3 +315,100 @@ def test_analytics_dashboard_empty_table_fails(analytics_dashboard: Example) -> 
     with _pg(database) as db:
         db.execute("DELETE FROM policies")
     assert_custom_fails(analytics_dashboard, "database/snowflake-tables-hold-rows", "POLICIES returned 0 rows")
+
+
+# --- content-platform: Celery heartbeat in Redis, Kubernetes replicas -------------------
+
+
+@dataclass
+class ContentPlatform:
+    example: Example
+    root: Path
+    heartbeat_key: str
+
+
+@pytest.fixture
+def content_platform(tmp_path: Path) -> Iterator[ContentPlatform]:
+    """PostgreSQL database with schema ``content``; a worker heartbeat in Redis; recorded kubectl."""
+    require(port_open(5432), "PostgreSQL on 127.0.0.1:5432")
+    require(port_open(6379), "Redis on 127.0.0.1:6379")
+    import redis
+
+    prefix = f"golive_ex{uuid.uuid4().hex[:6]}_"
+    name = prefix + "content"
+    heartbeat_key = f"{prefix}content:celery:heartbeat:worker1@ops"
+    password = pysecrets.token_urlsafe(16)
+    admin = _pg()
+    cache = redis.Redis(host="127.0.0.1", port=6379, db=0)
+    root = tmp_path / "ops"
+    proc = None
+    try:
+        admin.execute(f'CREATE ROLE "{name}" LOGIN PASSWORD \'{password}\'')
+        admin.execute(f'CREATE DATABASE "{name}"')
+        with _pg(name) as db:
+            db.execute("CREATE SCHEMA content")
+            db.execute("CREATE TABLE content.posts (id int PRIMARY KEY, body text)")
+            db.execute(f'GRANT USAGE ON SCHEMA content TO "{name}"')
+            db.execute(f'GRANT SELECT, INSERT, UPDATE, DELETE ON content.posts TO "{name}"')
+        # What a live worker does every 30 s: the check only reads it.
+        cache.set(heartbeat_key, str(time.time()), ex=600)
+        proc, port = start_standin(EXAMPLES / "content-platform", root)
+        path = copy_example("content-platform", tmp_path, {
+            "8753": str(port),
+            "/tmp/golive-example-content-platform": str(root),
+            "golive_example_": prefix,
+        })
+        yield ContentPlatform(Example(path, base_env(CONTENT_DB_PASSWORD=password)), root, heartbeat_key)
+    finally:
+        if proc is not None:
+            proc.kill()
+            proc.wait()
+        cache.delete(heartbeat_key)
+        cache.close()
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.execute(f'DROP ROLE IF EXISTS "{name}"')
+        admin.close()
+
+
+CP_PASSED = [
+    "infrastructure-preparation/database-setup/postgresql-instance-created",
+    "infrastructure-preparation/database-setup/database-user-created-with-appropriate",
+    "infrastructure-preparation/database-setup/backup-automation-configured",
+    "infrastructure-preparation/cache-layer-setup/redis-instance-created",
+    "secrets-management/security-secrets-generated/jwt-secret-key-generated-32-characters",
+    "configuration/environment-configuration/env-production-created-from-template",
+    "configuration/environment-configuration/all-placeholder-values-replaced",
+    "configuration/environment-configuration/debug-mode-disabled-debug-false",
+    "configuration/environment-configuration/dry-run-disabled-dry-run-false-use-mock",
+    "post-deployment-verification/service-health/readiness-endpoint-responding-curl-https-api",
+    "post-deployment-verification/service-health/api-docs-accessible-https-api-halcytone-com-docs",
+]
+CP_CUSTOM = ["monitoring/celery-workers-heartbeat", "deployment/k8s-content-generator-replicas"]
+
+
+def test_content_platform_is_go_with_manual_items_as_warnings(content_platform: ContentPlatform) -> None:
+    report = assert_go_with_manual_warn(content_platform.example, CP_PASSED, CP_CUSTOM)
+    assert statuses(report, "infrastructure-preparation/database-setup/read-replicas-configured-if-applicable") == {
+        "skipped"}  # not applicable: no standby
+
+
+def test_content_platform_manual_items_block_by_default(content_platform: ContentPlatform) -> None:
+    assert_no_go_names_manual(content_platform.example, "option-b-kubernetes-deployment/deploy-to-kubernetes/pods-running-3-3-minimum")
+
+
+def test_content_platform_one_replica_fails(content_platform: ContentPlatform) -> None:
+    recorded = content_platform.root / "bin" / "deployment.json"
+    doc = json.loads(recorded.read_text(encoding="utf-8"))
+    doc["spec"]["replicas"] = doc["status"]["replicas"] = doc["status"]["readyReplicas"] = 1
+    recorded.write_text(json.dumps(doc), encoding="utf-8")
+    assert_custom_fails(content_platform.example, "deployment/k8s-content-generator-replicas",
+                        "observed 1/1 ready/desired replicas, expected >= 3 of each")
+
+
+def test_content_platform_stale_heartbeat_fails(content_platform: ContentPlatform) -> None:
+    import redis
+
+    with redis.Redis(host="127.0.0.1", port=6379, db=0) as cache:
+        cache.set(content_platform.heartbeat_key, str(time.time() - 3600), ex=600)
+    assert_custom_fails(content_platform.example, "monitoring/celery-workers-heartbeat",
+                        "observed 0 live worker(s)")

@@ -1,0 +1,74 @@
+"""Local stand-ins for the content platform, so the example runs anywhere.
+
+``python standin.py ROOT [--port N]`` lays out, under ROOT, what the checks read
+(``app/.env.production`` and its template, a fresh database dump in ``backups/``,
+and ``bin/kubectl``: a STAND-IN for kubectl printing the recorded deployment in
+``bin/deployment.json``), then serves the API's ``/health``, ``/ready``,
+``/docs`` and ``/openapi.json`` on 127.0.0.1.
+
+It prints ``listening on PORT`` once it is ready. The Celery heartbeat is not
+written here: the test writes it into Redis before the run (see README.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.server
+import json
+import os
+import shutil
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+def prepare(root: Path) -> None:
+    app = root / "app"
+    app.mkdir(parents=True, exist_ok=True)
+    shutil.copy(HERE / "standin" / "app.env", app / ".env.production")
+    os.chmod(app / ".env.production", 0o600)
+    shutil.copy(HERE / "standin" / "env.template", app / "env.template")
+    backups = root / "backups"
+    backups.mkdir(exist_ok=True)
+    (backups / "content-latest.dump").write_bytes(b"PGDMP")
+    bin_dir = root / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    shutil.copy(HERE / "standin" / "kubectl", bin_dir / "kubectl")
+    os.chmod(bin_dir / "kubectl", 0o755)
+    if not (bin_dir / "deployment.json").exists():  # a test may have recorded another answer
+        shutil.copy(HERE / "standin" / "deployment.json", bin_dir / "deployment.json")
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+        routes = {
+            "/health": (200, "application/json", json.dumps({"status": "healthy"}).encode()),
+            "/ready": (200, "application/json", json.dumps({"ready": True}).encode()),
+            "/docs": (200, "text/html", b"<html><body>Swagger UI</body></html>"),
+            "/openapi.json": (200, "application/json", json.dumps(
+                {"openapi": "3.1.0", "info": {"title": "Content Generator", "version": "1.8.2"}, "paths": {}}).encode()),
+        }
+        status, content_type, body = routes.get(self.path, (404, "text/plain", b"not found"))
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("root", type=Path, help="where the stand-in files are laid out")
+    parser.add_argument("--port", type=int, default=8753)
+    args = parser.parse_args()
+    prepare(args.root)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
+    print(f"listening on {server.server_address[1]}", flush=True)
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()
