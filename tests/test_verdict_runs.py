@@ -248,8 +248,8 @@ def test_marker_severity_on_a_python_test(golive_project: GoliveProject) -> None
         "security/tls-only": ("failed", True, "blocker"),
     }
     assert verdict_lines(result) == ["GOLIVE prod: NO-GO (1 blocker(s) failing)",
-                                     "blocking: test_plain_http_closed"]
-    result.stdout.fnmatch_lines(["WARN test_headers_hardened - severity warning, does not block "
+                                     "blocking: test_custom.py::test_plain_http_closed"]
+    result.stdout.fnmatch_lines(["WARN test_custom.py::test_headers_hardened - severity warning, does not block "
                                  "the release: *server header shows the version*"])
 
 

@@ -25,7 +25,10 @@ def verdict_line(results: RunResults) -> str:
 
 
 def _short(nodeid: str) -> str:
-    return nodeid.split("::", 1)[-1]
+    """A checklist item without its file (its id names it); a Python test in full,
+    since a test name alone can belong to several files."""
+    path, sep, rest = nodeid.partition("::")
+    return nodeid if path.endswith(".py") or not sep else rest
 
 
 def write_summary(tr: Any, results: RunResults, reportchars: str = "") -> None:
