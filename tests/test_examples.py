@@ -116,7 +116,7 @@ def assert_go_with_manual_warn(example: Example, passed: list[str], custom: list
     code, output, report = example.run("--golive-manual=warn")
     assert code == 0, output[-4000:]
     assert "GOLIVE example: GO" in output, output[-4000:]
-    assert report["verdict"]["verdict"] == "GO" if isinstance(report["verdict"], dict) else report["verdict"] == "GO"
+    assert report["verdict"]["verdict"] == "GO", report["verdict"]
     for item_id in passed + custom:
         assert statuses(report, item_id) == {"passed"}, (item_id, by_id(report)[item_id])
     for item_id in custom:
@@ -131,6 +131,7 @@ def assert_no_go_names_manual(example: Example, manual_id: str) -> None:
     code, output, report = example.run()
     assert code != 0
     assert "GOLIVE example: NO-GO" in output
+    assert report["verdict"]["verdict"] == "NO-GO", report["verdict"]
     assert "manual item(s) pending" in output
     blocking = {r["id"] for r in report["results"] if r["blocking"]}
     assert manual_id in blocking, sorted(blocking)[:10]
