@@ -413,3 +413,17 @@ def test_content_platform_stale_heartbeat_fails(content_platform: ContentPlatfor
         cache.set(content_platform.heartbeat_key, str(time.time() - 3600), ex=600)
     assert_custom_fails(content_platform.example, "monitoring/celery-workers-heartbeat",
                         "observed 0 live worker(s)")
+
+
+# --- the annotated checklists --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["integration-service", "analytics-dashboard", "content-platform"])
+def test_reimporting_an_example_checklist_changes_nothing(name: str, tmp_path: Path) -> None:
+    """The hand-tuned bindings (and explicit ``manual`` marks) survive ``golive import``."""
+    copy = tmp_path / "checklist.md"
+    shutil.copy(EXAMPLES / name / "checklist.md", copy)
+    proc = subprocess.run([sys.executable, "-m", "pytest_golive.cli", "import", str(copy)],
+                          capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert copy.read_text(encoding="utf-8") == (EXAMPLES / name / "checklist.md").read_text(encoding="utf-8")
