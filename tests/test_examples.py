@@ -168,6 +168,16 @@ IMS_TABLE = """CREATE TABLE ims_transaction_logs (
     INDEX idx_created_at (created_at))"""
 
 
+def app_owner() -> tuple[str, str]:
+    """The stand-in application user: ``nobody`` when files can be given away (root), else us."""
+    if os.geteuid() == 0:
+        return "nobody", "nogroup"
+    import grp
+    import pwd
+
+    return pwd.getpwuid(os.getuid()).pw_name, grp.getgrgid(os.getgid()).gr_name
+
+
 @pytest.fixture
 def integration_service(tmp_path: Path) -> Iterator[Example]:
     require(port_open(3306), "MariaDB on 127.0.0.1:3306")
@@ -187,9 +197,12 @@ def integration_service(tmp_path: Path) -> Iterator[Example]:
             cur.execute(f"GRANT SELECT ON `{triton}`.* TO '{triton}'@'%'")
             cur.execute(f"USE `{ims}`")
             cur.execute(IMS_TABLE)
-        proc, port = start_standin(EXAMPLES / "integration-service", root)
+        user, group = app_owner()
+        proc, port = start_standin(EXAMPLES / "integration-service", root, "--owner", f"{user}:{group}")
         path = copy_example("integration-service", tmp_path, {
             "8731": str(port),
+            'app_user = "nobody"': f'app_user = "{user}"',
+            'app_group = "nogroup"': f'app_group = "{group}"',
             "/tmp/golive-example-integration-service": str(root),
             "golive_example_": prefix,
         })

@@ -31,13 +31,18 @@ LOGROTATE_RULE = """{app}/logs/*.log {{
     compress
     delaycompress
     notifempty
-    create 0640 nobody nogroup
+    create 0640 {user} {group}
 }}
 """
 
 
-def prepare(root: Path) -> None:
-    """The application server's files, owned by the stand-in application user."""
+def prepare(root: Path, owner: str = "nobody:nogroup") -> None:
+    """The application server's files, owned by the stand-in application user.
+
+    ``owner`` is ``user:group``; only root can give files away, so anyone else
+    passes their own user and group (and sets ``app_user``/``app_group`` to them).
+    """
+    user, _, group = owner.partition(":")
     app = root / "opt" / "rsg-integration"
     for sub in ("IMS_Configs", "logs", "data"):
         (app / sub).mkdir(parents=True, exist_ok=True)
@@ -46,10 +51,11 @@ def prepare(root: Path) -> None:
     (app / "logs" / "app.log").write_text("INFO started\n")
     for path in (app, app / "IMS_Configs", app / "logs", app / "data"):
         os.chmod(path, 0o755)
-        shutil.chown(path, "nobody", "nogroup")
+        if os.geteuid() == 0:
+            shutil.chown(path, user, group)
     rules = root / "logrotate.d"
     rules.mkdir(exist_ok=True)
-    (rules / "rsg-integration").write_text(LOGROTATE_RULE.format(app=app))
+    (rules / "rsg-integration").write_text(LOGROTATE_RULE.format(app=app, user=user, group=group))
     src = root / "src"  # the deployed checkout: a git working tree without secrets
     src.mkdir(exist_ok=True)
     (src / "settings.py").write_text('API_KEY = os.environ["API_KEY"]\n')
@@ -93,8 +99,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("root", type=Path, help="where the application server's files are laid out")
     parser.add_argument("--port", type=int, default=8731)
+    parser.add_argument("--owner", default="nobody:nogroup", help="user:group owning the application files")
     args = parser.parse_args()
-    prepare(args.root)
+    prepare(args.root, args.owner)
     server = http.server.ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
     print(f"listening on {server.server_address[1]}", flush=True)
     server.serve_forever()
