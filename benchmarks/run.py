@@ -245,23 +245,26 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{checks} checks per host; fleet sizes {sizes}; median of {args.runs} runs; "
               f"{os.cpu_count()} CPUs", flush=True)
         for size in sizes:
+            # Round-robin over the variants, so a change in the machine's load
+            # during the benchmark weighs on every variant alike.
+            plan: list[str] = []
             for variant in variants:
                 cell = cells.setdefault((variant, size), Cell())
-                runs = args.runs
-                if variant == "testinfra":
-                    if size > args.plain_max_hosts:
-                        cell.skipped = f"> --plain-max-hosts={args.plain_max_hosts}"
-                        continue
-                    runs = min(runs, args.plain_runs)
-                for _ in range(runs):
-                    sample = run_variant(variant, fleet, size, work, mux_config)
-                    cell.samples.append(sample)
-                    flag = "" if sample.ok and sample.passed == checks * size else \
-                        f"  (!) {sample.passed}/{checks * size} passed"
-                    print(f"  {variant:14} {size:3} hosts  wall {sample.wall:7.2f}s  "
-                          f"pytest {sample.session:7.2f}s{flag}", flush=True)
-                    for failure in sample.failures:
-                        print(f"      {failure[:300]}", flush=True)
+                if variant == "testinfra" and size > args.plain_max_hosts:
+                    cell.skipped = f"> --plain-max-hosts={args.plain_max_hosts}"
+            for round_ in range(args.runs):
+                plan += [v for v in variants if not cells[(v, size)].skipped
+                         and (v != "testinfra" or round_ < args.plain_runs)]
+            for variant in plan:
+                cell = cells[(variant, size)]
+                sample = run_variant(variant, fleet, size, work, mux_config)
+                cell.samples.append(sample)
+                flag = "" if sample.ok and sample.passed == checks * size else \
+                    f"  (!) {sample.passed}/{checks * size} passed"
+                print(f"  {variant:14} {size:3} hosts  wall {sample.wall:7.2f}s  "
+                      f"pytest {sample.session:7.2f}s{flag}", flush=True)
+                for failure in sample.failures:
+                    print(f"      {failure[:300]}", flush=True)
     finally:
         from pytest_golive.targets.host import close_all_masters
 
