@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -107,10 +108,16 @@ def probe_checks() -> Iterator[_Probe]:
         return Outcome.of(others == 0, f"{others} other items of {host.name} running",
                           "0 other items of the same host running", step=step)
 
+    @check(target="host", name="speedtest_nofork")
+    def nofork(host: Any) -> Outcome:
+        """Pass when new processes start with fork, not vfork (see pytest_golive.prefetch)."""
+        vfork = getattr(subprocess, "_USE_VFORK", False)
+        return Outcome.of(not vfork, f"vfork {'on' if vfork else 'off'}", "vfork off")
+
     try:
         yield PROBE
     finally:
-        for name in ("speedtest_rendezvous", "speedtest_alone"):
+        for name in ("speedtest_rendezvous", "speedtest_alone", "speedtest_nofork"):
             REGISTRY._checks.pop(name, None)
 
 
@@ -122,6 +129,7 @@ RENDEZVOUS = """\
 - [ ] Step 1 <!-- golive: speedtest_alone step=1 -->
 - [ ] Step 2 <!-- golive: speedtest_alone step=2 -->
 - [ ] Step 3 <!-- golive: speedtest_alone step=3 -->
+- [ ] Processes start with fork <!-- golive: speedtest_nofork -->
 """
 
 
@@ -129,11 +137,13 @@ def test_hosts_are_evaluated_at_once_and_each_host_in_order(pytester: pytest.Pyt
     project(pytester, RENDEZVOUS.format(wait=30))
     result, data = run(pytester, name="ahead")
     statuses = {r["nodeid"].split("::")[1]: r["status"] for r in data["results"]}
-    assert len(statuses) == 12
+    assert len(statuses) == 15
     assert set(statuses.values()) == {"passed"}, statuses
     assert result.ret == 0
     # reported in collection order all the same
-    assert [r["order"] for r in data["results"]] == list(range(12))
+    assert [r["order"] for r in data["results"]] == list(range(15))
+    # vfork is off only while checks run in threads
+    assert getattr(subprocess, "_USE_VFORK", True) is True
 
 
 def test_without_prefetch_hosts_are_checked_one_after_another(pytester: pytest.Pytester,
@@ -143,6 +153,10 @@ def test_without_prefetch_hosts_are_checked_one_after_another(pytester: pytest.P
     first = [r for r in data["results"] if r["check"] == "speedtest_rendezvous"]
     assert [r["status"] for r in first] == ["failed"] * 3
     assert "ran without the other hosts" in first[0]["observed"]
+    # one by one in the main thread, vfork stays as Python has it
+    vfork = getattr(subprocess, "_USE_VFORK", None)
+    expected = "passed" if vfork is None else "failed"
+    assert {r["status"] for r in data["results"] if r["check"] == "speedtest_nofork"} == {expected}
 
 
 def test_concurrency_bounds_the_hosts_checked_at_once(pytester: pytest.Pytester, probe_checks: _Probe) -> None:
