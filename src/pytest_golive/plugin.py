@@ -101,7 +101,9 @@ def _mask_log_records() -> None:
                 message = record.getMessage()
             except Exception:  # noqa: BLE001 - a broken format string stays as it was
                 return record
-            record.msg, record.args = mask(message), None
+            masked = mask(message)
+            if masked != message:  # leave untouched records as they were, args included
+                record.msg, record.args = masked, None
         return record
 
     masking_factory.golive_masking = True  # type: ignore[attr-defined]
