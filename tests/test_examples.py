@@ -63,7 +63,11 @@ class Example:
         )
         output = proc.stdout + proc.stderr
         assert report.exists(), f"no JSON report; output:\n{output}"
-        return proc.returncode, output, json.loads(report.read_text(encoding="utf-8"))
+        text = report.read_text(encoding="utf-8")
+        for key, value in self.env.items():
+            if key.endswith("_PASSWORD"):
+                assert value not in output and value not in text, f"${key} leaked into the output or report"
+        return proc.returncode, output, json.loads(text)
 
 
 def copy_example(name: str, tmp_path: Path, replacements: dict[str, str]) -> Path:
