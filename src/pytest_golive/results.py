@@ -47,11 +47,16 @@ class RunResults:
     def add(self, result: dict[str, Any]) -> None:
         """Add one item's result; a later result of the same item (a failing
         teardown after its call) replaces the earlier one."""
-        for index in range(len(self.results) - 1, -1, -1):
-            if self.results[index]["nodeid"] == result["nodeid"]:
-                self.results[index] = result
-                return
-        self.results.append(result)
+        index: dict[str, int] = self.__dict__.setdefault("_positions", {})
+        if len(index) != len(self.results):  # results were set or edited directly
+            index.clear()
+            index.update((r["nodeid"], i) for i, r in enumerate(self.results))
+        position = index.get(result["nodeid"])
+        if position is not None:
+            self.results[position] = result
+        else:
+            index[result["nodeid"]] = len(self.results)
+            self.results.append(result)
 
     @property
     def verdict(self) -> dict[str, Any]:
