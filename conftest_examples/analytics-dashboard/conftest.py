@@ -38,24 +38,22 @@ def connect_snowflake(settings: dict[str, Any]) -> Any:
     )
 
 
-def standin_connection(golive_env: Any, config: pytest.Config) -> Any:
+def standin_connection(golive_env: Any, golive_target: Any) -> Any:
     """The read-only connection of the database target named by ``vars.warehouse_standin``.
 
-    Taken from the run's target pool, so it is opened read-only and shared with
-    the checklist's database lines, like ``golive_db``'s.
+    The run's shared handle (``golive_target``), so it is opened read-only and
+    shared with the checklist's database lines, like ``golive_db``'s.
     """
-    from pytest_golive import session as gsession
     from pytest_golive.outcome import CheckError
 
-    (spec,) = golive_env.select("database", golive_env.vars.get("warehouse_standin", "warehouse"))
     try:
-        return gsession.get(config).pool.handle(spec).connection()
+        return golive_target(golive_env.vars.get("warehouse_standin", "warehouse")).connection()
     except CheckError as exc:
         pytest.fail(str(exc), pytrace=False)
 
 
 @pytest.fixture
-def warehouse(golive_env: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
+def warehouse(golive_env: Any, golive_target: Any) -> Iterator[Any]:
     """A DB-API connection to the warehouse (see the module docstring)."""
     driver = golive_env.vars.get("warehouse_driver", "snowflake")
     if driver == "snowflake":
@@ -65,6 +63,6 @@ def warehouse(golive_env: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
         finally:
             connection.close()
     elif driver == "standin":
-        yield standin_connection(golive_env, request.config)  # STAND-IN: PostgreSQL, not Snowflake
+        yield standin_connection(golive_env, golive_target)  # STAND-IN: PostgreSQL, not Snowflake
     else:
         pytest.fail(f"vars.warehouse_driver is {driver!r}, expected 'snowflake' or 'standin'", pytrace=False)

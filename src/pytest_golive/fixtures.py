@@ -102,3 +102,28 @@ def golive_db(request: pytest.FixtureRequest) -> Any:
         return handle.connection()
     except CheckError as exc:
         pytest.fail(str(exc), pytrace=False)
+
+
+@pytest.fixture
+def golive_target(request: pytest.FixtureRequest) -> Any:
+    """Look a target's handle up by name: ``golive_target("warehouse")``.
+
+    For custom checks that need one named target rather than a test per
+    target (``golive_db`` and friends parametrize). The handle is the run's
+    shared one (read-only database session, reused SSH connection); an
+    unknown name or an unreachable target fails the test with one line.
+    """
+    gs = _session(request)
+
+    def lookup(name: str) -> Any:
+        spec = gs.env.target(name)
+        if spec is None:
+            known = ", ".join(t.name for t in gs.env.targets) or "none"
+            pytest.fail(f"no target '{name}' in environment '{gs.env.name}' (known: {known})", pytrace=False)
+        try:
+            return gs.pool.handle(spec)
+        except CheckError as exc:
+            pytest.fail(str(exc), pytrace=False)
+
+    return lookup
+

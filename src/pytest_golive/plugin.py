@@ -21,6 +21,7 @@ from pytest_golive.fixtures import (  # noqa: F401 - fixtures are found by name
     golive_endpoint,
     golive_env,
     golive_host,
+    golive_target,
 )
 from pytest_golive.secrets import MASKER, mask, mask_data
 from pytest_golive.verdict import check_severity, decide, stale_waivers
