@@ -9,7 +9,8 @@ different hosts run at the same time, at most ``settings.concurrency`` of them.
 Each item then takes its outcome from its future when pytest reaches it, so
 results are still reported, and recorded, in collection order.
 
-Only declarative checklist items are evaluated ahead. Python tests (and their
+With a single target there is nothing to overlap, and items run one by one
+as in plain pytest. Only declarative checklist items are evaluated ahead. Python tests (and their
 fixtures) run exactly as in plain pytest. ``--golive-no-prefetch`` turns the
 whole thing off, for debugging a check with ``pdb`` or prints in order.
 
@@ -172,9 +173,13 @@ def pytest_runtestloop(session: pytest.Session) -> Any:
         worker = hasattr(config, "workerinput")
         if not worker or getattr(config.option, "loadgroup", False):
             prefetcher = Prefetcher(gs, _golive_items(session.items), lazy=worker)
-            config.stash[PREFETCH_KEY] = prefetcher
-            if not worker:
-                prefetcher.start_all()
+            if not worker and len(prefetcher.queues) < 2:
+                prefetcher.close()  # one target: nothing to overlap, keep the plain path
+                prefetcher = None
+            else:
+                config.stash[PREFETCH_KEY] = prefetcher
+                if not worker:
+                    prefetcher.start_all()
     vfork = getattr(subprocess, "_USE_VFORK", None)
     if prefetcher is not None and vfork is not None:
         subprocess._USE_VFORK = False  # see the module docstring
