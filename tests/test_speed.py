@@ -203,9 +203,19 @@ def _workers_by_host(stdout: list[str]) -> dict[str, set[str]]:
     return seen
 
 
-@pytest.mark.parametrize("dist_args", [("-n", "2"), ("--tx", "2*popen", "--dist", "loadgroup")],
-                         ids=["n2", "tx-popen"])
+@pytest.mark.parametrize(
+    "dist_args",
+    [
+        ("-n", "2"),
+        ("--tx", "2*popen", "--dist", "loadgroup"),
+        # As with remote runners (docs/performance.md): workers started in a
+        # directory of their own (the suite at the same path), pytest copied there.
+        ("--tx", "popen//chdir={path}", "--tx", "popen//chdir={path}", "--dist", "loadgroup"),
+    ],
+    ids=["n2", "tx-popen", "tx-chdir"],
+)
 def test_xdist_run_matches_the_serial_run(pytester: pytest.Pytester, dist_args: tuple[str, ...]) -> None:
+    dist_args = tuple(a.format(path=pytester.path) for a in dist_args)
     project(pytester)
     serial_result, serial = run(pytester, name="serial")
     result, merged = run(pytester, "-v", *dist_args, name="xdist", subprocess=True)
