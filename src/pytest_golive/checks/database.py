@@ -279,6 +279,39 @@ def db_tables(db: DatabaseTarget, *, tables: list[str], schema: str | None = Non
     )
 
 
+_COLUMNS_SQL = {
+    "mysql": "SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = %s AND TABLE_NAME = %s",
+    "postgresql": (
+        "SELECT a.attname FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_class c ON c.oid = a.attrelid"
+        " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+        " WHERE n.nspname = %s AND c.relname = %s AND a.attnum > 0 AND NOT a.attisdropped"
+    ),
+}
+_INDEXES_SQL = {
+    "mysql": "SELECT DISTINCT INDEX_NAME FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = %s AND TABLE_NAME = %s",
+    "postgresql": "SELECT indexname FROM pg_catalog.pg_indexes WHERE schemaname = %s AND tablename = %s",
+}
+
+
+def _table_has(db: DatabaseTarget, schema: str | None, table: str, wanted: list[str],
+               kind: str, queries: dict[str, str]) -> Outcome:
+    """Whether a table has every named column or index (``kind``); one shape for both checks."""
+    if na := _only(db, *SQL):
+        return na
+    schema = _schema(db, schema)
+    if not _relation_exists(db, schema, table):
+        return Outcome.failed(f"table {schema}.{table} does not exist", f"{kind} {_names(wanted)}", missing=wanted)
+    present = sorted({str(r[0]) for r in db.query(queries[db.driver], (schema, table))})
+    missing = [name for name in wanted if name not in present]
+    return Outcome.of(
+        not missing,
+        f"{schema}.{table} lacks {_names(missing)} (has {_names(present)})" if missing
+        else f"{schema}.{table} has {_names(wanted)}",
+        f"{kind} {_names(wanted)}",
+        missing=missing, present=present,
+    )
+
+
 @check(target="database")
 def db_columns(db: DatabaseTarget, *, table: str, columns: list[str], schema: str | None = None) -> Outcome:
     """The table has every named column.
@@ -288,27 +321,7 @@ def db_columns(db: DatabaseTarget, *, table: str, columns: list[str], schema: st
         columns: the column names that must exist.
         schema: the schema (MySQL: database); by default the DSN's database or the current schema.
     """
-    if na := _only(db, *SQL):
-        return na
-    schema = _schema(db, schema)
-    if not _relation_exists(db, schema, table):
-        return Outcome.failed(f"table {schema}.{table} does not exist", f"columns {_names(columns)}", missing=columns)
-    if db.driver == "mysql":
-        sql = "SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = %s AND TABLE_NAME = %s"
-    else:
-        sql = (
-            "SELECT a.attname FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_class c ON c.oid = a.attrelid"
-            " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
-            " WHERE n.nspname = %s AND c.relname = %s AND a.attnum > 0 AND NOT a.attisdropped"
-        )
-    present = {str(r[0]) for r in db.query(sql, (schema, table))}
-    missing = [c for c in columns if c not in present]
-    return Outcome.of(
-        not missing,
-        f"{schema}.{table} lacks {_names(missing)}" if missing else f"{schema}.{table} has all {len(columns)} columns",
-        f"columns {_names(columns)}",
-        missing=missing,
-    )
+    return _table_has(db, schema, table, columns, "columns", _COLUMNS_SQL)
 
 
 @check(target="database")
@@ -320,24 +333,7 @@ def db_indexes(db: DatabaseTarget, *, table: str, indexes: list[str], schema: st
         indexes: the index names that must exist, such as idx_status.
         schema: the schema (MySQL: database); by default the DSN's database or the current schema.
     """
-    if na := _only(db, *SQL):
-        return na
-    schema = _schema(db, schema)
-    if not _relation_exists(db, schema, table):
-        return Outcome.failed(f"table {schema}.{table} does not exist", f"indexes {_names(indexes)}", missing=indexes)
-    if db.driver == "mysql":
-        sql = "SELECT DISTINCT INDEX_NAME FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = %s AND TABLE_NAME = %s"
-    else:
-        sql = "SELECT indexname FROM pg_catalog.pg_indexes WHERE schemaname = %s AND tablename = %s"
-    present = sorted({str(r[0]) for r in db.query(sql, (schema, table))})
-    missing = [i for i in indexes if i not in present]
-    return Outcome.of(
-        not missing,
-        f"{schema}.{table} lacks {_names(missing)} (has {_names(present)})" if missing
-        else f"{schema}.{table} has {_names(indexes)}",
-        f"indexes {_names(indexes)}",
-        missing=missing, present=present,
-    )
+    return _table_has(db, schema, table, indexes, "indexes", _INDEXES_SQL)
 
 
 @check(target="database")
