@@ -178,7 +178,9 @@ class GoliveItem(pytest.Item):
         self.golive_result = result_record(
             nodeid=self.nodeid, item=self.item, target=self.spec, check=self.chk,
             params=self.params, outcome=outcome, decision=decision,
-            duration=time.perf_counter() - started, order=gs.order.setdefault(self.nodeid, len(gs.order)),
+            duration=(outcome.duration if outcome is not None and outcome.duration is not None
+                      else time.perf_counter() - started),
+            order=gs.order.setdefault(self.nodeid, len(gs.order)),
         )
         if decision.status in ("failed", "error") or (decision.status == "manual-pending"):
             raise GoliveCheckFailed(self._failure_text(outcome, decision))
@@ -215,7 +217,18 @@ class GoliveItem(pytest.Item):
 
 def run_check(gs: gsession.GoliveSession, chk: Check, spec: TargetSpec | None,
               params: dict[str, Any]) -> Outcome:
-    """Run one check with a time bound; any failure to observe becomes an error outcome."""
+    """Run one check with a time bound; any failure to observe becomes an error outcome.
+
+    The outcome carries the check's own duration, wherever and whenever it ran.
+    """
+    started = time.perf_counter()
+    outcome = _bounded_check(gs, chk, spec, params)
+    outcome.duration = time.perf_counter() - started
+    return outcome
+
+
+def _bounded_check(gs: gsession.GoliveSession, chk: Check, spec: TargetSpec | None,
+                   params: dict[str, Any]) -> Outcome:
     timeout = gs.env.settings.check_timeout
 
     def call() -> Outcome:

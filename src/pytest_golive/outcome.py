@@ -38,6 +38,9 @@ class Outcome:
     observed: str = ""
     expected: str = ""
     details: dict[str, Any] = field(default_factory=dict)
+    #: Seconds the check itself took, set by the runner (not by checks): an item
+    #: evaluated ahead of time must report its own time, not how long pytest waited.
+    duration: float | None = field(default=None, compare=False)
 
     @property
     def ok(self) -> bool:
