@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import re
+import sys
 
 import pytest
 
 from support.golive_project import ERROR, FAIL, PASS, GoliveProject, verdict_lines
+
+#: The golive command of the Python running the tests (a fresh venv is not on PATH).
+GOLIVE = (sys.executable, "-m", "pytest_golive.cli")
 
 GO_CHECKLIST = f"""\
 # Release
@@ -151,7 +155,7 @@ def test_pending_sign_off_blocks_until_attested(golive_project: GoliveProject) -
     assert warn.parseoutcomes() == {"passed": 1, "pending": 1}
 
     attest = golive_project.pytester.run(
-        "golive", "attest", "sign-off/security-review-done", "--by", "Sam Sec", "--ticket", "SEC-1",
+        *GOLIVE, "attest", "sign-off/security-review-done", "--by", "Sam Sec", "--ticket", "SEC-1",
         "--evidence", "https://example.invalid/sec/1",
     )
     assert attest.ret == 0
@@ -172,7 +176,7 @@ def test_attest_writes_to_the_configured_yaml_file(golive_project: GoliveProject
     config = golive_project.pytester.path / "golive.toml"
     config.write_text(config.read_text().replace('"attestations.toml"', '"signoffs.yaml"'))
     result = golive_project.pytester.run(
-        "golive", "attest", "security-review-done", "--by", "Zoë Ünal", "--env", "prod")
+        *GOLIVE, "attest", "security-review-done", "--by", "Zoë Ünal", "--env", "prod")
     assert result.ret == 0
     assert (golive_project.pytester.path / "signoffs.yaml").is_file()
     after = golive_project.run("-rA", today=None)
@@ -184,7 +188,7 @@ def test_attest_without_a_configured_file_is_one_line(golive_project: GoliveProj
     golive_project.write(PENDING_ONLY)
     config = golive_project.pytester.path / "golive.toml"
     config.write_text(config.read_text().replace('attestations = "attestations.toml"\n', ""))
-    result = golive_project.pytester.run("golive", "attest", "x", "--by", "me")
+    result = golive_project.pytester.run(*GOLIVE, "attest", "x", "--by", "me")
     assert result.ret == 2
     assert result.errlines == [
         f"golive attest: {config} names no attestation file "
