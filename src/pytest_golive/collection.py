@@ -229,21 +229,29 @@ def run_check(gs: gsession.GoliveSession, chk: Check, spec: TargetSpec | None,
 
 def _bounded_check(gs: gsession.GoliveSession, chk: Check, spec: TargetSpec | None,
                    params: dict[str, Any]) -> Outcome:
+    """:func:`observe` on a thread of its own, abandoned after ``settings.check_timeout``."""
     timeout = gs.env.settings.check_timeout
-
-    def call() -> Outcome:
-        if spec is None:
-            return chk.func(**params)
-        handle = gs.pool.handle(spec)
-        return chk.func(handle, **params)
-
     executor = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="golive-check")
-    future = executor.submit(call)
+    future = executor.submit(observe, gs, chk, spec, params)
     try:
-        outcome = future.result(timeout=timeout)
+        return future.result(timeout=timeout)
     except concurrent.futures.TimeoutError:
-        where = f" on {spec.name}" if spec else ""
-        return Outcome.error(f"check {chk.name}{where} did not finish within {timeout:g}s (settings.check_timeout)")
+        return timed_out(gs, chk, spec)
+    finally:
+        executor.shutdown(wait=False)
+
+
+def timed_out(gs: gsession.GoliveSession, chk: Check, spec: TargetSpec | None) -> Outcome:
+    where = f" on {spec.name}" if spec else ""
+    return Outcome.error(f"check {chk.name}{where} did not finish within "
+                         f"{gs.env.settings.check_timeout:g}s (settings.check_timeout)")
+
+
+def observe(gs: gsession.GoliveSession, chk: Check, spec: TargetSpec | None,
+            params: dict[str, Any]) -> Outcome:
+    """Run one check on the calling thread; any failure to observe becomes an error outcome."""
+    try:
+        outcome = chk.func(**params) if spec is None else chk.func(gs.pool.handle(spec), **params)
     except CheckError as exc:
         return Outcome.error(mask(str(exc)))
     except NotApplicable as exc:
@@ -255,8 +263,6 @@ def _bounded_check(gs: gsession.GoliveSession, chk: Check, spec: TargetSpec | No
             mask(f"check {chk.name} raised {type(exc).__name__}: {' '.join(str(exc).split())[:300]} "
                  "(run with --golive-traceback to see where)")
         )
-    finally:
-        executor.shutdown(wait=False)
     if not isinstance(outcome, Outcome):
         return Outcome.error(f"check {chk.name} returned {type(outcome).__name__}, not an Outcome")
     return outcome

@@ -66,9 +66,12 @@ _SETTINGS = {
     "properties": {
         "connect_timeout": {**_TIMEOUT, "description": "Seconds to reach a target."},
         "command_timeout": {**_TIMEOUT, "description": "Seconds one host command may run."},
-        "check_timeout": {**_TIMEOUT, "description": "Seconds one check may take in all."},
+        "check_timeout": {**_TIMEOUT, "description": "Seconds one check may take in all (in rounds, "
+                          "its own time between commands; each command has command_timeout)."},
         "concurrency": {"type": "integer", "minimum": 1, "description": "Hosts checked at once."},
         "ssh_multiplex": {"type": "boolean", "description": "Reuse one SSH connection per host."},
+        "batch_commands": {"type": "boolean",
+                           "description": "Send the commands of a host's checks as one script per round."},
         "ssh_config": {"type": "string"},
         "ssh_identity_file": {"type": "string"},
         "manual": {"enum": ["block", "warn"]},
@@ -188,6 +191,7 @@ class Settings:
     check_timeout: float = 120.0
     concurrency: int = 8
     ssh_multiplex: bool = True
+    batch_commands: bool = True
     ssh_config: str | None = None
     ssh_identity_file: str | None = None
     manual: str = "block"

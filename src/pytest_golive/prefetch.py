@@ -9,8 +9,13 @@ different hosts run at the same time, at most ``settings.concurrency`` of them.
 Each item then takes its outcome from its future when pytest reaches it, so
 results are still reported, and recorded, in collection order.
 
-With a single target there is nothing to overlap, and items run one by one
-as in plain pytest. Only declarative checklist items are evaluated ahead. Python tests (and their
+The items of one host are evaluated in rounds (:mod:`pytest_golive.rounds`):
+all of them at once, their commands sent to the host as one script per
+round, so a host costs a few round trips however long its checklist is.
+That pays with a single host too; with a single target of another kind
+there is nothing to overlap, and items run one by one as in plain pytest.
+``settings.batch_commands = false`` keeps evaluation ahead but sends every
+command on its own. Only declarative checklist items are evaluated ahead. Python tests (and their
 fixtures) run exactly as in plain pytest. ``--golive-no-prefetch`` turns the
 whole thing off, for debugging a check with ``pdb`` or prints in order.
 
@@ -40,13 +45,15 @@ from __future__ import annotations
 import concurrent.futures
 import subprocess
 import threading
+import time
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from pytest_golive import session as gsession
-from pytest_golive.outcome import Outcome
+from pytest_golive.outcome import CheckError, Outcome
+from pytest_golive.rounds import CheckTimedOut, Rounds
 
 if TYPE_CHECKING:
     from pytest_golive.collection import GoliveItem
@@ -77,6 +84,9 @@ class Prefetcher:
         self._futures: dict[str, concurrent.futures.Future[Outcome]] = {}
         self._started: set[QueueKey] = set()
         self._lock = threading.Lock()
+        self._closed = False
+        #: Rounds and round trips per host evaluated in rounds (for tests and benchmarks).
+        self.rounds: dict[str, Rounds] = {}
         workers = max(1, int(gs.env.settings.concurrency))
         self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="golive-prefetch")
 
@@ -100,11 +110,15 @@ class Prefetcher:
             futures = [concurrent.futures.Future[Outcome]() for _ in queue]
             for item, future in zip(queue, futures, strict=True):
                 self._futures[item.nodeid] = future
-        self._pool.submit(self._run_queue, queue, futures)
+        self._pool.submit(self._run_queue, key, queue, futures)
 
-    def _run_queue(self, queue: list[GoliveItem], futures: list[concurrent.futures.Future[Outcome]]) -> None:
+    def _run_queue(self, key: QueueKey, queue: list[GoliveItem],
+                   futures: list[concurrent.futures.Future[Outcome]]) -> None:
         from pytest_golive.collection import run_check
 
+        if key[0] == "host" and self.gs.env.settings.batch_commands:
+            self._run_rounds(queue, futures)
+            return
         for item, future in zip(queue, futures, strict=True):
             if not future.set_running_or_notify_cancel():
                 continue
@@ -113,6 +127,47 @@ class Prefetcher:
                 future.set_result(run_check(self.gs, item.chk, item.spec, item.params))
             except BaseException as exc:  # noqa: BLE001 - handed to the item, raised there
                 future.set_exception(exc)
+
+    def _run_rounds(self, queue: list[GoliveItem], futures: list[concurrent.futures.Future[Outcome]]) -> None:
+        """All items of one host at once, their commands in one script per round."""
+        from pytest_golive.collection import observe, timed_out
+
+        gs = self.gs
+        live = [(item, future) for item, future in zip(queue, futures, strict=True)
+                if future.set_running_or_notify_cancel()]
+        if not live:
+            return
+        spec = live[0][0].spec
+        assert spec is not None
+        try:
+            handle = gs.pool.handle(spec)
+        except CheckError as exc:
+            for _, future in live:
+                future.set_result(Outcome.error(str(exc)))
+            return
+
+        def job(item: GoliveItem) -> Outcome:
+            assert item.chk is not None
+            started = time.perf_counter()
+            outcome = observe(gs, item.chk, item.spec, item.params)
+            outcome.duration = time.perf_counter() - started
+            return outcome
+
+        def done(i: int, outcome: Outcome | None, exc: BaseException | None) -> None:
+            item, future = live[i]
+            if isinstance(exc, CheckTimedOut):
+                assert item.chk is not None
+                outcome = timed_out(gs, item.chk, item.spec)
+                outcome.duration = gs.env.settings.check_timeout
+            if outcome is not None:
+                future.set_result(outcome)
+            else:
+                future.set_exception(exc or RuntimeError("no outcome"))
+
+        rounds = Rounds(handle, check_timeout=gs.env.settings.check_timeout)
+        self.rounds[spec.name] = rounds
+        rounds.evaluate([lambda item=item: job(item) for item, _ in live], done,
+                        stop=lambda: self._closed)
 
     def take(self, item: GoliveItem) -> Outcome | None:
         """The item's outcome if it is (being) evaluated ahead, else ``None``."""
@@ -125,6 +180,7 @@ class Prefetcher:
         return future.result()
 
     def close(self) -> None:
+        self._closed = True
         with self._lock:
             for future in self._futures.values():
                 future.cancel()
@@ -154,6 +210,11 @@ def take(item: GoliveItem) -> Outcome | None:
     return None if prefetcher is None else prefetcher.take(item)
 
 
+def _batched(prefetcher: Prefetcher, gs: gsession.GoliveSession) -> bool:
+    """Whether some host's items will be evaluated in rounds (worth it even for one host)."""
+    return bool(gs.env.settings.batch_commands) and any(kind == "host" for kind, _ in prefetcher.queues)
+
+
 def _enabled(config: pytest.Config) -> bool:
     return gsession.get(config) is not None and not config.getoption("golive_no_prefetch", False)
 
@@ -173,8 +234,8 @@ def pytest_runtestloop(session: pytest.Session) -> Any:
         worker = hasattr(config, "workerinput")
         if not worker or getattr(config.option, "loadgroup", False):
             prefetcher = Prefetcher(gs, _golive_items(session.items), lazy=worker)
-            if not worker and len(prefetcher.queues) < 2:
-                prefetcher.close()  # one target: nothing to overlap, keep the plain path
+            if not worker and len(prefetcher.queues) < 2 and not _batched(prefetcher, gs):
+                prefetcher.close()  # one target, not a host: nothing to overlap, keep the plain path
                 prefetcher = None
             else:
                 config.stash[PREFETCH_KEY] = prefetcher

@@ -75,6 +75,28 @@ def disk_free(host: HostTarget, *, path: str = "/", min_gib: float) -> Outcome:
     )
 
 
+def _package_state(host: HostTarget, name: str) -> tuple[bool, str | None]:
+    """(installed, version) of one package.
+
+    On Debian-family hosts from the package list read once per host
+    (:meth:`HostTarget.installed_packages`); elsewhere, and for glob
+    patterns, through testinfra's package module, which knows each package
+    manager.
+    """
+    listed = host.installed_packages()
+    if listed is not None and not any(c in name for c in "*?["):
+        version = listed.get(name)
+        return version is not None, version
+    try:
+        pkg = host.testinfra.package(name)
+        is_installed = pkg.is_installed
+        return is_installed, pkg.version if is_installed else None
+    except CheckError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - testinfra raises for unknown package managers
+        raise CheckError(f"host {host.name}: cannot query package {name}: {exc}") from None
+
+
 @check(target="host")
 def package(host: HostTarget, *, name: str, installed: bool = True, min_version: str | None = None) -> Outcome:
     """A system package is installed (or absent), optionally at least a version.
@@ -84,16 +106,7 @@ def package(host: HostTarget, *, name: str, installed: bool = True, min_version:
         installed: false to require that the package is absent.
         min_version: the smallest acceptable version (compared by the package manager's rules where possible).
     """
-    from pytest_golive.checks.versions import version_at_least
-
-    try:
-        pkg = host.testinfra.package(name)
-        is_installed = pkg.is_installed
-        version = pkg.version if is_installed else None
-    except CheckError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - testinfra raises for unknown package managers
-        raise CheckError(f"host {host.name}: cannot query package {name}: {exc}") from None
+    is_installed, version = _package_state(host, name)
     ev = Evidence()
     ev.add("installed", is_installed == installed, "yes" if is_installed else "no", "yes" if installed else "no")
     if installed and min_version and is_installed:
@@ -110,16 +123,10 @@ def packages(host: HostTarget, *, names: list[str]) -> Outcome:
     """
     missing, versions = [], {}
     for name in names:
-        try:
-            pkg = host.testinfra.package(name)
-            installed = pkg.is_installed
-            if installed:
-                versions[name] = pkg.version
-        except CheckError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - testinfra raises for unknown package managers
-            raise CheckError(f"host {host.name}: cannot query package {name}: {exc}") from None
-        if not installed:
+        installed, version = _package_state(host, name)
+        if installed:
+            versions[name] = version
+        else:
             missing.append(name)
     seen = f"missing: {', '.join(missing)}" if missing else f"all {len(names)} installed"
     return Outcome.of(not missing, seen, f"installed: {', '.join(names)}", versions=versions, missing=missing)

@@ -9,34 +9,42 @@ handle adds what a readiness run needs on top:
   control directory per run, removed at exit), so a checklist does not pay a
   handshake per check;
 * a connection failure becomes one line naming the host and the cause, and is
-  remembered: the host is not contacted again for each of its other items.
+  remembered: the host is not contacted again for each of its other items;
+* checks evaluated together in rounds (:mod:`pytest_golive.rounds`) send the
+  commands of a round as one script (:mod:`pytest_golive.targets.batch`):
+  one round trip for many checks.
 """
 
 from __future__ import annotations
 
 import atexit
+import functools
+import importlib
 import os
 import shlex
 import shutil
 import subprocess
+import sys
 import tempfile
 import threading
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
+import greenlet
 import testinfra.backend
 import testinfra.host
 
+from pytest_golive import rounds
 from pytest_golive.config import Settings, TargetSpec
 from pytest_golive.outcome import CheckError
 from pytest_golive.secrets import mask, reveal
+from pytest_golive.targets import batch
 
 if TYPE_CHECKING:
     from pytest_golive.targets import TargetPool
 
 #: Exit status of coreutils ``timeout`` when the command ran out of time.
 _TIMED_OUT = 124
-#: Seconds ``timeout`` waits after TERM before it sends KILL.
-_KILL_AFTER = 5
+_KILL_AFTER = batch.KILL_AFTER
 #: How long an idle multiplexing master stays up after its last command.
 _CONTROL_PERSIST = 120
 
@@ -50,13 +58,18 @@ class HostTarget:
         self.settings = settings
         self.pool = pool
         self._host: Any = None
+        self._raw_run: Any = None
         self._lock = threading.Lock()
-        #: The bound for the command being run (``run(timeout=)``), else the setting.
-        self._limit: float = 0
+        #: The bound for the command being run (``run(timeout=)``) by each thread or
+        #: greenlet (checks evaluated in rounds interleave on one thread), else the setting.
+        self._limits: dict[Any, float] = {}
         #: The first connection failure, repeated for every later command.
         self.failure: str | None = None
         #: Connections tried that failed: stays at 1 however many items the host has.
         self.failed_attempts = 0
+        #: Remote commands sent: one per command alone, one per script in rounds.
+        self.round_trips = 0
+        self._packages: object = _UNREAD
 
     @property
     def url(self) -> str:
@@ -88,10 +101,10 @@ class HostTarget:
         except Exception as exc:  # noqa: BLE001 - a bad URL or missing backend library
             raise CheckError(f"host {self.name}: cannot use {mask(self.url)}: {_reason(exc)}") from None
         backend = host.backend
-        raw_run = backend.run
+        self._raw_run = backend.run
 
         def bounded_run(command: str, *args: str, **kw: Any) -> Any:
-            return self._bounded(raw_run, backend, command, *args)
+            return self._bounded(command, *args)
 
         backend.run = bounded_run
         return host
@@ -125,25 +138,38 @@ class HostTarget:
                 kwargs["controlpersist"] = 0
         return kwargs
 
-    def _bounded(self, raw_run: Any, backend: Any, command: str, *args: str) -> Any:
-        """Run ``command`` on the host within ``command_timeout`` seconds."""
+    def _bounded(self, command: str, *args: str) -> Any:
+        """Run ``command`` on the host within its time bound: alone, or in the current round."""
         if self.failure:
             raise CheckError(self.failure)
-        limit = max(1, int(self._limit or self.settings.command_timeout))
+        limit = max(1, int(self._limits.get(greenlet.getcurrent()) or self.settings.command_timeout))
         cmd = command % tuple(shlex.quote(str(a)) for a in args) if args else command
+        current = rounds.current(self)
+        if current is not None:
+            return current.request(batch.Command(cmd, limit))
+        # stdin is /dev/null: over paramiko a command reading it would wait for the limit.
         wrapped = (
             f"if command -v timeout >/dev/null 2>&1; then "
-            f"timeout -k {_KILL_AFTER} {limit} sh -c {shlex.quote(cmd)}; "
-            f"else sh -c {shlex.quote(cmd)}; fi"
+            f"timeout -k {_KILL_AFTER} {limit} sh -c {shlex.quote(cmd)} </dev/null; "
+            f"else sh -c {shlex.quote(cmd)} </dev/null; fi"
         )
+        result = self._remote(wrapped, limit)
+        if result.rc == _TIMED_OUT:
+            raise CheckError(f"host {self.name}: command timed out after {limit}s: {mask(cmd)[:120]}")
+        return result
+
+    def _remote(self, text: str, limit: int) -> Any:
+        """One remote command through testinfra's backend; a failure to reach the host is final."""
+        backend = self.testinfra.backend
         if self.scheme in ("ssh", "safe-ssh"):
             # ssh itself exits 255 on connection errors; a command's own 255
             # must not make the host look unreachable.
-            wrapped += "; r=$?; [ $r -ne 255 ] || r=254; exit $r"
+            text += "; r=$?; [ $r -ne 255 ] || r=254; exit $r"
         if hasattr(backend, "answer_timeout"):
             backend.answer_timeout = limit + _KILL_AFTER + self.settings.connect_timeout
+        self.round_trips += 1
         try:
-            result = raw_run(wrapped)
+            return self._raw_run(text)
         except TimeoutError:
             self._fail(f"host {self.name}: cannot connect: no answer from the host for "
                        f"{limit + _KILL_AFTER + self.settings.connect_timeout:g}s")
@@ -151,11 +177,45 @@ class HostTarget:
             reason = _reason(exc)
             refused = "Authentication" in type(exc).__name__ or "Permission denied" in reason
             self._fail(f"host {self.name}: {'login refused' if refused else 'cannot connect'}: {reason}")
-        if result.rc == _TIMED_OUT:
-            raise CheckError(f"host {self.name}: command timed out after {limit}s: {mask(cmd)[:120]}")
-        return result
 
-    def _fail(self, message: str) -> None:
+    def run_batch(self, commands: list[batch.Command]) -> list[Any]:
+        """Run ``commands`` in order with one remote command per script chunk.
+
+        Returns, for each command, its testinfra ``CommandResult`` or the
+        :class:`CheckError` it would have raised alone (timed out, host gone).
+        """
+        results: list[Any] = []
+        for group in batch.chunks(commands):
+            if self.failure:
+                results += [CheckError(self.failure)] * len(group)
+                continue
+            try:
+                results += self._run_script(group)
+            except CheckError as exc:
+                results += [exc] * len(group)
+        return results
+
+    def _run_script(self, group: list[batch.Command]) -> list[Any]:
+        backend = self.testinfra.backend
+        nonce = batch.new_nonce()
+        script = batch.script(group, nonce)
+        # Streams are framed per command, so an answer arrives at least once per command:
+        # the longest single bound is the longest silence to wait through.
+        outcome = self._remote(script, max(cmd.limit for cmd in group))
+        answers = batch.parse(outcome.stdout_bytes, outcome.stderr_bytes, nonce, len(group))
+        results: list[Any] = []
+        for cmd, answer in zip(group, answers, strict=True):
+            if answer is None:
+                why = " ".join(outcome.stderr.split())[:200] or f"exit status {outcome.rc}"
+                results.append(CheckError(f"host {self.name}: command did not finish: {mask(why)}"))
+            elif answer.rc == _TIMED_OUT and not batch.builtin_only(cmd.text):
+                results.append(CheckError(
+                    f"host {self.name}: command timed out after {cmd.limit}s: {mask(cmd.text)[:120]}"))
+            else:
+                results.append(backend.result(answer.rc, backend.encode(cmd.text), answer.stdout, answer.stderr))
+        return results
+
+    def _fail(self, message: str) -> NoReturn:
         self.failure = message
         self.failed_attempts += 1
         if self.pool is not None:
@@ -171,12 +231,30 @@ class HostTarget:
         """
         if self.failure:
             raise CheckError(self.failure)
-        previous = self._limit
-        self._limit = timeout or self.settings.command_timeout
+        me = greenlet.getcurrent()
+        previous = self._limits.get(me)
+        self._limits[me] = timeout or self.settings.command_timeout
         try:
             return self.testinfra.run(command, *args)
         finally:
-            self._limit = previous
+            if previous is None:
+                self._limits.pop(me, None)
+            else:
+                self._limits[me] = previous
+
+    def installed_packages(self) -> dict[str, str] | None:
+        """Installed packages and their versions, read in one command once per run.
+
+        Only on Debian-family hosts (``/etc/debian_version`` and ``dpkg-query``),
+        where it gives what testinfra's per-package query gives: installed means
+        status "install ok installed" or "hold ok installed", the version is
+        dpkg's. ``None`` elsewhere: callers then ask testinfra package by package.
+        """
+        if self._packages is _UNREAD:
+            result = self.run(_DPKG_LIST)
+            if self._packages is _UNREAD:  # checks in one round share the answer: parse it once
+                self._packages = _parse_dpkg_list(result.stdout) if result.rc == 0 else None
+        return self._packages  # type: ignore[return-value]
 
     def close(self) -> None:
         """End the host's multiplexing master, if any, and forget the connection."""
@@ -193,6 +271,71 @@ class HostTarget:
                 client.close()
             except Exception:  # noqa: BLE001 - closing must never fail a run
                 pass
+
+
+_UNREAD = object()
+
+
+class _UnlockedCachedProperty(functools.cached_property):  # type: ignore[type-arg]
+    """``functools.cached_property`` as Python 3.12 has it: without a lock.
+
+    Up to Python 3.11 the lock is one per property *for all instances*, so a
+    host computing testinfra's ``system_info`` (three commands) made every
+    other host wait for it: hosts evaluated at once were checked one after
+    another (python/cpython#87634). Two callers racing compute the value twice;
+    for observations that is harmless, and in rounds the identical commands
+    are run once anyway.
+    """
+
+    def __get__(self, instance: Any, owner: type | None = None) -> Any:
+        if instance is None:
+            return self
+        cache = instance.__dict__
+        value = cache.get(self.attrname, _UNREAD)
+        if value is _UNREAD:
+            value = self.func(instance)
+            cache[self.attrname] = value
+        return value
+
+
+def _unlock_testinfra_caches() -> None:
+    """Replace the locking cached properties of testinfra's host and modules (Python < 3.12)."""
+    if sys.version_info >= (3, 12):
+        return
+    import testinfra.modules
+
+    classes = [testinfra.host.Host]
+    for name in testinfra.modules.modules.values():
+        module = importlib.import_module(f"testinfra.modules.{name.split(':')[0]}")
+        classes += [c for c in vars(module).values() if isinstance(c, type) and c.__module__ == module.__name__]
+    for cls in classes:
+        for attr, value in list(vars(cls).items()):
+            if type(value) is functools.cached_property:
+                unlocked = _UnlockedCachedProperty(value.func)
+                unlocked.__set_name__(cls, attr)
+                setattr(cls, attr, unlocked)
+
+
+_unlock_testinfra_caches()
+
+#: Every package dpkg knows, one per line: name (with :arch where it has one), status, version.
+_DPKG_LIST = ("[ -r /etc/debian_version ] && command -v dpkg-query >/dev/null 2>&1 || exit 3; "
+              "dpkg-query -W -f '${binary:Package}\\t${Status}\\t${Version}\\n'")
+
+
+def _parse_dpkg_list(text: str) -> dict[str, str]:
+    """name -> version of the installed packages, also under the name without ``:arch``."""
+    installed: dict[str, str] = {}
+    for line in text.splitlines():
+        fields = line.split("\t")
+        if len(fields) != 3:
+            continue
+        name, status, version = fields
+        words = status.split()
+        if words[:1] in (["install"], ["hold"]) and words[1:3] == ["ok", "installed"]:
+            installed.setdefault(name, version)
+            installed.setdefault(name.split(":", 1)[0], version)
+    return installed
 
 
 def _backend(url: str, **kwargs: Any) -> Any:

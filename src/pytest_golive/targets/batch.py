@@ -1,0 +1,134 @@
+"""Many observation commands in one remote shell script, and their results apart again.
+
+A host check costs a round trip per command: an ``ssh`` client process, a
+session on the host's connection, a shell. When the commands of many checks
+are known at once (see :mod:`pytest_golive.rounds`), they are sent as one
+script instead, which runs them one after another and frames each one's
+stdout, stderr and exit status with markers, so that each command's
+:class:`~testinfra.backend.base.CommandResult` is exactly what running it
+alone would have given.
+
+What the script keeps from running commands one by one:
+
+* each command runs in a shell of its own (``sh -c`` or a subshell), so an
+  ``exit`` or a ``cd`` in one cannot touch the next;
+* each command is bounded by its own time limit with coreutils ``timeout``
+  where the host has it; a command made only of shell built-ins that cannot
+  block (``test -e PATH``, ``command -v NAME``) runs in a subshell without
+  it, which saves two processes on the host per command;
+* stdin is ``/dev/null``, so no command can swallow what follows it;
+* nothing is written on the host: output is framed on the two streams the
+  connection already has, with a random marker per script that no command's
+  output can forge.
+
+A script is one argument of the remote command, so its size is bounded
+(Linux refuses a single argument over 128 KiB); :func:`chunks` splits a
+long list of commands into scripts below that.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import shlex
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+#: Seconds ``timeout`` waits after TERM before it sends KILL.
+KILL_AFTER = 5
+#: Largest script sent as one remote command (the kernel's limit for one argument is 128 KiB,
+#: and the script is quoted once more on its way through ssh and sh).
+MAX_SCRIPT = 48 * 1024
+
+#: A command that only uses shell built-ins on literal words, and so cannot hang on a pipe,
+#: a child process or input: run in a subshell, without ``timeout``.
+_BUILTIN_ONLY = re.compile(
+    r"""\A(?:test\ -[a-zA-Z]|command\ -v|\[\ -[a-zA-Z]|true|false)"""
+    r"""(?:\ +(?:'[^']*'|[A-Za-z0-9_./:@%+=,-]+))*(?:\ +\])?\Z"""
+)
+
+
+@dataclass(frozen=True)
+class Command:
+    """One command of a batch: the shell text and its time limit in seconds."""
+
+    text: str
+    limit: int
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What one command gave: exit status, stdout and stderr as bytes."""
+
+    rc: int
+    stdout: bytes
+    stderr: bytes
+
+
+def builtin_only(command: str) -> bool:
+    """True for a command made only of non-blocking built-ins on literal words."""
+    return bool(_BUILTIN_ONLY.match(command.strip()))
+
+
+def script(commands: list[Command], nonce: str) -> str:
+    """The shell script that runs ``commands`` in order, framing what each prints."""
+    lines = [
+        # One test for coreutils timeout per script, not per command.
+        "if command -v timeout >/dev/null 2>&1; then gl_to=1; else gl_to=; fi",
+        'gl_t() { if [ -n "$gl_to" ]; then timeout -k KILL "$1" sh -c "$2"; else sh -c "$2"; fi; }'
+        .replace("KILL", str(KILL_AFTER)),
+        # gl_e INDEX STATUS: the end of a command's output on both streams.
+        "gl_e() { printf '\\n\\001GLE NONCE %s %s\\n' \"$1\" \"$2\"; printf '\\n\\001GLE NONCE %s\\n' \"$1\" >&2; }"
+        .replace("NONCE", nonce),
+    ]
+    for i, cmd in enumerate(commands):
+        if builtin_only(cmd.text):
+            lines.append(f"( {cmd.text} ) </dev/null; gl_e {i} $?")
+        else:
+            lines.append(f"gl_t {int(cmd.limit)} {shlex.quote(cmd.text)} </dev/null; gl_e {i} $?")
+    lines.append("exit 0")
+    return "\n".join(lines) + "\n"
+
+
+def new_nonce() -> str:
+    return secrets.token_hex(8)
+
+
+def parse(stdout: bytes, stderr: bytes, nonce: str, count: int) -> list[Answer | None]:
+    """Each command's :class:`Answer`, ``None`` for a command the script never finished."""
+    out_mark = re.compile(rb"\n\x01GLE " + nonce.encode() + rb" (\d+) (\d+)\n")
+    err_mark = re.compile(rb"\n\x01GLE " + nonce.encode() + rb" (\d+)\n")
+    outs: dict[int, tuple[int, bytes]] = {}
+    start = 0
+    for match in out_mark.finditer(stdout):
+        outs[int(match.group(1))] = (int(match.group(2)), stdout[start:match.start()])
+        start = match.end()
+    errs: dict[int, bytes] = {}
+    start = 0
+    for match in err_mark.finditer(stderr):
+        errs[int(match.group(1))] = stderr[start:match.start()]
+        start = match.end()
+    answers: list[Answer | None] = []
+    for i in range(count):
+        if i in outs:
+            rc, out = outs[i]
+            answers.append(Answer(rc, out, errs.get(i, b"")))
+        else:
+            answers.append(None)
+    return answers
+
+
+def chunks(commands: Iterable[Command], limit: int = MAX_SCRIPT) -> Iterator[list[Command]]:
+    """``commands`` in consecutive groups whose scripts stay below ``limit`` bytes."""
+    group: list[Command] = []
+    size = 0
+    for cmd in commands:
+        # Quoting can nearly double a command's text; the framing adds ~40 bytes.
+        cost = 2 * len(cmd.text.encode()) + 48
+        if group and size + cost > limit:
+            yield group
+            group, size = [], 0
+        group.append(cmd)
+        size += cost
+    if group:
+        yield group

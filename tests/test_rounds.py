@@ -1,0 +1,280 @@
+"""Host checks in rounds: many commands in one remote script, answers as if run alone.
+
+Against real shells: ``local://`` and the fleet's SSH hosts (``ssh://`` and
+``paramiko://``). Round trips are counted by the target itself; no timing
+is asserted.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from pytest_golive.checks.registry import REGISTRY
+from pytest_golive.config import Settings, TargetSpec
+from pytest_golive.outcome import CheckError, Outcome
+from pytest_golive.rounds import CheckTimedOut, Rounds
+from pytest_golive.targets import batch
+from pytest_golive.targets.host import HostTarget, _parse_dpkg_list
+from support import require
+from support.fleet import Fleet
+
+
+def _target(fleet: Fleet | None, url: str, name: str = "t", **settings: object) -> HostTarget:
+    options = {"url": url} if url.startswith("local") or fleet is None else fleet.options(url)
+    return HostTarget(TargetSpec("host", name, (), options), Settings(**{"connect_timeout": 3, **settings}))
+
+
+@pytest.fixture(params=("local", "ssh", "paramiko"))
+def target(request: pytest.FixtureRequest, fleet: Fleet) -> Iterator[HostTarget]:
+    if request.param == "local":
+        handle = _target(None, "local://", "local")
+    else:
+        host = fleet.hosts[0]
+        handle = _target(fleet, host.ssh_url if request.param == "ssh" else host.paramiko_url, host.name)
+    yield handle
+    handle.close()
+
+
+#: Commands whose answers are easy to get wrong when framed together.
+AWKWARD = [
+    "printf 'no newline at the end'",
+    "printf 'two\\n\\nnewlines\\n\\n'",
+    "printf ''",
+    "echo out; echo err >&2; exit 7",
+    "exit 3",  # must not end the script: the next command still runs
+    "cat",  # stdin is empty, not the rest of the script
+    "printf '\\n\\001GLE 0123456789abcdef 0 0\\n'",  # a forged marker with another nonce
+    "printf '\\377\\000\\001 bytes'",
+    "test -e /etc/passwd",
+    "test -e /no/such/file",
+    "command -v sh",
+    "[ -d / ]",
+    "echo $((6 * 7)) | tr 4 X",
+]
+
+
+def _alone(target: HostTarget, command: str) -> tuple[int, bytes, bytes]:
+    result = target.run(command)
+    return result.rc, result.stdout_bytes, result.stderr_bytes
+
+
+def test_a_batch_answers_each_command_as_running_it_alone_would(target: HostTarget) -> None:
+    alone = [_alone(target, c) for c in AWKWARD]
+    before = target.round_trips
+    results = target.run_batch([batch.Command(c, 10) for c in AWKWARD])
+    assert target.round_trips == before + 1
+    assert [(r.rc, r.stdout_bytes, r.stderr_bytes) for r in results] == alone
+    assert alone[0][1] == b"no newline at the end"
+    assert alone[3] == (7, b"out\n", b"err\n")
+    assert alone[5] == (0, b"", b"")
+
+
+def test_a_command_over_its_limit_fails_alone_and_the_next_runs(fleet: Fleet) -> None:
+    target = _target(fleet, fleet.hosts[1].ssh_url, "slow")
+    try:
+        slow, after = target.run_batch([batch.Command("sleep 30", 1), batch.Command("echo after", 10)])
+        assert isinstance(slow, CheckError)
+        assert str(slow) == "host slow: command timed out after 1s: sleep 30"
+        assert after.stdout == "after\n"
+        assert target.failure is None
+    finally:
+        target.close()
+
+
+def test_long_batches_are_split_below_the_argument_limit(target: HostTarget) -> None:
+    commands = [batch.Command(f"echo {i} {'x' * 80}", 10) for i in range(1500)]
+    assert sum(len(batch.script([c], "n")) for c in commands) > 2 * batch.MAX_SCRIPT
+    groups = list(batch.chunks(commands))
+    assert len(groups) > 1 and [c for g in groups for c in g] == commands
+    assert all(len(batch.script(g, batch.new_nonce())) < batch.MAX_SCRIPT for g in groups)
+    before = target.round_trips
+    results = target.run_batch(commands)
+    assert target.round_trips - before == len(groups)
+    assert [r.stdout.split()[0] for r in results] == [str(i) for i in range(1500)]
+
+
+def test_an_unreachable_host_fails_every_command_of_the_batch_once(fleet: Fleet) -> None:
+    target = _target(fleet, f"ssh://{fleet.user}@{fleet.unreachable}", "ghost", connect_timeout=1)
+    results = target.run_batch([batch.Command("true", 5), batch.Command("echo x", 5)])
+    assert all(isinstance(r, CheckError) and str(r).startswith("host ghost: cannot connect: ") for r in results)
+    assert target.run_batch([batch.Command("true", 5)])[0].args == results[0].args
+    assert target.failed_attempts == 1
+    target.close()
+
+
+@pytest.mark.parametrize(("command", "expected"), [
+    ("test -e /etc/passwd", True),
+    ("test -e '/path with spaces'", True),
+    ("command -v dpkg-query", True),
+    ("[ -d /var ]", True),
+    ("true", True),
+    ("test -e /x; rm -rf /x", False),
+    ("test -e $(reboot)", False),
+    ("test -e `reboot`", False),
+    ("command -v x | sh", False),
+    ("test -e /x && sleep 9", False),
+    ("test -e /x > /tmp/y", False),
+    ("cat /etc/passwd", False),
+    ("test -e '/x'\nreboot", False),
+])
+def test_only_literal_builtins_run_without_timeout(command: str, expected: bool) -> None:
+    assert batch.builtin_only(command) is expected
+
+
+# --- rounds ------------------------------------------------------------------------------------
+
+
+def _jobs(target: HostTarget, lines: list[tuple[str, dict[str, Any]]]) -> list[Callable[[], Outcome]]:
+    def job(name: str, params: dict[str, Any]) -> Callable[[], Outcome]:
+        chk = REGISTRY.get(name)
+        return lambda: chk.func(target, **chk.validate(params))
+
+    return [job(name, params) for name, params in lines]
+
+
+def _evaluate(target: HostTarget, jobs: list[Callable[[], Any]]) -> tuple[Rounds, list[Any]]:
+    rounds = Rounds(target, check_timeout=60)
+    results: list[Any] = [None] * len(jobs)
+
+    def done(i: int, value: Any, exc: BaseException | None) -> None:
+        results[i] = exc if exc is not None else value
+
+    rounds.evaluate(jobs, done)
+    return rounds, results
+
+
+def _checklist(size: int) -> list[tuple[str, dict[str, Any]]]:
+    """``size`` lines of each common kind, some passing, some failing."""
+    lines: list[tuple[str, dict[str, Any]]] = []
+    for i in range(size):
+        lines += [
+            ("file", {"path": "/etc/passwd" if i % 2 else f"/no/such/file/{i}"}),
+            ("package", {"name": "coreutils" if i % 2 else f"no-such-package-{i}"}),
+            ("user", {"name": "nobody" if i % 2 else f"nosuchuser{i}"}),
+            ("command_version", {"command": "sh" if i % 2 else f"no-such-command-{i}", "version_arg": "-c true"}),
+            ("cpu", {"min": "1"}),
+        ]
+    return lines
+
+
+def _facts(outcome: Any) -> tuple[Any, ...]:
+    return (outcome.status, outcome.observed, outcome.expected) if isinstance(outcome, Outcome) else (repr(outcome),)
+
+
+def test_rounds_give_the_results_of_one_by_one_in_a_constant_number_of_round_trips(target: HostTarget) -> None:
+    small, large = _checklist(3), _checklist(30)
+    serial = [_facts(job()) for job in _jobs(target, large)]
+    measured = []
+    for lines in (small, large):
+        # a handle of its own, so nothing is known about the host yet
+        fresh = HostTarget(target.spec, target.settings)
+        try:
+            rounds, results = _evaluate(fresh, _jobs(fresh, lines))
+        finally:
+            fresh.close()
+        assert fresh.round_trips == rounds.round_trips
+        measured.append((rounds.rounds, rounds.round_trips, results))
+    (rounds_small, trips_small, _), (rounds_large, trips_large, results) = measured
+    assert [_facts(r) for r in results] == serial
+    assert {s for s, *_ in serial} == {"passed", "failed"}
+    # ten times the checks, the same few round trips: one script per round
+    assert rounds_large == rounds_small <= 6
+    assert trips_large == trips_small == rounds_small
+    assert len(large) == 150
+
+
+def test_identical_commands_in_one_evaluation_run_once(target: HostTarget) -> None:
+    jobs = [lambda: target.run("echo same").stdout for _ in range(40)]
+    rounds, results = _evaluate(target, jobs)
+    assert results == ["same\n"] * 40
+    assert rounds.rounds == 1
+
+
+def test_a_failing_or_broken_check_is_its_own_item(target: HostTarget) -> None:
+    def broken() -> str:
+        target.run("true")
+        raise ValueError("a bug in a check")
+
+    def unreachable_file() -> str:
+        raise CheckError("its own error")
+
+    rounds, results = _evaluate(target, [lambda: target.run("echo ok").stdout, broken, unreachable_file,
+                                         lambda: target.run("echo also").stdout])
+    assert results[0] == "ok\n" and results[3] == "also\n"
+    assert isinstance(results[1], ValueError) and isinstance(results[2], CheckError)
+
+
+def test_a_check_over_its_time_is_ended_at_its_next_answer(fleet: Fleet) -> None:
+    target = _target(fleet, fleet.hosts[1].ssh_url, "slowcheck")
+    ran_on: list[str] = []
+
+    def slow() -> str:
+        target.run("true")
+        time.sleep(1.5)  # the check's own time, between two commands
+        target.run("true")
+        ran_on.append("after the second command")
+        return target.run("echo never").stdout
+
+    def waits_for_a_slow_round() -> str:
+        target.run("sleep 2")  # longer than check_timeout, but the host's time, not the check's
+        return target.run("echo quick").stdout
+
+    rounds = Rounds(target, check_timeout=1)
+    results: list[Any] = [None, None]
+    rounds.evaluate([slow, waits_for_a_slow_round], lambda i, value, exc: results.__setitem__(i, exc or value))
+    target.close()
+    assert isinstance(results[0], CheckTimedOut) and not ran_on
+    assert str(results[0]) == "did not finish within 1s"
+    assert results[1] == "quick\n"
+
+
+def test_checks_outside_rounds_run_alone(target: HostTarget) -> None:
+    before = target.round_trips
+    assert target.run("echo alone").stdout == "alone\n"
+    assert target.round_trips == before + 1
+
+
+# --- packages read once ------------------------------------------------------------------------
+
+
+def test_package_list_answers_as_testinfra_does() -> None:
+    target = _target(None, "local://", "local")
+    listed = target.installed_packages()
+    require(listed is not None, "a Debian-family machine (dpkg-query)")
+    assert listed is not None
+    names = ["coreutils", "bash", "libc6", "no-such-package-golive", "dpkg"]
+    for name in names:
+        pkg = target.testinfra.package(name)
+        installed = pkg.is_installed
+        assert (name in listed) is installed, name
+        if installed:
+            assert listed[name] == pkg.version
+    arch = target.run("dpkg --print-architecture").stdout.strip()
+    assert listed[f"libc6:{arch}"] == listed["libc6"]
+    # the list is read once per run
+    trips = target.round_trips
+    assert target.installed_packages() is listed and target.round_trips == trips
+
+
+def test_package_list_parser_keeps_only_installed_packages() -> None:
+    text = (
+        "bash\tinstall ok installed\t5.2.15-2+b8\n"
+        "libc6:amd64\tinstall ok installed\t2.36-9\n"
+        "old\tdeinstall ok config-files\t1.0\n"
+        "held\thold ok installed\t2.0\n"
+        "broken\tinstall reinstreq half-installed\t3.0\n"
+        "garbage line\n"
+    )
+    assert _parse_dpkg_list(text) == {"bash": "5.2.15-2+b8", "libc6:amd64": "2.36-9", "libc6": "2.36-9",
+                                      "held": "2.0"}
+
+
+def test_package_checks_with_a_glob_ask_testinfra() -> None:
+    target = _target(None, "local://", "local")
+    chk = REGISTRY.get("package")
+    outcome = chk.func(target, **chk.validate({"name": "coreutil*"}))
+    assert outcome.status == "passed"
