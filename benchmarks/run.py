@@ -11,9 +11,14 @@ times it, median of several runs, as:
 * ``testinfra``         -- plain testinfra tests as shipped (``ssh://``, no ControlPath:
                            a new SSH handshake for every command)
 
-Two times per run: ``wall`` (the whole ``pytest`` process, interpreter and
-plugin start-up included) and ``pytest`` (the session time pytest prints:
-collection and the run). Needs root (network namespaces) and openssh-server.
+Per run: ``wall`` (the whole ``pytest`` process, interpreter and plugin
+start-up included), ``pytest`` (the session time pytest prints: collection
+and the run), ``runner CPU`` (CPU seconds of the ``pytest`` process and its
+children, the ``ssh`` clients: what the machine running the checks pays) and
+``hosts CPU`` (the machine's CPU seconds during the run less the runner's:
+the fleet's sshd and the commands they ran, what the checked hosts pay; here
+they share the runner's cores, on a real fleet they are the hosts' own). Needs root (network namespaces) and
+openssh-server.
 
     sudo python3 benchmarks/run.py                  # 1 and 5 hosts, 3 runs each
     sudo python3 benchmarks/run.py --hosts 1,5,50 --runs 5
@@ -30,6 +35,7 @@ import argparse
 import json
 import os
 import re
+import resource
 import shutil
 import signal
 import statistics
@@ -57,6 +63,8 @@ class Sample:
     passed: int
     ok: bool
     failures: list[str] = field(default_factory=list)
+    runner_cpu: float = 0.0
+    hosts_cpu: float = 0.0
 
 
 @dataclass
@@ -168,17 +176,32 @@ def testinfra_project(directory: Path, fleet: Fleet, subjects: dict[str, list[st
 # --- running -----------------------------------------------------------------------------------
 
 
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def machine_cpu() -> float:
+    """CPU seconds this machine has used since boot, all processes (``/proc/stat``)."""
+    fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    busy = [int(v) for i, v in enumerate(fields) if i not in (3, 4)]  # all but idle and iowait
+    return sum(busy) / os.sysconf("SC_CLK_TCK")
+
+
 def _pytest(args: list[str], cwd: Path, timeout: float) -> Sample:
     cmd = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "--no-header", *args]
+    cpu = _children_cpu()
     started = time.perf_counter()
     proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout, check=False)
     wall = time.perf_counter() - started
+    cpu = _children_cpu() - cpu
     tail = proc.stdout.strip().splitlines()[-1] if proc.stdout.strip() else proc.stderr[-300:]
     seconds = _SECONDS.search(tail)
     passed = _PASSED.search(tail)
     return Sample(wall=wall, session=float(seconds.group(1)) if seconds else wall,
                   passed=int(passed.group(1)) if passed else 0, ok=proc.returncode == 0,
-                  failures=[line for line in proc.stdout.splitlines() if line.startswith(("FAILED", "ERROR"))][:3])
+                  failures=[line for line in proc.stdout.splitlines() if line.startswith(("FAILED", "ERROR"))][:3],
+                  runner_cpu=cpu)
 
 
 def close_masters(fleet: Fleet, ssh_config: Path, hosts: int) -> None:
@@ -188,6 +211,19 @@ def close_masters(fleet: Fleet, ssh_config: Path, hosts: int) -> None:
 
 
 def run_variant(variant: str, fleet: Fleet, hosts: int, work: Path, mux_config: Path) -> Sample:
+    """One run of ``variant``, with the CPU the hosts used for it.
+
+    The hosts' sessions are not children of anything this process can ask,
+    so their CPU is the machine's during the run less the runner's: keep the
+    machine otherwise idle while benchmarking.
+    """
+    before = machine_cpu()
+    sample = _run_variant(variant, fleet, hosts, work, mux_config)
+    sample.hosts_cpu = max(0.0, machine_cpu() - before - sample.runner_cpu)
+    return sample
+
+
+def _run_variant(variant: str, fleet: Fleet, hosts: int, work: Path, mux_config: Path) -> Sample:
     if variant.startswith("golive"):
         extra = ["--golive-no-prefetch"] if variant == "golive-serial" else []
         report = work / f"golive-{hosts}" / "report.json"
@@ -262,7 +298,8 @@ def main(argv: list[str] | None = None) -> int:
                 flag = "" if sample.ok and sample.passed == checks * size else \
                     f"  (!) {sample.passed}/{checks * size} passed"
                 print(f"  {variant:14} {size:3} hosts  wall {sample.wall:7.2f}s  "
-                      f"pytest {sample.session:7.2f}s{flag}", flush=True)
+                      f"pytest {sample.session:7.2f}s  runner CPU {sample.runner_cpu:7.2f}s  "
+                      f"hosts CPU {sample.hosts_cpu:7.2f}s{flag}", flush=True)
                 for failure in sample.failures:
                     print(f"      {failure[:300]}", flush=True)
     finally:
@@ -281,22 +318,21 @@ def main(argv: list[str] | None = None) -> int:
 
 def print_table(cells: dict[tuple[str, int], Cell], sizes: list[int], variants: list[str]) -> None:
     """Median times per variant and fleet size, and each as a multiple of golive's."""
-    print()
-    head = "| variant | " + " | ".join(f"{n} host{'s' if n > 1 else ''}: wall (pytest) | x golive" for n in sizes) + " |"
-    print(head)
-    print("|" + "---|" * (1 + 2 * len(sizes)))
-    for variant in variants:
-        row = [variant]
-        for size in sizes:
+    for size in sizes:
+        print(f"\n{size} host{'s' if size > 1 else ''}, medians:\n")
+        print("| variant | wall | pytest | runner CPU | hosts CPU | wall x golive |")
+        print("|---|---|---|---|---|---|")
+        base = cells.get(("golive", size), Cell()).median("wall")
+        for variant in variants:
             cell = cells.get((variant, size), Cell())
-            base = cells.get(("golive", size), Cell()).median("wall")
-            wall, session = cell.median("wall"), cell.median("session")
+            wall = cell.median("wall")
             if wall is None:
-                row += [cell.skipped or "-", ""]
+                print(f"| {variant} | {cell.skipped or '-'} | | | | |")
                 continue
-            row.append(f"{wall:.2f} s ({session:.2f} s)" + ("" if len(cell.samples) > 1 else " [1 run]"))
-            row.append(f"{wall / base:.1f}x" if base else "")
-        print("| " + " | ".join(row) + " |")
+            runs = "" if len(cell.samples) > 1 else " [1 run]"
+            ratio = f"{wall / base:.1f}x" if base else ""
+            print(f"| {variant} | {wall:.2f} s{runs} | {cell.median('session'):.2f} s | "
+                  f"{cell.median('runner_cpu'):.2f} s | {cell.median('hosts_cpu'):.2f} s | {ratio} |")
 
 
 if __name__ == "__main__":

@@ -73,14 +73,30 @@ def test_a_batch_answers_each_command_as_running_it_alone_would(target: HostTarg
     assert alone[5] == (0, b"", b"")
 
 
+def test_a_script_cut_short_is_finished_command_by_command(target: HostTarget) -> None:
+    """A syntax error ends the script where it stands: the rest is sent again, each command alone."""
+    commands = ["echo before", "echo (", "echo after; exit 4"]
+    alone = [_alone(target, c) for c in commands]
+    before = target.round_trips
+    results = target.run_batch([batch.Command(c, 10) for c in commands])
+    assert target.round_trips == before + 2
+    assert [(r.rc, r.stdout_bytes, r.stderr_bytes) for r in results] == alone
+    assert alone[1][0] == 2 and b"Syntax error" in alone[1][2]
+
+
 def test_a_command_over_its_limit_fails_alone_and_the_next_runs(fleet: Fleet) -> None:
     target = _target(fleet, fleet.hosts[1].ssh_url, "slow")
     try:
-        slow, after = target.run_batch([batch.Command("sleep 30", 1), batch.Command("echo after", 10)])
+        first, slow, after, other = target.run_batch([
+            batch.Command("echo first", 2), batch.Command("sleep 30", 2), batch.Command("echo after", 2),
+            batch.Command("echo other limit", 10),
+        ])
         assert isinstance(slow, CheckError)
-        assert str(slow) == "host slow: command timed out after 1s: sleep 30"
-        assert after.stdout == "after\n"
+        assert str(slow) == "host slow: command timed out after 2s: sleep 30"
+        assert (first.stdout, after.stdout, other.stdout) == ("first\n", "after\n", "other limit\n")
         assert target.failure is None
+        # one script for each limit, and the one cut short sent again from the slow command on
+        assert target.round_trips == 3
     finally:
         target.close()
 

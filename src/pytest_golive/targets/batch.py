@@ -10,16 +10,19 @@ alone would have given.
 
 What the script keeps from running commands one by one:
 
-* each command runs in a shell of its own (``sh -c`` or a subshell), so an
+* each command runs in a shell of its own (a subshell of ``sh``), so an
   ``exit`` or a ``cd`` in one cannot touch the next;
-* each command is bounded by its own time limit with coreutils ``timeout``
-  where the host has it; a command made only of shell built-ins that cannot
-  block (``test -e PATH``, ``command -v NAME``) runs in a subshell without
-  it, which saves two processes on the host per command;
 * stdin is ``/dev/null``, so no command can swallow what follows it;
 * nothing is written on the host: output is framed on the two streams the
   connection already has, with a random marker per script that no command's
-  output can forge.
+  output can forge;
+* every command is bounded by its time limit. A script of commands with the
+  same limit is first sent under one coreutils ``timeout`` of that limit
+  (:func:`script` with ``each_bounded=False``): if the whole script ends in
+  time, so did each command, and the host was spared two processes per
+  command. If it does not, the commands it did not finish are sent again,
+  each under its own ``timeout`` (``each_bounded=True``), so a hanging
+  command fails alone, after its own limit, as it would have run alone.
 
 A script is one argument of the remote command, so its size is bounded
 (Linux refuses a single argument over 128 KiB); :func:`chunks` splits a
@@ -70,8 +73,20 @@ def builtin_only(command: str) -> bool:
     return bool(_BUILTIN_ONLY.match(command.strip()))
 
 
-def script(commands: list[Command], nonce: str) -> str:
-    """The shell script that runs ``commands`` in order, framing what each prints."""
+def _line(cmd: Command, index: int, each_bounded: bool) -> str:
+    """The script line that runs one command and marks its end."""
+    if each_bounded and not builtin_only(cmd.text):
+        return f"gl_t {int(cmd.limit)} {shlex.quote(cmd.text)} </dev/null; gl_e {index} $?"
+    return f"( {cmd.text}\n) </dev/null; gl_e {index} $?"
+
+
+def script(commands: list[Command], nonce: str, *, each_bounded: bool = True) -> str:
+    """The shell script that runs ``commands`` in order, framing what each prints.
+
+    ``each_bounded``: every command that is not :func:`builtin_only` under its
+    own ``timeout``; otherwise none is, and the caller bounds the whole script
+    (:func:`bounded`).
+    """
     lines = [
         # One test for coreutils timeout per script, not per command.
         "if command -v timeout >/dev/null 2>&1; then gl_to=1; else gl_to=; fi",
@@ -81,13 +96,16 @@ def script(commands: list[Command], nonce: str) -> str:
         "gl_e() { printf '\\n\\001GLE NONCE %s %s\\n' \"$1\" \"$2\"; printf '\\n\\001GLE NONCE %s\\n' \"$1\" >&2; }"
         .replace("NONCE", nonce),
     ]
-    for i, cmd in enumerate(commands):
-        if builtin_only(cmd.text):
-            lines.append(f"( {cmd.text} ) </dev/null; gl_e {i} $?")
-        else:
-            lines.append(f"gl_t {int(cmd.limit)} {shlex.quote(cmd.text)} </dev/null; gl_e {i} $?")
+    lines += [_line(cmd, i, each_bounded) for i, cmd in enumerate(commands)]
     lines.append("exit 0")
     return "\n".join(lines) + "\n"
+
+
+def bounded(text: str, limit: int) -> str:
+    """``text`` as a remote command: run by ``sh``, within ``limit`` seconds where ``timeout`` exists."""
+    quoted = shlex.quote(text)
+    return (f"if command -v timeout >/dev/null 2>&1; then timeout -k {KILL_AFTER} {int(limit)} sh -c {quoted}; "
+            f"else sh -c {quoted}; fi")
 
 
 def new_nonce() -> str:
@@ -119,12 +137,11 @@ def parse(stdout: bytes, stderr: bytes, nonce: str, count: int) -> list[Answer |
 
 
 def chunks(commands: Iterable[Command], limit: int = MAX_SCRIPT) -> Iterator[list[Command]]:
-    """``commands`` in consecutive groups whose scripts stay below ``limit`` bytes."""
+    """``commands`` in consecutive groups whose scripts stay below ``limit`` bytes, quoting included."""
     group: list[Command] = []
     size = 0
     for cmd in commands:
-        # Quoting can nearly double a command's text; the framing adds ~40 bytes.
-        cost = 2 * len(cmd.text.encode()) + 48
+        cost = max(len(shlex.quote(_line(cmd, 99999, bounded_each))) for bounded_each in (False, True))
         if group and size + cost > limit:
             yield group
             group, size = [], 0

@@ -179,41 +179,64 @@ class HostTarget:
             self._fail(f"host {self.name}: {'login refused' if refused else 'cannot connect'}: {reason}")
 
     def run_batch(self, commands: list[batch.Command]) -> list[Any]:
-        """Run ``commands`` in order with one remote command per script chunk.
+        """Run ``commands`` with one remote command per script (see :mod:`~pytest_golive.targets.batch`).
 
         Returns, for each command, its testinfra ``CommandResult`` or the
         :class:`CheckError` it would have raised alone (timed out, host gone).
+        Commands are grouped by time limit, so one ``timeout`` can bound a
+        whole script; the order among commands of one round does not matter.
         """
-        results: list[Any] = []
-        for group in batch.chunks(commands):
-            if self.failure:
-                results += [CheckError(self.failure)] * len(group)
-                continue
-            try:
-                results += self._run_script(group)
-            except CheckError as exc:
-                results += [exc] * len(group)
+        results: list[Any] = [None] * len(commands)
+        by_limit: dict[int, list[int]] = {}
+        for i, cmd in enumerate(commands):
+            by_limit.setdefault(cmd.limit, []).append(i)
+        for indexes in by_limit.values():
+            done = 0
+            for group in batch.chunks(commands[i] for i in indexes):
+                if self.failure:
+                    answered: list[Any] = [CheckError(self.failure)] * len(group)
+                else:
+                    try:
+                        answered = self._run_script(group)
+                    except CheckError as exc:
+                        answered = [exc] * len(group)
+                for i, result in zip(indexes[done:done + len(group)], answered, strict=True):
+                    results[i] = result
+                done += len(group)
         return results
 
     def _run_script(self, group: list[batch.Command]) -> list[Any]:
+        """One script under one ``timeout``; what it did not finish, again with a ``timeout`` each."""
+        answers, why = self._send(group, each_bounded=False)
+        each_bounded = [False] * len(group)
+        missing = next((k for k, answer in enumerate(answers) if answer is None), None)
+        if missing is not None:
+            answers[missing:], why = self._send(group[missing:], each_bounded=True)
+            each_bounded[missing:] = [True] * (len(group) - missing)
         backend = self.testinfra.backend
-        nonce = batch.new_nonce()
-        script = batch.script(group, nonce)
-        # Streams are framed per command, so an answer arrives at least once per command:
-        # the longest single bound is the longest silence to wait through.
-        outcome = self._remote(script, max(cmd.limit for cmd in group))
-        answers = batch.parse(outcome.stdout_bytes, outcome.stderr_bytes, nonce, len(group))
         results: list[Any] = []
-        for cmd, answer in zip(group, answers, strict=True):
+        for cmd, answer, alone in zip(group, answers, each_bounded, strict=True):
             if answer is None:
-                why = " ".join(outcome.stderr.split())[:200] or f"exit status {outcome.rc}"
-                results.append(CheckError(f"host {self.name}: command did not finish: {mask(why)}"))
-            elif answer.rc == _TIMED_OUT and not batch.builtin_only(cmd.text):
+                results.append(CheckError(f"host {self.name}: command did not finish: {why}"))
+            elif alone and answer.rc == _TIMED_OUT and not batch.builtin_only(cmd.text):
                 results.append(CheckError(
                     f"host {self.name}: command timed out after {cmd.limit}s: {mask(cmd.text)[:120]}"))
             else:
                 results.append(backend.result(answer.rc, backend.encode(cmd.text), answer.stdout, answer.stderr))
         return results
+
+    def _send(self, group: list[batch.Command], *, each_bounded: bool) -> tuple[list[Any], str]:
+        """Send one script; the answers it framed, and what the host said if it stopped early."""
+        nonce = batch.new_nonce()
+        script = batch.script(group, nonce, each_bounded=each_bounded)
+        limit = max(cmd.limit for cmd in group)
+        text = f"sh -c {shlex.quote(script)}" if each_bounded else batch.bounded(script, limit)
+        # Each command's end is marked on the streams as it ends, so the longest
+        # silence to wait through is one command's limit.
+        outcome = self._remote(text, limit)
+        answers: list[Any] = batch.parse(outcome.stdout_bytes, outcome.stderr_bytes, nonce, len(group))
+        why = " ".join(outcome.stderr.split())[-200:] or f"exit status {outcome.rc}"
+        return answers, mask(why)
 
     def _fail(self, message: str) -> NoReturn:
         self.failure = message
