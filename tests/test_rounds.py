@@ -294,3 +294,53 @@ def test_package_checks_with_a_glob_ask_testinfra() -> None:
     chk = REGISTRY.get("package")
     outcome = chk.func(target, **chk.validate({"name": "coreutil*"}))
     assert outcome.status == "passed"
+
+
+# --- a whole run -------------------------------------------------------------------------------
+
+
+def _lines_md(size: int) -> str:
+    lines = ["# Fleet", ""]
+    for i in range(size):
+        lines += [
+            f"- [ ] file {i} <!-- golive: file path={'/etc/passwd' if i % 2 else f'/no/such/{i}'} severity=warning -->",
+            f"- [ ] package {i} <!-- golive: package name={'coreutils' if i % 2 else f'no-such-{i}'} severity=warning -->",
+            f"- [ ] user {i} <!-- golive: user name={'nobody' if i % 2 else f'nosuch{i}'} severity=warning -->",
+            f"- [ ] command {i} <!-- golive: command_version command={'sh' if i % 2 else f'nosuch-{i}'} "
+            "version_arg='-c true' severity=warning -->",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def _remote_commands(result: pytest.RunResult) -> dict[str, int]:
+    line = next(line for line in result.outlines if line.startswith("remote commands per host: "))
+    pairs = line.split(": ", 1)[1].split(", ")
+    return {name: int(n) for name, n in (pair.rsplit(" ", 1) for pair in pairs)}
+
+
+def test_a_run_sends_each_host_the_same_few_commands_however_long_its_checklist(fleet: Fleet,
+                                                                              golive_project: Any) -> None:
+    """Over ssh:// and paramiko://: results as one by one, remote commands per host flat."""
+    entries = ",\n    ".join(
+        f'{{ name = "{name}", url = "{url}", ssh_config = "{fleet.ssh_config}", '
+        f'ssh_identity_file = "{fleet.identity_file}" }}'
+        for name, url in (("ssh-host", fleet.hosts[0].ssh_url), ("paramiko-host", fleet.hosts[1].paramiko_url))
+    )
+    environments = f"\n[environments.fleet.hosts]\nweb = [\n    {entries}\n]\n"
+    seen = {}
+    for size in (2, 25):
+        golive_project.write(_lines_md(size), environments=environments)
+        one_by_one = golive_project.run("--golive-no-prefetch", "-v", env="fleet")
+        expected = [(r["nodeid"], r["status"], r["observed"]) for r in golive_project.results()["results"]]
+        result = golive_project.run("-v", env="fleet")
+        records = golive_project.results()["results"]
+        assert [(r["nodeid"], r["status"], r["observed"]) for r in records] == expected
+        assert len(records) == 2 * 4 * size
+        assert {r["status"] for r in records} == {"passed", "failed"}
+        seen[size] = _remote_commands(result)
+        # one by one, a host is sent a command per file, user and command line
+        # (packages come from the one package list)
+        assert min(_remote_commands(one_by_one).values()) >= 3 * size
+    assert set(seen[2]) == {"ssh-host", "paramiko-host"}
+    assert seen[25] == seen[2]
+    assert max(seen[25].values()) <= 6

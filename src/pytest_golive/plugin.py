@@ -436,7 +436,8 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         return
     from pytest_golive.report.terminal import write_summary
 
-    write_summary(terminalreporter, gs.results, config.option.reportchars or "")
+    write_summary(terminalreporter, gs.results, config.option.reportchars or "",
+                  round_trips=gs.pool.round_trips() if config.option.verbose > 0 else None)
     if gs.results.verdict["verdict"] == "NO-GO":
         _red_summary_line(terminalreporter)
 

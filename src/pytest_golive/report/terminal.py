@@ -31,8 +31,13 @@ def _short(nodeid: str) -> str:
     return nodeid if path.endswith(".py") or not sep else rest
 
 
-def write_summary(tr: Any, results: RunResults, reportchars: str = "") -> None:
-    """Write the golive section of pytest's terminal summary."""
+def write_summary(tr: Any, results: RunResults, reportchars: str = "",
+                  round_trips: dict[str, int] | None = None) -> None:
+    """Write the golive section of pytest's terminal summary.
+
+    ``round_trips`` (with ``-v``): remote commands sent to each host by this
+    process, so the cost of a checklist per host can be seen.
+    """
     tr.write_sep("=", f"golive readiness: {results.environment}")
     sections = results.by_section()
     if sections:
@@ -47,6 +52,9 @@ def write_summary(tr: Any, results: RunResults, reportchars: str = "") -> None:
     for w in results.stale_waivers:
         tr.write_line(f"stale waiver: '{w['item']}' matched no item ({w['source']}); remove it", yellow=True)
     _reasons(tr, results, everything=any(ch in reportchars for ch in "aAwWpP"))
+    if round_trips:
+        shown = ", ".join(f"{name} {n}" for name, n in sorted(round_trips.items()))
+        tr.write_line(f"remote commands per host: {shown}")
     line = verdict_line(results)
     go = results.verdict["verdict"] == "GO"
     tr.write_line(line, green=go, red=not go, bold=True)
@@ -71,3 +79,4 @@ def _reasons(tr: Any, results: RunResults, everything: bool) -> None:
                 "manual-attested": "ATTESTED"}[display_status(r)]
         reason = (r.get("message") or r.get("observed") or "").splitlines()
         tr.write_line(f"{word} {_short(r['nodeid'])} - {reason[0] if reason else ''}")
+

@@ -67,6 +67,11 @@ class TargetPool:
             return FileTarget(spec, host)
         raise CheckError(f"{spec.name}: unknown target kind {spec.kind}")
 
+    def round_trips(self) -> dict[str, int]:
+        """Remote commands sent to each host contacted so far (batched checks share one)."""
+        return {name: handle.round_trips for name, handle in self._handles.items()
+                if getattr(handle, "kind", "") == "host" and handle.round_trips}
+
     def close(self) -> None:
         for handle in self._handles.values():
             close = getattr(handle, "close", None)
