@@ -176,6 +176,11 @@ def testinfra_project(directory: Path, fleet: Fleet, subjects: dict[str, list[st
 # --- running -----------------------------------------------------------------------------------
 
 
+#: Runs as a runner would: Python caches compiled modules (and pytest its rewritten ones).
+#: With PYTHONDONTWRITEBYTECODE every run compiles every module again, for all variants alike.
+_ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+
+
 def _children_cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
@@ -192,7 +197,7 @@ def _pytest(args: list[str], cwd: Path, timeout: float) -> Sample:
     cmd = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "--no-header", *args]
     cpu = _children_cpu()
     started = time.perf_counter()
-    proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout, check=False)
+    proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout, check=False, env=_ENV)
     wall = time.perf_counter() - started
     cpu = _children_cpu() - cpu
     tail = proc.stdout.strip().splitlines()[-1] if proc.stdout.strip() else proc.stderr[-300:]

@@ -20,13 +20,15 @@ import tomllib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, unquote, urlsplit
 
-import jsonschema
 import pytest
 
 from pytest_golive.secrets import Secret, looks_secret, reveal
+
+if TYPE_CHECKING:
+    import jsonschema
 
 CONFIG_NAMES = ("golive.toml",)
 
@@ -326,6 +328,8 @@ def _read_toml(path: Path) -> dict[str, Any]:
 
 def validate(path: Path, data: dict[str, Any]) -> None:
     """Check the whole table against :data:`SCHEMA`; raise the first error as one line."""
+    import jsonschema  # here, not at import: every pytest run in the environment loads the plugin
+
     validator = jsonschema.Draft202012Validator(SCHEMA)
     errors = sorted(validator.iter_errors(data), key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path))))
     if errors:

@@ -15,10 +15,8 @@ that cannot be reached fails the test with one line, not a traceback.
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urljoin
 
 import pytest
-import requests
 
 from pytest_golive import session as gsession
 from pytest_golive.config import Environment, TargetSpec
@@ -45,27 +43,6 @@ def _handle(request: pytest.FixtureRequest) -> Any:
         pytest.fail(str(exc), pytrace=False)
 
 
-class BaseUrlSession(requests.Session):
-    """A requests session bound to an endpoint's base URL, with its timeouts.
-
-    ``session.get("/health")`` goes to the endpoint; only safe methods are
-    allowed, because a readiness check must never change its target.
-    """
-
-    def __init__(self, base_url: str, timeout: tuple[float, float]) -> None:
-        super().__init__()
-        self.base_url = base_url if base_url.endswith("/") else base_url + "/"
-        self.default_timeout = timeout
-
-    def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
-        if method.upper() not in ("GET", "HEAD", "OPTIONS"):
-            raise ValueError(f"golive_endpoint allows safe methods only, not {method}")
-        kwargs.setdefault("timeout", self.default_timeout)
-        if not url.startswith(("http://", "https://")):
-            url = urljoin(self.base_url, url.lstrip("/"))
-        return super().request(method, url, *args, **kwargs)
-
-
 @pytest.fixture(scope="session")
 def golive_env(request: pytest.FixtureRequest) -> Environment:
     """The environment of this run (targets, vars, settings)."""
@@ -84,8 +61,10 @@ def golive_host(request: pytest.FixtureRequest) -> Any:
 
 
 @pytest.fixture
-def golive_endpoint(request: pytest.FixtureRequest) -> BaseUrlSession:
+def golive_endpoint(request: pytest.FixtureRequest) -> Any:
     """A requests session bound to each endpoint's base URL, headers, CA bundle and timeouts."""
+    from pytest_golive.targets.endpoint import BaseUrlSession  # requests only where endpoints are
+
     handle = _handle(request)
     session = BaseUrlSession(handle.base_url, handle.timeout)
     session.verify = handle.verify

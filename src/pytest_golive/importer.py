@@ -29,10 +29,10 @@ from markdown_it.token import Token
 
 from pytest_golive.checklist.markdown import (
     _ANY_BINDING,
-    _PARSER,
     _TASK,
     ChecklistError,
     _clean,
+    parser,
     read_markdown,
 )
 from pytest_golive.checklist.model import BindingError, parse_binding
@@ -58,7 +58,7 @@ def scan(text: str) -> list[Line]:
     Uses the same CommonMark parser as the checklist reader, so a line in a
     code block is never a checklist line here either.
     """
-    tokens = _PARSER.parse(text)
+    tokens = parser().parse(text)
     lines: list[Line] = []
     headings: dict[int, str] = {}
     stack: list[int | None] = []

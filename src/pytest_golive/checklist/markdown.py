@@ -13,11 +13,10 @@ line inside a code block never becomes an item.
 
 from __future__ import annotations
 
+import functools
 import re
 from pathlib import Path
-
-from markdown_it import MarkdownIt
-from markdown_it.token import Token
+from typing import TYPE_CHECKING
 
 from pytest_golive.checklist.model import (
     BindingError,
@@ -29,6 +28,10 @@ from pytest_golive.checklist.model import (
     slugify,
 )
 
+if TYPE_CHECKING:
+    from markdown_it import MarkdownIt
+    from markdown_it.token import Token
+
 _TASK = re.compile(r"^\[([ xX])\][ \t]+", re.DOTALL)
 _BINDING = re.compile(r"<!--\s*golive\s*:(.*?)-->", re.DOTALL | re.IGNORECASE)
 _ANY_BINDING = re.compile(r"<!--\s*golive\b", re.IGNORECASE)
@@ -36,7 +39,12 @@ _EMPHASIS = re.compile(r"(\*\*|__|\*|`)")
 
 # Only block structure is needed: inline tokens keep their raw content, so the
 # (slow) inline rules are switched off. A 5 MB checklist parses in seconds.
-_PARSER = MarkdownIt("commonmark", {"html": True}).disable(["inline", "text_join"], ignoreInvalid=True)
+@functools.cache
+def parser() -> MarkdownIt:
+    """The CommonMark parser, made on first use (not when pytest loads the plugin)."""
+    from markdown_it import MarkdownIt
+
+    return MarkdownIt("commonmark", {"html": True}).disable(["inline", "text_join"], ignoreInvalid=True)
 
 
 class ChecklistError(Exception):
@@ -52,7 +60,7 @@ def read_markdown(path: str | Path, text: str | None = None) -> list[Item]:
     if text is None:
         text = read_text(path)
     source = str(path)
-    tokens = _PARSER.parse(text)
+    tokens = parser().parse(text)
     items: list[Item] = []
     errors: list[str] = []
     heading = ""

@@ -32,6 +32,27 @@ _FALSE = {"0", "false", "no", "off"}
 CREDENTIAL_HEADERS = ("authorization", "cookie", "proxy-authorization", "x-api-key")
 
 
+class BaseUrlSession(requests.Session):
+    """A requests session bound to an endpoint's base URL, with its timeouts.
+
+    ``session.get("/health")`` goes to the endpoint; only safe methods are
+    allowed, because a readiness check must never change its target.
+    """
+
+    def __init__(self, base_url: str, timeout: tuple[float, float]) -> None:
+        super().__init__()
+        self.base_url = base_url if base_url.endswith("/") else base_url + "/"
+        self.default_timeout = timeout
+
+    def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+        if method.upper() not in ("GET", "HEAD", "OPTIONS"):
+            raise ValueError(f"golive_endpoint allows safe methods only, not {method}")
+        kwargs.setdefault("timeout", self.default_timeout)
+        if not url.startswith(("http://", "https://")):
+            url = urljoin(self.base_url, url.lstrip("/"))
+        return super().request(method, url, *args, **kwargs)
+
+
 class EndpointTarget:
     kind = "endpoint"
 
