@@ -54,6 +54,7 @@ import pytest
 from pytest_golive import session as gsession
 from pytest_golive.outcome import CheckError, Outcome
 from pytest_golive.rounds import CheckTimedOut, Rounds
+from pytest_golive.secrets import mask
 
 if TYPE_CHECKING:
     from pytest_golive.collection import GoliveItem
@@ -85,8 +86,6 @@ class Prefetcher:
         self._started: set[QueueKey] = set()
         self._lock = threading.Lock()
         self._closed = False
-        #: Rounds and round trips per host evaluated in rounds (for tests and benchmarks).
-        self.rounds: dict[str, Rounds] = {}
         workers = max(1, int(gs.env.settings.concurrency))
         self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="golive-prefetch")
 
@@ -143,7 +142,7 @@ class Prefetcher:
             handle = gs.pool.handle(spec)
         except CheckError as exc:
             for _, future in live:
-                future.set_result(Outcome.error(str(exc)))
+                future.set_result(Outcome.error(mask(str(exc))))
             return
 
         def job(item: GoliveItem) -> Outcome:
@@ -165,7 +164,6 @@ class Prefetcher:
                 future.set_exception(exc or RuntimeError("no outcome"))
 
         rounds = Rounds(handle, check_timeout=gs.env.settings.check_timeout)
-        self.rounds[spec.name] = rounds
         rounds.evaluate([lambda item=item: job(item) for item, _ in live], done,
                         stop=lambda: self._closed)
 
