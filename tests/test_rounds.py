@@ -338,9 +338,61 @@ def test_a_run_sends_each_host_the_same_few_commands_however_long_its_checklist(
         assert len(records) == 2 * 4 * size
         assert {r["status"] for r in records} == {"passed", "failed"}
         seen[size] = _remote_commands(result)
-        # one by one, a host is sent a command per file, user and command line
-        # (packages come from the one package list)
-        assert min(_remote_commands(one_by_one).values()) >= 3 * size
+        # one by one, a host is sent a command per file and command line
+        # (packages and users come from the lists read once)
+        assert min(_remote_commands(one_by_one).values()) >= 2 * size
     assert set(seen[2]) == {"ssh-host", "paramiko-host"}
     assert seen[25] == seen[2]
     assert max(seen[25].values()) <= 6
+
+
+# --- accounts read once ------------------------------------------------------------------------
+
+
+def test_account_list_answers_as_getent_and_id_do(target: HostTarget) -> None:
+    accounts = target.local_accounts()
+    require(accounts is not None, "accounts from local files (nsswitch passwd/group: files systemd)")
+    assert accounts is not None
+    names = list(accounts.users)
+    assert "root" in names and len(names) > 5
+    for name in names:
+        alone = target.run("getent passwd %s || exit 3; id -Gn %s", name, name).stdout.splitlines()
+        assert accounts.users[name] == alone[0].split(":"), name
+        assert accounts.groups_of(name) == alone[1].split(), name
+    trips = target.round_trips
+    assert target.local_accounts() is accounts and target.round_trips == trips
+
+
+@pytest.mark.parametrize(("nsswitch", "local"), [
+    ("passwd: files systemd\ngroup: files systemd\n", True),
+    ("passwd:         compat\ngroup: files [NOTFOUND=return] systemd\n", True),
+    ("passwd: files sss\ngroup: files sss\n", False),
+    ("passwd: files ldap\ngroup: files\n", False),
+    ("passwd: files\n", False),  # group left to the default, which may include NIS
+])
+def test_accounts_are_listed_only_where_every_source_is_local(nsswitch: str, local: bool) -> None:
+    from pytest_golive.targets.host import Accounts
+
+    text = nsswitch + "@@golive\nroot:x:0:0:root:/root:/bin/bash\n@@golive\nroot:x:0:\n"
+    assert (Accounts.parse(text) is not None) is local
+
+
+def test_nis_lines_under_compat_mean_asking_per_account() -> None:
+    from pytest_golive.targets.host import Accounts
+
+    text = "passwd: compat\ngroup: compat\n@@golive\nroot:x:0:0:root:/root:/bin/bash\n+::::::\n@@golive\nroot:x:0:\n"
+    assert Accounts.parse(text) is None
+
+
+def test_groups_of_an_account_as_id_names_them() -> None:
+    from pytest_golive.targets.host import Accounts
+
+    accounts = Accounts(
+        users={"app": "app:x:1001:1001::/srv/app:/usr/sbin/nologin".split(":"),
+               "orphan": "orphan:x:1002:4242::/:/bin/sh".split(":")},
+        groups=[("adm", "4", ["syslog", "app"]), ("app", "1001", []), ("docker", "999", ["app"]),
+                ("app2", "1001", ["app"])],
+    )
+    # app2 shares app's id: id names that id once, by its first group
+    assert accounts.groups_of("app") == ["app", "adm", "docker"]
+    assert accounts.groups_of("orphan") == ["4242"]

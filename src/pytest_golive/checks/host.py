@@ -622,6 +622,28 @@ def tcp_reachable_from(host: HostTarget, *, to: str, reachable: bool = True, tim
 
 # --- accounts ----------------------------------------------------------------------------------
 
+def _account(host: HostTarget, name: str) -> tuple[list[str] | None, list[str]]:
+    """An account's passwd fields (``None`` if there is none) and its groups.
+
+    From the host's account list read once per run where accounts are all
+    local (:meth:`HostTarget.local_accounts`); otherwise ``getent`` and ``id``
+    for this account.
+    """
+    accounts = host.local_accounts()
+    if accounts is not None:
+        if name not in accounts.users:
+            return None, []
+        return accounts.users[name], accounts.groups_of(name)
+    result = host.run("getent passwd %s || exit 3; id -Gn %s", name, name)
+    if result.rc != 0 or not result.stdout.strip():
+        return None, []
+    lines = result.stdout.strip().splitlines()
+    fields = lines[0].split(":")
+    if len(fields) < 7:
+        raise CheckError(f"host {host.name}: getent passwd {name}: unexpected answer {lines[0][:80]!r}")
+    return fields, lines[1].split() if len(lines) > 1 else []
+
+
 @check(target="host")
 def user(
     host: HostTarget,
@@ -643,16 +665,13 @@ def user(
         groups: groups the user must belong to (others are allowed).
         non_root: false to allow uid 0 (by default an account other than root must not have it).
     """
-    result = host.run("getent passwd %s || exit 3; id -Gn %s", name, name)
+    fields, member_of = _account(host, name)
     ev = Evidence()
-    present = result.rc == 0 and bool(result.stdout.strip())
+    present = fields is not None
     ev.add("exists", present == exists, "yes" if present else "no", "yes" if exists else "no")
-    if not (present and exists):
+    if fields is None or not exists:
         return ev.outcome(user=name)
-    lines = result.stdout.strip().splitlines()
-    fields = lines[0].split(":")
     uid, actual_home, actual_shell = int(fields[2]), fields[5], fields[6]
-    member_of = lines[1].split() if len(lines) > 1 else []
     if shell:
         ev.add("shell", actual_shell == shell, actual_shell, shell)
     if home:

@@ -21,12 +21,14 @@ import atexit
 import functools
 import importlib
 import os
+import re
 import shlex
 import shutil
 import subprocess
 import sys
 import tempfile
 import threading
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import greenlet
@@ -70,6 +72,7 @@ class HostTarget:
         #: Remote commands sent: one per command alone, one per script in rounds.
         self.round_trips = 0
         self._packages: object = _UNREAD
+        self._accounts: object = _UNREAD
 
     @property
     def url(self) -> str:
@@ -279,6 +282,21 @@ class HostTarget:
                 self._packages = _parse_dpkg_list(result.stdout) if result.rc == 0 else None
         return self._packages  # type: ignore[return-value]
 
+    def local_accounts(self) -> Accounts | None:
+        """Every account and group, read in one command once per run, where that is all of them.
+
+        Only where the name service switch takes users and groups from local
+        sources alone (``files``, ``compat`` without NIS lines, ``systemd``):
+        then enumerating ``getent passwd`` and ``getent group`` sees every
+        account ``getent passwd NAME`` would. ``None`` elsewhere (LDAP, SSSD,
+        NIS...): callers then ask account by account.
+        """
+        if self._accounts is _UNREAD:
+            result = self.run(_ACCOUNTS_LIST)
+            if self._accounts is _UNREAD:  # checks in one round share the answer: parse it once
+                self._accounts = Accounts.parse(result.stdout) if result.rc == 0 else None
+        return self._accounts  # type: ignore[return-value]
+
     def close(self) -> None:
         """End the host's multiplexing master, if any, and forget the connection."""
         host, self._host = self._host, None
@@ -344,6 +362,63 @@ _unlock_testinfra_caches()
 #: Every package dpkg knows, one per line: name (with :arch where it has one), status, version.
 _DPKG_LIST = ("[ -r /etc/debian_version ] && command -v dpkg-query >/dev/null 2>&1 || exit 3; "
               "dpkg-query -W -f '${binary:Package}\\t${Status}\\t${Version}\\n'")
+
+
+#: The name service sources of accounts and groups, then every account, then every group.
+_ACCOUNTS_LIST = ("grep -E '^[[:space:]]*(passwd|group):' /etc/nsswitch.conf || exit 3; "
+                  "echo @@golive; getent passwd || exit 3; echo @@golive; getent group || exit 3")
+#: Sources whose entries enumerating sees in full.
+_LOCAL_SOURCES = {"files", "compat", "systemd"}
+
+
+@dataclass(frozen=True)
+class Accounts:
+    """A host's accounts (name -> passwd fields) and groups (name, gid, members), in order."""
+
+    users: dict[str, list[str]]
+    groups: list[tuple[str, str, list[str]]]
+
+    @classmethod
+    def parse(cls, text: str) -> Accounts | None:
+        """From :data:`_ACCOUNTS_LIST`'s output; ``None`` when accounts may come from elsewhere."""
+        parts = text.split("@@golive\n")
+        if len(parts) != 3:
+            return None
+        nsswitch, passwd, group = parts
+        databases = set()
+        for line in nsswitch.splitlines():
+            database, _, rest = line.partition(":")
+            sources = re.sub(r"\[[^]]*\]", " ", rest).split()  # without [NOTFOUND=return] actions
+            if not sources or not set(sources) <= _LOCAL_SOURCES:
+                return None
+            databases.add(database.strip())
+        if databases != {"passwd", "group"}:
+            return None  # a database left to glibc's default, which may include NIS
+        users: dict[str, list[str]] = {}
+        for line in passwd.splitlines():
+            fields = line.split(":")
+            if line.startswith(("+", "-")) or len(fields) != 7:
+                return None  # NIS entries under compat, or something unexpected: ask per account
+            users.setdefault(fields[0], fields)
+        groups = []
+        for line in group.splitlines():
+            fields = line.split(":")
+            if line.startswith(("+", "-")) or len(fields) != 4:
+                return None
+            groups.append((fields[0], fields[2], [m for m in fields[3].split(",") if m]))
+        return cls(users, groups)
+
+    def groups_of(self, name: str) -> list[str]:
+        """The groups of an account as ``id -Gn`` names them.
+
+        The primary group first, then every group listing the account, once per
+        group id, each id named by the first group that has it (a number if none).
+        """
+        gids = [self.users[name][3], *(gid for _, gid, members in self.groups if name in members)]
+        names: dict[str, str] = {}
+        for group, gid, _ in self.groups:
+            names.setdefault(gid, group)
+        return [names.get(gid, gid) for gid in dict.fromkeys(gids)]
 
 
 def _parse_dpkg_list(text: str) -> dict[str, str]:
