@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -396,3 +397,71 @@ def test_groups_of_an_account_as_id_names_them() -> None:
     # app2 shares app's id: id names that id once, by its first group
     assert accounts.groups_of("app") == ["app", "adm", "docker"]
     assert accounts.groups_of("orphan") == ["4242"]
+
+
+#: Checks whose evidence changes from one moment to the next (load, free space, ages, sshd
+#: session processes coming and going): compared on status only.
+_VOLATILE = {"cpu_usage", "memory_usage", "disk_free", "newest_file_age", "process"}
+
+
+def _catalog_checklist(shared: Path, fleet: Fleet) -> str:
+    """A line (or two) of every host check, each a warning so the comparison is the point."""
+    (shared / "f.txt").write_text("hello rounds\n")
+    (shared / "f.txt").chmod(0o644)
+    (shared / "logrotate.d").mkdir()
+    (shared / "logrotate.conf").write_text(f"weekly\nrotate 4\ninclude {shared / 'logrotate.d'}\n")
+    (shared / "logrotate.d" / "app").write_text("/var/log/app/*.log {\n  daily\n  rotate 14\n  compress\n}\n")
+    (shared / "cron.d").mkdir()
+    (shared / "spool").mkdir(mode=0o755)
+    (shared / "crontab").write_text("17 * * * * root run-parts /etc/cron.hourly\n")
+    (shared / "cron.d" / "backup").write_text("30 2 * * * backup /usr/local/bin/db-backup --full\n")
+    (shared / "backups").mkdir()
+    (shared / "backups" / "db.sql.gz").write_text("x")
+    cron = f"crontab={shared / 'crontab'} cron_dir={shared / 'cron.d'} spool_dir={shared / 'spool'} periodic_dirs={shared / 'none'}"
+    lines = [
+        "cpu min=1", "cpu min=4096", "memory min_gib=0.01", "disk_free path=/ min_gib=0.001",
+        "disk_size path=/ min_gib=0.001", "cpu_usage max_percent=100 sample_seconds=1",
+        "memory_usage max_percent=100", "os", "os distribution=debian min_version=11",
+        "command_version command=sh version_arg='-c true'", "command_version command=no-such-cmd present=false",
+        "package name=coreutils", "package name=no-such-package", "packages names='coreutils, bash'",
+        "service name=ssh", "process name=sshd", "port_listening port=22", "port_listening port=1 listening=false",
+        "tcp_reachable_from to=127.0.0.1:1 reachable=false timeout=1",
+        "user name=nobody", "user name=root non_root=false", "group name=root", "group name=no-such-group exists=false",
+        f"file path={shared / 'f.txt'} mode=0644 contains=hello", f"file path={shared / 'none'} exists=false",
+        f"directory_permissions path={shared} max_mode=0755",
+        f"logrotate path=/var/log/app/api.log min_rotate=7 config={shared / 'logrotate.conf'} "
+        f"config_dir={shared / 'logrotate.d'}",
+        f"cron_or_timer command=db-backup {cron}", f"cron_or_timer command=nothing-scheduled {cron}",
+        f"newest_file_age directory={shared / 'backups'} max_age_hours=24",
+        "sysctl name=kernel.ostype value=Linux", "sysctl name=vm.swappiness max=100", "mount path=/",
+        "time_sync", f"sshd_config config={fleet.workdir / 'host0' / 'sshd_config'} password_authentication=no",
+    ]
+    return "# Catalog\n\n" + "".join(
+        f"- [ ] line {i} <!-- golive: {line} severity=warning -->\n" for i, line in enumerate(lines))
+
+
+def test_every_host_check_answers_the_same_in_rounds(fleet: Fleet, shared_dir: Path, golive_project: Any) -> None:
+    """The whole host catalog, over local:// and ssh://: rounds change nothing but the round trips."""
+    host = fleet.hosts[0]
+    environments = (
+        "\n[environments.fleet.hosts]\nweb = [\n"
+        f'    {{ name = "local", url = "local://" }},\n'
+        f'    {{ name = "ssh-host", url = "{host.ssh_url}", ssh_config = "{fleet.ssh_config}", '
+        f'ssh_identity_file = "{fleet.identity_file}" }},\n]\n'
+    )
+    golive_project.write(_catalog_checklist(shared_dir, fleet), environments=environments)
+    golive_project.run("--golive-no-prefetch", env="fleet")
+    alone = golive_project.results()["results"]
+    result = golive_project.run("-v", env="fleet")
+    batched = golive_project.results()["results"]
+
+    def facts(record: dict[str, Any]) -> tuple[Any, ...]:
+        if record["check"] in _VOLATILE:
+            return record["nodeid"], record["status"]
+        return record["nodeid"], record["status"], record["observed"], record["expected"]
+
+    assert [facts(r) for r in batched] == [facts(r) for r in alone]
+    assert len(batched) == 2 * 35
+    statuses = {r["status"] for r in batched}
+    assert {"passed", "failed"} <= statuses, statuses
+    assert max(_remote_commands(result).values()) <= 8
