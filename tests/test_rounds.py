@@ -465,3 +465,17 @@ def test_every_host_check_answers_the_same_in_rounds(fleet: Fleet, shared_dir: P
     statuses = {r["status"] for r in batched}
     assert {"passed", "failed"} <= statuses, statuses
     assert max(_remote_commands(result).values()) <= 8
+
+
+def test_batch_commands_false_sends_every_command_on_its_own(golive_project: Any) -> None:
+    golive_project.write(_lines_md(5))
+    in_rounds = golive_project.run("-v")
+    batched = golive_project.results()["results"]
+    assert _remote_commands(in_rounds)["local"] <= 6
+    golive_project.write(_lines_md(5), settings="batch_commands = false")
+    result = golive_project.run("-v")
+    alone = golive_project.results()["results"]
+    assert [(r["nodeid"], r["status"], r["observed"]) for r in alone] == \
+        [(r["nodeid"], r["status"], r["observed"]) for r in batched]
+    # a command per file and command line at least (packages and users come from one list each)
+    assert _remote_commands(result)["local"] >= 2 * 5
