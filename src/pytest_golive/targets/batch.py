@@ -102,10 +102,12 @@ def script(commands: list[Command], nonce: str, *, each_bounded: bool = True) ->
 
 
 def bounded(text: str, limit: int) -> str:
-    """``text`` as a remote command: run by ``sh``, within ``limit`` seconds where ``timeout`` exists."""
+    """``text`` as a remote command: run by ``sh`` with stdin from ``/dev/null``, within
+    ``limit`` seconds where ``timeout`` exists (a command alone, or a whole script)."""
     quoted = shlex.quote(text)
-    return (f"if command -v timeout >/dev/null 2>&1; then timeout -k {KILL_AFTER} {int(limit)} sh -c {quoted}; "
-            f"else sh -c {quoted}; fi")
+    return (f"if command -v timeout >/dev/null 2>&1; then "
+            f"timeout -k {KILL_AFTER} {int(limit)} sh -c {quoted} </dev/null; "
+            f"else sh -c {quoted} </dev/null; fi")
 
 
 def new_nonce() -> str:

@@ -151,12 +151,7 @@ class HostTarget:
         if current is not None:
             return current.request(batch.Command(cmd, limit))
         # stdin is /dev/null: over paramiko a command reading it would wait for the limit.
-        wrapped = (
-            f"if command -v timeout >/dev/null 2>&1; then "
-            f"timeout -k {_KILL_AFTER} {limit} sh -c {shlex.quote(cmd)} </dev/null; "
-            f"else sh -c {shlex.quote(cmd)} </dev/null; fi"
-        )
-        result = self._remote(wrapped, limit)
+        result = self._remote(batch.bounded(cmd, limit), limit)
         if result.rc == _TIMED_OUT:
             raise CheckError(f"host {self.name}: command timed out after {limit}s: {mask(cmd)[:120]}")
         return result
