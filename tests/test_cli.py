@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from pytest_golive.cli import main
+from pytest_golive.tools.cli import main
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "checklists"
 
@@ -51,7 +51,7 @@ def test_checks_json_lists_the_catalog(capsys) -> None:
 
 
 def test_attest_writes_a_record_the_loader_reads(tmp_path: Path, capsys) -> None:
-    from pytest_golive.verdict import load_attestations
+    from pytest_golive.core.verdict import load_attestations
 
     path = tmp_path / "attestations.toml"
     for _ in range(2):
@@ -62,7 +62,7 @@ def test_attest_writes_a_record_the_loader_reads(tmp_path: Path, capsys) -> None
 
 
 def test_demo_runs_end_to_end(tmp_path: Path) -> None:
-    proc = subprocess.run([sys.executable, "-m", "pytest_golive.cli", "demo"], cwd=tmp_path,
+    proc = subprocess.run([sys.executable, "-m", "pytest_golive.tools.cli", "demo"], cwd=tmp_path,
                           capture_output=True, text=True, timeout=300, check=False)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
     assert "GOLIVE demo: GO" in proc.stdout

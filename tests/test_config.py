@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from pytest_golive.config import ConfigError, load_environment
-from pytest_golive.secrets import Secret
+from pytest_golive.core.config import ConfigError, load_environment
+from pytest_golive.core.secrets import Secret
 
 GOOD = """\
 checklists = ["checklist.md"]

@@ -23,10 +23,10 @@ import pytest
 
 from pytest_golive.checks import REGISTRY
 from pytest_golive.checks.config import entropy_bits, parse_origins, placeholder_kind
-from pytest_golive.config import Settings, TargetSpec
-from pytest_golive.configfiles import MISSING, detect_format, load, lookup
-from pytest_golive.outcome import CheckError, Outcome
-from pytest_golive.secrets import Secret, mask
+from pytest_golive.core.config import Settings, TargetSpec
+from pytest_golive.core.outcome import CheckError, Outcome
+from pytest_golive.core.secrets import Secret, mask
+from pytest_golive.targets.configfiles import MISSING, detect_format, load, lookup
 from pytest_golive.targets.files import FileTarget
 from pytest_golive.targets.host import HostTarget
 from support import require

@@ -18,7 +18,7 @@ import pytest
 from pytest_golive.checks import REGISTRY, CheckDefinitionError
 from pytest_golive.checks import database as checks
 from pytest_golive.checks.database import validate_read_only_sql
-from pytest_golive.outcome import CheckError, Outcome
+from pytest_golive.core.outcome import CheckError, Outcome
 from pytest_golive.targets.database import DatabaseTarget
 from support.databases import (
     MysqlLab,

@@ -9,9 +9,9 @@ from pathlib import Path
 
 from pytest_golive.checklist.model import parse_binding
 from pytest_golive.checks.registry import REGISTRY, Registry, check
-from pytest_golive.docgen import render_check_reference
-from pytest_golive.importer import import_text
-from pytest_golive.outcome import Outcome
+from pytest_golive.core.outcome import Outcome
+from pytest_golive.tools.docgen import render_check_reference
+from pytest_golive.tools.importer import import_text
 from support import require
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -27,8 +27,8 @@ from pytest_golive.checks.endpoint import (
     rate_limited,
     security_headers,
 )
-from pytest_golive.outcome import CheckError
-from pytest_golive.secrets import MASK, Secret
+from pytest_golive.core.outcome import CheckError
+from pytest_golive.core.secrets import MASK, Secret
 
 
 @pytest.fixture(scope="module")

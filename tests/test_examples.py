@@ -447,7 +447,7 @@ def test_reimporting_an_example_checklist_changes_nothing(name: str, tmp_path: P
     """The hand-tuned bindings (and explicit ``manual`` marks) survive ``golive import``."""
     copy = tmp_path / "checklist.md"
     shutil.copy(EXAMPLES / name / "checklist.md", copy)
-    proc = subprocess.run([sys.executable, "-m", "pytest_golive.cli", "import", str(copy)],
+    proc = subprocess.run([sys.executable, "-m", "pytest_golive.tools.cli", "import", str(copy)],
                           capture_output=True, text=True, timeout=60, cwd=tmp_path)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert copy.read_text(encoding="utf-8") == (EXAMPLES / name / "checklist.md").read_text(encoding="utf-8")

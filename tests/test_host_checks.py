@@ -22,8 +22,8 @@ import pytest
 
 from pytest_golive.checks import host as checks
 from pytest_golive.checks.registry import REGISTRY, CheckDefinitionError
-from pytest_golive.config import Environment, Settings, TargetSpec
-from pytest_golive.outcome import CheckError
+from pytest_golive.core.config import Environment, Settings, TargetSpec
+from pytest_golive.core.outcome import CheckError
 from pytest_golive.targets import TargetPool
 from pytest_golive.targets.host import HostTarget, control_dir
 from support import require

@@ -19,7 +19,7 @@ import pytest
 from pytest_golive.checklist.markdown import count_task_lines, read_markdown
 from pytest_golive.checklist.model import parse_binding
 from pytest_golive.checks.registry import REGISTRY, CheckDefinitionError, Registry
-from pytest_golive.importer import annotate, coverage, import_text, run_import, strip_bindings
+from pytest_golive.tools.importer import annotate, coverage, import_text, run_import, strip_bindings
 
 CHECKLISTS = sorted((Path(__file__).resolve().parents[2] / "shared" / "checklists").glob("*.md"))
 SAMPLES = [p for p in CHECKLISTS if p.name != "README.md"]

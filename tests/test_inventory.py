@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from pytest_golive.config import ConfigError, load_environment
-from pytest_golive.targets.inventory import InventoryError, read_inventory
+from pytest_golive.core.config import ConfigError, load_environment
+from pytest_golive.core.inventory import InventoryError, read_inventory
 
 INI = """\
 # the fleet

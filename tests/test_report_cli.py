@@ -8,9 +8,9 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from pytest_golive.cli import main
+from pytest_golive.core.results import RunResults
 from pytest_golive.report.json_report import read_json, write_json
-from pytest_golive.results import RunResults
+from pytest_golive.tools.cli import main
 from test_report_render import mixed, model, result
 from test_report_run import results_schema
 

@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
+from pytest_golive.core.results import RunResults
 from pytest_golive.report.html_report import render_html, write_html
 from pytest_golive.report.json_report import canonical, digest
 from pytest_golive.report.markdown_report import render_markdown
-from pytest_golive.results import RunResults
 
 HOSTILE = "</summary><script>alert('x')</script>\"><img src=x onerror=alert(1)> ü 日本 \u202e"
 STATUSES = [("passed", False), ("failed", True), ("error", True), ("failed", False), ("waived", False),
@@ -228,7 +228,7 @@ def test_chromium_prints_the_report_to_pdf(browser: Any, rendered: Path, tmp_pat
 
 
 def test_ci_pipeline_names_who_triggered_the_run() -> None:
-    from pytest_golive.results import ci_context
+    from pytest_golive.core.results import ci_context
 
     env = {"GITLAB_CI": "true", "GITLAB_USER_LOGIN": "alice", "CI_JOB_URL": "https://gitlab.example/j/1",
            "CI_COMMIT_REF_NAME": "main", "CI_COMMIT_SHA": "0123456789abcdef"}

@@ -226,7 +226,7 @@ def test_bad_sign_key_is_one_clear_line(project: pytest.Pytester) -> None:
 
 
 def test_a_run_signs_its_json_report(project: pytest.Pytester, capsys: pytest.CaptureFixture[str]) -> None:
-    from pytest_golive.cli import main
+    from pytest_golive.tools.cli import main
 
     key = project.path / "sign.pem"
     assert main(["keygen", str(key)]) == 0

@@ -15,11 +15,11 @@ from typing import Any
 import pytest
 
 from pytest_golive.checks.registry import REGISTRY
-from pytest_golive.config import Settings, TargetSpec
-from pytest_golive.outcome import CheckError, Outcome
-from pytest_golive.rounds import CheckTimedOut, Rounds
+from pytest_golive.core.config import Settings, TargetSpec
+from pytest_golive.core.outcome import CheckError, Outcome
 from pytest_golive.targets import batch
 from pytest_golive.targets.host import HostTarget, _parse_dpkg_list
+from pytest_golive.targets.rounds import CheckTimedOut, Rounds
 from support import require
 from support.fleet import Fleet
 

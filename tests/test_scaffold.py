@@ -13,11 +13,11 @@ import pytest
 
 from pytest_golive.checklist.markdown import read_markdown
 from pytest_golive.checks.registry import REGISTRY
-from pytest_golive.config import Settings, TargetSpec, load_environment
-from pytest_golive.importer import scaffold_init
-from pytest_golive.scaffold import templates
+from pytest_golive.core.config import Settings, TargetSpec, load_environment
+from pytest_golive.core.verdict import load_waivers
 from pytest_golive.targets.host import HostTarget
-from pytest_golive.verdict import load_waivers
+from pytest_golive.tools.importer import scaffold_init
+from pytest_golive.tools.scaffold import templates
 
 
 @pytest.fixture

@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 
 from pytest_golive.checks.registry import REGISTRY, check
-from pytest_golive.outcome import Outcome
-from pytest_golive.xdist_support import choose_loadgroup
+from pytest_golive.core.outcome import Outcome
+from pytest_golive.integration.xdist_support import choose_loadgroup
 
 HOSTS = ("h1", "h2", "h3")
 INVENTORY = "[app]\n" + "".join(f"{h} ansible_connection=local\n" for h in HOSTS)
@@ -110,7 +110,7 @@ def probe_checks() -> Iterator[_Probe]:
 
     @check(target="host", name="speedtest_nofork")
     def nofork(host: Any) -> Outcome:
-        """Pass when new processes start with fork, not vfork (see pytest_golive.prefetch)."""
+        """Pass when new processes start with fork, not vfork (see pytest_golive.integration.prefetch)."""
         vfork = getattr(subprocess, "_USE_VFORK", False)
         return Outcome.of(not vfork, f"vfork {'on' if vfork else 'off'}", "vfork off")
 

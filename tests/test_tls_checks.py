@@ -21,8 +21,8 @@ from pytest_golive.checks.tls import (
     tls_certificate,
     tls_protocols,
 )
-from pytest_golive.config import Settings, TargetSpec
-from pytest_golive.outcome import CheckError
+from pytest_golive.core.config import Settings, TargetSpec
+from pytest_golive.core.outcome import CheckError
 from pytest_golive.targets.endpoint import EndpointTarget
 from pytest_golive.targets.host import HostTarget
 

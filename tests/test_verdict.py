@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from pytest_golive.config import ConfigError
-from pytest_golive.verdict import (
+from pytest_golive.core.config import ConfigError
+from pytest_golive.core.verdict import (
     Attestation,
     Clock,
     Policy,

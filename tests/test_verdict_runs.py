@@ -10,7 +10,7 @@ import pytest
 from support.golive_project import ERROR, FAIL, PASS, GoliveProject, verdict_lines
 
 #: The golive command of the Python running the tests (a fresh venv is not on PATH).
-GOLIVE = (sys.executable, "-m", "pytest_golive.cli")
+GOLIVE = (sys.executable, "-m", "pytest_golive.tools.cli")
 
 GO_CHECKLIST = f"""\
 # Release

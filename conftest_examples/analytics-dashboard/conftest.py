@@ -44,7 +44,7 @@ def standin_connection(golive_env: Any, golive_target: Any) -> Any:
     The run's shared handle (``golive_target``), so it is opened read-only and
     shared with the checklist's database lines, like ``golive_db``'s.
     """
-    from pytest_golive.outcome import CheckError
+    from pytest_golive.core.outcome import CheckError
 
     try:
         return golive_target(golive_env.vars.get("warehouse_standin", "warehouse")).connection()

@@ -11,11 +11,13 @@ from typing import Any
 
 import pytest
 
-from pytest_golive import session as gsession
 from pytest_golive.checklist import is_checklist
 from pytest_golive.checklist.model import CANONICAL_SECTIONS, Item, marker_name
-from pytest_golive.collection import ChecklistFile, GoliveItem, result_record
-from pytest_golive.fixtures import (  # noqa: F401 - fixtures are found by name
+from pytest_golive.core.secrets import MASKER, mask, mask_data
+from pytest_golive.core.verdict import check_severity, decide, stale_waivers
+from pytest_golive.integration import session as gsession
+from pytest_golive.integration.collection import ChecklistFile, GoliveItem, result_record
+from pytest_golive.integration.fixtures import (  # noqa: F401 - fixtures are found by name
     FIXTURE_KINDS,
     golive_db,
     golive_endpoint,
@@ -23,8 +25,6 @@ from pytest_golive.fixtures import (  # noqa: F401 - fixtures are found by name
     golive_host,
     golive_target,
 )
-from pytest_golive.secrets import MASKER, mask, mask_data
-from pytest_golive.verdict import check_severity, decide, stale_waivers
 
 STATUS_WORDS = {
     "waived": ("waived", "W", ("WAIVED", {"yellow": True})),
@@ -35,7 +35,7 @@ STATUS_WORDS = {
 }
 
 #: Concurrent evaluation ahead of reporting, and xdist defaults, as plugins of their own.
-pytest_plugins = ("pytest_golive.prefetch", "pytest_golive.xdist_support")
+pytest_plugins = ("pytest_golive.integration.prefetch", "pytest_golive.integration.xdist_support")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -77,7 +77,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[gsession.SESSION_KEY] = gs
     _mask_log_records()
     _add_checklist_args(config, gs.checklists)
-    from pytest_golive.report import register_report_hooks
+    from pytest_golive.integration.reporting import register_report_hooks
 
     register_report_hooks(config)
 
@@ -408,8 +408,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     gs = gsession.get(session.config)
     if gs is None or hasattr(session.config, "workerinput") or session.config.option.collectonly:
         return
-    from pytest_golive.report import write_reports
-    from pytest_golive.results import now_iso
+    from pytest_golive.core.results import now_iso
+    from pytest_golive.integration.reporting import write_reports
 
     gs.results.finished = now_iso()
     incomplete = _incomplete(session, exitstatus)

@@ -27,8 +27,8 @@ from urllib.parse import quote, urlsplit
 
 import pytest
 
-from pytest_golive.config import Settings, TargetSpec
-from pytest_golive.secrets import Secret
+from pytest_golive.core.config import Settings, TargetSpec
+from pytest_golive.core.secrets import Secret
 from pytest_golive.targets.database import DatabaseTarget
 from support import require
 

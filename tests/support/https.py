@@ -34,7 +34,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 
-from pytest_golive.config import Settings, TargetSpec
+from pytest_golive.core.config import Settings, TargetSpec
 from pytest_golive.targets.endpoint import EndpointTarget
 
 LOOPBACK = "127.0.0.1"

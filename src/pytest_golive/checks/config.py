@@ -1,9 +1,9 @@
 """Configuration and secrets checks: dotenv, INI, TOML, YAML and JSON files.
 
 Files are read through :class:`~pytest_golive.targets.files.FileTarget`
-(locally or from a host) and parsed by :mod:`pytest_golive.configfiles`, which
+(locally or from a host) and parsed by :mod:`pytest_golive.targets.configfiles`, which
 wraps every value under a secret-looking key in a
-:class:`~pytest_golive.secrets.Secret` as it is read. Evidence names keys and
+:class:`~pytest_golive.core.secrets.Secret` as it is read. Evidence names keys and
 shows lengths, counts and kinds; it shows a value only when the key does not
 look secret, and even then through the masker.
 """
@@ -17,7 +17,9 @@ from collections.abc import Iterable
 from typing import Any
 
 from pytest_golive.checks.registry import check
-from pytest_golive.configfiles import (
+from pytest_golive.core.outcome import CheckError, Evidence, Outcome
+from pytest_golive.core.secrets import mask, reveal
+from pytest_golive.targets.configfiles import (
     MISSING,
     ConfigFile,
     as_text,
@@ -26,8 +28,6 @@ from pytest_golive.configfiles import (
     load,
     sibling,
 )
-from pytest_golive.outcome import CheckError, Evidence, Outcome
-from pytest_golive.secrets import mask, reveal
 from pytest_golive.targets.files import FileTarget
 
 # Booleans the way the common frameworks read them (Django-environ, pydantic,

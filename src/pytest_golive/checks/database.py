@@ -15,8 +15,8 @@ from typing import Any, Literal
 
 from pytest_golive.checks.registry import check
 from pytest_golive.checks.versions import version_at_least
-from pytest_golive.outcome import CheckError, Evidence, Outcome
-from pytest_golive.secrets import mask
+from pytest_golive.core.outcome import CheckError, Evidence, Outcome
+from pytest_golive.core.secrets import mask
 from pytest_golive.targets.database import DatabaseTarget, describe_error, validate_read_only_sql
 
 __all__ = ["validate_read_only_sql"]

@@ -20,7 +20,7 @@ from urllib.parse import urlsplit, urlunsplit
 import requests
 
 from pytest_golive.checks.registry import check
-from pytest_golive.outcome import CheckError, Evidence, Outcome
+from pytest_golive.core.outcome import CheckError, Evidence, Outcome
 from pytest_golive.targets.endpoint import EndpointTarget
 
 REDIRECT_CODES = (301, 302, 303, 307, 308)

@@ -14,7 +14,7 @@ from typing import Literal
 
 from pytest_golive.checks.registry import check
 from pytest_golive.checks.versions import parse_version, version_at_least
-from pytest_golive.outcome import CheckError, Evidence, Outcome
+from pytest_golive.core.outcome import CheckError, Evidence, Outcome
 from pytest_golive.targets.host import HostTarget
 
 GIB = 1024**3

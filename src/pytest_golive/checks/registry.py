@@ -27,7 +27,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, get_args, get_origin
 
-from pytest_golive.secrets import Secret
+from pytest_golive.core.secrets import Secret
 
 #: Target kinds a check may run against. ``none`` checks run once per item,
 #: on the machine running pytest, from their parameters alone.

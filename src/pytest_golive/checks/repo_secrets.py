@@ -26,8 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pytest_golive.checks.registry import check
-from pytest_golive.outcome import CheckError, Outcome
-from pytest_golive.secrets import Secret, mask
+from pytest_golive.core.outcome import CheckError, Outcome
+from pytest_golive.core.secrets import Secret, mask
 
 #: A line with this marker is not reported (a documented test fixture, say).
 ALLOW_MARKER = "golive:allow"

@@ -30,8 +30,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
 
 from pytest_golive.checks.registry import check
-from pytest_golive.outcome import CheckError, Evidence, Outcome
-from pytest_golive.secrets import mask
+from pytest_golive.core.outcome import CheckError, Evidence, Outcome
+from pytest_golive.core.secrets import mask
 from pytest_golive.targets.endpoint import EndpointTarget
 from pytest_golive.targets.host import HostTarget
 

@@ -16,8 +16,8 @@ from typing import Any
 
 import jinja2
 
+from pytest_golive.core.results import display_status
 from pytest_golive.report.json_report import digest as document_digest
-from pytest_golive.results import display_status
 
 #: status -> (icon, word, short css class). The word is always shown: colour is never the only signal.
 STATUS = {

@@ -13,9 +13,9 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from pytest_golive.core.results import display_status
 from pytest_golive.report.html_report import ORDER, STATUS, format_when, neutralise
 from pytest_golive.report.json_report import digest as document_digest
-from pytest_golive.results import display_status
 
 _SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|<>~])")
 MAX_LISTED = 20

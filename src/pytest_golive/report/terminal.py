@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pytest_golive.results import RunResults, display_status
+from pytest_golive.core.results import RunResults, display_status
 
 COLUMNS = ("passed", "failed", "error", "warning", "waived", "manual-pending", "manual-attested", "skipped")
 HEADERS = {"manual-pending": "pending", "manual-attested": "attested"}

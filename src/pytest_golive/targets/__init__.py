@@ -12,8 +12,8 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from pytest_golive.config import Environment, TargetSpec
-from pytest_golive.outcome import CheckError
+from pytest_golive.core.config import Environment, TargetSpec
+from pytest_golive.core.outcome import CheckError
 
 
 class TargetPool:

@@ -2,7 +2,7 @@
 
 A host check costs a round trip per command: an ``ssh`` client process, a
 session on the host's connection, a shell. When the commands of many checks
-are known at once (see :mod:`pytest_golive.rounds`), they are sent as one
+are known at once (see :mod:`pytest_golive.targets.rounds`), they are sent as one
 script instead, which runs them one after another and frames each one's
 stdout, stderr and exit status with markers, so that each command's
 :class:`~testinfra.backend.base.CommandResult` is exactly what running it

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from pytest_golive.config import Settings, TargetSpec
-from pytest_golive.outcome import CheckError
-from pytest_golive.secrets import Secret, mask, reveal
+from pytest_golive.core.config import Settings, TargetSpec
+from pytest_golive.core.outcome import CheckError
+from pytest_golive.core.secrets import Secret, mask, reveal
 
 DRIVERS = {
     "mysql": "mysql", "mariadb": "mysql",

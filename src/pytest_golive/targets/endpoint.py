@@ -20,9 +20,9 @@ from urllib.parse import urljoin, urlsplit
 import requests
 from urllib3.exceptions import InsecureRequestWarning
 
-from pytest_golive.config import Settings, TargetSpec
-from pytest_golive.outcome import CheckError
-from pytest_golive.secrets import Secret, mask, reveal
+from pytest_golive.core.config import Settings, TargetSpec
+from pytest_golive.core.outcome import CheckError
+from pytest_golive.core.secrets import Secret, mask, reveal
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 DEFAULT_MAX_BYTES = 1_000_000

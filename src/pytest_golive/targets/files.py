@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pytest_golive.config import TargetSpec
-from pytest_golive.outcome import CheckError
+from pytest_golive.core.config import TargetSpec
+from pytest_golive.core.outcome import CheckError
 
 
 class FileTarget:

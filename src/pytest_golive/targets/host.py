@@ -10,7 +10,7 @@ handle adds what a readiness run needs on top:
   handshake per check;
 * a connection failure becomes one line naming the host and the cause, and is
   remembered: the host is not contacted again for each of its other items;
-* checks evaluated together in rounds (:mod:`pytest_golive.rounds`) send the
+* checks evaluated together in rounds (:mod:`pytest_golive.targets.rounds`) send the
   commands of a round as one script (:mod:`pytest_golive.targets.batch`):
   one round trip for many checks.
 """
@@ -35,11 +35,10 @@ import greenlet
 import testinfra.backend
 import testinfra.host
 
-from pytest_golive import rounds
-from pytest_golive.config import Settings, TargetSpec
-from pytest_golive.outcome import CheckError
-from pytest_golive.secrets import mask, reveal
-from pytest_golive.targets import batch
+from pytest_golive.core.config import Settings, TargetSpec
+from pytest_golive.core.outcome import CheckError
+from pytest_golive.core.secrets import mask, reveal
+from pytest_golive.targets import batch, rounds
 
 if TYPE_CHECKING:
     from pytest_golive.targets import TargetPool

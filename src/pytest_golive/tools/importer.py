@@ -1,7 +1,7 @@
 """``golive import``: propose a check binding for every checklist line a machine can check.
 
 A team's checklist is written for people, in their own words, so lines are
-matched by meaning (:mod:`pytest_golive.import_rules`), never by the wording
+matched by meaning (:mod:`pytest_golive.tools.import_rules`), never by the wording
 of any particular checklist. This module handles the document and the
 command: finding the lines, deciding, writing, reporting coverage.
 
@@ -37,7 +37,7 @@ from pytest_golive.checklist.markdown import (
 )
 from pytest_golive.checklist.model import BindingError, parse_binding
 from pytest_golive.checks.registry import REGISTRY, CheckDefinitionError, Registry
-from pytest_golive.import_rules import Line, Proposal, propose
+from pytest_golive.tools.import_rules import Line, Proposal, propose
 
 #: A proposal at least this sure is written; below it, it is reported as unsure.
 BIND_THRESHOLD = 0.6
@@ -365,7 +365,7 @@ def _short(text: str, width: int = 60) -> str:
 
 
 def scaffold_init(directory: Path, out: TextIO = sys.stdout) -> int:
-    """``golive init``: write the starter files into ``directory`` (see :mod:`pytest_golive.scaffold`)."""
-    from pytest_golive.scaffold import scaffold_init as scaffold
+    """``golive init``: write the starter files into ``directory`` (see :mod:`pytest_golive.tools.scaffold`)."""
+    from pytest_golive.tools.scaffold import scaffold_init as scaffold
 
     return scaffold(Path(directory), out)

@@ -45,8 +45,8 @@ from typing import Any
 
 import yaml
 
-from pytest_golive.config import TargetSpec
-from pytest_golive.secrets import looks_secret
+from pytest_golive.core.config import TargetSpec
+from pytest_golive.core.secrets import looks_secret
 
 YAML_SUFFIXES = (".yml", ".yaml", ".json")
 #: Host variables that become the connection; the rest is kept as plain ``vars``.

@@ -25,7 +25,7 @@ from urllib.parse import quote, unquote, urlsplit
 
 import pytest
 
-from pytest_golive.secrets import Secret, looks_secret, reveal
+from pytest_golive.core.secrets import Secret, looks_secret, reveal
 
 if TYPE_CHECKING:
     import jsonschema
@@ -510,7 +510,7 @@ def _hosts(raw: dict[str, Any], resolver: _Resolver, settings: Settings) -> list
 
 
 def _inventory_hosts(path: Path, root: Path, env: str, inventory: str, settings: Settings) -> list[TargetSpec]:
-    from pytest_golive.targets import inventory as inv
+    from pytest_golive.core import inventory as inv
 
     inv_path = (root / inventory).resolve()
     try:
@@ -624,7 +624,7 @@ def _safe_dsn(value: Any) -> str:
     if parts.password:
         netloc = parts.netloc.replace(f":{parts.password}@", ":*****@", 1)
         text = parts._replace(netloc=netloc).geturl()
-    from pytest_golive.secrets import mask
+    from pytest_golive.core.secrets import mask
 
     return mask(text)
 

@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from pytest_golive.config import Environment, load_environment
-from pytest_golive.results import RunResults, checklist_provenance, now_iso, provenance
+from pytest_golive.core.config import Environment, load_environment
+from pytest_golive.core.results import RunResults, checklist_provenance, now_iso, provenance
+from pytest_golive.core.verdict import Clock, Policy, load_attestations, load_waivers
 from pytest_golive.targets import TargetPool
-from pytest_golive.verdict import Clock, Policy, load_attestations, load_waivers
 
 SESSION_KEY = pytest.StashKey["GoliveSession"]()
 

@@ -22,8 +22,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pytest_golive import __version__, verdict
-from pytest_golive.secrets import mask_data
+from pytest_golive.core import verdict
+from pytest_golive.core.secrets import mask_data
+from pytest_golive.core.version import __version__
 
 SCHEMA_VERSION = "1.0"
 

@@ -16,6 +16,7 @@ from pytest_golive.report.json_report import ReportError
 
 
 def cmd_report(args: argparse.Namespace) -> int:
+    from pytest_golive.core.results import RunResults
     from pytest_golive.report.json_report import (
         body,
         digest,
@@ -23,7 +24,6 @@ def cmd_report(args: argparse.Namespace) -> int:
         read_json,
         write_json,
     )
-    from pytest_golive.results import RunResults
 
     if not (args.html or args.json or args.markdown):
         print("golive report: say what to write: --html OUT, --json OUT and/or --markdown OUT", file=sys.stderr)
@@ -37,7 +37,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     runs = [RunResults.from_dict(body(d)) for d in documents]
     merged = RunResults.merge(runs, [digest(d) for d in documents]) if len(runs) > 1 else runs[0]
     if args.baseline:
-        from pytest_golive.report import baseline_block
+        from pytest_golive.integration.reporting import baseline_block
 
         merged.baseline = baseline_block(Path(args.baseline), merged.to_dict())
     data = merged.to_dict()

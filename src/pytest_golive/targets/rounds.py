@@ -42,7 +42,7 @@ from typing import TYPE_CHECKING, Any
 
 import greenlet
 
-from pytest_golive.outcome import CheckError
+from pytest_golive.core.outcome import CheckError
 
 if TYPE_CHECKING:
     from pytest_golive.targets.batch import Command

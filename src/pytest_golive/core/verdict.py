@@ -21,7 +21,7 @@ from typing import Any
 
 import yaml
 
-from pytest_golive.config import ConfigError
+from pytest_golive.core.config import ConfigError
 
 STATUSES = ("passed", "failed", "error", "waived", "manual-pending", "manual-attested", "skipped")
 SEVERITIES = ("blocker", "warning")

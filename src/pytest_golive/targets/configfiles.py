@@ -7,8 +7,8 @@ tomllib, PyYAML, json) into one nested mapping, addressed by dotted paths
 level.
 
 Secrets are wrapped the moment they are read. A value under a key that
-:func:`~pytest_golive.secrets.looks_secret` becomes a
-:class:`~pytest_golive.secrets.Secret`, and a password inside a URL value
+:func:`~pytest_golive.core.secrets.looks_secret` becomes a
+:class:`~pytest_golive.core.secrets.Secret`, and a password inside a URL value
 (``postgres://app:pw@db/app``) is registered with the masker, so neither can
 reach any output even if a check or a driver message mentions it by mistake.
 
@@ -36,9 +36,9 @@ import yaml
 from dotenv import dotenv_values
 from dotenv.parser import parse_stream
 
-from pytest_golive.config import TargetSpec
-from pytest_golive.outcome import CheckError
-from pytest_golive.secrets import Secret, looks_secret, reveal
+from pytest_golive.core.config import TargetSpec
+from pytest_golive.core.outcome import CheckError
+from pytest_golive.core.secrets import Secret, looks_secret, reveal
 from pytest_golive.targets.files import FileTarget
 
 FORMATS = ("dotenv", "ini", "toml", "yaml", "json")

@@ -18,9 +18,9 @@ from typing import Any
 
 import pytest
 
-from pytest_golive import session as gsession
-from pytest_golive.config import Environment, TargetSpec
-from pytest_golive.outcome import CheckError
+from pytest_golive.core.config import Environment, TargetSpec
+from pytest_golive.core.outcome import CheckError
+from pytest_golive.integration import session as gsession
 
 FIXTURE_KINDS = {"golive_host": "host", "golive_endpoint": "endpoint", "golive_db": "database"}
 

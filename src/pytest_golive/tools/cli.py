@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from pytest_golive import __version__
+from pytest_golive.core.version import __version__
 
 
 def cmd_items(args: argparse.Namespace) -> int:
@@ -74,7 +74,7 @@ def cmd_attest(args: argparse.Namespace) -> int:
     table appended (comments kept); YAML files are rewritten with the record
     added.
     """
-    from pytest_golive.verdict import load_attestations
+    from pytest_golive.core.verdict import load_attestations
 
     if args.expires:
         try:
@@ -100,7 +100,7 @@ def cmd_attest(args: argparse.Namespace) -> int:
 
 def _configured_attestations(env: str) -> Path:
     """The attestation file named by the configuration in the current directory."""
-    from pytest_golive.config import ConfigError, find_config
+    from pytest_golive.core.config import ConfigError, find_config
 
     try:
         source, data = find_config(Path.cwd())
@@ -141,7 +141,7 @@ def _append_yaml(path: Path, record: dict[str, Any]) -> None:
 
 def cmd_schema(args: argparse.Namespace) -> int:
     if args.which == "config":
-        from pytest_golive.config import SCHEMA
+        from pytest_golive.core.config import SCHEMA
 
         print(json.dumps(SCHEMA, indent=2))
         return 0
@@ -153,25 +153,25 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from pytest_golive.demo import run_demo
+    from pytest_golive.tools.demo import run_demo
 
     return run_demo(Path(args.dir) if args.dir else None, list(args.pytest_args))
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from pytest_golive.importer import run_import
+    from pytest_golive.tools.importer import run_import
 
     return run_import(Path(args.path), write=not args.dry_run)
 
 
 def cmd_init(args: argparse.Namespace) -> int:
-    from pytest_golive.scaffold import scaffold_init
+    from pytest_golive.tools.scaffold import scaffold_init
 
     return scaffold_init(Path(args.dir))
 
 
 def cmd_docs(args: argparse.Namespace) -> int:
-    from pytest_golive.docgen import render_check_reference
+    from pytest_golive.tools.docgen import render_check_reference
 
     out = Path(args.output)
     out.write_text(render_check_reference(), encoding="utf-8")
@@ -228,7 +228,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_docs)
 
     try:
-        from pytest_golive.report.cli import add_report_commands
+        from pytest_golive.tools.report_cli import add_report_commands
     except ImportError:
         pass
     else:

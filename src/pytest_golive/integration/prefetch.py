@@ -2,14 +2,14 @@
 
 pytest runs items one after another, so a readiness run over a fleet would
 wait for every host in turn. At the start of the run loop this module hands
-every collected checklist item (:class:`~pytest_golive.collection.GoliveItem`)
+every collected checklist item (:class:`~pytest_golive.integration.collection.GoliveItem`)
 to a thread pool: one queue per target, so the items of one host run one
 after the other on that host's single (multiplexed) connection, while
 different hosts run at the same time, at most ``settings.concurrency`` of them.
 Each item then takes its outcome from its future when pytest reaches it, so
 results are still reported, and recorded, in collection order.
 
-The items of one host are evaluated in rounds (:mod:`pytest_golive.rounds`):
+The items of one host are evaluated in rounds (:mod:`pytest_golive.targets.rounds`):
 all of them at once, their commands sent to the host as one script per
 round, so a host costs a few round trips however long its checklist is.
 That pays with a single host too; with a single target of another kind
@@ -21,7 +21,7 @@ whole thing off, for debugging a check with ``pdb`` or prints in order.
 
 Under pytest-xdist every worker collects every item but runs only those sent
 to it. With ``--dist loadgroup`` (the default golive chooses, see
-:mod:`pytest_golive.xdist_support`) all items of one host go to one worker,
+:mod:`pytest_golive.integration.xdist_support`) all items of one host go to one worker,
 so a worker evaluates a host's queue the first time it is sent one of that
 host's items (and the next item's host too, to overlap hosts). Under any other
 distribution mode workers do not evaluate ahead: they could not know which of
@@ -51,13 +51,13 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from pytest_golive import session as gsession
-from pytest_golive.outcome import CheckError, Outcome
-from pytest_golive.rounds import CheckTimedOut, Rounds
-from pytest_golive.secrets import mask
+from pytest_golive.core.outcome import CheckError, Outcome
+from pytest_golive.core.secrets import mask
+from pytest_golive.integration import session as gsession
+from pytest_golive.targets.rounds import CheckTimedOut, Rounds
 
 if TYPE_CHECKING:
-    from pytest_golive.collection import GoliveItem
+    from pytest_golive.integration.collection import GoliveItem
 
 PREFETCH_KEY = pytest.StashKey["Prefetcher"]()
 
@@ -113,7 +113,7 @@ class Prefetcher:
 
     def _run_queue(self, key: QueueKey, queue: list[GoliveItem],
                    futures: list[concurrent.futures.Future[Outcome]]) -> None:
-        from pytest_golive.collection import run_check
+        from pytest_golive.integration.collection import run_check
 
         if key[0] == "host" and self.gs.env.settings.batch_commands:
             self._run_rounds(queue, futures)
@@ -129,7 +129,7 @@ class Prefetcher:
 
     def _run_rounds(self, queue: list[GoliveItem], futures: list[concurrent.futures.Future[Outcome]]) -> None:
         """All items of one host at once, their commands in one script per round."""
-        from pytest_golive.collection import observe, timed_out
+        from pytest_golive.integration.collection import observe, timed_out
 
         gs = self.gs
         live = [(item, future) for item, future in zip(queue, futures, strict=True)
@@ -218,7 +218,7 @@ def _enabled(config: pytest.Config) -> bool:
 
 
 def _golive_items(items: Iterable[pytest.Item]) -> list[GoliveItem]:
-    from pytest_golive.collection import GoliveItem
+    from pytest_golive.integration.collection import GoliveItem
 
     return [i for i in items if isinstance(i, GoliveItem)]
 

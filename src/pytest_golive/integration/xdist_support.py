@@ -1,7 +1,7 @@
 """pytest-xdist for readiness runs: keep each host's items on one worker.
 
 Every checklist item carries ``pytest.mark.xdist_group(<target name>)``
-(:class:`~pytest_golive.collection.GoliveItem`). xdist honours that mark only
+(:class:`~pytest_golive.integration.collection.GoliveItem`). xdist honours that mark only
 under ``--dist loadgroup``; its default for ``-n`` is ``load``, which would
 scatter one host's items over every worker, so each worker would open its
 own connection to every host. So when a golive run uses ``-n`` and the user

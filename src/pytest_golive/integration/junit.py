@@ -14,8 +14,8 @@ import pytest
 
 
 def suite_properties(config: pytest.Config) -> list[tuple[str, str]]:
-    from pytest_golive import session as gsession
-    from pytest_golive.secrets import mask
+    from pytest_golive.core.secrets import mask
+    from pytest_golive.integration import session as gsession
 
     gs = gsession.get(config)
     if gs is None:

@@ -16,13 +16,13 @@ from typing import Any
 
 import pytest
 
-from pytest_golive import session as gsession
 from pytest_golive.checklist import ChecklistError, Item, read_checklist
 from pytest_golive.checklist.model import CANONICAL_SECTIONS
 from pytest_golive.checks.registry import REGISTRY, Check, CheckDefinitionError
-from pytest_golive.config import TargetSpec
-from pytest_golive.outcome import CheckError, NotApplicable, Outcome
-from pytest_golive.secrets import Secret, mask, mask_data
+from pytest_golive.core.config import TargetSpec
+from pytest_golive.core.outcome import CheckError, NotApplicable, Outcome
+from pytest_golive.core.secrets import Secret, mask, mask_data
+from pytest_golive.integration import session as gsession
 
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_.]*)\}")
 
@@ -168,7 +168,7 @@ class GoliveItem(pytest.Item):
         assert gs is not None
         started = time.perf_counter()
         outcome = None if self.chk is None else self._observe(gs)
-        from pytest_golive import verdict
+        from pytest_golive.core import verdict
 
         detail = outcome.summary() if outcome else ""
         decision = verdict.decide(
@@ -193,7 +193,7 @@ class GoliveItem(pytest.Item):
                 + (f" matching '{self.item.targets}'" if self.item.targets else "")
             )
         # Evaluated ahead, concurrently across targets (prefetch.py), or here and now.
-        from pytest_golive import prefetch
+        from pytest_golive.integration import prefetch
 
         ahead = prefetch.take(self)
         return ahead if ahead is not None else run_check(gs, self.chk, self.spec, self.params)

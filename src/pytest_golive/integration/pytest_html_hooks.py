@@ -33,7 +33,7 @@ def pytest_html_results_table_row(report: Any, cells: list[str]) -> None:
 
 def pytest_html_results_summary(prefix: list[str], summary: list[str], postfix: list[str],
                                 session: Any) -> None:
-    from pytest_golive import session as gsession
+    from pytest_golive.integration import session as gsession
     from pytest_golive.report.terminal import verdict_line
 
     gs = gsession.get(session.config)

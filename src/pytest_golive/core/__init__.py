@@ -1,0 +1,1 @@
+"""core layer of pytest-golive (see docs/architecture.md)."""

@@ -1,0 +1,118 @@
+"""What a check returns: a status and the evidence behind it.
+
+Checks observe; they never format reports and never decide the verdict. An
+approver must be able to judge a failure from the evidence alone, so every
+outcome carries what was observed and what was expected, in words.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Status = Literal["passed", "failed", "error", "skipped"]
+
+
+class CheckError(Exception):
+    """The check could not observe its target (unreachable, refused, timed out).
+
+    The message is one line naming the target and the cause, ready to show
+    as is; it becomes an ``error`` outcome, never a traceback.
+    """
+
+
+class NotApplicable(Exception):
+    """The check does not apply to this target (no systemd on the host, ...)."""
+
+
+@dataclass
+class Outcome:
+    """The result of one check on one target.
+
+    ``observed`` and ``expected`` are short human sentences
+    ("2 vCPUs" / ">= 4 vCPUs"); ``details`` holds structured evidence
+    (plain, JSON-serialisable data) for the reports.
+    """
+
+    status: Status
+    observed: str = ""
+    expected: str = ""
+    details: dict[str, Any] = field(default_factory=dict)
+    #: Seconds the check itself took, set by the runner (not by checks): an item
+    #: evaluated ahead of time must report its own time, not how long pytest waited.
+    duration: float | None = field(default=None, compare=False)
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "passed"
+
+    @classmethod
+    def passed(cls, observed: str, expected: str = "", **details: Any) -> Outcome:
+        return cls("passed", str(observed), str(expected), details)
+
+    @classmethod
+    def failed(cls, observed: str, expected: str = "", **details: Any) -> Outcome:
+        return cls("failed", str(observed), str(expected), details)
+
+    @classmethod
+    def of(cls, ok: bool, observed: str, expected: str = "", **details: Any) -> Outcome:
+        """Passed if ``ok`` else failed, with the same evidence either way."""
+        return cls("passed" if ok else "failed", str(observed), str(expected), details)
+
+    @classmethod
+    def error(cls, message: str, **details: Any) -> Outcome:
+        return cls("error", str(message), "", details)
+
+    @classmethod
+    def not_applicable(cls, reason: str, **details: Any) -> Outcome:
+        return cls("skipped", str(reason), "", details)
+
+    def summary(self) -> str:
+        """One or two lines for the terminal: ``observed … / expected …``."""
+        if self.status == "error":
+            return f"could not check: {self.observed}"
+        if self.status == "skipped":
+            return f"not applicable: {self.observed}"
+        if self.expected:
+            return f"observed {self.observed}\nexpected {self.expected}"
+        return f"observed {self.observed}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "status": self.status,
+            "observed": self.observed,
+            "expected": self.expected,
+            "details": self.details,
+        }
+
+
+class Evidence:
+    """Collects several facts about one target into one outcome.
+
+    Many checks test more than one property (a user exists, has the right
+    shell, is not uid 0). Each fact is added with its own observed and
+    expected value; the outcome fails if any fact fails and its evidence
+    leads with the failing facts, so the first line says what is wrong.
+    """
+
+    def __init__(self) -> None:
+        self.facts: list[dict[str, Any]] = []
+
+    def add(self, label: str, ok: bool, observed: Any, expected: Any) -> bool:
+        self.facts.append(
+            {"fact": label, "ok": bool(ok), "observed": str(observed), "expected": str(expected)}
+        )
+        return bool(ok)
+
+    @property
+    def ok(self) -> bool:
+        return all(f["ok"] for f in self.facts)
+
+    def outcome(self, **details: Any) -> Outcome:
+        failing = [f for f in self.facts if not f["ok"]]
+        shown = failing or self.facts
+        observed = "; ".join(f"{f['fact']}: {f['observed']}" for f in shown)
+        expected = "; ".join(f"{f['fact']}: {f['expected']}" for f in shown)
+        return Outcome(
+            "failed" if failing else "passed", observed, expected, {"facts": self.facts, **details}
+        )

@@ -1,0 +1,1 @@
+"""engine layer of pytest-golive (see docs/architecture.md)."""

@@ -1,0 +1,1 @@
+"""integration layer of pytest-golive (see docs/architecture.md)."""

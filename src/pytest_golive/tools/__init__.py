@@ -1,0 +1,1 @@
+"""tools layer of pytest-golive (see docs/architecture.md)."""
