@@ -153,3 +153,45 @@ def test_legacy_encoded_file_is_read(tmp_path: Path) -> None:
     doc.write_bytes("## Sécurité\n- [ ] Clés changées\n".encode("cp1252"))
     (item,) = read_markdown(doc)
     assert item.section == "securite" and item.title == "Clés changées"
+
+
+def test_a_line_carries_several_checks_and_an_attestation(tmp_path: Path) -> None:
+    doc = tmp_path / "c.md"
+    doc.write_text(
+        "# Host\n"
+        "- [ ] 2 GB RAM, 1 CPU <!-- golive: memory min_gib=2; cpu min=1 on=web -->\n"
+        "- [ ] Backups <!-- golive: newest_file_age directory=${backup_dir} pattern=\"a;b\"; attest -->\n"
+        "- [ ] Two comments <!-- golive: cpu min=1 --> <!-- golive: memory min_gib=1 -->\n"
+        "- [ ] Signed <!-- golive: attest -->\n",
+        encoding="utf-8",
+    )
+    two, backup, joined, signed = read_markdown(doc)
+    assert [(b.check, b.params) for b in two.bindings] == [("memory", {"min_gib": "2"}), ("cpu", {"min": "1"})]
+    assert (two.check, two.params, two.targets, two.attest) == ("memory", {"min_gib": "2"}, "web", False)
+    assert backup.attest and backup.partly_manual and not backup.manual
+    assert backup.params == {"directory": "${backup_dir}", "pattern": "a;b"}
+    assert [b.check for b in joined.bindings] == ["cpu", "memory"]
+    assert signed.manual and not signed.attest and signed.bindings == ()
+
+
+@pytest.mark.parametrize(
+    "binding, message",
+    [
+        ("cpu min=1; memory on=a; disk_free on=b", "given twice with different values"),
+        ("cpu min=1; attest who=me", "takes no parameters"),
+        ("cpu min=1;; min=2", "must start with a check name"),
+    ],
+)
+def test_malformed_multi_check_bindings(tmp_path: Path, binding: str, message: str) -> None:
+    doc = tmp_path / "bad.md"
+    doc.write_text(f"# T\n\n- [ ] x <!-- golive: {binding} -->\n", encoding="utf-8")
+    with pytest.raises(ChecklistError, match=message):
+        read_markdown(doc)
+
+
+def test_line_binding_text_round_trips() -> None:
+    from pytest_golive.checklist.model import parse_line_binding
+
+    text = "memory min_gib=2 on=web; cpu min=1; file path='/srv/my app'; attest"
+    parsed = parse_line_binding(text)
+    assert parse_line_binding(parsed.text()) == parsed

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_golive.checklist import ChecklistError, read_checklist
+from pytest_golive.checklist import ChecklistError, read_checklist, read_yaml
 
 
 def test_sections_mapping(tmp_path: Path) -> None:
@@ -57,3 +57,26 @@ def test_errors_name_file_and_line(tmp_path: Path, text: str, message: str) -> N
     with pytest.raises(ChecklistError) as exc:
         read_checklist(doc)
     assert str(doc) in str(exc.value) and message in str(exc.value)
+
+
+def test_yaml_line_with_several_checks_and_attestation(tmp_path: Path) -> None:
+    doc = tmp_path / "c.yml"
+    doc.write_text(
+        "items:\n"
+        "  - title: 2 GB RAM and 1 CPU\n"
+        "    checks:\n"
+        "      - {check: memory, params: {min_gib: 2}}\n"
+        "      - cpu min=1\n"
+        "    attest: true\n",
+        encoding="utf-8",
+    )
+    (item,) = read_yaml(doc)
+    assert [(b.check, b.params) for b in item.bindings] == [("memory", {"min_gib": 2}), ("cpu", {"min": "1"})]
+    assert item.check == "memory" and item.attest
+
+
+def test_yaml_checks_must_be_a_list(tmp_path: Path) -> None:
+    doc = tmp_path / "c.yml"
+    doc.write_text("items:\n  - title: x\n    checks: cpu\n", encoding="utf-8")
+    with pytest.raises(ChecklistError, match="'checks' is a list"):
+        read_yaml(doc)

@@ -3,8 +3,11 @@
 A team's checklist document stays the source of truth: every ``- [ ]`` /
 ``- [x]`` line (bulleted or numbered, nested or not) is an item, the nearest
 heading is its section, and an HTML comment ``<!-- golive: CHECK k=v -->``
-binds it to a check without changing how the document renders. Everything
-else (prose, tables, code blocks) is ignored.
+binds it to a check without changing how the document renders. A comment
+may name several checks and an attestation, separated by ``;``
+(``<!-- golive: memory min_gib=2; cpu min=1; attest -->``); several comments
+on one line are read as one binding. Everything else (prose, tables, code
+blocks) is ignored.
 
 Parsing is done by markdown-it-py, a CommonMark parser, so code fences,
 indentation and HTML blocks mean what they mean to every renderer, and a
@@ -21,9 +24,10 @@ from typing import TYPE_CHECKING
 from pytest_golive.checklist.model import (
     BindingError,
     Item,
+    LineBinding,
     canonical_sections,
     marker_name,
-    parse_binding,
+    parse_line_binding,
     repair_mojibake,
     slugify,
 )
@@ -160,14 +164,14 @@ def _make_item(
     )
     if unclosed:
         raise BindingError("binding comment is not closed: write <!-- golive: CHECK key=value -->")
-    if len(bindings) > 1:
-        raise BindingError("more than one golive binding on one line; split the line or join the bindings")
     title = _clean(_BINDING.sub("", raw))
-    check, params, options = (None, {}, {})
+    parsed = LineBinding()
     binding_text = None
     if bindings:
-        binding_text = " ".join(bindings[0].split())
-        check, params, options = parse_binding(bindings[0])
+        # Several comments on one line are one binding: their parts add up.
+        binding_text = "; ".join(" ".join(b.split()) for b in bindings)
+        parsed = parse_line_binding(binding_text)
+    options = parsed.options
     section_title = heading or "General"
     section = slugify(section_title)
     explicit = options.get("id")
@@ -191,8 +195,8 @@ def _make_item(
         section=section,
         section_title=section_title,
         title=title or "(untitled)",
-        check=check,
-        params=params,
+        bindings=parsed.bindings,
+        attest=parsed.attest,
         targets=options.get("targets"),
         severity=options.get("severity", "blocker"),
         source=source,

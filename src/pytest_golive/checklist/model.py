@@ -1,7 +1,15 @@
 """The checklist model every reader produces: sections of items.
 
-An item is one checklist line. It is bound to a check (with parameters and a
-target selector) or it is manual: a line only a person can sign. Its ``id``
+An item is one checklist line. A line carries what proves it:
+
+- one or several checks (``<!-- golive: memory min_gib=2; cpu min=1 -->``):
+  the item passes only when every one of them passes;
+- a person's attestation (``attest``), alone (a manual line) or beside
+  checks (``<!-- golive: newest_file_age directory=${backup_dir}; attest -->``):
+  the machine proves a necessary part, a person signs the rest;
+- nothing but its children (a group line: the sum of its sub-items).
+
+Its ``id``
 is stable: explicit (``id=``) or derived from its section, its parent and its
 own title, never from its position, so reordering a file keeps every id,
 and with it every waiver and attestation that refers to it.
@@ -54,8 +62,53 @@ _SECTION_WORDS: dict[str, tuple[str, ...]] = {
 }
 
 
+#: Words of a binding that stand for "a person signs this line".
+ATTEST_WORDS = ("attest", "manual")
+
+
 class BindingError(ValueError):
     """A ``golive:`` binding that cannot be parsed."""
+
+
+@dataclass(frozen=True)
+class Binding:
+    """One check of a line, with the parameters written for it."""
+
+    check: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def text(self) -> str:
+        words = [self.check]
+        words += [f"{k}={_quote(str(v))}" for k, v in self.params.items()]
+        return " ".join(words)
+
+
+@dataclass(frozen=True)
+class LineBinding:
+    """Everything a ``golive:`` comment says about its line."""
+
+    bindings: tuple[Binding, ...] = ()
+    attest: bool = False
+    options: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def manual(self) -> bool:
+        """Only a person can sign the line (no check at all)."""
+        return not self.bindings
+
+    def text(self) -> str:
+        """The binding as it is written in a comment (``golive:`` not included)."""
+        parts = [b.text() for b in self.bindings]
+        if self.attest or not parts:
+            parts.append("attest" if parts else "manual")
+        options = " ".join(f"{'on' if k == 'targets' else k}={_quote(v)}" for k, v in self.options.items())
+        if options:
+            parts[0] = f"{parts[0]} {options}"
+        return "; ".join(parts)
+
+
+def _quote(value: str) -> str:
+    return value if re.fullmatch(r"[\w./:,+*@%=<>${}-]+", value) else shlex.quote(value)
 
 
 @dataclass
@@ -78,10 +131,28 @@ class Item:
     markers: tuple[str, ...] = ()
     explicit_id: bool = False
     binding: str | None = None
+    #: Every check of the line; ``check``/``params`` are the first one's.
+    bindings: tuple[Binding, ...] = ()
+    #: A person must attest the line as well (beside its checks, if any).
+    attest: bool = False
+
+    def __post_init__(self) -> None:
+        # Code that builds an Item from ``check``/``params`` alone keeps working.
+        if not self.bindings and self.check is not None:
+            self.bindings = (Binding(self.check, dict(self.params)),)
+        elif self.bindings and self.check is None:
+            self.check = self.bindings[0].check
+            self.params = dict(self.bindings[0].params)
 
     @property
     def manual(self) -> bool:
+        """No check at all: only a person can sign the line."""
         return self.check is None
+
+    @property
+    def partly_manual(self) -> bool:
+        """Checks prove a necessary part, a person's attestation the rest."""
+        return self.attest and not self.manual
 
     @property
     def location(self) -> str:
@@ -91,6 +162,7 @@ class Item:
         d = asdict(self)
         d["manual"] = self.manual
         d["markers"] = list(self.markers)
+        d["bindings"] = [{"check": b.check, "params": dict(b.params)} for b in self.bindings]
         return d
 
 
@@ -140,41 +212,79 @@ def canonical_sections(*texts: str) -> tuple[str, ...]:
 
 
 def parse_binding(text: str) -> tuple[str | None, dict[str, Any], dict[str, str]]:
-    """Parse ``CHECK key=value ...`` into (check, params, item options).
+    """The first check of a binding: (check, params, item options).
 
-    Values keep their quoting rules from the shell (``path="/var/my app"``).
-    ``manual`` as the check name marks a line manual explicitly.
-    Returns the check name (None for manual), its parameters, and the
-    reserved item options (id, on/targets, severity).
+    ``check`` is None for a manual line. See :func:`parse_line_binding` for
+    the whole binding (several checks, an attestation).
     """
-    try:
-        words = shlex.split(text, comments=False, posix=True)
-    except ValueError as exc:
-        raise BindingError(f"cannot parse binding 'golive: {text.strip()}': {exc}") from None
-    if not words:
-        raise BindingError("empty binding: write <!-- golive: CHECK key=value ... -->")
-    head, rest = words[0], words[1:]
-    if "=" in head:
-        raise BindingError(f"binding 'golive: {text.strip()}' must start with a check name, not '{head}'")
-    check = None if head == "manual" else head
-    params: dict[str, Any] = {}
-    options: dict[str, str] = {}
-    for word in rest:
-        key, sep, value = word.partition("=")
-        if not sep or not key:
-            raise BindingError(f"binding 'golive: {text.strip()}': '{word}' is not key=value")
-        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.-]*", key):
-            raise BindingError(f"binding 'golive: {text.strip()}': '{key}' is not a parameter name")
-        if key in RESERVED_KEYS:
-            options["targets" if key == "on" else key] = value
+    line = parse_line_binding(text)
+    first = line.bindings[0] if line.bindings else None
+    return (first.check if first else None), (dict(first.params) if first else {}), dict(line.options)
+
+
+def _words(text: str) -> list[list[str]]:
+    """Shell-like words of a binding, split into ``;``-separated parts."""
+    lexer = shlex.shlex(text, posix=True, punctuation_chars=";")
+    lexer.whitespace_split = True
+    lexer.commenters = ""
+    parts: list[list[str]] = [[]]
+    for word in lexer:
+        if word and set(word) == {";"}:
+            parts.append([])
         else:
-            if key in params:
-                raise BindingError(f"binding 'golive: {text.strip()}': parameter '{key}' given twice")
-            params[key] = value
+            parts[-1].append(word)
+    return [p for p in parts if p]
+
+
+def parse_line_binding(text: str) -> LineBinding:
+    """Parse ``CHECK k=v ...; CHECK k=v ...; attest`` into a :class:`LineBinding`.
+
+    Values keep their quoting rules from the shell (``path="/var/my app"``,
+    ``pattern="a;b"``). ``manual`` or ``attest`` alone mark a line manual;
+    ``attest`` beside checks makes a person sign the rest of the line.
+    Item options (``id``, ``on``/``targets``, ``severity``) may stand in any
+    part and apply to the whole line.
+    """
+    where = f"binding 'golive: {' '.join(text.split())}'"
+    try:
+        parts = _words(text)
+    except ValueError as exc:
+        raise BindingError(f"cannot parse {where}: {exc}") from None
+    if not parts:
+        raise BindingError("empty binding: write <!-- golive: CHECK key=value ... -->")
+    bindings: list[Binding] = []
+    options: dict[str, str] = {}
+    attest = False
+    for words in parts:
+        head, rest = words[0], words[1:]
+        if "=" in head:
+            raise BindingError(f"{where} must start with a check name, not '{head}'")
+        params: dict[str, Any] = {}
+        for word in rest:
+            key, sep, value = word.partition("=")
+            if not sep or not key:
+                raise BindingError(f"{where}: '{word}' is not key=value")
+            if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.-]*", key):
+                raise BindingError(f"{where}: '{key}' is not a parameter name")
+            if key in RESERVED_KEYS:
+                name = "targets" if key == "on" else key
+                if name in options and options[name] != value:
+                    raise BindingError(f"{where}: '{key}' is given twice with different values")
+                options[name] = value
+            else:
+                if key in params:
+                    raise BindingError(f"{where}: parameter '{key}' given twice")
+                params[key] = value
+        if head in ATTEST_WORDS:
+            if params:
+                raise BindingError(f"{where}: '{head}' takes no parameters, only id=, on=, severity=")
+            attest = True
+            continue
+        bindings.append(Binding(head, params))
     severity = options.get("severity")
     if severity is not None and severity not in SEVERITIES:
-        raise BindingError(f"binding 'golive: {text.strip()}': severity must be blocker or warning, not '{severity}'")
-    return check, params, options
+        raise BindingError(f"{where}: severity must be blocker or warning, not '{severity}'")
+    return LineBinding(tuple(bindings), attest and bool(bindings), options)
 
 
 def assign_ids(items: list[Item]) -> None:

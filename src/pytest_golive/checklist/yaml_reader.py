@@ -12,6 +12,10 @@ Two shapes are accepted::
           severity: blocker
           items: [...]              # children make the line a group
 
+A line with several checks lists them under ``checks`` (each a mapping
+``{check: NAME, params: {...}}`` or the comment form ``"memory min_gib=2"``);
+``attest: true`` beside checks makes a person sign the rest of the line.
+
 Line numbers are kept for every item so errors point into the file.
 """
 
@@ -25,13 +29,17 @@ import yaml
 from pytest_golive.checklist.markdown import ChecklistError, read_text
 from pytest_golive.checklist.model import (
     SEVERITIES,
+    Binding,
+    BindingError,
     Item,
     canonical_sections,
     marker_name,
+    parse_line_binding,
     slugify,
 )
 
-_ITEM_KEYS = {"id", "title", "check", "params", "targets", "on", "severity", "items", "section", "manual"}
+_ITEM_KEYS = {"id", "title", "check", "params", "checks", "attest", "targets", "on", "severity", "items",
+              "section", "manual"}
 
 
 class _LineLoader(yaml.SafeLoader):
@@ -39,7 +47,7 @@ class _LineLoader(yaml.SafeLoader):
 
 
 def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode, deep: bool = False) -> dict[str, Any]:
-    mapping = loader.construct_mapping(node, deep=deep)
+    mapping: dict[str, Any] = {str(k): v for k, v in loader.construct_mapping(node, deep=deep).items()}
     mapping["__line__"] = node.start_mark.line + 1
     return mapping
 
@@ -134,6 +142,15 @@ class _Reader:
             self.error(line, "'params' must be a mapping")
             return
         params = {k: v for k, v in params.items() if k != "__line__"}
+        try:
+            bindings = self.bindings(entry, params)
+        except BindingError as exc:
+            self.error(line, str(exc))
+            return
+        attest = entry.get("attest", False)
+        if not isinstance(attest, bool):
+            self.error(line, "'attest' is true or false")
+            return
         section = slugify(section_name)
         explicit = entry.get("id")
         if explicit:
@@ -155,8 +172,8 @@ class _Reader:
             section=section,
             section_title=section_title,
             title=title,
-            check=None if entry.get("manual") else entry.get("check"),
-            params=params,
+            bindings=() if entry.get("manual") else bindings,
+            attest=attest and bool(bindings) and not entry.get("manual"),
             targets=str(targets) if targets else None,
             severity=severity,
             source=self.source,
@@ -174,3 +191,26 @@ class _Reader:
                     self.entry(child, section_name, section_title, item)
                 else:
                     self.error(line, "each child item is a mapping with at least a 'title'")
+
+    def bindings(self, entry: dict[str, Any], params: dict[str, Any]) -> tuple[Binding, ...]:
+        """The checks of an entry: ``check``/``params`` first, then each of ``checks``."""
+        found: list[Binding] = []
+        if entry.get("check"):
+            found.append(Binding(str(entry["check"]), params))
+        elif params:
+            raise BindingError("'params' without a 'check'")
+        extra = entry.get("checks") or []
+        if not isinstance(extra, list):
+            raise BindingError("'checks' is a list of {check: NAME, params: {...}} or 'NAME key=value'")
+        for one in extra:
+            if isinstance(one, str):
+                found.extend(parse_line_binding(one).bindings)
+            elif isinstance(one, dict) and one.get("check"):
+                extra_params = one.get("params") or {}
+                if not isinstance(extra_params, dict):
+                    raise BindingError(f"check '{one['check']}': 'params' must be a mapping")
+                found.append(Binding(str(one["check"]),
+                                     {k: v for k, v in extra_params.items() if k != "__line__"}))
+            else:
+                raise BindingError("each entry of 'checks' is {check: NAME, params: {...}} or 'NAME key=value'")
+        return tuple(found)
