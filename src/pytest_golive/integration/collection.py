@@ -7,7 +7,6 @@ target is touched, with the file, the line and the nearest valid names.
 
 from __future__ import annotations
 
-import concurrent.futures
 import re
 import time
 from collections.abc import Iterator
@@ -20,7 +19,7 @@ from pytest_golive.checklist import ChecklistError, Item, read_checklist
 from pytest_golive.checklist.model import CANONICAL_SECTIONS
 from pytest_golive.checks.registry import REGISTRY, Check, CheckDefinitionError
 from pytest_golive.core.config import TargetSpec
-from pytest_golive.core.outcome import CheckError, NotApplicable, Outcome
+from pytest_golive.core.outcome import Outcome
 from pytest_golive.core.secrets import Secret, mask, mask_data
 from pytest_golive.integration import session as gsession
 
@@ -196,7 +195,11 @@ class GoliveItem(pytest.Item):
         from pytest_golive.integration import prefetch
 
         ahead = prefetch.take(self)
-        return ahead if ahead is not None else run_check(gs, self.chk, self.spec, self.params)
+        if ahead is not None:
+            return ahead
+        job = prefetch.job_of(self)
+        assert job is not None
+        return gs.engine.run(job)
 
     def _failure_text(self, outcome: Outcome | None, decision: Any) -> str:
         head = f"{self.item.title}  ({self.item.location})"
@@ -204,7 +207,9 @@ class GoliveItem(pytest.Item):
             head += f"\ntarget: {self.spec.name}"
         body = outcome.summary() if outcome is not None else decision.message
         extra = decision.message if outcome is not None and decision.message else ""
-        return mask("\n".join(p for p in (head, body, extra) if p))
+        # --golive-traceback: where a check raised, shown under its error, never instead of it.
+        trace = str(outcome.details.get("traceback", "")) if outcome is not None else ""
+        return mask("\n".join(p for p in (head, body, extra, trace) if p))
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
         if isinstance(excinfo.value, GoliveCheckFailed):
@@ -213,59 +218,6 @@ class GoliveItem(pytest.Item):
 
     def reportinfo(self) -> tuple[Path, int, str]:
         return self.path, max(self.item.line - 1, 0), self.name
-
-
-def run_check(gs: gsession.GoliveSession, chk: Check, spec: TargetSpec | None,
-              params: dict[str, Any]) -> Outcome:
-    """Run one check with a time bound; any failure to observe becomes an error outcome.
-
-    The outcome carries the check's own duration, wherever and whenever it ran.
-    """
-    started = time.perf_counter()
-    outcome = _bounded_check(gs, chk, spec, params)
-    outcome.duration = time.perf_counter() - started
-    return outcome
-
-
-def _bounded_check(gs: gsession.GoliveSession, chk: Check, spec: TargetSpec | None,
-                   params: dict[str, Any]) -> Outcome:
-    """:func:`observe` on a thread of its own, abandoned after ``settings.check_timeout``."""
-    timeout = gs.env.settings.check_timeout
-    executor = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="golive-check")
-    future = executor.submit(observe, gs, chk, spec, params)
-    try:
-        return future.result(timeout=timeout)
-    except concurrent.futures.TimeoutError:
-        return timed_out(gs, chk, spec)
-    finally:
-        executor.shutdown(wait=False)
-
-
-def timed_out(gs: gsession.GoliveSession, chk: Check, spec: TargetSpec | None) -> Outcome:
-    where = f" on {spec.name}" if spec else ""
-    return Outcome.error(f"check {chk.name}{where} did not finish within "
-                         f"{gs.env.settings.check_timeout:g}s (settings.check_timeout)")
-
-
-def observe(gs: gsession.GoliveSession, chk: Check, spec: TargetSpec | None,
-            params: dict[str, Any]) -> Outcome:
-    """Run one check on the calling thread; any failure to observe becomes an error outcome."""
-    try:
-        outcome = chk.func(**params) if spec is None else chk.func(gs.pool.handle(spec), **params)
-    except CheckError as exc:
-        return Outcome.error(mask(str(exc)))
-    except NotApplicable as exc:
-        return Outcome.not_applicable(mask(str(exc)))
-    except Exception as exc:  # noqa: BLE001 - a bug in a check must not stop the run
-        if gs.traceback:
-            raise
-        return Outcome.error(
-            mask(f"check {chk.name} raised {type(exc).__name__}: {' '.join(str(exc).split())[:300]} "
-                 "(run with --golive-traceback to see where)")
-        )
-    if not isinstance(outcome, Outcome):
-        return Outcome.error(f"check {chk.name} returned {type(outcome).__name__}, not an Outcome")
-    return outcome
 
 
 def result_record(*, nodeid: str, item: Item, target: TargetSpec | None, check: Check | None,

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from pytest_golive.core.config import Environment, load_environment
 from pytest_golive.core.results import RunResults, checklist_provenance, now_iso, provenance
 from pytest_golive.core.verdict import Clock, Policy, load_attestations, load_waivers
+from pytest_golive.engine.evaluate import Engine
 from pytest_golive.targets import TargetPool
 
 SESSION_KEY = pytest.StashKey["GoliveSession"]()
@@ -25,6 +25,11 @@ class GoliveSession:
     checklists: list[Path] = field(default_factory=list)
     traceback: bool = False
     order: dict[str, int] = field(default_factory=dict)
+    engine: Engine = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.engine = Engine(self.pool, check_timeout=self.env.settings.check_timeout,
+                             traceback=self.traceback)
 
     @classmethod
     def start(cls, config: pytest.Config) -> GoliveSession:
@@ -70,7 +75,3 @@ class GoliveSession:
 
 def get(config: pytest.Config) -> GoliveSession | None:
     return config.stash.get(SESSION_KEY, None)
-
-
-def result_fields(**kwargs: Any) -> dict[str, Any]:
-    return kwargs

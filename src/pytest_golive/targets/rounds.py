@@ -84,6 +84,9 @@ class Rounds:
         #: Remote commands sent (one per round, more when a round's script is split).
         self.round_trips = 0
         self.rounds = 0
+        #: The check running right now: (its index, when it was switched to, its own
+        #: time before that), so a watchdog on another thread can see one that hangs.
+        self.running: tuple[int, float, float] | None = None
 
     def request(self, command: Command) -> Any:
         """Called by a check greenlet: wait for the round that answers ``command``."""
@@ -116,6 +119,7 @@ class Rounds:
                     done(i, None, CheckTimedOut(f"did not finish within {self.check_timeout:g}s"))
                     continue
                 started = time.perf_counter()
+                self.running = (i, started, glet.own_time)
                 try:
                     # The first switch calls the job (a greenlet is false until it has
                     # started); later ones return the answer to request().
@@ -125,6 +129,7 @@ class Rounds:
                     continue
                 finally:
                     glet.own_time += time.perf_counter() - started
+                    self.running = None
                 if glet.dead:
                     done(i, asked, None)
                 else:
@@ -133,6 +138,18 @@ class Rounds:
                 answers = self._answer([command for _, _, command in waiting])
                 ready.extend((i, glet, answer) for (i, glet, _), answer in zip(waiting, answers, strict=True))
                 waiting = []
+
+    def stuck(self) -> int | None:
+        """The index of the check running longer than ``check_timeout`` without a command.
+
+        Such a check never switches back, so :meth:`evaluate` cannot end it
+        itself: the caller on another thread gives up on this evaluation.
+        """
+        running = self.running
+        if running is None or self.check_timeout is None:
+            return None
+        index, since, before = running
+        return index if before + time.perf_counter() - since > self.check_timeout else None
 
     def _overdue(self, glet: _CheckGreenlet) -> bool:
         """Whether the check has run longer than ``check_timeout`` between its commands.
