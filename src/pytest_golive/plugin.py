@@ -6,6 +6,7 @@ nothing else: no collection, no output, no change to exit codes.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -75,14 +76,18 @@ def pytest_configure(config: pytest.Config) -> None:
         return
     gs = gsession.GoliveSession.start(config)
     config.stash[gsession.SESSION_KEY] = gs
-    _mask_log_records()
+    _mask_log_records(config)
     _add_checklist_args(config, gs.checklists)
     from pytest_golive.integration.reporting import register_report_hooks
 
     register_report_hooks(config)
 
 
-def _mask_log_records() -> None:
+#: Puts logging's record factory back as it was before this run wrapped it.
+_UNDO_LOG_MASKING = pytest.StashKey[Callable[[], None]]()
+
+
+def _mask_log_records(config: pytest.Config) -> None:
     """Mask secrets in every log record as it is made.
 
     Live logging (``log_cli``), captured logs and log files all format the
@@ -91,24 +96,28 @@ def _mask_log_records() -> None:
     """
     import logging
 
-    factory = logging.getLogRecordFactory()
-    if getattr(factory, "golive_masking", False):
-        return
+    from pytest_golive.core import compat
 
-    def masking_factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
-        record = factory(*args, **kwargs)
-        if MASKER.values():
-            try:
-                message = record.getMessage()
-            except Exception:  # noqa: BLE001 - a broken format string stays as it was
-                return record
-            masked = mask(message)
-            if masked != message:  # leave untouched records as they were, args included
-                record.msg, record.args = masked, None
-        return record
+    if getattr(logging.getLogRecordFactory(), "golive_masking", False):
+        return  # an outer run (pytester in-process) already masks, and will restore
 
-    masking_factory.golive_masking = True  # type: ignore[attr-defined]
-    logging.setLogRecordFactory(masking_factory)
+    def wrap(factory: compat.LogRecordFactory) -> compat.LogRecordFactory:
+        def masking_factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+            record = factory(*args, **kwargs)
+            if MASKER.values():
+                try:
+                    message = record.getMessage()
+                except Exception:  # noqa: BLE001 - a broken format string stays as it was
+                    return record
+                masked = mask(message)
+                if masked != message:  # leave untouched records as they were, args included
+                    record.msg, record.args = masked, None
+            return record
+
+        masking_factory.golive_masking = True  # type: ignore[attr-defined]
+        return masking_factory
+
+    config.stash[_UNDO_LOG_MASKING] = compat.wrap_log_records(wrap)
 
 
 def _add_checklist_args(config: pytest.Config, checklists: list[Path]) -> None:
@@ -127,6 +136,9 @@ def _add_checklist_args(config: pytest.Config, checklists: list[Path]) -> None:
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
+    undo = config.stash.get(_UNDO_LOG_MASKING, None)
+    if undo is not None:
+        undo()
     gs = gsession.get(config)
     if gs is not None:
         gs.close()
@@ -451,6 +463,6 @@ def _red_summary_line(tr: Any) -> None:
     if "failed" in tr.stats or "error" in tr.stats:
         return
     tr.stats["failed"] = []
-    reset = getattr(tr, "_set_main_color", None)
-    if callable(reset):
-        reset()
+    from pytest_golive.core import compat
+
+    compat.recolor_summary(tr)

@@ -30,6 +30,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
 
 from pytest_golive.checks.registry import check
+from pytest_golive.core import compat
 from pytest_golive.core.outcome import CheckError, Evidence, Outcome
 from pytest_golive.core.secrets import mask
 from pytest_golive.targets.endpoint import EndpointTarget
@@ -93,7 +94,8 @@ def cert_info(cert: x509.Certificate) -> CertInfo:
         not_after=cert.not_valid_after_utc,
         key_type=key_type,
         key_bits=bits,
-        signature_hash=algo.name if algo is not None else "none (" + cert.signature_algorithm_oid._name + ")",
+        signature_hash=(algo.name if algo is not None
+                        else f"none ({compat.oid_name(cert.signature_algorithm_oid)})"),
         serial=format(cert.serial_number, "x"),
         sha256=hashlib.sha256(cert.public_bytes(serialization.Encoding.DER)).hexdigest(),
         self_issued=cert.issuer == cert.subject,
@@ -363,7 +365,8 @@ def _probe(endpoint: EndpointTarget, version: ssl.TLSVersion) -> tuple[bool | No
         return None, f"not testable here ({exc})"
     try:
         with _handshake(endpoint, ctx, _sni(endpoint.host)) as tls:
-            return True, f"accepted ({tls.version()}, {tls.cipher()[0] if tls.cipher() else '?'})"
+            cipher = tls.cipher()
+            return True, f"accepted ({tls.version()}, {cipher[0] if cipher else '?'})"
     except ssl.SSLError as exc:
         reason = _ssl_reason(exc)
         if "no protocols available" in reason:
@@ -413,7 +416,7 @@ def _read_on_host(host: HostTarget, path: str, what: str) -> str:
         f = host.testinfra.file(path)
         if not f.exists:
             raise CheckError(f"host {host.name}: {what} {path} does not exist")
-        return f.content_string
+        return str(f.content_string)
     except CheckError:
         raise
     except Exception as exc:  # noqa: BLE001 - any backend failure is one line

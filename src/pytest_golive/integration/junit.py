@@ -41,9 +41,9 @@ class JunitSuiteProperties:
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         if hasattr(session.config, "workerinput"):
             return
-        from _pytest.junitxml import xml_key
+        from pytest_golive.core import compat
 
-        xml: Any = session.config.stash.get(xml_key, None)
+        xml: Any = compat.junit_writer(session.config)
         if xml is None:
             return
         for name, value in suite_properties(session.config):

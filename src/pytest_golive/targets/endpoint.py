@@ -20,6 +20,7 @@ from urllib.parse import urljoin, urlsplit
 import requests
 from urllib3.exceptions import InsecureRequestWarning
 
+from pytest_golive.core import compat
 from pytest_golive.core.config import Settings, TargetSpec
 from pytest_golive.core.outcome import CheckError
 from pytest_golive.core.secrets import Secret, mask, reveal
@@ -158,8 +159,7 @@ class EndpointTarget:
                         f"{where}: response not complete within "
                         f"{self.connect_timeout + self.read_timeout:g}s"
                     )
-            response._content = b"".join(chunks)  # requests' own cache of the body
-            response._content_consumed = True
+            compat.set_response_body(response, b"".join(chunks))
             response.close()
             return response
         except requests.exceptions.RequestException as exc:

@@ -18,14 +18,11 @@ handle adds what a readiness run needs on top:
 from __future__ import annotations
 
 import atexit
-import functools
-import importlib
 import os
 import re
 import shlex
 import shutil
 import subprocess
-import sys
 import tempfile
 import threading
 from dataclasses import dataclass
@@ -35,6 +32,7 @@ import greenlet
 import testinfra.backend
 import testinfra.host
 
+from pytest_golive.core import compat
 from pytest_golive.core.config import Settings, TargetSpec
 from pytest_golive.core.outcome import CheckError
 from pytest_golive.core.secrets import mask, reveal
@@ -102,13 +100,10 @@ class HostTarget:
             host = testinfra.host.Host(_backend(self.url, **kwargs))
         except Exception as exc:  # noqa: BLE001 - a bad URL or missing backend library
             raise CheckError(f"host {self.name}: cannot use {mask(self.url)}: {_reason(exc)}") from None
-        backend = host.backend
-        self._raw_run = backend.run
-
         def bounded_run(command: str, *args: str, **kw: Any) -> Any:
             return self._bounded(command, *args)
 
-        backend.run = bounded_run
+        self._raw_run = compat.replace_backend_run(host.backend, bounded_run)
         return host
 
     def _backend_kwargs(self) -> dict[str, Any]:
@@ -311,47 +306,9 @@ class HostTarget:
 _UNREAD = object()
 
 
-class _UnlockedCachedProperty(functools.cached_property):  # type: ignore[type-arg]
-    """``functools.cached_property`` as Python 3.12 has it: without a lock.
-
-    Up to Python 3.11 the lock is one per property *for all instances*, so a
-    host computing testinfra's ``system_info`` (three commands) made every
-    other host wait for it: hosts evaluated at once were checked one after
-    another (python/cpython#87634). Two callers racing compute the value twice;
-    for observations that is harmless, and in rounds the identical commands
-    are run once anyway.
-    """
-
-    def __get__(self, instance: Any, owner: type | None = None) -> Any:
-        if instance is None:
-            return self
-        cache = instance.__dict__
-        value = cache.get(self.attrname, _UNREAD)
-        if value is _UNREAD:
-            value = self.func(instance)
-            cache[self.attrname] = value
-        return value
-
-
-def _unlock_testinfra_caches() -> None:
-    """Replace the locking cached properties of testinfra's host and modules (Python < 3.12)."""
-    if sys.version_info >= (3, 12):
-        return
-    import testinfra.modules
-
-    classes = [testinfra.host.Host]
-    for name in testinfra.modules.modules.values():
-        module = importlib.import_module(f"testinfra.modules.{name.split(':')[0]}")
-        classes += [c for c in vars(module).values() if isinstance(c, type) and c.__module__ == module.__name__]
-    for cls in classes:
-        for attr, value in list(vars(cls).items()):
-            if type(value) is functools.cached_property:
-                unlocked = _UnlockedCachedProperty(value.func)
-                unlocked.__set_name__(cls, attr)
-                setattr(cls, attr, unlocked)
-
-
-_unlock_testinfra_caches()
+# testinfra's host and modules compute facts in cached properties that lock all
+# hosts at once on Python < 3.12 (see compat.UnlockedCachedProperty).
+compat.unlock_testinfra_caches()
 
 #: Every package dpkg knows, one per line: name (with :arch where it has one), status, version.
 _DPKG_LIST = ("[ -r /etc/debian_version ] && command -v dpkg-query >/dev/null 2>&1 || exit 3; "
@@ -450,9 +407,9 @@ def _paramiko_backend_class() -> type:
     refuses an unknown one, as OpenSSH would.
     """
     import paramiko
-    from testinfra.backend.paramiko import ParamikoBackend
 
-    class VerifyingParamikoBackend(ParamikoBackend):  # type: ignore[misc]
+    # The two overridden methods are testinfra's private ones: the guard checks them.
+    class VerifyingParamikoBackend(compat.paramiko_backend_base()):  # type: ignore[misc]
         #: Seconds without an answer on a channel before the host counts as gone.
         answer_timeout: float = 60.0
 
@@ -521,7 +478,9 @@ def close_all_masters() -> None:
 
 def _exit_master(backend: Any) -> None:
     """``ssh -O exit`` for one host; a missing master is fine."""
-    cmd, cmd_args = backend._build_ssh_command("true")
+    cmd, cmd_args = compat.ssh_command(backend, "true")
+    if not cmd:
+        return
     # The built command ends with "HOST COMMAND"; ask the master to exit instead.
     full = backend.quote(" ".join([*cmd[:-1], "-O exit %s"]), *[str(a) for a in cmd_args[:-1]])
     try:
