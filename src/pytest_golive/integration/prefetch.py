@@ -42,12 +42,13 @@ not safety. Pending work is cancelled when the session ends.
 
 from __future__ import annotations
 
-import subprocess
+import contextlib
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from pytest_golive.core import compat
 from pytest_golive.core.outcome import Outcome
 from pytest_golive.engine.ahead import Ahead
 from pytest_golive.engine.evaluate import Job
@@ -116,17 +117,15 @@ def pytest_runtestloop(session: pytest.Session) -> Any:
                 config.stash[PREFETCH_KEY] = ahead
                 if not worker:
                     ahead.start_all()
-    vfork = getattr(subprocess, "_USE_VFORK", None)
-    if ahead is not None and vfork is not None:
-        subprocess._USE_VFORK = False  # type: ignore[misc]  # see the module docstring
-    try:
-        return (yield)
-    finally:
+    with contextlib.ExitStack() as restore:
         if ahead is not None:
-            ahead.close()
-            del config.stash[PREFETCH_KEY]
-            if vfork is not None:
-                subprocess._USE_VFORK = vfork  # type: ignore[misc]
+            restore.enter_context(compat.no_vfork())  # see the module docstring
+        try:
+            return (yield)
+        finally:
+            if ahead is not None:
+                ahead.close()
+                del config.stash[PREFETCH_KEY]
 
 
 @pytest.hookimpl(tryfirst=True)
