@@ -1,0 +1,280 @@
+"""The system and its software: distribution, commands, packages, kernel parameters.
+
+Distribution facts come from ``os-release`` (freedesktop.org's format, which
+Debian, Ubuntu, the RHEL family and Alpine all ship); packages from dpkg's
+list on Debian-family hosts and testinfra's package module elsewhere.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from dataclasses import dataclass
+
+from pytest_golive.checks.host.shell import output, q, words
+from pytest_golive.checks.registry import check
+from pytest_golive.checks.versions import parse_version, version_at_least
+from pytest_golive.core.outcome import CheckError, Evidence, Outcome
+from pytest_golive.targets.host import HostTarget
+
+# --- os-release --------------------------------------------------------------------------
+
+OS_RELEASE = "cat /etc/os-release 2>/dev/null || cat /usr/lib/os-release"
+
+
+def parse_os_release(text: str) -> dict[str, str]:
+    """KEY -> value of an os-release file, shell quoting removed."""
+    info = {}
+    for line in text.splitlines():
+        key, sep, value = line.partition("=")
+        if sep and key.strip():
+            parts = words(value) if value.strip() else [""]
+            info[key.strip()] = parts[0] if parts else ""
+    return info
+
+
+def judge_os(
+    info: dict[str, str], distribution: list[str] | None, min_version: str | None,
+    include_like: bool,
+) -> Outcome:
+    dist = info.get("ID", "").lower()
+    version = info.get("VERSION_ID", "")
+    like = info.get("ID_LIKE", "").lower().split()
+    pretty = info.get("PRETTY_NAME") or f"{dist} {version}".strip()
+    ev = Evidence()
+    if distribution:
+        wanted = [(d.partition(">=")[0].strip().lower(), d.partition(">=")[2].strip())
+                  for d in distribution]
+        names = {dist, *like} if include_like else {dist}
+        match = next(((n, v) for n, v in wanted if n in names), None)
+        shown = " or ".join(f"{n} >= {v}" if v else n for n, v in wanted)
+        seen = f"{dist or 'unknown'}" + (f" (like {' '.join(like)})" if like else "")
+        ev.add("distribution", match is not None, seen, shown)
+        if match and match[1]:
+            ev.add("version", version_at_least(version, match[1]), version or "no VERSION_ID",
+                   f">= {match[1]}")
+    if min_version:
+        ev.add("version", version_at_least(version, min_version), version or "no VERSION_ID",
+               f">= {min_version}")
+    if not ev.facts:
+        ev.add("os", bool(dist), pretty or "unknown", "a known distribution")
+    return ev.outcome(id=dist, version_id=version, pretty_name=pretty)
+
+
+@check(target="host", name="os", aliases=("distribution",))
+def os_release(
+    host: HostTarget,
+    *,
+    distribution: list[str] | None = None,
+    min_version: str | None = None,
+    include_like: bool = False,
+) -> Outcome:
+    """The host runs one of the accepted distributions, at least at a version.
+
+    Read from ``/etc/os-release``: the distribution is its ``ID`` (debian,
+    ubuntu, rhel, ...), the version its ``VERSION_ID``. An entry may carry
+    its own minimum, for lines like "Ubuntu 20.04+ or RHEL 8+":
+    ``distribution=ubuntu>=20.04,rhel>=8``.
+
+    Args:
+        distribution: accepted distribution IDs, each optionally with ">=version".
+        min_version: the smallest acceptable VERSION_ID for any distribution, such as 12 or 22.04.
+        include_like: also accept a distribution that names an accepted one in ID_LIKE (rocky for
+            rhel).
+    """
+    info = parse_os_release(output(host, OS_RELEASE, what="reading os-release"))
+    return judge_os(info, distribution, min_version, include_like)
+
+
+# --- commands ----------------------------------------------------------------------------
+
+
+def command_version_script(command: str, version_arg: str) -> str:
+    """The command that runs ``command version_arg`` if its first word exists (else exit 127)."""
+    try:
+        cmd_words, extra = shlex.split(command), shlex.split(version_arg)
+    except ValueError as exc:
+        raise CheckError(
+            f"command_version: cannot split {command!r} {version_arg!r} into words: {exc}"
+        ) from None
+    if not cmd_words:
+        raise CheckError("command_version: command is empty")
+    line = " ".join(q(w) for w in [*cmd_words, *extra])
+    return f"command -v {q(cmd_words[0])} >/dev/null 2>&1 || exit 127; {line} 2>&1"
+
+
+def judge_command_version(
+    rc: int, stdout: str, command: str, min_version: str | None, present: bool
+) -> Outcome:
+    text = stdout.strip()
+    first = text.splitlines()[0] if text else ""
+    available = rc == 0
+    if available:
+        observed = first[:120]
+    else:
+        observed = "not found" if rc == 127 else f"not usable: {first[:120]}"
+    ev = Evidence()
+    ev.add("present", available == present, observed, "present" if present else "absent")
+    if available and present and min_version:
+        version = parse_version(text)
+        shown = ".".join(map(str, version)) if version else "no version in output"
+        ev.add("version", version_at_least(text, min_version), shown, f">= {min_version}")
+    return ev.outcome(command=command, output=first[:200])
+
+
+@check(target="host")
+def command_version(
+    host: HostTarget,
+    *,
+    command: str,
+    min_version: str | None = None,
+    present: bool = True,
+    version_arg: str = "--version",
+) -> Outcome:
+    """A command is available on the host, optionally at least a version.
+
+    The version is the first dotted number the command prints for
+    ``version_arg`` (``python3 --version`` -> "Python 3.11.2"). A command of
+    several words (``docker compose``) is present only if that whole command
+    runs, so a missing Compose plugin counts as absent.
+
+    Args:
+        command: the command, such as python3, git or "docker compose".
+        min_version: the smallest acceptable version, such as 3.11.
+        present: false to require that the command is absent.
+        version_arg: what makes the command print its version.
+    """
+    result = host.run(command_version_script(command, version_arg))
+    return judge_command_version(result.rc, result.stdout, command, min_version, present)
+
+
+# --- packages ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PackageState:
+    """One package as the host's package manager sees it."""
+
+    installed: bool
+    version: str | None
+
+
+def _package_state(host: HostTarget, name: str) -> PackageState:
+    """Whether one package is installed, and its version.
+
+    On Debian-family hosts from the package list read once per host
+    (:meth:`HostTarget.installed_packages`); elsewhere, and for glob
+    patterns, through testinfra's package module, which knows each package
+    manager.
+    """
+    listed = host.installed_packages()
+    if listed is not None and not any(c in name for c in "*?["):
+        version = listed.get(name)
+        return PackageState(version is not None, version)
+    try:
+        pkg = host.testinfra.package(name)
+        is_installed = bool(pkg.is_installed)
+        return PackageState(is_installed, pkg.version if is_installed else None)
+    except CheckError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - testinfra raises for unknown package managers
+        raise CheckError(f"host {host.name}: cannot query package {name}: {exc}") from None
+
+
+def judge_package(
+    name: str, state: PackageState, installed: bool, min_version: str | None
+) -> Outcome:
+    ev = Evidence()
+    ev.add("installed", state.installed == installed, "yes" if state.installed else "no",
+           "yes" if installed else "no")
+    if installed and min_version and state.installed:
+        ev.add("version", version_at_least(state.version, min_version), state.version,
+               f">= {min_version}")
+    return ev.outcome(package=name, version=state.version)
+
+
+def judge_packages(states: list[tuple[str, PackageState]]) -> Outcome:
+    names = [n for n, _ in states]
+    missing = [n for n, s in states if not s.installed]
+    versions = {n: s.version for n, s in states if s.installed}
+    seen = f"missing: {', '.join(missing)}" if missing else f"all {len(names)} installed"
+    return Outcome.of(not missing, seen, f"installed: {', '.join(names)}", versions=versions,
+                      missing=missing)
+
+
+@check(target="host")
+def package(
+    host: HostTarget, *, name: str, installed: bool = True, min_version: str | None = None
+) -> Outcome:
+    """A system package is installed (or absent), optionally at least a version.
+
+    Args:
+        name: the package name as the host's package manager knows it.
+        installed: false to require that the package is absent.
+        min_version: the smallest acceptable version (compared by the package manager's rules where
+            possible).
+    """
+    return judge_package(name, _package_state(host, name), installed, min_version)
+
+
+@check(target="host")
+def packages(host: HostTarget, *, names: list[str]) -> Outcome:
+    """Every package in a list is installed (for "required system packages installed").
+
+    Args:
+        names: the package names as the host's package manager knows them.
+    """
+    return judge_packages([(name, _package_state(host, name)) for name in names])
+
+
+# --- kernel parameters -------------------------------------------------------------------
+
+
+def sysctl_path(name: str) -> str:
+    """The ``/proc/sys`` file of a parameter; one line if ``name`` is not a parameter name."""
+    if not re.fullmatch(r"[A-Za-z0-9_.\-/]+", name) or ".." in name:
+        raise CheckError(f"sysctl: {name!r} is not a kernel parameter name")
+    return "/proc/sys/" + name.replace(".", "/")
+
+
+def judge_sysctl(
+    name: str, actual: str | None, value: str | None, min: int | None, max: int | None
+) -> Outcome:
+    """``actual`` is the parameter's value with white space folded, None if there is no such one."""
+    ev = Evidence()
+    if actual is None:
+        ev.add(name, False, "no such parameter", "present")
+        return ev.outcome(name=name)
+    if value is not None:
+        ev.add(name, actual == " ".join(value.split()), actual, value)
+    if min is not None or max is not None:
+        number = int(actual) if actual.lstrip("-").isdigit() else None
+        bounds = " and ".join(b for b in (f">= {min}" if min is not None else "",
+                                          f"<= {max}" if max is not None else "") if b)
+        ok = (number is not None and (min is None or number >= min)
+              and (max is None or number <= max))
+        ev.add(name, ok, actual, bounds)
+    if not ev.facts:
+        ev.add(name, True, actual, "present")
+    return ev.outcome(name=name, value=actual)
+
+
+@check(target="host")
+def sysctl(
+    host: HostTarget, *, name: str, value: str | None = None, min: int | None = None,
+    max: int | None = None,
+) -> Outcome:
+    """A kernel parameter has a value, or lies within bounds.
+
+    Read from ``/proc/sys`` of the host (network parameters are those of the
+    host's own network namespace).
+
+    Args:
+        name: the parameter, such as net.ipv4.ip_forward or vm.swappiness.
+        value: the exact expected value (whitespace-insensitive).
+        min: the smallest acceptable (numeric) value.
+        max: the largest acceptable (numeric) value.
+    """
+    result = host.run("cat %s", sysctl_path(name))
+    actual = " ".join(result.stdout.split()) if result.rc == 0 else None
+    return judge_sysctl(name, actual, value, min, max)
