@@ -228,6 +228,10 @@ class TargetSpec:
         }
 
 
+class OtherEnvironment(KeyError):
+    """A selector names only targets of other environments: the line does not apply here."""
+
+
 @dataclass
 class Environment:
     name: str
@@ -241,6 +245,9 @@ class Environment:
     settings: Settings
     severity: dict[str, str]
     description: str = ""
+    #: Target and group names of the configuration's other environments, so a
+    #: checklist shared by environments can name ``on=mysql`` where it exists.
+    elsewhere: dict[str, frozenset[str]] = field(default_factory=dict)
 
     def of_kind(self, kind: str) -> list[TargetSpec]:
         return [t for t in self.targets if t.kind == kind]
@@ -261,11 +268,16 @@ class Environment:
             return candidates
         parts = selector if isinstance(selector, list) else [s.strip() for s in selector.split(",")]
         chosen: list[TargetSpec] = []
+        elsewhere: list[tuple[str, list[str]]] = []
         for part in filter(None, parts):
             hits = [t for t in candidates if t.name == part or part in t.groups]
             if not hits:
                 if any(t.name == part or part in t.groups for t in self.targets):
                     continue  # a target of another kind: this line does not apply to it
+                where = sorted(env for env, names in self.elsewhere.items() if part in names)
+                if where:
+                    elsewhere.append((part, where))
+                    continue
                 known = sorted({t.name for t in self.targets} | self.group_names())
                 raise KeyError(
                     f"no target or group '{part}' in environment '{self.name}'"
@@ -273,6 +285,12 @@ class Environment:
                     + (f" (known: {', '.join(known)})" if known else "")
                 )
             chosen.extend(t for t in hits if t not in chosen)
+        if not chosen and elsewhere:
+            part, where = elsewhere[0]
+            raise OtherEnvironment(
+                f"no target '{part}' in environment '{self.name}' "
+                f"(it is a target of {', '.join(repr(w) for w in where)})"
+            )
         return chosen
 
 
@@ -340,8 +358,9 @@ def _describe(path: Path, error: jsonschema.ValidationError) -> str:
     key = _dotted(error.absolute_path)
     where = f"{path}: {key}" if key else str(path)
     if error.validator == "additionalProperties":
-        allowed = list(error.schema.get("properties", {}))
-        extra = [k for k in error.instance if k not in allowed]
+        schema = error.schema if isinstance(error.schema, Mapping) else {}
+        allowed = list(schema.get("properties", {}))
+        extra = [k for k in _as_mapping(error.instance) if k not in allowed]
         if extra and allowed:
             bad = extra[0]
             loc = f"{where}.{bad}" if key else f"{path}: {bad}"
@@ -353,10 +372,19 @@ def _describe(path: Path, error: jsonschema.ValidationError) -> str:
     if error.validator == "type":
         return f"{where}: must be {_article(error.validator_value)}, not {_type_word(error.instance)} ({error.instance!r})"
     if error.validator == "enum":
-        return f"{where}: must be one of {', '.join(map(str, error.validator_value))}, not {error.instance!r}"
+        choices = ", ".join(map(str, _as_list(error.validator_value)))
+        return f"{where}: must be one of {choices}, not {error.instance!r}"
     if error.validator == "minProperties":
         return f"{where}: defines no environment (add [environments.NAME])"
     return f"{where}: {error.message}"
+
+
+def _as_mapping(value: object) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _as_list(value: object) -> list[Any]:
+    return list(value) if isinstance(value, (list, tuple)) else []
 
 
 def _dotted(parts: Any) -> str:
@@ -374,7 +402,7 @@ def _article(kind: Any) -> str:
     words = {"string": "a string", "number": "a number", "integer": "a whole number",
              "boolean": "true or false", "object": "a table", "array": "a list"}
     if isinstance(kind, list):
-        return " or ".join(words.get(k, k) for k in kind)
+        return " or ".join(words.get(str(k), str(k)) for k in kind)
     return words.get(kind, str(kind))
 
 
@@ -475,7 +503,32 @@ def _build(path: Path, data: dict[str, Any], name: str, environ: Mapping[str, st
         settings=settings,
         severity=dict(raw.get("severity", {})),
         description=raw.get("description", ""),
+        elsewhere={other: _target_names(path, data["environments"], other)
+                   for other in data["environments"] if other != name},
     )
+
+
+def _target_names(path: Path, envs: dict[str, Any], name: str) -> frozenset[str]:
+    """Target and group names an environment declares, read without resolving its values."""
+    try:
+        raw = _merged_env(path, envs, name)
+    except ConfigError:
+        return frozenset()
+    names: set[str] = set()
+    for group, entries in (raw.get("hosts") or {}).items():
+        names.add(group)
+        for entry in entries if isinstance(entries, list) else []:
+            if isinstance(entry, dict) and entry.get("name"):
+                names.add(str(entry["name"]))
+            url = entry.get("url") if isinstance(entry, dict) else entry
+            if isinstance(url, str) and "${" not in url:
+                names.add(_host_name(url))
+    for table in ("endpoints", "databases", "files"):
+        for target, spec in (raw.get(table) or {}).items():
+            names.add(target)
+            if isinstance(spec, dict):
+                names.update(_groups(spec.get("groups")))
+    return frozenset(names)
 
 
 def _paths(root: Path, value: str | list[str] | None) -> list[Path]:

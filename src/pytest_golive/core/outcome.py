@@ -116,3 +116,44 @@ class Evidence:
         return Outcome(
             "failed" if failing else "passed", observed, expected, {"facts": self.facts, **details}
         )
+
+
+def combine(parts: list[tuple[str, Outcome]]) -> Outcome:
+    """One outcome for a line's several checks on one target.
+
+    The line passes only when every check passed (a check that does not
+    apply to the target is shown, not counted); a failure outweighs an
+    error, an error outweighs a pass. The evidence names each check, the
+    failing ones first, and ``details["checks"]`` keeps every check's own.
+    """
+    if len(parts) == 1:
+        return parts[0][1]
+    statuses = [o.status for _, o in parts]
+    status: Status
+    if "failed" in statuses:
+        status = "failed"
+    elif "error" in statuses:
+        status = "error"
+    elif all(s == "skipped" for s in statuses):
+        status = "skipped"
+    else:
+        status = "passed"
+    rank = {"failed": 0, "error": 1, "passed": 2, "skipped": 3}
+    shown = sorted(parts, key=lambda p: rank[p[1].status])
+
+    def said(o: Outcome, text: str) -> str:
+        if o.status == "error":
+            return f"could not check: {o.observed}"
+        if o.status == "skipped":
+            return f"not applicable: {o.observed}"
+        return text
+
+    observed = "; ".join(f"{name}: {said(o, o.observed)}" for name, o in shown)
+    expected = "; ".join(
+        f"{name}: {o.expected}" for name, o in shown if o.expected and o.status != "error"
+    )
+    durations = [o.duration for _, o in parts if o.duration is not None]
+    checks = [{"check": name, **o.to_dict()} for name, o in parts]
+    out = Outcome(status, observed, expected, {"checks": checks})
+    out.duration = sum(durations) if durations else None
+    return out

@@ -284,16 +284,23 @@ class Decision:
 
 
 def decide(policy: Policy, item_id: str, target: str | None, declared_severity: str,
-           observed_status: str | None, manual: bool, detail: str = "") -> Decision:
+           observed_status: str | None, manual: bool, detail: str = "",
+           attest: bool = False) -> Decision:
     """The status and blocking flag of one item result.
 
     ``observed_status`` is the check's outcome (passed, failed, error,
     skipped); ``None`` for a manual line. Anything that would block (a
     failure, an error, a pending manual line) can be waived; a severity
     that is not ``warning`` blocks, so a mistake never turns into "go".
+
+    ``attest`` marks a line that a machine checks in part: it passes only
+    when its checks pass *and* a valid attestation signs the rest; until
+    then it is pending, and its message says both halves.
     """
     severity = policy.severity(item_id, declared_severity)
     blocks_if_bad = severity != "warning" or policy.strict
+    if attest and not manual:
+        return _partly(policy, item_id, target, severity, blocks_if_bad, observed_status, detail)
     if manual:
         decision = _manual(policy, item_id, severity, blocks_if_bad)
         if decision.status == "manual-attested":
@@ -307,6 +314,29 @@ def decide(policy: Policy, item_id: str, target: str | None, declared_severity: 
         first = detail.strip().splitlines()[0] if detail.strip() else status
         message = f"severity warning, does not block the release: {first}"
     return _waive(policy, item_id, target, Decision(status, blocks_if_bad, severity, message))
+
+
+def _partly(policy: Policy, item_id: str, target: str | None, severity: str, blocks_if_bad: bool,
+            observed_status: str | None, detail: str) -> Decision:
+    """A line with checks and an attestation: both halves must hold."""
+    signed = _manual(policy, item_id, severity, blocks_if_bad)
+    half = ("attestation: " + signed.message) if signed.message else "attestation: none yet"
+    if observed_status == "skipped":
+        # The checks do not apply here: the person's half decides alone.
+        return signed if signed.status == "manual-attested" else _waive(policy, item_id, target, signed)
+    if observed_status != "passed":
+        status = observed_status or "error"
+        first = detail.strip().splitlines()[0] if detail.strip() else status
+        message = f"checks {status}: {first}; {half}"
+        if not blocks_if_bad:
+            message = f"severity warning, does not block the release: {message}"
+        return _waive(policy, item_id, target, Decision(status, blocks_if_bad, severity, message,
+                                                        attestation=signed.attestation))
+    if signed.status == "manual-attested":
+        return Decision("passed", False, severity, f"checks passed; {half}", attestation=signed.attestation)
+    pending = Decision("manual-pending", signed.blocking, severity, f"checks passed; {half}",
+                       attestation=signed.attestation)
+    return _waive(policy, item_id, target, pending)
 
 
 def _waive(policy: Policy, item_id: str, target: str | None, decision: Decision) -> Decision:

@@ -17,10 +17,11 @@ import pytest
 
 from pytest_golive.checklist import ChecklistError, Item, read_checklist
 from pytest_golive.checklist.model import CANONICAL_SECTIONS
-from pytest_golive.checks.registry import REGISTRY, Check, CheckDefinitionError
-from pytest_golive.core.config import TargetSpec
-from pytest_golive.core.outcome import Outcome
+from pytest_golive.checks.registry import REGISTRY, Check, CheckDefinitionError, coerce
+from pytest_golive.core.config import OtherEnvironment, TargetSpec
+from pytest_golive.core.outcome import Outcome, combine
 from pytest_golive.core.secrets import Secret, mask, mask_data
+from pytest_golive.engine.evaluate import Job
 from pytest_golive.integration import session as gsession
 
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_.]*)\}")
@@ -61,40 +62,101 @@ class ChecklistFile(pytest.File):
         yield from nodes
 
     def _items_for(self, gs: gsession.GoliveSession, item: Item) -> list[GoliveItem]:
+        """One item per target a line applies to; its checks are grouped by target kind.
+
+        Every check of the line is validated here. A selector that names only
+        targets of another environment makes the line skipped in this one; a
+        parameter whose ``${variable}`` is set nowhere makes it "not configured"
+        (reported when it runs, blocking), never a stop of the whole run.
+        """
         for marker in item.markers:
             _register_marker(self.config, marker, item.section_title)
         if item.manual:
             return [GoliveItem.from_parent(self, name=item.id, item=item, chk=None, params={}, spec=None)]
-        try:
-            chk = REGISTRY.get(item.check or "")
-        except KeyError as exc:
-            raise CheckDefinitionError(str(exc.args[0])) from None
-        params = chk.validate(_substitute(item.params, gs.env.vars, item))
-        validate_extra = getattr(chk.func, "golive_validate", None)
-        if validate_extra is not None:
+        by_kind: dict[str, list[tuple[Check, dict[str, Any]]]] = {}
+        unset: list[str] = []
+        for binding in item.bindings:
             try:
-                validate_extra(params)
-            except ValueError as exc:
-                raise CheckDefinitionError(f"check '{chk.name}': {exc}") from None
-        if chk.target == "none":
-            # Checks of the project itself (a git tree, a local file) read paths
-            # relative to the configuration, not to wherever pytest was started.
-            path = params.get("path")
-            if isinstance(path, str) and not Path(path).is_absolute():
-                params["path"] = str((gs.env.root / path).resolve())
-            return [GoliveItem.from_parent(self, name=item.id, item=item, chk=chk, params=params, spec=None)]
+                chk = REGISTRY.get(binding.check)
+            except KeyError as exc:
+                raise CheckDefinitionError(str(exc.args[0])) from None
+            raw, missing = _substitute(binding.params, gs.env.vars)
+            unset += [m for m in missing if m not in unset]
+            params = chk.validate(raw) if not missing else _validate_written(chk, raw)
+            validate_extra = getattr(chk.func, "golive_validate", None)
+            if validate_extra is not None and not missing:
+                try:
+                    validate_extra(params)
+                except ValueError as exc:
+                    raise CheckDefinitionError(f"check '{chk.name}': {exc}") from None
+            if chk.target == "none":
+                # Checks of the project itself (a git tree, a local file) read paths
+                # relative to the configuration, not to wherever pytest was started.
+                path = params.get("path")
+                if isinstance(path, str) and not Path(path).is_absolute() and "${" not in path:
+                    params["path"] = str((gs.env.root / path).resolve())
+            by_kind.setdefault(chk.target, []).append((chk, params))
+        preset = _not_configured(gs, unset) if unset else None
+        nodes: list[GoliveItem] = []
+        for kind, checks in by_kind.items():
+            (chk, params), extra = checks[0], checks[1:]
+
+            def node(name: str, spec: TargetSpec | None, ready: Outcome | None = preset,
+                     chk: Check = chk, params: dict[str, Any] = params,
+                     extra: list[tuple[Check, dict[str, Any]]] = extra) -> GoliveItem:
+                return GoliveItem.from_parent(self, name=name, item=item, chk=chk, params=params,
+                                              spec=spec, extra=extra, preset=ready)
+
+            if kind == "none":
+                nodes.append(node(item.id, None))
+                continue
+            try:
+                specs = gs.env.select(kind, item.targets)
+            except OtherEnvironment as exc:
+                nodes.append(node(f"{item.id}[no-{kind}]", None, Outcome.not_applicable(str(exc.args[0]))))
+                continue
+            except KeyError as exc:
+                raise CheckDefinitionError(str(exc.args[0])) from None
+            if not specs:
+                nodes.append(node(f"{item.id}[no-{kind}]", None))
+                continue
+            nodes += [node(f"{item.id}[{spec.name}]", spec) for spec in specs]
+        return nodes
+
+
+def _validate_written(chk: Check, raw: dict[str, Any]) -> dict[str, Any]:
+    """Validate what a line wrote while some of its ``${variables}`` are unset:
+    names and the values that are known, so a typo still fails at collection."""
+    known = {k: v for k, v in raw.items() if not (isinstance(v, str) and _VAR.search(v))}
+    for key in raw:
+        if chk.param(key) is None:
+            chk.validate({key: raw[key]})  # raises, naming the nearest parameter
+    out = dict(raw)
+    for key, value in known.items():
+        param = chk.param(key)
+        assert param is not None
         try:
-            specs = gs.env.select(chk.target, item.targets)
-        except KeyError as exc:
-            raise CheckDefinitionError(str(exc.args[0])) from None
-        if not specs:
-            return [GoliveItem.from_parent(self, name=f"{item.id}[no-{chk.target}]", item=item, chk=chk,
-                                           params=params, spec=None)]
-        return [
-            GoliveItem.from_parent(self, name=f"{item.id}[{spec.name}]", item=item, chk=chk,
-                                   params=params, spec=spec)
-            for spec in specs
-        ]
+            out[key] = coerce(value, param.annotation)
+        except (TypeError, ValueError) as exc:
+            raise CheckDefinitionError(
+                f"check '{chk.name}' parameter '{key}': {exc} (expected {param.type_name()})"
+            ) from None
+    missing = [p.name for p in chk.params if p.required and p.name not in raw]
+    if missing:
+        raise CheckDefinitionError(f"check '{chk.name}' needs parameter(s) {', '.join(missing)}")
+    return out
+
+
+def _not_configured(gs: gsession.GoliveSession, names: list[str]) -> Outcome:
+    listed = ", ".join(names)
+    where = f"[environments.{gs.env.name}.vars] in {gs.env.source.name}"
+    example = f"{names[0]} = \"...\""
+    return Outcome.error(
+        f"not configured: variable{'s' if len(names) > 1 else ''} {listed} "
+        f"{'are' if len(names) > 1 else 'is'} not set (add {example} to {where}, "
+        f"or export {names[0]}=...)",
+        not_configured=names,
+    )
 
 
 def _register_marker(config: pytest.Config, name: str, title: str) -> None:
@@ -104,19 +166,24 @@ def _register_marker(config: pytest.Config, name: str, title: str) -> None:
         config.addinivalue_line("markers", f"{name}: {doc}")
 
 
-def _substitute(params: dict[str, Any], variables: dict[str, Any], item: Item) -> dict[str, Any]:
+def _substitute(params: dict[str, Any], variables: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
     """Replace ``${name}`` in binding values by environment variables (``vars``)
-    or, failing that, the process environment (as a secret)."""
+    or, failing that, the process environment (as a secret).
+
+    Returns the parameters and the names of variables set nowhere (their
+    values are left as written).
+    """
     import os
 
     out: dict[str, Any] = {}
+    missing: list[str] = []
     for key, value in params.items():
         if not isinstance(value, str) or "${" not in value:
             out[key] = value
             continue
-        missing: list[str] = []
+        unset: list[str] = []
 
-        def sub(match: re.Match[str], missing: list[str] = missing) -> str:
+        def sub(match: re.Match[str], unset: list[str] = unset) -> str:
             name = match.group(1)
             if name in variables:
                 v = variables[name]
@@ -126,29 +193,32 @@ def _substitute(params: dict[str, Any], variables: dict[str, Any], item: Item) -
             if name in os.environ:
                 Secret(os.environ[name], f"${{{name}}}")
                 return os.environ[name]
-            missing.append(name)
-            return ""
+            unset.append(name)
+            return match.group(0)
 
         text = _VAR.sub(sub, value)
-        if missing:
-            raise CheckDefinitionError(
-                f"parameter '{key}': variable {missing[0]} is not defined "
-                f"(add it to [environments.ENV.vars] or export {missing[0]}=...)"
-            )
+        missing += [m for m in unset if m not in missing]
         # A value built from the process environment is registered with the
         # masker (above), so it is masked wherever it is shown.
         out[key] = text
-    return out
+    return out, missing
 
 
 class GoliveItem(pytest.Item):
     """One checklist line on one target."""
 
     def __init__(self, *, item: Item, chk: Check | None, params: dict[str, Any],
-                 spec: TargetSpec | None, **kwargs: Any) -> None:
+                 spec: TargetSpec | None, extra: list[tuple[Check, dict[str, Any]]] | None = None,
+                 preset: Outcome | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.item = item
-        self.chk = chk
+        #: The line's other checks on the same target (a line passes when all of them pass).
+        self.extra = list(extra or [])
+        #: An outcome known at collection (not configured, another environment's target):
+        #: the check is never run, so it is not handed to the engine either.
+        self.preset = preset
+        self.line_check = chk
+        self.chk = None if preset is not None else chk
         self.params = params
         self.spec = spec
         self.golive_result: dict[str, Any] | None = None
@@ -166,16 +236,22 @@ class GoliveItem(pytest.Item):
         gs = gsession.get(self.config)
         assert gs is not None
         started = time.perf_counter()
-        outcome = None if self.chk is None else self._observe(gs)
+        if self.preset is not None:
+            outcome: Outcome | None = self.preset
+        else:
+            outcome = None if self.chk is None else self._observe(gs)
+        if outcome is not None and self.extra and self.preset is None:
+            outcome = self._with_extra(gs, outcome)
         from pytest_golive.core import verdict
 
         detail = outcome.summary() if outcome else ""
         decision = verdict.decide(
             gs.policy, self.item.id, self.target_name, self.item.severity,
-            outcome.status if outcome else None, self.chk is None, detail,
+            outcome.status if outcome else None, self.line_check is None, detail,
+            attest=self.item.attest,
         )
         self.golive_result = result_record(
-            nodeid=self.nodeid, item=self.item, target=self.spec, check=self.chk,
+            nodeid=self.nodeid, item=self.item, target=self.spec, check=self.line_check,
             params=self.params, outcome=outcome, decision=decision,
             duration=(outcome.duration if outcome is not None and outcome.duration is not None
                       else time.perf_counter() - started),
@@ -200,6 +276,18 @@ class GoliveItem(pytest.Item):
         job = prefetch.job_of(self)
         assert job is not None
         return gs.engine.run(job)
+
+    def _with_extra(self, gs: gsession.GoliveSession, first: Outcome) -> Outcome:
+        """The line's other checks on this target, run now, and one outcome for all of them."""
+        assert self.line_check is not None
+        parts = [(self.line_check.name, first)]
+        for i, (chk, params) in enumerate(self.extra, 1):
+            if chk.target != "none" and self.spec is None:
+                parts.append((chk.name, first))  # no target of this kind: the same reason
+                continue
+            job = Job(key=f"{self.nodeid}#{i}", check=chk, spec=self.spec, params=params)
+            parts.append((chk.name, gs.engine.run(job)))
+        return combine(parts)
 
     def _failure_text(self, outcome: Outcome | None, decision: Any) -> str:
         head = f"{self.item.title}  ({self.item.location})"
