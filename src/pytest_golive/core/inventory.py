@@ -261,7 +261,15 @@ class _Loader(yaml.SafeLoader):
 
 
 _Loader.add_constructor("!vault", lambda loader, node: _Vault())
-_Loader.add_constructor("!unsafe", lambda loader, node: loader.construct_scalar(node))
+def _unsafe(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
+    """``!unsafe``: Ansible's mark for a string not to template; here the plain string."""
+    if not isinstance(node, yaml.ScalarNode):
+        raise yaml.constructor.ConstructorError(
+            None, None, "!unsafe needs a string", node.start_mark)
+    return loader.construct_scalar(node)
+
+
+_Loader.add_constructor("!unsafe", _unsafe)
 
 
 def _parse_yaml(inv: _Inventory, text: str) -> None:

@@ -103,7 +103,8 @@ class RunResults:
             data["runs"] = self.runs
         if self.baseline is not None:
             data["baseline"] = self.baseline
-        return mask_data(data)
+        masked: dict[str, Any] = mask_data(data)
+        return masked
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RunResults:
@@ -162,7 +163,7 @@ class RunResults:
 
 def _display_status(result: dict[str, Any]) -> str:
     """The status a person reads: a failing warning is 'warning', not 'failed'."""
-    status = result["status"]
+    status = str(result["status"])
     if status in ("failed", "error") and not result.get("blocking"):
         return "warning"
     return status

@@ -113,6 +113,8 @@ class Secret:
     """
 
     __slots__ = ("_value", "_source")
+    _value: str
+    _source: str
 
     def __init__(self, value: str, source: str = "") -> None:
         object.__setattr__(self, "_value", value)

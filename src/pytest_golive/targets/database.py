@@ -127,7 +127,8 @@ class DatabaseTarget:
         )
         with conn.cursor() as cur:
             cur.execute("SET SESSION TRANSACTION READ ONLY")
-            if "mariadb" in conn.get_server_info().lower():
+            server: str = conn.get_server_info()  # type: ignore[no-untyped-call]
+            if "mariadb" in server.lower():
                 # MariaDB: seconds, any statement.
                 cur.execute(f"SET SESSION max_statement_time={self.query_timeout:g}")
             else:
@@ -139,6 +140,9 @@ class DatabaseTarget:
         import psycopg
 
         ms = int(self.query_timeout * 1000)
+        tls: dict[str, Any] = {}
+        if "sslmode" in self.dsn.query:
+            tls["sslmode"] = self.dsn.query["sslmode"]
         return psycopg.connect(
             host=self.dsn.host,
             port=self.dsn.port or 5432,
@@ -148,7 +152,7 @@ class DatabaseTarget:
             connect_timeout=max(1, int(self.connect_timeout)),
             options=f"-c default_transaction_read_only=on -c statement_timeout={ms}",
             autocommit=True,
-            **({"sslmode": self.dsn.query["sslmode"]} if "sslmode" in self.dsn.query else {}),
+            **tls,
         )
 
     def _connect_redis(self) -> Any:
@@ -345,7 +349,7 @@ def _check_statement(stripped: str) -> None:
 
 def describe_error(exc: Exception) -> str:
     """One line for a driver exception; the password is masked whatever the driver says."""
-    args = getattr(exc, "args", ())
+    args: tuple[Any, ...] = getattr(exc, "args", ())
     if len(args) == 2 and isinstance(args[0], int):  # pymysql: (code, message)
         text = f"{args[1]} (error {args[0]})"
     else:

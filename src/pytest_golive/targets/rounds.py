@@ -56,7 +56,7 @@ class CheckTimedOut(CheckError):
     """A check that took longer than ``settings.check_timeout`` in all."""
 
 
-class _CheckGreenlet(greenlet.greenlet):  # type: ignore[misc]
+class _CheckGreenlet(greenlet.greenlet):
     """A check of one evaluation; knows its rounds so ``host.run`` can find them."""
 
     def __init__(self, run: Callable[[], Any], rounds: Rounds) -> None:
