@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from pytest_golive.checks.registry import check
@@ -186,7 +186,7 @@ def env_value(
         return Outcome.failed(f"{key} is not set", f"{key} {wanted}", **details)
     text = as_text(value)
     ev = Evidence()
-    fold = (lambda s: s.casefold()) if ignore_case else (lambda s: s)
+    fold: Callable[[str], str] = str.casefold if ignore_case else str
     if equals is not None:
         expected_bool = _BOOL_EXPECTED.get(equals.strip().lower())
         if expected_bool is not None:

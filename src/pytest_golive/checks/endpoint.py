@@ -298,7 +298,7 @@ def https_redirect(
     asked = urlsplit(url)
     ev = Evidence()
     ev.add("status", response.status_code in REDIRECT_CODES, f"GET {url} -> {_line(response)}", "a redirect (301/302/303/307/308)")
-    ev.add("scheme", bool(target) and target.scheme == "https", f"Location {location!r}" if location else "no Location header", "https://")
+    ev.add("scheme", target is not None and target.scheme == "https", f"Location {location!r}" if location else "no Location header", "https://")
     if target is not None:
         same = (target.hostname or asked.hostname) == asked.hostname
         ev.add("host", same, target.hostname or "(relative)", f"same host {asked.hostname}")

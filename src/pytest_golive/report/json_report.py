@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pytest_golive.core.atomic import write_atomic
+
 CANONICALIZATION = "json-sorted-compact-utf8"
 INTEGRITY = "integrity"
 
@@ -60,7 +62,7 @@ def write_json(path: Path, data: dict[str, Any], sign_key: str | Path | None = N
     """Write the report with its integrity block; return the document written."""
     document = {**body(data), INTEGRITY: integrity or integrity_block(data, sign_key)}
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
+    write_atomic(path, json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
     return document
 
 
@@ -112,7 +114,8 @@ def load_public_key(path: Path) -> Any:
 def _raw_public(public_key: Any) -> bytes:
     from cryptography.hazmat.primitives import serialization
 
-    return public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    raw: bytes = public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return raw
 
 
 def key_id(public_key: Any) -> str:

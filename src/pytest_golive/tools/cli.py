@@ -113,7 +113,7 @@ def _configured_attestations(env: str) -> Path:
             f"{source} names no attestation file (set attestations = \"attestations.toml\" "
             "or pass --file PATH)"
         )
-    return source.parent / name
+    return source.parent / str(name)
 
 
 def _append_toml(path: Path, record: dict[str, Any]) -> None:
