@@ -33,7 +33,9 @@ if TYPE_CHECKING:
 CONFIG_NAMES = ("golive.toml",)
 
 
-class ConfigError(pytest.UsageError):
+# pytest marks UsageError final, but a subclass is what makes pytest print a
+# configuration mistake as one usage line instead of a traceback.
+class ConfigError(pytest.UsageError):  # type: ignore[misc]
     """A configuration mistake, as one line: ``FILE: KEY: what is wrong``."""
 
 
