@@ -59,7 +59,7 @@ def test_1_when_a_test_passes_but_its_teardown_fails(golive_project: GoliveProje
     """)
     result = golive_project.run()
     assert result.ret == pytest.ExitCode.TESTS_FAILED
-    assert verdict_lines(result) == ["GOLIVE prod: NO-GO (1 blocker(s) failing)", "blocking: test_cleanup.py::test_with_cleanup"]
+    assert verdict_lines(result) == ["GOLIVE prod: NO-GO (1 blocker(s) failing)", "blocking: security/test_with_cleanup"]
     records = [r for r in golive_project.results()["results"] if r["kind"] == "test"]
     assert len(records) == 1
     assert (records[0]["status"], records[0]["observed"]) == (

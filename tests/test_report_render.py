@@ -186,7 +186,7 @@ def test_chromium_search_and_filter_script(browser: Any, rendered: Path, tmp_pat
         "setTimeout(function(){document.title='shown:'+document.getElementById('shown').textContent;},400);"
         "</script></body>"), encoding="utf-8")
     dom = browser.dom(probe)
-    assert "<title>shown:1 of 27 items shown</title>" in dom
+    assert "<title>shown:1 of 27 lines shown</title>" in dom
 
 
 def test_chromium_status_and_section_filters(browser: Any, rendered: Path, tmp_path: Path) -> None:
@@ -201,8 +201,8 @@ def test_chromium_status_and_section_filters(browser: Any, rendered: Path, tmp_p
         "document.title='r:'+a+'|'+document.getElementById('shown').textContent+'|'+hidden;"
         "</script></body>"), encoding="utf-8")
     dom = browser.dom(probe)
-    # 27 items of which 3 passed; section 1 ("Security") holds 6 items, none passed
-    assert "<title>r:24 of 27 items shown|6 of 27 items shown|3</title>" in dom
+    # 27 lines (one target each) of which 3 passed; section 1 ("Security") holds 6, none passed
+    assert "<title>r:24 of 27 lines shown|6 of 27 lines shown|3</title>" in dom
 
 
 def test_an_empty_run_renders_as_no_go() -> None:

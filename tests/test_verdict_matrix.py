@@ -258,18 +258,19 @@ def test_default_run(matrix: GoliveProject) -> None:
                 if line.startswith(("checklist.md ", "test_checks.py "))}
     assert progress == {"checklist.md": "..FWFEWE.wWwwWwFWFAPPPPW", "test_checks.py": "w.W"}
 
-    # the verdict line names the blocking items, in checklist order
+    # the verdict line names the blocking items in the order an approver reads them:
+    # failing and erroring blockers (by section, in checklist order), expired waivers, pending
     lines = verdict_lines(result)
     assert lines[0] == "GOLIVE prod: NO-GO (6 blocker(s) failing; 3 manual item(s) pending)"
     assert lines[1] == (
-        "blocking: checks/blocker-fail[local], checks/blocker-fail-expired[local], "
-        "checks/blocker-error[closed], checks/blocker-error-expired[closed], "
-        "checks/file-missing[local] and 4 more"
+        "blocking: checks/blocker-fail[local], checks/blocker-error[closed], "
+        "checks/file-missing[local], checks/other-target[local], "
+        "checks/blocker-fail-expired[local] and 4 more"
     )
     assert [b.split("::", 1)[-1] for b in data["verdict"]["blocking"]] == [
-        "checks/blocker-fail[local]", "checks/blocker-fail-expired[local]",
-        "checks/blocker-error[closed]", "checks/blocker-error-expired[closed]",
+        "checks/blocker-fail[local]", "checks/blocker-error[closed]",
         "checks/file-missing[local]", "checks/other-target[local]",
+        "checks/blocker-fail-expired[local]", "checks/blocker-error-expired[closed]",
         "sign-off/attestation-expired", "sign-off/attestation-expires-field",
         "sign-off/runbook-reviewed",
     ]

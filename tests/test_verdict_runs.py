@@ -143,9 +143,9 @@ def test_pending_sign_off_blocks_until_attested(golive_project: GoliveProject) -
     assert result.parseoutcomes() == {"passed": 1, "pending": 1}
     plain = [re.sub(r"\x1b\[[0-9;]*m", "", line) for line in result.outlines]
     assert "GOLIVE prod: NO-GO (1 manual item(s) pending)" in plain
-    # without -r, a blocking pending item still says how to attest it
-    assert ("PENDING sign-off/security-review-done - manual item: no attestation yet "
-            "(golive attest sign-off/security-review-done --by NAME --ticket T)") in plain
+    # without -r, pending sign-offs are counted and one command signs them all
+    assert "PENDING 1 sign-off (Sign-off 1); sign them with:" in plain
+    assert "  golive attest sign-off/security-review-done --by NAME --ticket TICKET" in plain
     # pytest's own summary line is red: the run failed, though nothing 'failed'
     assert result.outlines[-1].startswith("\x1b[31m")
 
@@ -252,7 +252,7 @@ def test_marker_severity_on_a_python_test(golive_project: GoliveProject) -> None
         "security/tls-only": ("failed", True, "blocker"),
     }
     assert verdict_lines(result) == ["GOLIVE prod: NO-GO (1 blocker(s) failing)",
-                                     "blocking: test_custom.py::test_plain_http_closed"]
+                                     "blocking: security/tls-only"]
     result.stdout.fnmatch_lines(["WARN test_custom.py::test_headers_hardened - severity warning, does not block "
                                  "the release: *server header shows the version*"])
 

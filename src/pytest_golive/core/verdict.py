@@ -405,9 +405,11 @@ def overall(results: list[dict[str, Any]], collection_errors: int = 0,
     GO needs at least one item that was actually decided (not only skipped),
     no collection error, a run that was not cut short (``incomplete`` says
     why it was: interrupted, ``-x``) and no blocking item. Blocking items are
-    listed in checklist order, so serial and xdist runs say the same thing.
+    listed in the order an approver reads them -- failing and erroring
+    blockers by section, then expired waivers, then pending sign-offs -- and
+    in checklist order within each, so serial and xdist runs say the same thing.
     """
-    blocking = sorted((r for r in results if r.get("blocking")), key=_document_order)
+    blocking = sorted((r for r in results if r.get("blocking")), key=_attention_order(results))
     pending = [r for r in blocking if r["status"] == "manual-pending"]
     failing = [r for r in blocking if r["status"] != "manual-pending"]
     decided = [r for r in results if r["status"] != "skipped"]
@@ -433,3 +435,22 @@ def overall(results: list[dict[str, Any]], collection_errors: int = 0,
 
 def _document_order(result: dict[str, Any]) -> tuple[str, int, str]:
     return (str(result.get("source") or ""), int(result.get("line") or 0), result["nodeid"])
+
+
+def _attention_order(results: list[dict[str, Any]]) -> Any:
+    """Sort key of blocking items: what blocks (by section), expired waivers, pending."""
+    sections: dict[str, tuple[str, int, str]] = {}
+    for r in sorted(results, key=_document_order):
+        sections.setdefault(str(r.get("section", "")), _document_order(r))
+    rank = {name: i for i, name in enumerate(sections)}
+
+    def key(result: dict[str, Any]) -> tuple[int, int, tuple[str, int, str]]:
+        if result["status"] == "manual-pending":
+            kind = 2
+        elif (result.get("waiver") or {}).get("expired"):
+            kind = 1
+        else:
+            kind = 0
+        return (kind, rank.get(str(result.get("section", "")), 0), _document_order(result))
+
+    return key

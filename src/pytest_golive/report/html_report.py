@@ -8,7 +8,6 @@ is trusted. The template inlines its CSS and script and loads nothing.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections import Counter
 from functools import lru_cache
 from pathlib import Path
@@ -16,10 +15,24 @@ from typing import Any
 
 import jinja2
 
+from pytest_golive.core.atomic import write_atomic
 from pytest_golive.core.results import display_status
 from pytest_golive.report.json_report import digest as document_digest
+from pytest_golive.report.lines import (
+    Line,
+    attention,
+    binding_text,
+    by_section,
+    compress,
+    facts,
+    format_seconds,
+    group_lines,
+    other_details,
+    scope,
+)
 
-#: status -> (icon, word, short css class). The word is always shown: colour is never the only signal.
+#: status -> (icon, word, short css class).
+#: The word is always shown: colour is never the only signal.
 STATUS = {
     "failed": ("✗", "FAILED", "fail"),
     "error": ("⚠", "ERROR", "err"),
@@ -36,7 +49,8 @@ OPEN = {"failed", "error", "manual-pending", "warning"}
 #: Blocking items listed in the verdict banner; the rest are one filter away.
 BANNER_BLOCKING = 12
 #: Progress bars read left to right from done to not done.
-BAR_ORDER = ["passed", "manual-attested", "waived", "skipped", "warning", "manual-pending", "error", "failed"]
+BAR_ORDER = ["passed", "manual-attested", "waived", "skipped", "warning", "manual-pending", "error",
+             "failed"]
 
 
 #: Bidirectional-text controls let a string display reversed ("gnp.exe" as "exe.png"):
@@ -76,16 +90,6 @@ def format_when(value: str | None) -> str:
     return parsed.strftime("%Y-%m-%d %H:%M:%S") + (" UTC" if parsed.tzinfo else "")
 
 
-def format_seconds(value: float | int | None) -> str:
-    if value is None:
-        return ""
-    if value < 1:
-        return f"{value * 1000:.0f} ms"
-    if value < 120:
-        return f"{value:.1f} s"
-    return f"{value / 60:.1f} min"
-
-
 def _run_seconds(data: dict[str, Any]) -> float | None:
     try:
         start = dt.datetime.fromisoformat(data["started"])
@@ -111,14 +115,12 @@ def _days_left(waiver: dict[str, Any] | None, today: str | None) -> int | None:
 
 def _item_view(result: dict[str, Any], index: int, section_index: int,
                today: str | None = None) -> dict[str, Any]:
+    """One target of a line: its evidence, readable."""
     status = display_status(result)
     icon, word, css = STATUS.get(status, ("•", status.upper(), "skip"))
-    params = result.get("params") or {}
-    details = result.get("details") or {}
     return {
         "anchor": f"i{index}",
         "status": status, "icon": icon, "word": word, "css": css,
-        "open": status in OPEN,
         "section": section_index,
         "title": result.get("title") or result.get("id", ""),
         "id": result.get("id", ""),
@@ -133,11 +135,45 @@ def _item_view(result: dict[str, Any], index: int, section_index: int,
         "waiver_days": _days_left(result.get("waiver"), today),
         "attestation": result.get("attestation"),
         "check": result.get("check"),
-        "params": " ".join(f"{k}={v}" for k, v in params.items()),
-        "details": json.dumps(details, ensure_ascii=False, sort_keys=True) if details else "",
+        "binding": binding_text(result),
+        "facts": facts(result),
+        "details": other_details(result),
         "where": f"{Path(str(result.get('source', ''))).name}:{result.get('line', '')}",
         "nodeid": result.get("nodeid", ""),
         "duration": result.get("duration"),
+    }
+
+
+def _line_view(line: Line, number: int, section_index: int, first_index: int,
+               today: str | None) -> dict[str, Any]:
+    icon, word, css = STATUS.get(line.status, ("•", line.status.upper(), "skip"))
+    targets = [_item_view(r, first_index + i, section_index, today)
+               for i, r in enumerate(line.results)]
+    days = [t["waiver_days"] for t in targets if t["waiver_days"] is not None]
+    groups = []
+    for g in line.evidence():
+        g_icon, g_word, g_css = STATUS.get(g.status, ("•", g.status.upper(), "skip"))
+        groups.append({"word": g_word, "css": g_css, "icon": g_icon,
+                       "targets": compress(g.targets) if any(g.targets) else "",
+                       "count": len(g.targets), "observed": g.observed, "expected": g.expected,
+                       "note": g.note})
+    first = line.results[0]
+    return {
+        "anchor": f"l{number}",
+        "status": line.status, "icon": icon, "word": word, "css": css,
+        "open": line.status in OPEN,
+        "section": section_index,
+        "title": line.title, "id": line.id, "environment": line.environment,
+        "sentence": line.sentence(),
+        "blocking": line.blocking,
+        "severity": line.severity,
+        "waiver_days": min(days) if days else None,
+        "duration": line.duration(),
+        "binding": binding_text(first),
+        "where": f"{Path(str(first.get('source', ''))).name}:{first.get('line', '')}",
+        "groups": groups,
+        "targets": targets,
+        "several": len(targets) > 1,
     }
 
 
@@ -152,61 +188,78 @@ def _segments(counts: dict[str, int], total: int) -> list[dict[str, Any]]:
 def build_view(data: dict[str, Any], digest: str | None = None,
                signature: dict[str, Any] | None = None) -> dict[str, Any]:
     """Everything the template shows, computed once (the template only lays it out)."""
-    sections: dict[str, dict[str, Any]] = {}
-    anchors: dict[str, str] = {}
-    for index, result in enumerate(data.get("results", [])):
-        name = result.get("section", "")
-        if name not in sections:
-            sections[name] = {"index": len(sections), "name": name,
-                              "title": result.get("section_title") or name, "rows": [],
-                              "counts": Counter()}
-        section = sections[name]
-        view = _item_view(result, index, section["index"], (data.get("options") or {}).get("today"))
-        section["rows"].append(view)
-        section["counts"][view["status"]] += 1
-        anchors.setdefault(result.get("nodeid", ""), view["anchor"])
-    for section in sections.values():
-        total = len(section["rows"])
-        section["total"] = total
-        section["segments"] = _segments(section["counts"], total)
-        section["done"] = sum(section["counts"][s] for s in ("passed", "manual-attested", "waived", "skipped"))
-    counts = Counter(display_status(r) for r in data.get("results", []))
+    today = (data.get("options") or {}).get("today")
+    all_lines = group_lines(data.get("results", []))
+    views: dict[tuple[str, str], dict[str, Any]] = {}
+    sections = []
+    index = 0
+    for s_index, section in enumerate(by_section(all_lines)):
+        rows = []
+        counts: Counter[str] = Counter()
+        for line in section.lines:
+            view = _line_view(line, len(views), s_index, index, today)
+            index += len(line.results)
+            views[line.key] = view
+            rows.append(view)
+            counts[view["status"]] += 1
+        sections.append({"index": s_index, "name": section.name, "title": section.title,
+                         "rows": rows, "counts": counts, "total": len(rows),
+                         "items": sum(len(v["targets"]) for v in rows),
+                         "segments": _segments(counts, len(rows)),
+                         "done": sum(counts[s] for s in DONE)})
+    counts = Counter(view["status"] for view in views.values())
     total = sum(counts.values())
-    by_nodeid = {r.get("nodeid"): r for r in data.get("results", [])}
+    item_counts = Counter(display_status(r) for r in data.get("results", []))
     verdict = data.get("verdict", {})
-    blocking = []
-    for nodeid in verdict.get("blocking", []):
-        r = by_nodeid.get(nodeid, {})
-        blocking.append({"anchor": anchors.get(nodeid, ""), "title": r.get("title") or nodeid,
-                         "target": r.get("target") or "", "environment": r.get("environment"),
-                         "word": STATUS.get(display_status(r), ("", "FAILED", ""))[1] if r else "FAILED",
-                         "evidence": _evidence(r)})
+    attend = attention(all_lines)
+
+    def brief(line: Line) -> dict[str, Any]:
+        view = views[line.key]
+        return {"anchor": view["anchor"], "title": line.title, "id": line.id,
+                "environment": line.environment, "word": view["word"], "css": view["css"],
+                "sentence": view["sentence"]}
+
+    failing = [{"title": s.title, "lines": [brief(line) for line in s.lines]}
+               for s in attend.failing]
+    shown, budget = [], BANNER_BLOCKING
+    for group in failing:
+        if budget <= 0:
+            break
+        shown.append({**group, "lines": group["lines"][:budget]})
+        budget -= len(group["lines"])
+    failing_total = sum(len(g["lines"]) for g in failing)
     return {
         "data": data,
         "verdict": verdict.get("verdict", "NO-GO"),
         "reasons": verdict.get("reasons", []),
-        "blocking": blocking[:BANNER_BLOCKING],
-        "blocking_more": max(len(blocking) - BANNER_BLOCKING, 0),
-        "sections": list(sections.values()),
+        "failing": shown,
+        "failing_more": max(failing_total - BANNER_BLOCKING, 0),
+        "expired": [brief(line) for line in attend.expired_waivers],
+        "pending": [brief(line) for line in attend.pending],
+        "sign_command": attend.sign_command(all_lines),
+        "warnings": [brief(line) for line in attend.warnings],
+        "sections": sections,
         "counts": [{"status": s, "icon": STATUS[s][0], "word": STATUS[s][1], "css": STATUS[s][2],
                     "count": counts[s]} for s in ORDER if counts.get(s)],
+        "item_counts": [{"word": STATUS[s][1], "count": item_counts[s]}
+                        for s in ORDER if item_counts.get(s)],
         "segments": _segments(counts, total),
         "total": total,
+        "items_total": len(data.get("results", [])),
         "run_seconds": _run_seconds(data),
         "digest": digest or document_digest(data),
         "signature": signature,
         "baseline": data.get("baseline"),
         "runs": data.get("runs", []),
-        "environments": sorted({r["environment"] for r in data.get("results", []) if r.get("environment")}),
+        "scope": scope(data.get("targets", [])),
+        "change": data.get("change") or {},
+        "environments": sorted({r["environment"] for r in data.get("results", [])
+                                if r.get("environment")}),
     }
 
 
-def _evidence(result: dict[str, Any]) -> str:
-    observed, expected = result.get("observed") or "", result.get("expected") or ""
-    if observed:
-        return f"observed {observed}" + (f", expected {expected}" if expected else "")
-    message = (result.get("message") or "").strip()
-    return message.splitlines()[0] if message else ""
+#: Line statuses that count as done in a section's progress.
+DONE = ("passed", "manual-attested", "waived", "skipped")
 
 
 def render_html(data: dict[str, Any], digest: str | None = None,
@@ -219,4 +272,4 @@ def render_html(data: dict[str, Any], digest: str | None = None,
 def write_html(path: Path, data: dict[str, Any], digest: str | None = None,
                signature: dict[str, Any] | None = None) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render_html(data, digest, signature), encoding="utf-8")
+    write_atomic(path, render_html(data, digest, signature))

@@ -13,9 +13,11 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from pytest_golive.core.atomic import write_atomic
 from pytest_golive.core.results import display_status
 from pytest_golive.report.html_report import ORDER, STATUS, format_when, neutralise
 from pytest_golive.report.json_report import digest as document_digest
+from pytest_golive.report.lines import Line, attention, by_section, group_lines, scope
 
 _SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|<>~])")
 MAX_LISTED = 20
@@ -27,27 +29,43 @@ def md(text: Any) -> str:
     return _SPECIAL.sub(r"\\\1", one_line).replace("&", "&amp;")
 
 
-def _line(r: dict[str, Any]) -> str:
-    status = display_status(r)
-    word = STATUS.get(status, ("", status.upper(), ""))[1]
-    where = f" on `{md(r['target']).replace('`', '')}`" if r.get("target") else ""
-    env = f" ({md(r['environment'])})" if r.get("environment") else ""
-    evidence = ""
-    if r.get("observed"):
-        evidence = f": observed {md(r['observed'])}" + (f", expected {md(r['expected'])}" if r.get("expected") else "")
-    elif r.get("message"):
-        evidence = f": {md(str(r['message']).strip().splitlines()[0])}"
-    return f"- **{word}** {md(r.get('title') or r['id'])}{env}{where}{evidence}"
+def _line_entry(line: Line) -> str:
+    word = STATUS.get(line.status, ("", line.status.upper(), ""))[1]
+    env = f" ({md(line.environment)})" if line.environment else ""
+    return f"- **{word}** {md(line.title)}{env} (id {md(line.id)}): {md(line.sentence())}"
 
 
-def _listing(title: str, rows: list[dict[str, Any]]) -> list[str]:
-    if not rows:
+def _listing(title: str, lines: list[Line]) -> list[str]:
+    if not lines:
         return []
-    out = ["", f"### {title} ({len(rows)})", ""]
-    out += [_line(r) for r in rows[:MAX_LISTED]]
-    if len(rows) > MAX_LISTED:
-        out.append(f"- … and {len(rows) - MAX_LISTED} more (see the full report)")
+    out = ["", f"### {title} ({len(lines)})", ""]
+    out += [_line_entry(line) for line in lines[:MAX_LISTED]]
+    if len(lines) > MAX_LISTED:
+        out.append(f"- … and {len(lines) - MAX_LISTED} more (see the full report)")
     return out
+
+
+def _scope_and_change(data: dict[str, Any]) -> list[str]:
+    out: list[str] = []
+    if data.get("environment_description"):
+        out.append(f"- **Environment:** {md(data['environment'])}: "
+                   f"{md(data['environment_description'])}")
+    for kind in scope(data.get("targets", [])):
+        shown = ", ".join(f"{md(name)} ({md(address)})" if address and address != name else md(name)
+                          for name, address in kind.targets[:8])
+        more = f" and {len(kind.targets) - 8} more" if len(kind.targets) > 8 else ""
+        out.append(f"- **{kind.title} ({len(kind.targets)}):** {shown}{more}")
+    change = data.get("change") or {}
+    for key, label in (("ticket", "Change"), ("release", "Release"), ("git_commit", "Commit")):
+        if change.get(key):
+            out.append(f"- **{label}:** {md(change[key])}")
+    pipeline = change.get("pipeline") or {}
+    if pipeline.get("system"):
+        run = pipeline.get("run_id") or ""
+        url = f" <{md(pipeline['url'])}>" if pipeline.get("url") else ""
+        out.append(f"- **Pipeline:** {md(pipeline['system'])}" + (f" run {md(run)}" if run else "")
+                   + url)
+    return ["", *out] if out else []
 
 
 def render_markdown(data: dict[str, Any], digest: str | None = None) -> str:
@@ -59,34 +77,49 @@ def render_markdown(data: dict[str, Any], digest: str | None = None) -> str:
     lines = [
         f"## {icon} {word}: {md(data.get('environment', ''))}",
         "",
-        f"Readiness run finished {format_when(data.get('finished'))} by {md(prov.get('run_by', 'unknown'))}"
+        f"Readiness run finished {format_when(data.get('finished'))} "
+        f"by {md(prov.get('run_by', 'unknown'))}"
         + (f" on {md(prov['machine'])}" if prov.get("machine") else "")
         + f", pytest-golive {md(prov.get('plugin_version', ''))}.",
     ]
     if verdict.get("reasons"):
         lines += ["", "**" + md("; ".join(verdict["reasons"])) + "**"]
+    lines += _scope_and_change(data)
+    checklist_lines = group_lines(results)
+    attend = attention(checklist_lines)
+    # What blocks, first: failing blockers by section, expired waivers, pending, warnings.
+    for section in attend.failing:
+        lines += _listing(f"Blocking: {md(section.title)}", section.lines)
+    lines += _listing("Blocking: expired waivers", attend.expired_waivers)
+    if attend.pending:
+        n = len(attend.pending)
+        lines += ["", f"### Pending sign-offs ({n})", "",
+                  f"{n} line{'s' if n != 1 else ''} wait{'s' if n == 1 else ''} for a person's "
+                  "sign-off. Sign them with one command (it lists them and asks first):", "",
+                  "```", attend.sign_command(checklist_lines).replace("`", "'"), "```"]
+    lines += _listing("Warnings", attend.warnings)
+    lines += _listing("Waived", [line for line in checklist_lines
+                                 if line.attention is None and line.status == "waived"])
     used = [s for s in ORDER if any(display_status(r) == s for r in results)]
     if results:
-        lines += ["", "| Section | " + " | ".join(STATUS[s][1].title() for s in used) + " |",
-                  "|---|" + "---:|" * len(used)]
-        sections: dict[str, list[dict[str, Any]]] = {}
-        for r in results:
-            sections.setdefault(r.get("section_title") or r["section"], []).append(r)
-        for title, rows in sections.items():
+        lines += ["", "### By section", "",
+                  "| Section | Lines | " + " | ".join(STATUS[s][1].title() for s in used) + " |",
+                  "|---|---:|" + "---:|" * len(used)]
+        for section in by_section(checklist_lines):
+            rows = [r for line in section.lines for r in line.results]
             counts = Counter(display_status(r) for r in rows)
-            lines.append(f"| {md(title)} | " + " | ".join(str(counts[s] or "") for s in used) + " |")
-    blocking = [r for r in results if r.get("blocking")]
-    lines += _listing("Blocking", blocking)
-    lines += _listing("Warnings", [r for r in results if display_status(r) == "warning"])
-    lines += _listing("Waived", [r for r in results if display_status(r) == "waived"])
-    lines += _listing("Pending, not blocking",
-                      [r for r in results if display_status(r) == "manual-pending" and not r.get("blocking")])
+            lines.append(f"| {md(section.title)} | {len(section.lines)} | "
+                         + " | ".join(str(counts[s] or "") for s in used) + " |")
     for err in data.get("collection_errors", []):
-        lines += ["", f"- **CHECKLIST ERROR** {md(str(err.get('message', '')).splitlines()[0] if err.get('message') else '')}"]
+        first = str(err.get("message") or "").splitlines()
+        lines += ["", f"- **CHECKLIST ERROR** {md(first[0] if first else '')}"]
+    for att in data.get("stale_attestations", []):
+        lines += ["", f"- **STALE ATTESTATION** {md(att.get('item', ''))} matched no item "
+                      f"({md(att.get('source', ''))}): remove it"]
     lines += ["", f"Report digest: `{digest or document_digest(data)}`", ""]
     return "\n".join(lines)
 
 
 def write_markdown(path: Path, data: dict[str, Any], digest: str | None = None) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render_markdown(data, digest), encoding="utf-8")
+    write_atomic(path, render_markdown(data, digest))

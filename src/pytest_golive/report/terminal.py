@@ -6,7 +6,8 @@ from typing import Any
 
 from pytest_golive.core.results import RunResults, display_status
 
-COLUMNS = ("passed", "failed", "error", "warning", "waived", "manual-pending", "manual-attested", "skipped")
+COLUMNS = ("passed", "failed", "error", "warning", "waived", "manual-pending", "manual-attested",
+           "skipped")
 HEADERS = {"manual-pending": "pending", "manual-attested": "attested"}
 
 
@@ -18,10 +19,19 @@ def verdict_line(results: RunResults) -> str:
     reasons = "; ".join(v["reasons"])
     line = f"GOLIVE {results.environment}: NO-GO ({reasons})"
     if blocking:
-        shown = ", ".join(_short(n) for n in blocking[:5])
+        records = {r["nodeid"]: r for r in results.results}
+        shown = ", ".join(_label(records.get(n), n) for n in blocking[:5])
         more = f" and {len(blocking) - 5} more" if len(blocking) > 5 else ""
         line += f"\n  blocking: {shown}{more}"
     return line
+
+
+def _label(record: dict[str, Any] | None, nodeid: str) -> str:
+    """An item by its checklist id (the user's ``id=`` where given) and target: the
+    same in a serial run and under xdist, and what ``golive attest`` and waivers take."""
+    if record is None or not record.get("id"):
+        return _short(nodeid)
+    return str(record["id"]) + (f"[{record['target']}]" if record.get("target") else "")
 
 
 def _short(nodeid: str) -> str:
@@ -50,7 +60,8 @@ def write_summary(tr: Any, results: RunResults, reportchars: str = "",
     for err in results.collection_errors:
         tr.write_line(f"checklist error: {err['message'].splitlines()[0]}", red=True)
     for w in results.stale_waivers:
-        tr.write_line(f"stale waiver: '{w['item']}' matched no item ({w['source']}); remove it", yellow=True)
+        tr.write_line(f"stale waiver: '{w['item']}' matched no item ({w['source']}); remove it",
+                      yellow=True)
     _reasons(tr, results, everything=any(ch in reportchars for ch in "aAwWpP"))
     if round_trips:
         shown = ", ".join(f"{name} {n}" for name, n in sorted(round_trips.items()))
@@ -61,22 +72,62 @@ def write_summary(tr: Any, results: RunResults, reportchars: str = "",
 
 
 def _reasons(tr: Any, results: RunResults, everything: bool) -> None:
-    """Why each waived, pending, warning and attested item is what it is.
+    """What needs attention, one line per checklist line, in the order an approver reads it.
 
-    Shown with ``-r`` a/A/w/p; pending items that block are always shown,
-    since pytest's failure section does not list them and the reason says
-    how to attest.
+    Failing and erroring blockers (by section), expired waivers, then pending
+    sign-offs -- counted, collapsed to one line with the one command that
+    signs them all (listed one by one with ``-rp``/``-ra``) -- then warnings.
+    With ``-r`` a/A/w also waived and attested lines.
     """
+    from pytest_golive.report.lines import attention, group_lines
+
+    lines = group_lines(results.results)
+    attend = attention(lines)
+    if not (attend.failing or attend.expired_waivers or attend.pending or attend.warnings
+            or everything):
+        return
+    tr.write_sep("-", "golive: what blocks the release, first")
+    for section in attend.failing:
+        tr.write_line(f"{section.title}:", bold=True)
+        for line in section.lines:
+            word = "ERROR" if line.status == "error" else "FAILED"
+            tr.write_line(f"  {word} {line.id}  {line.title} - {line.sentence()}", red=True)
+    for line in attend.expired_waivers:
+        tr.write_line(f"EXPIRED WAIVER {line.id}  {line.title} - {line.sentence()}", red=True)
+    if attend.pending:
+        n = len(attend.pending)
+        tr.write_line(f"PENDING {n} sign-off{'s' if n != 1 else ''} "
+                      f"({_by_section(attend.pending)}); sign them with:", yellow=True)
+        tr.write_line(f"  {attend.sign_command(lines)}")
+        for line in attend.pending:
+            # a sign-off that lapsed says why, even collapsed: someone signed it once
+            lapsed = next((r.get("message") for r in line.results if r.get("attestation")), None)
+            if everything or lapsed:
+                note = f" - {lapsed.strip().splitlines()[0]}" if lapsed else ""
+                tr.write_line(f"  PENDING {line.id}  {line.title}{note}")
+    for line in attend.warnings:
+        tr.write_line(f"WARN {line.id}  {line.title} - {line.sentence()}", yellow=True)
+    if everything:
+        _item_reasons(tr, results)
+
+
+def _item_reasons(tr: Any, results: RunResults) -> None:
+    """With ``-r`` a/A/w/p: why each waived, pending, warning and attested item is what it is,
+    one line per item and target, with the decision's own words."""
     rows = [r for r in results.results
-            if display_status(r) in ("waived", "manual-pending", "warning", "manual-attested")
-            and (everything or (r["status"] == "manual-pending" and r.get("blocking")))]
+            if display_status(r) in ("waived", "manual-pending", "warning", "manual-attested")]
     if not rows:
         return
-    title = "waived, pending, warning and attested items" if everything else "pending manual items"
-    tr.write_sep("-", f"golive: {title}")
+    tr.write_sep("-", "golive: waived, pending, warning and attested items")
     for r in rows:
         word = {"waived": "WAIVED", "manual-pending": "PENDING", "warning": "WARN",
                 "manual-attested": "ATTESTED"}[display_status(r)]
         reason = (r.get("message") or r.get("observed") or "").splitlines()
         tr.write_line(f"{word} {_short(r['nodeid'])} - {reason[0] if reason else ''}")
 
+
+def _by_section(lines: list[Any]) -> str:
+    counts: dict[str, int] = {}
+    for line in lines:
+        counts[line.section_title] = counts.get(line.section_title, 0) + 1
+    return ", ".join(f"{title} {n}" for title, n in counts.items())
