@@ -115,6 +115,14 @@ def judge_command_version(
         observed = "not found" if rc == 127 else f"not usable: {first[:120]}"
     ev = Evidence()
     ev.add("present", available == present, observed, "present" if present else "absent")
+    words = command.split()
+    if available and present and len(words) > 1 and words[-1].lower() not in text.lower():
+        # A subcommand or plugin that is missing may leave its parent printing its
+        # own version ("podman compose --version" -> "podman version 4.3.1"): the
+        # output must name what was asked for.
+        ev.add("names", False, f"output does not name '{words[-1]}': {first[:120]}",
+               f"the version of {command}")
+        return ev.outcome(command=command, output=first[:200])
     if available and present and min_version:
         version = parse_version(text)
         shown = ".".join(map(str, version)) if version else "no version in output"
