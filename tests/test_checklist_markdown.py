@@ -80,7 +80,9 @@ def test_binding_is_parsed_and_invisible_in_title(tmp_path: Path) -> None:
 
 def test_binding_on_the_next_line(tmp_path: Path) -> None:
     doc = tmp_path / "c.md"
-    doc.write_text("## Hardware\n- [ ] Enough CPUs\n  <!-- golive: cpu min=4 -->\n", encoding="utf-8")
+    doc.write_text(
+        "## Hardware\n- [ ] Enough CPUs\n  <!-- golive: cpu min=4 -->\n", encoding="utf-8"
+    )
     (item,) = read_markdown(doc)
     assert item.check == "cpu" and item.params == {"min": "4"}
 
@@ -114,7 +116,10 @@ def test_malformed_binding_names_file_and_line(tmp_path: Path, line: str, messag
 
 def test_all_binding_errors_are_reported_at_once(tmp_path: Path) -> None:
     doc = tmp_path / "bad.md"
-    doc.write_text("# T\n- [ ] a <!-- golive: x= -->\n- [ ] ok\n- [ ] b <!-- golive: cpu z -->\n", encoding="utf-8")
+    doc.write_text(
+        "# T\n- [ ] a <!-- golive: x= -->\n- [ ] ok\n- [ ] b <!-- golive: cpu z -->\n",
+        encoding="utf-8",
+    )
     with pytest.raises(ChecklistError) as exc:
         read_markdown(doc)
     assert f"{doc}:2:" in str(exc.value) and f"{doc}:4:" in str(exc.value)
@@ -131,8 +136,10 @@ def test_empty_and_headless_documents(tmp_path: Path) -> None:
 
 
 def test_five_megabyte_checklist(tmp_path: Path) -> None:
-    block = "".join(f"## Section {s}\n" + "".join(f"- [ ] Item {s}-{i} with some text\n" for i in range(50))
-                    for s in range(2200))
+    block = "".join(
+        f"## Section {s}\n" + "".join(f"- [ ] Item {s}-{i} with some text\n" for i in range(50))
+        for s in range(2200)
+    )
     doc = tmp_path / "big.md"
     doc.write_text(block, encoding="utf-8")
     assert doc.stat().st_size > 5_000_000 or len(block) > 3_000_000
@@ -160,14 +167,22 @@ def test_a_line_carries_several_checks_and_an_attestation(tmp_path: Path) -> Non
     doc.write_text(
         "# Host\n"
         "- [ ] 2 GB RAM, 1 CPU <!-- golive: memory min_gib=2; cpu min=1 on=web -->\n"
-        "- [ ] Backups <!-- golive: newest_file_age directory=${backup_dir} pattern=\"a;b\"; attest -->\n"
+        '- [ ] Backups <!-- golive: newest_file_age directory=${backup_dir} pattern="a;b"; attest -->\n'
         "- [ ] Two comments <!-- golive: cpu min=1 --> <!-- golive: memory min_gib=1 -->\n"
         "- [ ] Signed <!-- golive: attest -->\n",
         encoding="utf-8",
     )
     two, backup, joined, signed = read_markdown(doc)
-    assert [(b.check, b.params) for b in two.bindings] == [("memory", {"min_gib": "2"}), ("cpu", {"min": "1"})]
-    assert (two.check, two.params, two.targets, two.attest) == ("memory", {"min_gib": "2"}, "web", False)
+    assert [(b.check, b.params) for b in two.bindings] == [
+        ("memory", {"min_gib": "2"}),
+        ("cpu", {"min": "1"}),
+    ]
+    assert (two.check, two.params, two.targets, two.attest) == (
+        "memory",
+        {"min_gib": "2"},
+        "web",
+        False,
+    )
     assert backup.attest and backup.partly_manual and not backup.manual
     assert backup.params == {"directory": "${backup_dir}", "pattern": "a;b"}
     assert [b.check for b in joined.bindings] == ["cpu", "memory"]

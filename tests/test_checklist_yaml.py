@@ -26,7 +26,11 @@ def test_sections_mapping(tmp_path: Path) -> None:
         encoding="utf-8",
     )
     items = read_checklist(doc)
-    assert [i.id for i in items] == ["security/API-KEYS", "security/sign-offs", "security/sign-offs/security-officer"]
+    assert [i.id for i in items] == [
+        "security/API-KEYS",
+        "security/sign-offs",
+        "security/sign-offs/security-officer",
+    ]
     first = items[0]
     assert first.params == {"key": "API_KEY", "min_length": 32}
     assert first.severity == "warning" and first.targets == "api" and first.line == 3
@@ -36,7 +40,10 @@ def test_sections_mapping(tmp_path: Path) -> None:
 
 def test_flat_items(tmp_path: Path) -> None:
     doc = tmp_path / "c.yml"
-    doc.write_text("items:\n  - section: hardware\n    title: CPUs\n    check: cpu\n    params: {min: 2}\n", encoding="utf-8")
+    doc.write_text(
+        "items:\n  - section: hardware\n    title: CPUs\n    check: cpu\n    params: {min: 2}\n",
+        encoding="utf-8",
+    )
     (item,) = read_checklist(doc)
     assert item.id == "hardware/cpus" and item.check == "cpu"
 
@@ -71,7 +78,10 @@ def test_yaml_line_with_several_checks_and_attestation(tmp_path: Path) -> None:
         encoding="utf-8",
     )
     (item,) = read_yaml(doc)
-    assert [(b.check, b.params) for b in item.bindings] == [("memory", {"min_gib": 2}), ("cpu", {"min": "1"})]
+    assert [(b.check, b.params) for b in item.bindings] == [
+        ("memory", {"min_gib": 2}),
+        ("cpu", {"min": "1"}),
+    ]
     assert item.check == "memory" and item.attest
 
 

@@ -14,7 +14,10 @@ SHARED = Path(__file__).resolve().parents[2] / "shared" / "checklists"
 
 def test_items_json_is_the_reader_model(tmp_path: Path, capsys) -> None:
     doc = tmp_path / "c.md"
-    doc.write_text("## Hardware\n- [ ] CPUs <!-- golive: cpu min=4 -->\n- [ ] Group\n  - [ ] Child\n", encoding="utf-8")
+    doc.write_text(
+        "## Hardware\n- [ ] CPUs <!-- golive: cpu min=4 -->\n- [ ] Group\n  - [ ] Child\n",
+        encoding="utf-8",
+    )
     assert main(["items", str(doc), "--format", "json"]) == 0
     items = json.loads(capsys.readouterr().out)
     assert [i["id"] for i in items] == ["hardware/cpus", "hardware/group", "hardware/group/child"]

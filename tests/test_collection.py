@@ -67,8 +67,12 @@ def test_section_markers_select(project: pytest.Pytester) -> None:
 
 def test_markers_are_registered(project: pytest.Pytester) -> None:
     result = project.runpytest("--markers")
-    result.stdout.fnmatch_lines(["@pytest.mark.security(*golive section*", "@pytest.mark.signoff(*"])
-    result = project.runpytest("--golive=prod", "--strict-markers", "-m", "security_configuration", "--co", "-q")
+    result.stdout.fnmatch_lines(
+        ["@pytest.mark.security(*golive section*", "@pytest.mark.signoff(*"]
+    )
+    result = project.runpytest(
+        "--golive=prod", "--strict-markers", "-m", "security_configuration", "--co", "-q"
+    )
     result.stdout.fnmatch_lines(["*2/4 tests collected*"])
 
 
@@ -101,20 +105,37 @@ def test_failure_is_evidence_not_traceback(project: pytest.Pytester) -> None:
 def test_unreachable_endpoint_is_one_error_line(project: pytest.Pytester) -> None:
     project.makefile(".md", checklist="## A\n- [ ] up <!-- golive: http_status path=/ -->\n")
     result = project.runpytest("--golive=prod")
-    result.stdout.fnmatch_lines(["could not check: endpoint api: GET http://127.0.0.1:9/: connection refused*"])
+    result.stdout.fnmatch_lines(
+        ["could not check: endpoint api: GET http://127.0.0.1:9/: connection refused*"]
+    )
     assert result.ret == 1
 
 
 @pytest.mark.parametrize(
     "line, fragments",
     [
-        ("- [ ] x <!-- golive: cpux min=1 -->", ["checklist.md:2: unknown check 'cpux' (did you mean 'cpu'"]),
-        ("- [ ] x <!-- golive: cpu mn=1 -->", ["checklist.md:2: check 'cpu' has no parameter 'mn' (did you mean 'min'?)"]),
-        ("- [ ] x <!-- golive: cpu min=four -->", ["checklist.md:2: check 'cpu' parameter 'min': 'four' is not a whole number"]),
-        ("- [ ] x <!-- golive: cpu on=wbe -->", ["checklist.md:2: no target or group 'wbe' in environment 'prod'"]),
+        (
+            "- [ ] x <!-- golive: cpux min=1 -->",
+            ["checklist.md:2: unknown check 'cpux' (did you mean 'cpu'"],
+        ),
+        (
+            "- [ ] x <!-- golive: cpu mn=1 -->",
+            ["checklist.md:2: check 'cpu' has no parameter 'mn' (did you mean 'min'?)"],
+        ),
+        (
+            "- [ ] x <!-- golive: cpu min=four -->",
+            ["checklist.md:2: check 'cpu' parameter 'min': 'four' is not a whole number"],
+        ),
+        (
+            "- [ ] x <!-- golive: cpu on=wbe -->",
+            ["checklist.md:2: no target or group 'wbe' in environment 'prod'"],
+        ),
         # An unset ${variable} is not a mistake of the file: the line runs as "not configured"
         # (tests/test_line_runs.py); a misspelt parameter beside it still is one.
-        ("- [ ] x <!-- golive: cpu mn=${nope} -->", ["checklist.md:2: check 'cpu' has no parameter 'mn'*"]),
+        (
+            "- [ ] x <!-- golive: cpu mn=${nope} -->",
+            ["checklist.md:2: check 'cpu' has no parameter 'mn'*"],
+        ),
         ('- [ ] x <!-- golive: cpu min="1 -->', ["checklist.md:2: cannot parse binding*"]),
     ],
 )
@@ -132,11 +153,16 @@ def test_checklist_mistakes_fail_collection_with_file_and_line(
     "config, fragment",
     [
         (CONFIG.replace("timeout = 2", "timeout = -1"), "endpoints.api.timeout"),
-        (CONFIG + "[environments.prod.databases.db]\ndsn = \"mysql://a:${NOPE_PW}@h/db\"\n", "variable NOPE_PW is not set"),
+        (
+            CONFIG + '[environments.prod.databases.db]\ndsn = "mysql://a:${NOPE_PW}@h/db"\n',
+            "variable NOPE_PW is not set",
+        ),
         (CONFIG.replace("checklist.md", "missing.md"), "missing.md: file not found"),
     ],
 )
-def test_config_mistakes_are_usage_errors(pytester: pytest.Pytester, config: str, fragment: str) -> None:
+def test_config_mistakes_are_usage_errors(
+    pytester: pytest.Pytester, config: str, fragment: str
+) -> None:
     pytester.makefile(".toml", golive=config)
     pytester.makefile(".md", checklist=CHECKLIST)
     result = pytester.runpytest("--golive=prod")
@@ -148,7 +174,9 @@ def test_config_mistakes_are_usage_errors(pytester: pytest.Pytester, config: str
 def test_unknown_environment(project: pytest.Pytester) -> None:
     result = project.runpytest("--golive=prdo")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(["*unknown environment 'prdo' (did you mean 'prod'?) (known: prod)"])
+    result.stderr.fnmatch_lines(
+        ["*unknown environment 'prdo' (did you mean 'prod'?) (known: prod)"]
+    )
 
 
 def test_plugin_stays_out_of_the_way(pytester: pytest.Pytester) -> None:
@@ -166,7 +194,9 @@ def test_plugin_stays_out_of_the_way(pytester: pytest.Pytester) -> None:
     with_plugin.assert_outcomes(passed=1, failed=1)
     without.assert_outcomes(passed=1, failed=1)
     assert with_plugin.ret == without.ret == 1
-    assert "golive" not in with_plugin.stdout.str().lower().replace("golive-0", "").replace("golive.toml", "")
+    assert "golive" not in with_plugin.stdout.str().lower().replace("golive-0", "").replace(
+        "golive.toml", ""
+    )
     strip = lambda r: [ln for ln in r.stdout.lines if " in " not in ln]  # noqa: E731 - durations differ
     assert strip(with_plugin) == strip(without)
 
@@ -182,8 +212,13 @@ def test_fixtures_skip_without_golive(pytester: pytest.Pytester) -> None:
 
 
 def test_yaml_checklist_and_extra_checklist_option(project: pytest.Pytester) -> None:
-    project.makefile(".yaml", extra="sections:\n  backup:\n    - title: Backups dir\n      check: file\n      params: {path: /tmp, type: directory}\n")
-    result = project.runpytest("--golive=prod", "--golive-checklist=extra.yaml", "-m", "backup", "-v")
+    project.makefile(
+        ".yaml",
+        extra="sections:\n  backup:\n    - title: Backups dir\n      check: file\n      params: {path: /tmp, type: directory}\n",
+    )
+    result = project.runpytest(
+        "--golive=prod", "--golive-checklist=extra.yaml", "-m", "backup", "-v"
+    )
     result.stdout.fnmatch_lines(["*extra.yaml::backup/backups-dir[[]local[]] PASSED*"])
 
 

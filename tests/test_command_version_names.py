@@ -36,14 +36,19 @@ def test_a_parent_printing_its_own_version_fails(command: str, output: str) -> N
 
 
 def test_a_subcommand_that_names_itself_passes() -> None:
-    outcome = judge_command_version(0, "Docker Compose version v2.29.7\n", "docker compose", "2.0", True)
+    outcome = judge_command_version(
+        0, "Docker Compose version v2.29.7\n", "docker compose", "2.0", True
+    )
     assert outcome.status == "passed"
 
 
 def test_a_single_command_need_not_name_itself() -> None:
     # node prints "v18.19.0" alone; the first word of a command is checked by `command -v`.
     assert judge_command_version(0, "v18.19.0\n", "node", "18", True).status == "passed"
-    assert judge_command_version(0, captured("podman-version.txt"), "podman", "4", True).status == "passed"
+    assert (
+        judge_command_version(0, captured("podman-version.txt"), "podman", "4", True).status
+        == "passed"
+    )
 
 
 @pytest.mark.real_systems

@@ -56,7 +56,13 @@ def test_secrets_are_wrapped_and_never_printed(tmp_path: Path) -> None:
     dsn = env.target("main").options["dsn"]
     assert isinstance(header, Secret) and isinstance(dsn, Secret)
     assert header.reveal() == "Bearer tok-abcdef-123456"
-    for text in (str(header), repr(header), f"{dsn}", repr(env.target("main")), str(env.target("main").to_dict())):
+    for text in (
+        str(header),
+        repr(header),
+        f"{dsn}",
+        repr(env.target("main")),
+        str(env.target("main").to_dict()),
+    ):
         assert "tok-abcdef" not in text and "pw-zyx" not in text
     assert env.target("main").to_dict()["address"] == "mysql://app:*****@127.0.0.1:3306/app"
 
@@ -70,13 +76,31 @@ def test_extends_inherits_and_overrides(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     "patch, fragment",
     [
-        (lambda t: t.replace("timeout = 3", "timout = 3"), "endpoints.api.timout: unknown key (did you mean 'timeout'"),
-        (lambda t: t.replace("timeout = 3", 'timeout = "3"'), "endpoints.api.timeout: must be a number, not a string"),
-        (lambda t: t.replace("https://api.example.test", "api.example.test"), "endpoints.api.url: 'api.example.test' is not an http(s) URL"),
-        (lambda t: t.replace("ssh://deploy@10.201.9.2", "sssh://x"), "hosts.web[1].url: 'sssh://x' is not a testinfra connection string"),
+        (
+            lambda t: t.replace("timeout = 3", "timout = 3"),
+            "endpoints.api.timout: unknown key (did you mean 'timeout'",
+        ),
+        (
+            lambda t: t.replace("timeout = 3", 'timeout = "3"'),
+            "endpoints.api.timeout: must be a number, not a string",
+        ),
+        (
+            lambda t: t.replace("https://api.example.test", "api.example.test"),
+            "endpoints.api.url: 'api.example.test' is not an http(s) URL",
+        ),
+        (
+            lambda t: t.replace("ssh://deploy@10.201.9.2", "sssh://x"),
+            "hosts.web[1].url: 'sssh://x' is not a testinfra connection string",
+        ),
         (lambda t: t.replace("mysql://", "mysqll://"), "databases.main.dsn"),
-        (lambda t: t.replace("checklists =", "checklist ="), "checklist: unknown key (did you mean 'checklists'"),
-        (lambda t: t.replace('extends = "prod"', 'extends = "prd"'), "extends: unknown environment 'prd'"),
+        (
+            lambda t: t.replace("checklists =", "checklist ="),
+            "checklist: unknown key (did you mean 'checklists'",
+        ),
+        (
+            lambda t: t.replace('extends = "prod"', 'extends = "prd"'),
+            "extends: unknown environment 'prd'",
+        ),
         (lambda t: t + "[environments.prod.bogus]\n", "environments.prod.bogus: unknown key"),
         (lambda t: t.replace("[environments.prod]", "[environments.prod\n"), "not valid TOML"),
     ],
@@ -100,12 +124,15 @@ def test_missing_variable_names_it(tmp_path: Path) -> None:
 def test_unknown_environment_lists_known(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as exc:
         load_environment(write(tmp_path, GOOD), "prdo", environ=ENV)
-    assert "unknown environment 'prdo' (did you mean 'prod'?) (known: prod, staging)" in str(exc.value)
+    assert "unknown environment 'prdo' (did you mean 'prod'?) (known: prod, staging)" in str(
+        exc.value
+    )
 
 
 def test_pyproject_tool_table(tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text(
-        '[project]\nname = "x"\n[tool.golive.environments.prod.hosts]\nlocal = ["local://"]\n', encoding="utf-8"
+        '[project]\nname = "x"\n[tool.golive.environments.prod.hosts]\nlocal = ["local://"]\n',
+        encoding="utf-8",
     )
     env = load_environment(tmp_path, "prod", environ={})
     assert env.source == tmp_path / "pyproject.toml"

@@ -129,14 +129,26 @@ def test_every_format_parses_to_dotted_paths(tmp_path: Path) -> None:
 def test_byte_order_mark_and_crlf_are_read_like_editors_write_them(tmp_path: Path) -> None:
     (tmp_path / ".env").write_bytes(b"\xef\xbb\xbfDEBUG=false\r\nLOG_LEVEL=INFO\r\n")
     (tmp_path / "a.json").write_bytes(b'\xef\xbb\xbf{"debug": false}')
-    assert run("env_value", target(tmp_path / ".env"), key="DEBUG", equals="false").status == "passed"
-    assert run("env_value", target(tmp_path / ".env"), key="LOG_LEVEL", equals="INFO").status == "passed"
-    assert run("env_value", target(tmp_path / "a.json"), key="debug", equals="false").status == "passed"
+    assert (
+        run("env_value", target(tmp_path / ".env"), key="DEBUG", equals="false").status == "passed"
+    )
+    assert (
+        run("env_value", target(tmp_path / ".env"), key="LOG_LEVEL", equals="INFO").status
+        == "passed"
+    )
+    assert (
+        run("env_value", target(tmp_path / "a.json"), key="debug", equals="false").status
+        == "passed"
+    )
 
 
-def test_process_env_is_refused_for_a_file_on_a_host(tmp_path: Path, local_host: HostTarget) -> None:
+def test_process_env_is_refused_for_a_file_on_a_host(
+    tmp_path: Path, local_host: HostTarget
+) -> None:
     handle = target(write(tmp_path / ".env", "A=1\n"), host=local_host)
-    assert "only makes sense for a local file" in error_of("env_required", handle, keys="A", process_env="true")
+    assert "only makes sense for a local file" in error_of(
+        "env_required", handle, keys="A", process_env="true"
+    )
     assert "does not exist" in error_of("file_mode", target(tmp_path / "nope", host=local_host))
 
 
@@ -168,7 +180,9 @@ def test_parse_errors_name_the_line_never_the_content(
     tmp_path: Path, name: str, text: str, line: str
 ) -> None:
     secret = token()
-    message = error_of("env_required", target(write(tmp_path / name, text.format(s=secret))), keys="x")
+    message = error_of(
+        "env_required", target(write(tmp_path / name, text.format(s=secret))), keys="x"
+    )
     assert str(tmp_path / name) in message and line in message
     assert_no_leak([secret], message)
 
@@ -183,11 +197,16 @@ def test_unexpected_parser_failures_are_one_line_too(tmp_path: Path) -> None:
 
 def test_values_of_secret_keys_are_wrapped_and_url_passwords_masked(tmp_path: Path) -> None:
     secret, pw = token(), token(20)
-    path = write(tmp_path / ".env", f"API_KEY={secret}\nDATABASE_URL=mysql://app:{pw}@db/app\nDEBUG=false\n")
+    path = write(
+        tmp_path / ".env", f"API_KEY={secret}\nDATABASE_URL=mysql://app:{pw}@db/app\nDEBUG=false\n"
+    )
     cfg = load(target(path))
     assert isinstance(cfg.get("API_KEY"), Secret) and str(cfg.get("API_KEY")) == "*****"
     assert cfg.get("DEBUG") == "false"
-    assert mask(f"driver said: access denied for app:{pw}@db") == "driver said: access denied for app:*****@db"
+    assert (
+        mask(f"driver said: access denied for app:{pw}@db")
+        == "driver said: access denied for app:*****@db"
+    )
 
 
 def test_booleans_and_public_words_under_secret_keys_stay_readable(tmp_path: Path) -> None:
@@ -242,7 +261,9 @@ def test_env_required_template_keys_must_all_be_present(tmp_path: Path) -> None:
 def test_env_required_through_a_local_host_target(tmp_path: Path, local_host: HostTarget) -> None:
     write(tmp_path / "config.yaml.example", "database:\n  url: ''\n  password: ''\nlog: ''\n")
     secret = token()
-    path = write(tmp_path / "config.yaml", f"database:\n  url: postgres://db\n  password: {secret}\n")
+    path = write(
+        tmp_path / "config.yaml", f"database:\n  url: postgres://db\n  password: {secret}\n"
+    )
     handle = target(path, host=local_host)
     out = run("env_required", handle, keys="database.password", template="config.yaml.example")
     assert out.status == "failed"
@@ -268,7 +289,9 @@ def test_reading_through_a_host_logs_no_file_content(
     assert "golive-visible" in caplog.text
 
 
-def test_env_required_process_environment_counts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_env_required_process_environment_counts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     secret = token()
     monkeypatch.setenv("GOLIVE_TEST_TOKEN", secret)
     path = write(tmp_path / ".env", "A=1\n")
@@ -280,7 +303,12 @@ def test_env_required_process_environment_counts(tmp_path: Path, monkeypatch: py
     cfg = load(handle, process_env=True)
     assert_no_leak([secret], repr(cfg), repr(cfg.environ))
     # Only the environment: a file that does not exist reads as empty.
-    out = run("env_required", target(tmp_path / "missing.env"), keys="GOLIVE_TEST_TOKEN", process_env="yes")
+    out = run(
+        "env_required",
+        target(tmp_path / "missing.env"),
+        keys="GOLIVE_TEST_TOKEN",
+        process_env="yes",
+    )
     assert out.status == "passed" and out.details["file_exists"] is False
 
 
@@ -288,7 +316,9 @@ def test_env_required_errors(tmp_path: Path) -> None:
     assert "needs keys= or template=" in error_of("env_required", target(tmp_path / ".env"))
     assert "does not exist" in error_of("env_required", target(tmp_path / ".env"), keys="A")
     write(tmp_path / ".env", "A=1\n")
-    assert "does not exist" in error_of("env_required", target(tmp_path / ".env"), template="nope.template")
+    assert "does not exist" in error_of(
+        "env_required", target(tmp_path / ".env"), template="nope.template"
+    )
 
 
 # --- env_value --------------------------------------------------------------------------
@@ -296,13 +326,23 @@ def test_env_required_errors(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("value", ["false", "False", "FALSE", "0", "off", "no", "", "n"])
 def test_env_value_reads_false_like_the_frameworks(tmp_path: Path, value: str) -> None:
-    out = run("env_value", target(write(tmp_path / ".env", f"DEBUG={value}\n")), key="DEBUG", equals="false")
+    out = run(
+        "env_value",
+        target(write(tmp_path / ".env", f"DEBUG={value}\n")),
+        key="DEBUG",
+        equals="false",
+    )
     assert out.status == "passed", out.summary()
 
 
 @pytest.mark.parametrize("value", ["true", "True", "1", "yes", "on", "maybe"])
 def test_env_value_debug_true_fails(tmp_path: Path, value: str) -> None:
-    out = run("env_value", target(write(tmp_path / ".env", f"DEBUG={value}\n")), key="DEBUG", equals="false")
+    out = run(
+        "env_value",
+        target(write(tmp_path / ".env", f"DEBUG={value}\n")),
+        key="DEBUG",
+        equals="false",
+    )
     assert out.status == "failed"
     assert ("not a boolean" if value == "maybe" else "reads as true") in out.observed
 
@@ -320,7 +360,9 @@ def test_env_value_one_of_and_matches(tmp_path: Path) -> None:
     assert run("env_value", handle, key="logging.level", one_of="INFO,WARNING").status == "failed"
     out = run("env_value", handle, key="logging.level", one_of="INFO,WARNING", ignore_case="true")
     assert out.status == "passed", out.summary()
-    assert run("env_value", handle, key="logging.level", matches="info|warn(ing)?").status == "passed"
+    assert (
+        run("env_value", handle, key="logging.level", matches="info|warn(ing)?").status == "passed"
+    )
     # The whole value must match, not a part of it.
     assert run("env_value", handle, key="logging.level", matches="inf").status == "failed"
     out = run("env_value", handle, key="logging.level", equals="DEBUG")
@@ -366,7 +408,10 @@ def test_env_value_never_shows_a_secret_value(tmp_path: Path) -> None:
         ("DB_PASSWORD=password", "well-known weak password"),
         ("JWT_SECRET=secret", "well-known weak password"),
         ("STRIPE_SECRET=sk_test_4eC39HqLyjWDarjtT1zdp7dc", "test-mode API key"),
-        ("SECRET_KEY=django-insecure-k8#2n!x9vq$w@z&3m5p7r1t0y4u6i8o", "Django insecure default key"),
+        (
+            "SECRET_KEY=django-insecure-k8#2n!x9vq$w@z&3m5p7r1t0y4u6i8o",
+            "Django insecure default key",
+        ),
         ("SESSION_SECRET=keyboard cat", "express-session example secret"),
         ("APP_KEY=SomeRandomString", "Laravel example key"),
         (
@@ -398,7 +443,9 @@ def test_env_no_placeholders_passes_on_real_values(tmp_path: Path) -> None:
 
 
 def test_env_no_placeholders_nested_and_keys_subset(tmp_path: Path) -> None:
-    text = json.dumps({"db": {"password": "changeme", "user": "app"}, "docs": {"url": "https://example.com"}})
+    text = json.dumps(
+        {"db": {"password": "changeme", "user": "app"}, "docs": {"url": "https://example.com"}}
+    )
     handle = target(write(tmp_path / "appsettings.json", text))
     out = run("env_no_placeholders", handle)
     assert out.status == "failed"
@@ -429,7 +476,9 @@ def test_entropy_estimate_is_conservative() -> None:
 
 def test_secret_strength_passes_a_strong_secret(tmp_path: Path) -> None:
     secret = token(48)
-    out = run("secret_strength", target(write(tmp_path / ".env", f"API_KEY={secret}\nDEBUG=false\n")))
+    out = run(
+        "secret_strength", target(write(tmp_path / ".env", f"API_KEY={secret}\nDEBUG=false\n"))
+    )
     assert out.status == "passed", out.summary()
     assert out.details["secrets"][0]["key"] == "API_KEY"
     assert out.details["secrets"][0]["length"] == 48
@@ -438,10 +487,19 @@ def test_secret_strength_passes_a_strong_secret(tmp_path: Path) -> None:
 
 
 def test_secret_strength_fails_short_repetitive_and_simple_secrets(tmp_path: Path) -> None:
-    short, repeated, lower = token(20), "ab" * 20, "".join(pysecrets.choice(string.ascii_lowercase) for _ in range(40))
+    short, repeated, lower = (
+        token(20),
+        "ab" * 20,
+        "".join(pysecrets.choice(string.ascii_lowercase) for _ in range(40)),
+    )
     text = f"API_KEY={short}\nSESSION_SECRET={repeated}\nJWT_SECRET={lower}\nOTHER=x\n"
     handle = target(write(tmp_path / ".env", text))
-    out = run("secret_strength", handle, keys="API_KEY,SESSION_SECRET,JWT_SECRET,SMTP_PASSWORD", min_classes="2")
+    out = run(
+        "secret_strength",
+        handle,
+        keys="API_KEY,SESSION_SECRET,JWT_SECRET,SMTP_PASSWORD",
+        min_classes="2",
+    )
     assert out.status == "failed"
     facts = {f["fact"]: f for f in out.details["facts"]}
     assert "too short" in facts["API_KEY"]["observed"]
@@ -481,7 +539,11 @@ def test_secret_strength_finds_secrets_but_not_settings_about_them(tmp_path: Pat
     ],
 )
 def test_cors_origins_https_lists_pass(tmp_path: Path, value: str) -> None:
-    out = run("cors_origins", target(write(tmp_path / ".env", f"CORS_ALLOWED_ORIGINS={value}\n")), key="CORS_ALLOWED_ORIGINS")
+    out = run(
+        "cors_origins",
+        target(write(tmp_path / ".env", f"CORS_ALLOWED_ORIGINS={value}\n")),
+        key="CORS_ALLOWED_ORIGINS",
+    )
     assert out.status == "passed", out.summary()
     assert len(out.details["origins"]) == 2
 
@@ -497,14 +559,22 @@ def test_cors_origins_https_lists_pass(tmp_path: Path, value: str) -> None:
         ("shop.acme.io", "not an origin"),
     ],
 )
-def test_cors_origins_rejects_wildcards_and_plain_http(tmp_path: Path, value: str, problem: str) -> None:
-    out = run("cors_origins", target(write(tmp_path / ".env", f"CORS_ORIGINS={value}\n")), key="CORS_ORIGINS")
+def test_cors_origins_rejects_wildcards_and_plain_http(
+    tmp_path: Path, value: str, problem: str
+) -> None:
+    out = run(
+        "cors_origins",
+        target(write(tmp_path / ".env", f"CORS_ORIGINS={value}\n")),
+        key="CORS_ORIGINS",
+    )
     assert out.status == "failed"
     assert problem in out.observed
 
 
 def test_cors_origins_yaml_list_and_missing_key(tmp_path: Path) -> None:
-    handle = target(write(tmp_path / "a.yaml", "cors:\n  origins:\n    - https://shop.acme.io\n    - '*'\n"))
+    handle = target(
+        write(tmp_path / "a.yaml", "cors:\n  origins:\n    - https://shop.acme.io\n    - '*'\n")
+    )
     out = run("cors_origins", handle, key="cors.origins")
     assert out.status == "failed" and out.details["rejected"] == {"*": "wildcard"}
     assert run("cors_origins", handle, key="cors.allowed").status == "failed"
@@ -515,7 +585,9 @@ def test_cors_origins_yaml_list_and_missing_key(tmp_path: Path) -> None:
 # --- file_mode --------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("mode", "status"), [(0o600, "passed"), (0o400, "passed"), (0o640, "failed"), (0o644, "failed")])
+@pytest.mark.parametrize(
+    ("mode", "status"), [(0o600, "passed"), (0o400, "passed"), (0o640, "failed"), (0o644, "failed")]
+)
 def test_file_mode_against_600(tmp_path: Path, mode: int, status: str) -> None:
     handle = target(write(tmp_path / ".env", "A=1\n", mode))
     out = run("file_mode", handle, max="600")
@@ -589,7 +661,9 @@ def test_secrets_in_repo_finds_a_committed_aws_key(repo: Path) -> None:
     git(repo, "commit", "-q", "-m", "deploy settings")
     out = run("secrets_in_repo", path=str(repo))
     assert out.status == "failed"
-    assert out.details["tracked"] == [{"path": "deploy/settings.py", "line": 2, "kind": "AWS access key id"}]
+    assert out.details["tracked"] == [
+        {"path": "deploy/settings.py", "line": 2, "kind": "AWS access key id"}
+    ]
     assert "deploy/settings.py:2 (AWS access key id)" in out.observed
     assert_no_leak([key], *everything(out))
     assert mask(f"x {key} y") == "x ***** y"
@@ -622,10 +696,14 @@ def test_secrets_in_repo_secret_files_private_keys_and_ignore(repo: Path) -> Non
     (repo / "keys").mkdir()
     body = token(64)
     marker = "OPENSSH PRIVATE" + " KEY"  # split, so this file is no finding itself
-    (repo / "keys" / "deploy.pem").write_text(f"-----BEGIN {marker}-----\n{body}\n-----END {marker}-----\n")
+    (repo / "keys" / "deploy.pem").write_text(
+        f"-----BEGIN {marker}-----\n{body}\n-----END {marker}-----\n"
+    )
     (repo / "credentials.json").write_text('{"type": "service_account"}\n')
     (repo / "tests").mkdir()
-    (repo / "tests" / "fixture.txt").write_text(f"sk_live_{token(30).replace('-', 'a').replace('_', 'b')}\n")
+    (repo / "tests" / "fixture.txt").write_text(
+        f"sk_live_{token(30).replace('-', 'a').replace('_', 'b')}\n"
+    )
     git(repo, "add", ".")
     git(repo, "commit", "-q", "-m", "keys")
     out = run("secrets_in_repo", path=str(repo))
@@ -698,7 +776,10 @@ def test_no_check_leaks_a_planted_secret(tmp_path: Path, local_host: HostTarget)
         f"DATABASE_URL=mysql://app:{pw}@127.0.0.1/app\nCORS_ORIGINS=*\nDEBUG=true\n"
     )
     secrets = [*planted, pw]
-    for handle in (target(write(tmp_path / ".env", text, 0o644)), target(tmp_path / ".env", host=local_host)):
+    for handle in (
+        target(write(tmp_path / ".env", text, 0o644)),
+        target(tmp_path / ".env", host=local_host),
+    ):
         outcomes = [
             run("env_required", handle, keys="SECRET_KEY,API_TOKEN,MISSING_ONE"),
             run("env_value", handle, key="SECRET_KEY", equals=token()),
@@ -737,8 +818,13 @@ def test_config_checklist_end_to_end_leaks_nothing(pytester: pytest.Pytester) ->
 
         ## Security
         - [ ] No secrets in version control <!-- golive: secrets_in_repo path=. history=true -->
-        """)
-    write(root / ".env", f"SECRET_KEY={key}\nDATABASE_URL=mysql://app:{pw}@db/app\nDEBUG=true\n", 0o644)
+        """,
+    )
+    write(
+        root / ".env",
+        f"SECRET_KEY={key}\nDATABASE_URL=mysql://app:{pw}@db/app\nDEBUG=true\n",
+        0o644,
+    )
     (root / "deploy.py").write_text(f"KEY = '{aws}'\n")
     git(root, "init", "-q", "-b", "main")
     git(root, "add", "deploy.py", "checklist.md")
@@ -750,11 +836,17 @@ def test_config_checklist_end_to_end_leaks_nothing(pytester: pytest.Pytester) ->
     )
     output = result.stdout.str() + result.stderr.str()
     assert "NO-GO" in output
-    for line in ("debug-false[appenv]", "api-keys-32-characters[appenv]", "environment-file-600[appenv]",
-                 "no-secrets-in-version-control"):
+    for line in (
+        "debug-false[appenv]",
+        "api-keys-32-characters[appenv]",
+        "environment-file-600[appenv]",
+        "no-secrets-in-version-control",
+    ):
         assert re.search(rf"FAILED .*{re.escape(line)}", output), line
     assert "deploy.py:1 (AWS access key id)" in output
     assert "SECRET_KEY: a value of 40 characters" in output
-    reports = [p for p in (root / "junit.xml", root / "report.json", root / "report.html") if p.exists()]
+    reports = [
+        p for p in (root / "junit.xml", root / "report.json", root / "report.html") if p.exists()
+    ]
     assert reports, "the run wrote no report"
     assert_no_leak([key, pw, aws], output, *reports)

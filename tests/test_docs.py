@@ -59,14 +59,34 @@ def test_reference_shows_type_default_required_doc_and_aliases() -> None:
 
 
 def test_docs_build_with_warnings_as_errors(tmp_path: Path) -> None:
-    require(importlib.util.find_spec("mkdocs") is not None, "mkdocs (pip install mkdocs; it is in the test extra)")
+    require(
+        importlib.util.find_spec("mkdocs") is not None,
+        "mkdocs (pip install mkdocs; it is in the test extra)",
+    )
     result = subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "--config-file", str(ROOT / "mkdocs.yml"),
-         "--site-dir", str(tmp_path / "site")],
-        capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "mkdocs",
+            "build",
+            "--strict",
+            "--config-file",
+            str(ROOT / "mkdocs.yml"),
+            "--site-dir",
+            str(tmp_path / "site"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    for page in ("index.html", "checks/index.html", "ci/index.html", "exit-codes/index.html", "security/index.html"):
+    for page in (
+        "index.html",
+        "checks/index.html",
+        "ci/index.html",
+        "exit-codes/index.html",
+        "security/index.html",
+    ):
         assert (tmp_path / "site" / page).is_file(), page
 
 

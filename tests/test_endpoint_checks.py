@@ -84,7 +84,17 @@ def test_http_status_rejects_malformed_expectation(app):
 
 
 def test_http_json_passes_when_fields_match(app):
-    out = http_json(app, path="/health", expect=["status=ok", "database.status=ok", "ready=true", "checks.0.status=ok", "database.latency_ms=3"])
+    out = http_json(
+        app,
+        path="/health",
+        expect=[
+            "status=ok",
+            "database.status=ok",
+            "ready=true",
+            "checks.0.status=ok",
+            "database.latency_ms=3",
+        ],
+    )
     assert out.status == "passed", out.summary()
     assert out.details["fields"]["database.status"] == "ok"
     json.dumps(out.details)
@@ -103,7 +113,9 @@ def test_http_json_fails_on_non_json_body(app):
 
 
 def test_http_json_binding_from_markdown_text():
-    params = REGISTRY.get("http_json").validate({"path": "/health", "expect": "status=ok,database.status=ok"})
+    params = REGISTRY.get("http_json").validate(
+        {"path": "/health", "expect": "status=ok,database.status=ok"}
+    )
     assert params["expect"] == ["status=ok", "database.status=ok"]
     with pytest.raises(CheckDefinitionError, match="needs parameter"):
         REGISTRY.get("http_json").validate({"path": "/health"})
@@ -250,7 +262,10 @@ def test_cors_strict_passes(app):
 def test_cors_reflecting_any_origin_fails(app):
     out = cors(app, path="/cors-reflect")
     assert out.status == "failed"
-    assert "golive-foreign.invalid -> Access-Control-Allow-Origin: https://golive-foreign.invalid" in out.observed
+    assert (
+        "golive-foreign.invalid -> Access-Control-Allow-Origin: https://golive-foreign.invalid"
+        in out.observed
+    )
 
 
 def test_cors_star_with_credentials_fails_even_when_star_allowed(app):

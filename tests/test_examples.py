@@ -66,14 +66,18 @@ class Example:
         text = report.read_text(encoding="utf-8")
         for key, value in self.env.items():
             if key.endswith("_PASSWORD"):
-                assert value not in output and value not in text, f"${key} leaked into the output or report"
+                assert value not in output and value not in text, (
+                    f"${key} leaked into the output or report"
+                )
         return proc.returncode, output, json.loads(text)
 
 
 def copy_example(name: str, tmp_path: Path, replacements: dict[str, str]) -> Path:
     """Copy an example and give its golive.toml this run's port, directory and names."""
     dest = tmp_path / name
-    shutil.copytree(EXAMPLES / name, dest, ignore=shutil.ignore_patterns("__pycache__", "*.json", "*.html"))
+    shutil.copytree(
+        EXAMPLES / name, dest, ignore=shutil.ignore_patterns("__pycache__", "*.json", "*.html")
+    )
     config = dest / "golive.toml"
     text = config.read_text(encoding="utf-8")
     for old, new in replacements.items():
@@ -91,7 +95,9 @@ def start_standin(example: Path, root: Path, *extra: str) -> tuple[subprocess.Po
     line = proc.stdout.readline() if proc.stdout else ""
     if not line.startswith("listening on "):
         proc.kill()
-        raise AssertionError(f"standin.py did not start: {line}{proc.stderr.read() if proc.stderr else ''}")
+        raise AssertionError(
+            f"standin.py did not start: {line}{proc.stderr.read() if proc.stderr else ''}"
+        )
     return proc, int(line.split()[-1])
 
 
@@ -115,7 +121,9 @@ def statuses(report: dict[str, Any], item_id: str) -> set[str]:
     return {r["status"] for r in found}
 
 
-def assert_go_with_manual_warn(example: Example, passed: list[str], custom: list[str]) -> dict[str, Any]:
+def assert_go_with_manual_warn(
+    example: Example, passed: list[str], custom: list[str]
+) -> dict[str, Any]:
     """GO with --golive-manual=warn; the named lines and custom checks passed; manual items pending."""
     code, output, report = example.run("--golive-manual=warn")
     assert code == 0, output[-4000:]
@@ -140,7 +148,10 @@ def assert_no_go_names_manual(example: Example, manual_id: str) -> None:
     blocking = {r["id"] for r in report["results"] if r["blocking"]}
     assert manual_id in blocking, sorted(blocking)[:10]
     assert all(r["status"] == "manual-pending" for r in report["results"] if r["blocking"]), [
-        (r["id"], r["status"]) for r in report["results"] if r["blocking"] and r["status"] != "manual-pending"]
+        (r["id"], r["status"])
+        for r in report["results"]
+        if r["blocking"] and r["status"] != "manual-pending"
+    ]
 
 
 def assert_custom_fails(example: Example, item_id: str, evidence: str) -> None:
@@ -202,15 +213,23 @@ def integration_service(tmp_path: Path) -> Iterator[Example]:
             cur.execute(f"USE `{ims}`")
             cur.execute(IMS_TABLE)
         user, group = app_owner()
-        proc, port = start_standin(EXAMPLES / "integration-service", root, "--owner", f"{user}:{group}")
-        path = copy_example("integration-service", tmp_path, {
-            "8731": str(port),
-            'app_user = "nobody"': f'app_user = "{user}"',
-            'app_group = "nogroup"': f'app_group = "{group}"',
-            "/tmp/golive-example-integration-service": str(root),
-            "golive_example_": prefix,
-        })
-        yield Example(path, base_env(IMS_DB_PASSWORD=passwords[ims], TRITON_DB_PASSWORD=passwords[triton]))
+        proc, port = start_standin(
+            EXAMPLES / "integration-service", root, "--owner", f"{user}:{group}"
+        )
+        path = copy_example(
+            "integration-service",
+            tmp_path,
+            {
+                "8731": str(port),
+                'app_user = "nobody"': f'app_user = "{user}"',
+                'app_group = "nogroup"': f'app_group = "{group}"',
+                "/tmp/golive-example-integration-service": str(root),
+                "golive_example_": prefix,
+            },
+        )
+        yield Example(
+            path, base_env(IMS_DB_PASSWORD=passwords[ims], TRITON_DB_PASSWORD=passwords[triton])
+        )
     finally:
         if proc is not None:
             proc.kill()
@@ -243,7 +262,9 @@ IS_PASSED = [
 ]
 
 
-def test_integration_service_is_go_with_manual_items_as_warnings(integration_service: Example) -> None:
+def test_integration_service_is_go_with_manual_items_as_warnings(
+    integration_service: Example,
+) -> None:
     assert_go_with_manual_warn(integration_service, IS_PASSED, ["application/ims-one-wsdl"])
 
 
@@ -262,7 +283,9 @@ def test_integration_service_wsdl_missing_an_operation_fails(integration_service
 def _pg(dbname: str = "postgres") -> Any:
     import psycopg
 
-    return psycopg.connect(host="127.0.0.1", port=5432, user="postgres", dbname=dbname, autocommit=True)
+    return psycopg.connect(
+        host="127.0.0.1", port=5432, user="postgres", dbname=dbname, autocommit=True
+    )
 
 
 @pytest.fixture
@@ -319,16 +342,24 @@ AD_PASSED = [
 ]
 
 
-def test_analytics_dashboard_is_go_with_manual_items_as_warnings(analytics_dashboard: Example) -> None:
-    report = assert_go_with_manual_warn(analytics_dashboard, AD_PASSED, ["database/snowflake-tables-hold-rows"])
+def test_analytics_dashboard_is_go_with_manual_items_as_warnings(
+    analytics_dashboard: Example,
+) -> None:
+    report = assert_go_with_manual_warn(
+        analytics_dashboard, AD_PASSED, ["database/snowflake-tables-hold-rows"]
+    )
     # Lines the stand-ins cannot truthfully satisfy are warnings in this environment only.
-    for item_id in ("performance-testing/response-times-acceptable-1s-for-most-requests",
-                    "reverse-proxy-setup/http-to-https-redirect-enabled"):
+    for item_id in (
+        "performance-testing/response-times-acceptable-1s-for-most-requests",
+        "reverse-proxy-setup/http-to-https-redirect-enabled",
+    ):
         assert {r["severity"] for r in by_id(report)[item_id]} == {"warning"}, item_id
 
 
 def test_analytics_dashboard_manual_items_block_by_default(analytics_dashboard: Example) -> None:
-    assert_no_go_names_manual(analytics_dashboard, "final-checks/stakeholders-notified-of-go-live-date")
+    assert_no_go_names_manual(
+        analytics_dashboard, "final-checks/stakeholders-notified-of-go-live-date"
+    )
 
 
 def test_analytics_dashboard_empty_table_fails(analytics_dashboard: Example) -> None:
@@ -336,7 +367,9 @@ def test_analytics_dashboard_empty_table_fails(analytics_dashboard: Example) -> 
     database = config.split("@127.0.0.1:5432/", 1)[1].split('"', 1)[0]
     with _pg(database) as db:
         db.execute("DELETE FROM policies")
-    assert_custom_fails(analytics_dashboard, "database/snowflake-tables-hold-rows", "POLICIES returned 0 rows")
+    assert_custom_fails(
+        analytics_dashboard, "database/snowflake-tables-hold-rows", "POLICIES returned 0 rows"
+    )
 
 
 # --- content-platform: Celery heartbeat in Redis, Kubernetes replicas -------------------
@@ -375,12 +408,18 @@ def content_platform(tmp_path: Path) -> Iterator[ContentPlatform]:
         # What a live worker does every 30 s: the check only reads it.
         cache.set(heartbeat_key, str(time.time()), ex=600)
         proc, port = start_standin(EXAMPLES / "content-platform", root)
-        path = copy_example("content-platform", tmp_path, {
-            "8753": str(port),
-            "/tmp/golive-example-content-platform": str(root),
-            "golive_example_": prefix,
-        })
-        yield ContentPlatform(Example(path, base_env(CONTENT_DB_PASSWORD=password)), root, heartbeat_key)
+        path = copy_example(
+            "content-platform",
+            tmp_path,
+            {
+                "8753": str(port),
+                "/tmp/golive-example-content-platform": str(root),
+                "golive_example_": prefix,
+            },
+        )
+        yield ContentPlatform(
+            Example(path, base_env(CONTENT_DB_PASSWORD=password)), root, heartbeat_key
+        )
     finally:
         if proc is not None:
             proc.kill()
@@ -408,17 +447,25 @@ CP_PASSED = [
 CP_CUSTOM = ["monitoring/celery-workers-heartbeat", "deployment/k8s-content-generator-replicas"]
 
 
-def test_content_platform_is_go_with_manual_items_as_warnings(content_platform: ContentPlatform) -> None:
+def test_content_platform_is_go_with_manual_items_as_warnings(
+    content_platform: ContentPlatform,
+) -> None:
     report = assert_go_with_manual_warn(content_platform.example, CP_PASSED, CP_CUSTOM)
-    assert statuses(report, "infrastructure-preparation/database-setup/read-replicas-configured-if-applicable") == {
-        "skipped"}  # not applicable: no standby
-    for item_id in ("testing/load-testing/response-time-500ms-for-95th-percentile",
-                    "infrastructure-preparation/cache-layer-setup/redis-password-configured"):
+    assert statuses(
+        report, "infrastructure-preparation/database-setup/read-replicas-configured-if-applicable"
+    ) == {"skipped"}  # not applicable: no standby
+    for item_id in (
+        "testing/load-testing/response-time-500ms-for-95th-percentile",
+        "infrastructure-preparation/cache-layer-setup/redis-password-configured",
+    ):
         assert {r["severity"] for r in by_id(report)[item_id]} == {"warning"}, item_id
 
 
 def test_content_platform_manual_items_block_by_default(content_platform: ContentPlatform) -> None:
-    assert_no_go_names_manual(content_platform.example, "option-b-kubernetes-deployment/deploy-to-kubernetes/pods-running-3-3-minimum")
+    assert_no_go_names_manual(
+        content_platform.example,
+        "option-b-kubernetes-deployment/deploy-to-kubernetes/pods-running-3-3-minimum",
+    )
 
 
 def test_content_platform_one_replica_fails(content_platform: ContentPlatform) -> None:
@@ -447,7 +494,14 @@ def test_reimporting_an_example_checklist_changes_nothing(name: str, tmp_path: P
     """The hand-tuned bindings (and explicit ``manual`` marks) survive ``golive import``."""
     copy = tmp_path / "checklist.md"
     shutil.copy(EXAMPLES / name / "checklist.md", copy)
-    proc = subprocess.run([sys.executable, "-m", "pytest_golive.tools.cli", "import", str(copy)],
-                          capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest_golive.tools.cli", "import", str(copy)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert copy.read_text(encoding="utf-8") == (EXAMPLES / name / "checklist.md").read_text(encoding="utf-8")
+    assert copy.read_text(encoding="utf-8") == (EXAMPLES / name / "checklist.md").read_text(
+        encoding="utf-8"
+    )

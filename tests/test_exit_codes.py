@@ -56,10 +56,14 @@ def test_1_when_a_test_passes_but_its_teardown_fails(golive_project: GoliveProje
         @pytest.mark.security
         def test_with_cleanup(session_on_target):
             pass
-    """)
+    """
+    )
     result = golive_project.run()
     assert result.ret == pytest.ExitCode.TESTS_FAILED
-    assert verdict_lines(result) == ["GOLIVE prod: NO-GO (1 blocker(s) failing)", "blocking: security/test_with_cleanup"]
+    assert verdict_lines(result) == [
+        "GOLIVE prod: NO-GO (1 blocker(s) failing)",
+        "blocking: security/test_with_cleanup",
+    ]
     records = [r for r in golive_project.results()["results"] if r["kind"] == "test"]
     assert len(records) == 1
     assert (records[0]["status"], records[0]["observed"]) == (
@@ -71,7 +75,9 @@ def test_2_checklist_collection_error(golive_project: GoliveProject) -> None:
     result = golive_project.run()
     assert result.ret == pytest.ExitCode.INTERRUPTED == 2
     result.stdout.fnmatch_lines(["checklist error: *checklist.md:4*cpuu*"])
-    assert verdict_lines(result) == ["GOLIVE prod: NO-GO (nothing was checked; 1 checklist error(s))"]
+    assert verdict_lines(result) == [
+        "GOLIVE prod: NO-GO (nothing was checked; 1 checklist error(s))"
+    ]
 
 
 def test_2_interrupted_run_is_never_go(golive_project: GoliveProject) -> None:
@@ -98,12 +104,23 @@ def test_3_internal_error(golive_project: GoliveProject) -> None:
     assert "GOLIVE prod: GO" not in result.stdout.str()
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (("--golive=nowhere",), "unknown environment 'nowhere'"),
-    (("--golive=prod", "--golive-today=31.12.2026"), "--golive-today: '31.12.2026' is not a date (YYYY-MM-DD)"),
-    (("--golive=prod", "--golive-checklist=missing.md"), "--golive-checklist: missing.md: file not found"),
-])
-def test_4_usage_error_is_one_line(golive_project: GoliveProject, args: tuple[str, ...], message: str) -> None:
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--golive=nowhere",), "unknown environment 'nowhere'"),
+        (
+            ("--golive=prod", "--golive-today=31.12.2026"),
+            "--golive-today: '31.12.2026' is not a date (YYYY-MM-DD)",
+        ),
+        (
+            ("--golive=prod", "--golive-checklist=missing.md"),
+            "--golive-checklist: missing.md: file not found",
+        ),
+    ],
+)
+def test_4_usage_error_is_one_line(
+    golive_project: GoliveProject, args: tuple[str, ...], message: str
+) -> None:
     golive_project.write(PASSING)
     result = golive_project.pytester.runpytest("-p", "no:cacheprovider", *args)
     assert result.ret == pytest.ExitCode.USAGE_ERROR == 4

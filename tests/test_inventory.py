@@ -71,7 +71,13 @@ def by_name(path: Path) -> dict[str, object]:
 
 def test_ini_groups_children_ranges_and_vars(tmp_path: Path) -> None:
     hosts = by_name(write(tmp_path, "hosts.ini", INI))
-    assert list(hosts) == ["bastion", "web01.example.com", "web02.example.com", "web03.example.com", "db1"]
+    assert list(hosts) == [
+        "bastion",
+        "web01.example.com",
+        "web02.example.com",
+        "web03.example.com",
+        "db1",
+    ]
     assert hosts["bastion"].groups == ()
     assert hosts["bastion"].options["url"] == "ssh://10.201.0.5"
     web = hosts["web02.example.com"]
@@ -84,7 +90,9 @@ def test_ini_groups_children_ranges_and_vars(tmp_path: Path) -> None:
     db = hosts["db1"]
     assert set(db.groups) == {"web", "db", "prod"}
     assert db.options["url"] == "ssh://ops@db1:2222"
-    assert db.options["vars"]["backup"] == "true"  # INI values are strings unless Python literals, as in Ansible
+    assert (
+        db.options["vars"]["backup"] == "true"
+    )  # INI values are strings unless Python literals, as in Ansible
 
 
 def test_yaml_groups_children_and_vars(tmp_path: Path) -> None:
@@ -147,18 +155,35 @@ def test_secret_looking_vars_are_not_kept(tmp_path: Path) -> None:
         ("bad.ini", "[web]\nh1 ansible_user\n", "bad.ini:2: host 'h1': expected key=value"),
         ("bad.ini", "[web]\nh[1:x]\n", "bad.ini:2: malformed host range"),
         ("bad.ini", "[web:vars]\njust words\n", "bad.ini:2: [web:vars] lines are key=value"),
-        ("bad.ini", "[web]\nh1 ansible_port=ssh\n", "bad.ini:2: host 'h1': ansible_port 'ssh' is not a number"),
+        (
+            "bad.ini",
+            "[web]\nh1 ansible_port=ssh\n",
+            "bad.ini:2: host 'h1': ansible_port 'ssh' is not a number",
+        ),
         ("bad.ini", "[a:children]\nb\n[b:children]\na\n[b]\nh1\n", "contains itself"),
-        ("bad.ini", "h1 ansible_host='{{ lookup(\"env\", \"X\") }}'\n", "bad.ini:1: host 'h1': ansible_host is a template"),
-        ("bad.yml", "all:\n  hosts:\n    - h1\n", "bad.yml:3: hosts of group 'all' must be a mapping"),
+        (
+            "bad.ini",
+            'h1 ansible_host=\'{{ lookup("env", "X") }}\'\n',
+            "bad.ini:1: host 'h1': ansible_host is a template",
+        ),
+        (
+            "bad.yml",
+            "all:\n  hosts:\n    - h1\n",
+            "bad.yml:3: hosts of group 'all' must be a mapping",
+        ),
         ("bad.yml", "all:\n  hostz:\n    h1:\n", "bad.yml:2: group 'all': unknown key 'hostz'"),
         ("bad.yml", "all:\n  hosts:\n    h1: {ansible_user: [\n", "bad.yml:4: not valid YAML"),
         ("bad.yml", "- all\n", "bad.yml:1: an inventory is a mapping of group names"),
-        ("bad.yml", "all:\n  hosts:\n    h1:\n      ansible_user: !vault |\n        $ANSIBLE_VAULT;1.1;AES256\n",
-         "bad.yml:3: host 'h1': ansible_user is vault-encrypted"),
+        (
+            "bad.yml",
+            "all:\n  hosts:\n    h1:\n      ansible_user: !vault |\n        $ANSIBLE_VAULT;1.1;AES256\n",
+            "bad.yml:3: host 'h1': ansible_user is vault-encrypted",
+        ),
     ],
 )
-def test_mistakes_are_one_line_with_file_and_line(tmp_path: Path, name: str, text: str, expected: str) -> None:
+def test_mistakes_are_one_line_with_file_and_line(
+    tmp_path: Path, name: str, text: str, expected: str
+) -> None:
     path = write(tmp_path, name, text)
     with pytest.raises(InventoryError) as info:
         read_inventory(path)
@@ -203,12 +228,20 @@ CHECKLIST = """\
 
 
 def test_a_run_with_an_inventory_applies_lines_to_a_group(pytester: pytest.Pytester) -> None:
-    pytester.makefile(".ini", hosts="[app]\nlocal-a ansible_connection=local\nlocal-b ansible_connection=local\n"
-                                    "[other]\nelsewhere ansible_connection=local\n")
-    pytester.makefile(".toml", golive='checklists = ["checklist.md"]\n[environments.prod]\ninventory = "hosts.ini"\n')
+    pytester.makefile(
+        ".ini",
+        hosts="[app]\nlocal-a ansible_connection=local\nlocal-b ansible_connection=local\n"
+        "[other]\nelsewhere ansible_connection=local\n",
+    )
+    pytester.makefile(
+        ".toml",
+        golive='checklists = ["checklist.md"]\n[environments.prod]\ninventory = "hosts.ini"\n',
+    )
     pytester.makefile(".md", checklist=CHECKLIST)
     report = pytester.path / "out.json"
-    result = pytester.runpytest("-p", "no:cacheprovider", "--golive=prod", f"--golive-json={report}")
+    result = pytester.runpytest(
+        "-p", "no:cacheprovider", "--golive=prod", f"--golive-json={report}"
+    )
     data = json.loads(report.read_text())
     statuses = {(r["id"].split("/")[-1], r["target"]): r["status"] for r in data["results"]}
     assert statuses == {

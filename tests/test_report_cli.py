@@ -49,7 +49,9 @@ def test_any_change_to_a_signed_report_is_detected(tmp_path: Path, keys: tuple[P
     assert "NOT VERIFIED: the signature does not match the content" in capsys.readouterr().out
 
 
-def test_reformatting_a_signed_report_keeps_it_intact(tmp_path: Path, keys: tuple[Path, Path]) -> None:
+def test_reformatting_a_signed_report_keeps_it_intact(
+    tmp_path: Path, keys: tuple[Path, Path]
+) -> None:
     """The signature covers canonical JSON, not bytes: re-indenting is not tampering."""
     report = write_report(tmp_path / "r.json", model(mixed(10)), keys[0])
     report.write_text(json.dumps(json.loads(report.read_text()), indent=None, sort_keys=False))
@@ -72,7 +74,9 @@ def test_unsigned_report_is_not_verified(tmp_path: Path, keys: tuple[Path, Path]
     assert "not signed" in capsys.readouterr().out
 
 
-def test_verify_with_a_bad_key_file_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_verify_with_a_bad_key_file_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     report = write_report(tmp_path / "r.json", model(mixed(4)))
     (tmp_path / "k.pem").write_text("garbage")
     assert main(["verify", str(report), "--public-key", str(tmp_path / "k.pem")]) == 2
@@ -99,16 +103,33 @@ def test_rerender_keeps_the_digest(tmp_path: Path, capsys: pytest.CaptureFixture
 
 
 def test_merge_environments_into_one_report(tmp_path: Path) -> None:
-    staging = write_report(tmp_path / "staging.json", model([result(i) for i in range(5)], "staging"))
+    staging = write_report(
+        tmp_path / "staging.json", model([result(i) for i in range(5)], "staging")
+    )
     prod = write_report(tmp_path / "prod.json", model(mixed(8), "prod"))
-    assert main(["report", str(staging), str(prod), "--json", str(tmp_path / "all.json"),
-                 "--html", str(tmp_path / "all.html")]) == 0
+    assert (
+        main(
+            [
+                "report",
+                str(staging),
+                str(prod),
+                "--json",
+                str(tmp_path / "all.json"),
+                "--html",
+                str(tmp_path / "all.html"),
+            ]
+        )
+        == 0
+    )
     merged = read_json(tmp_path / "all.json")
     jsonschema.validate(merged, results_schema(), cls=jsonschema.Draft202012Validator)
     assert merged["environment"] == "staging + prod"
     assert len(merged["results"]) == 13
     assert {r["environment"] for r in merged["results"]} == {"staging", "prod"}
-    assert [(r["environment"], r["verdict"]) for r in merged["runs"]] == [("staging", "GO"), ("prod", "NO-GO")]
+    assert [(r["environment"], r["verdict"]) for r in merged["runs"]] == [
+        ("staging", "GO"),
+        ("prod", "NO-GO"),
+    ]
     assert merged["verdict"]["verdict"] == "NO-GO"
     html = (tmp_path / "all.html").read_text(encoding="utf-8")
     assert "Merged runs" in html and read_json(prod)["integrity"]["digest"] in html
@@ -124,7 +145,9 @@ def test_merge_shards_of_one_run(tmp_path: Path) -> None:
     assert len(merged["results"]) == 6 and all("environment" not in r for r in merged["results"])
 
 
-def test_report_warns_about_a_changed_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_report_warns_about_a_changed_input(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     report = write_report(tmp_path / "r.json", model(mixed(4)))
     document = json.loads(report.read_text())
     document["environment"] = "other"
@@ -139,14 +162,31 @@ def test_report_rejects_a_non_report(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert "not a golive JSON report" in capsys.readouterr().err
 
 
-def test_diff_names_new_failures_fixes_and_waivers(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    old = write_report(tmp_path / "old.json", model([
-        result(1), result(2, "failed", True), result(3), result(4, "failed", True)]))
-    waiver = {"item": "infrastructure/item-4", "reason": "vendor fix due", "owner": "ops",
-              "ticket": "CHG-9", "expires": "2099-01-01"}
-    new = write_report(tmp_path / "new.json", model([
-        result(1, "failed", True), result(2), result(3), result(4, "waived", False, waiver=waiver,
-                                                                 message="waived: vendor fix due")]))
+def test_diff_names_new_failures_fixes_and_waivers(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    old = write_report(
+        tmp_path / "old.json",
+        model([result(1), result(2, "failed", True), result(3), result(4, "failed", True)]),
+    )
+    waiver = {
+        "item": "infrastructure/item-4",
+        "reason": "vendor fix due",
+        "owner": "ops",
+        "ticket": "CHG-9",
+        "expires": "2099-01-01",
+    }
+    new = write_report(
+        tmp_path / "new.json",
+        model(
+            [
+                result(1, "failed", True),
+                result(2),
+                result(3),
+                result(4, "waived", False, waiver=waiver, message="waived: vendor fix due"),
+            ]
+        ),
+    )
     assert main(["diff", str(old), str(new), "--format", "json"]) == 0
     diff = json.loads(capsys.readouterr().out)
     assert [c["item"] for c in diff["new_failures"]] == ["infrastructure/item-1 [web-1]"]
@@ -157,7 +197,9 @@ def test_diff_names_new_failures_fixes_and_waivers(tmp_path: Path, capsys: pytes
     assert "new failures: 1" in text and "fixed: 1" in text and "new waivers: 1" in text
 
 
-def test_schema_command_prints_the_shipped_results_schema(capsys: pytest.CaptureFixture[str]) -> None:
+def test_schema_command_prints_the_shipped_results_schema(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     assert main(["schema", "results"]) == 0
     schema = json.loads(capsys.readouterr().out)
     assert schema == results_schema()

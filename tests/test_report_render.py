@@ -17,35 +17,74 @@ from pytest_golive.report.json_report import canonical, digest
 from pytest_golive.report.markdown_report import render_markdown
 
 HOSTILE = "</summary><script>alert('x')</script>\"><img src=x onerror=alert(1)> ü 日本 \u202e"
-STATUSES = [("passed", False), ("failed", True), ("error", True), ("failed", False), ("waived", False),
-            ("manual-pending", True), ("manual-attested", False), ("skipped", False)]
+STATUSES = [
+    ("passed", False),
+    ("failed", True),
+    ("error", True),
+    ("failed", False),
+    ("waived", False),
+    ("manual-pending", True),
+    ("manual-attested", False),
+    ("skipped", False),
+]
 
 
-def result(i: int, status: str = "passed", blocking: bool = False, section: str = "infrastructure",
-           **extra: Any) -> dict[str, Any]:
+def result(
+    i: int,
+    status: str = "passed",
+    blocking: bool = False,
+    section: str = "infrastructure",
+    **extra: Any,
+) -> dict[str, Any]:
     record = {
-        "nodeid": f"checklist.md::{section}/item-{i}[web-{i % 7}]", "kind": "checklist",
-        "id": f"{section}/item-{i}", "section": section, "section_title": section.title(),
-        "title": f"Item {i} has enough capacity", "parent": None, "check": "cpu", "params": {"min": 4},
-        "manual": False, "target": f"web-{i % 7}", "target_kind": "host",
+        "nodeid": f"checklist.md::{section}/item-{i}[web-{i % 7}]",
+        "kind": "checklist",
+        "id": f"{section}/item-{i}",
+        "section": section,
+        "section_title": section.title(),
+        "title": f"Item {i} has enough capacity",
+        "parent": None,
+        "check": "cpu",
+        "params": {"min": 4},
+        "manual": False,
+        "target": f"web-{i % 7}",
+        "target_kind": "host",
         "severity": "blocker" if blocking or status == "passed" else "warning",
-        "status": status, "blocking": blocking, "observed": f"{i % 8} vCPUs", "expected": ">= 4 vCPUs",
-        "details": {"cpus": i % 8}, "message": "", "waiver": None, "attestation": None,
-        "source": "/srv/checklists/checklist.md", "line": 10 + i, "duration": 0.0123, "order": i,
+        "status": status,
+        "blocking": blocking,
+        "observed": f"{i % 8} vCPUs",
+        "expected": ">= 4 vCPUs",
+        "details": {"cpus": i % 8},
+        "message": "",
+        "waiver": None,
+        "attestation": None,
+        "source": "/srv/checklists/checklist.md",
+        "line": 10 + i,
+        "duration": 0.0123,
+        "order": i,
     }
     record.update(extra)
     return record
 
 
 def model(results: list[dict[str, Any]], environment: str = "prod") -> RunResults:
-    run = RunResults(environment=environment, started="2026-11-23T10:00:00+00:00",
-                     finished="2026-11-23T10:02:30+00:00",
-                     provenance={"plugin_version": "0.1.0", "python": "3.11", "run_by": "release-bot",
-                                 "machine": "ci-runner-3", "platform": "Linux"},
-                     options={"manual": "block", "strict": False, "today": "2026-11-23"},
-                     targets=[{"kind": "host", "name": "web-1", "address": "ssh://web-1", "groups": []}],
-                     checklists=[{"path": "/srv/checklists/checklist.md", "sha256": "ab" * 32,
-                                  "git_commit": "c0ffee"}])
+    run = RunResults(
+        environment=environment,
+        started="2026-11-23T10:00:00+00:00",
+        finished="2026-11-23T10:02:30+00:00",
+        provenance={
+            "plugin_version": "0.1.0",
+            "python": "3.11",
+            "run_by": "release-bot",
+            "machine": "ci-runner-3",
+            "platform": "Linux",
+        },
+        options={"manual": "block", "strict": False, "today": "2026-11-23"},
+        targets=[{"kind": "host", "name": "web-1", "address": "ssh://web-1", "groups": []}],
+        checklists=[
+            {"path": "/srv/checklists/checklist.md", "sha256": "ab" * 32, "git_commit": "c0ffee"}
+        ],
+    )
     for r in results:
         run.add(r)
     return run
@@ -58,13 +97,45 @@ def mixed(n: int = 40) -> list[dict[str, Any]]:
 
 def hostile_model() -> RunResults:
     records = [
-        result(1, "failed", True, title=HOSTILE, observed=HOSTILE, expected="<b>" + HOSTILE,
-               target="<i>web</i>", details={"body": HOSTILE}, section_title=HOSTILE, id="a/" + HOSTILE),
-        result(2, "waived", False, waiver={"item": "x", "reason": HOSTILE, "owner": "'ops'",
-                                           "ticket": "<t>", "expires": "2099-01-01"}),
-        result(3, "manual-attested", False, check=None, manual=True,
-               attestation={"item": "x", "by": HOSTILE, "at": "2026-11-01T09:00:00+00:00",
-                            "ticket": "T-1", "evidence": HOSTILE, "valid_until": None}),
+        result(
+            1,
+            "failed",
+            True,
+            title=HOSTILE,
+            observed=HOSTILE,
+            expected="<b>" + HOSTILE,
+            target="<i>web</i>",
+            details={"body": HOSTILE},
+            section_title=HOSTILE,
+            id="a/" + HOSTILE,
+        ),
+        result(
+            2,
+            "waived",
+            False,
+            waiver={
+                "item": "x",
+                "reason": HOSTILE,
+                "owner": "'ops'",
+                "ticket": "<t>",
+                "expires": "2099-01-01",
+            },
+        ),
+        result(
+            3,
+            "manual-attested",
+            False,
+            check=None,
+            manual=True,
+            attestation={
+                "item": "x",
+                "by": HOSTILE,
+                "at": "2026-11-01T09:00:00+00:00",
+                "ticket": "T-1",
+                "evidence": HOSTILE,
+                "valid_until": None,
+            },
+        ),
     ]
     return model(records, environment="prod<script>")
 
@@ -117,8 +188,19 @@ def test_failures_open_and_the_rest_collapsed() -> None:
 
 def test_status_is_a_word_not_only_a_colour() -> None:
     html = render_html(model(mixed(16)).to_dict())
-    for word in ("PASSED", "FAILED", "ERROR", "WARNING", "WAIVED", "PENDING", "ATTESTED", "SKIPPED"):
-        assert re.search(rf'<span class="st s-\w+"><i aria-hidden="true">.</i>{word}</span>', html), word
+    for word in (
+        "PASSED",
+        "FAILED",
+        "ERROR",
+        "WARNING",
+        "WAIVED",
+        "PENDING",
+        "ATTESTED",
+        "SKIPPED",
+    ):
+        assert re.search(
+            rf'<span class="st s-\w+"><i aria-hidden="true">.</i>{word}</span>', html
+        ), word
 
 
 def test_digest_shown_is_the_canonical_json_digest() -> None:
@@ -163,7 +245,9 @@ def rendered(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.mark.parametrize("width", [1280, 390])
-def test_chromium_renders_the_report(browser: Any, rendered: Path, tmp_path: Path, width: int) -> None:
+def test_chromium_renders_the_report(
+    browser: Any, rendered: Path, tmp_path: Path, width: int
+) -> None:
     png = browser.screenshot(rendered, tmp_path / f"report-{width}.png", width, 1400)
     assert _png_size(png) == (width, 1400)
     assert png.stat().st_size > 20_000  # a blank page is a few kB
@@ -179,12 +263,16 @@ def test_chromium_search_and_filter_script(browser: Any, rendered: Path, tmp_pat
     """The filter code runs in a real browser: search hides what does not match."""
     html = rendered.read_text(encoding="utf-8")
     probe = tmp_path / "probe.html"
-    probe.write_text(html.replace(
-        "</body>",
-        "<script>var q=document.getElementById('fq');q.value='item 5 ';"
-        "q.dispatchEvent(new Event('input'));"
-        "setTimeout(function(){document.title='shown:'+document.getElementById('shown').textContent;},400);"
-        "</script></body>"), encoding="utf-8")
+    probe.write_text(
+        html.replace(
+            "</body>",
+            "<script>var q=document.getElementById('fq');q.value='item 5 ';"
+            "q.dispatchEvent(new Event('input'));"
+            "setTimeout(function(){document.title='shown:'+document.getElementById('shown').textContent;},400);"
+            "</script></body>",
+        ),
+        encoding="utf-8",
+    )
     dom = browser.dom(probe)
     assert "<title>shown:1 of 27 lines shown</title>" in dom
 
@@ -192,14 +280,18 @@ def test_chromium_search_and_filter_script(browser: Any, rendered: Path, tmp_pat
 def test_chromium_status_and_section_filters(browser: Any, rendered: Path, tmp_path: Path) -> None:
     html = rendered.read_text(encoding="utf-8")
     probe = tmp_path / "probe.html"
-    probe.write_text(html.replace(
-        "</body>",
-        "<script>document.querySelector('input[name=status][value=passed]').click();"
-        "var a=document.getElementById('shown').textContent;"
-        "var s=document.getElementById('fsec');s.value='1';s.dispatchEvent(new Event('change'));"
-        "var hidden=[].filter.call(document.querySelectorAll('section.sec'),function(e){return e.hidden;}).length;"
-        "document.title='r:'+a+'|'+document.getElementById('shown').textContent+'|'+hidden;"
-        "</script></body>"), encoding="utf-8")
+    probe.write_text(
+        html.replace(
+            "</body>",
+            "<script>document.querySelector('input[name=status][value=passed]').click();"
+            "var a=document.getElementById('shown').textContent;"
+            "var s=document.getElementById('fsec');s.value='1';s.dispatchEvent(new Event('change'));"
+            "var hidden=[].filter.call(document.querySelectorAll('section.sec'),function(e){return e.hidden;}).length;"
+            "document.title='r:'+a+'|'+document.getElementById('shown').textContent+'|'+hidden;"
+            "</script></body>",
+        ),
+        encoding="utf-8",
+    )
     dom = browser.dom(probe)
     # 27 lines (one target each) of which 3 passed; section 1 ("Security") holds 6, none passed
     assert "<title>r:24 of 27 lines shown|6 of 27 lines shown|3</title>" in dom
@@ -230,11 +322,21 @@ def test_chromium_prints_the_report_to_pdf(browser: Any, rendered: Path, tmp_pat
 def test_ci_pipeline_names_who_triggered_the_run() -> None:
     from pytest_golive.core.results import ci_context
 
-    env = {"GITLAB_CI": "true", "GITLAB_USER_LOGIN": "alice", "CI_JOB_URL": "https://gitlab.example/j/1",
-           "CI_COMMIT_REF_NAME": "main", "CI_COMMIT_SHA": "0123456789abcdef"}
+    env = {
+        "GITLAB_CI": "true",
+        "GITLAB_USER_LOGIN": "alice",
+        "CI_JOB_URL": "https://gitlab.example/j/1",
+        "CI_COMMIT_REF_NAME": "main",
+        "CI_COMMIT_SHA": "0123456789abcdef",
+    }
     ci = ci_context(env)
-    assert ci == {"system": "GitLab CI", "actor": "alice", "url": "https://gitlab.example/j/1",
-                  "ref": "main", "commit": "0123456789abcdef"}
+    assert ci == {
+        "system": "GitLab CI",
+        "actor": "alice",
+        "url": "https://gitlab.example/j/1",
+        "ref": "main",
+        "commit": "0123456789abcdef",
+    }
     assert ci_context({"PATH": "/bin"}) is None
     run = model(mixed(4))
     run.provenance["ci"] = ci

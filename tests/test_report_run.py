@@ -125,7 +125,9 @@ def test_html_report_escapes_checklist_text_and_shows_the_verdict(reports: Path)
     digest = json.loads((reports / "out/r.json").read_text())["integrity"]["digest"]
     assert "NO-GO" in html
     assert "<script>alert" not in html
-    assert "&lt;script&gt;alert(&#34;t&#34;)&lt;/script&gt; &amp; &#34;q&#34; &#39;ü&#39; 日本" in html
+    assert (
+        "&lt;script&gt;alert(&#34;t&#34;)&lt;/script&gt; &amp; &#34;q&#34; &#39;ü&#39; 日本" in html
+    )
     assert "<img src=x" not in html and "&lt;img src=x onerror=alert(1)&gt;" in html
     assert "<b>yes</b>" not in html
     assert digest in html
@@ -182,7 +184,10 @@ def test_pytest_html_gets_golive_columns_and_the_verdict(reports: Path) -> None:
     for column in ("Section", "Target", "Severity", "Evidence"):
         assert f'data-column-type="golive{column.lower()}">{column}</th>' in html
     assert "GOLIVE prod: NO-GO" in html
-    assert "observed 2 vCPUs, expected &amp;gt;= 999 vCPUs" in html or "expected &gt;= 999 vCPUs" in html
+    assert (
+        "observed 2 vCPUs, expected &amp;gt;= 999 vCPUs" in html
+        or "expected &gt;= 999 vCPUs" in html
+    )
     assert "<script>alert(" not in html
 
 
@@ -207,7 +212,8 @@ def test_xdist_run_writes_one_merged_report(project: pytest.Pytester) -> None:
 def test_baseline_changes_appear_in_the_html(project: pytest.Pytester) -> None:
     run(project, "--golive-json=old.json")
     (project.path / "checklist.md").write_text(
-        CHECKLIST.replace("cpu min=999", "cpu min=1").replace("type=file -->", "type=directory -->"))
+        CHECKLIST.replace("cpu min=999", "cpu min=1").replace("type=file -->", "type=directory -->")
+    )
     run(project, "--golive-json=new.json", "--golive-report=new.html", "--golive-baseline=old.json")
     html = (project.path / "new.html").read_text(encoding="utf-8")
     assert "Changes since the baseline" in html
@@ -222,17 +228,31 @@ def test_bad_sign_key_is_one_clear_line(project: pytest.Pytester) -> None:
     (project.path / "key.pem").write_text("not a key")
     result = run(project, "--golive-json=r.json", "--golive-sign-key=key.pem")
     assert result.ret != 0
-    result.stderr.fnmatch_lines(["*--golive-sign-key: key.pem: not an unencrypted PEM private key*"])
+    result.stderr.fnmatch_lines(
+        ["*--golive-sign-key: key.pem: not an unencrypted PEM private key*"]
+    )
 
 
-def test_a_run_signs_its_json_report(project: pytest.Pytester, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_run_signs_its_json_report(
+    project: pytest.Pytester, capsys: pytest.CaptureFixture[str]
+) -> None:
     from pytest_golive.tools.cli import main
 
     key = project.path / "sign.pem"
     assert main(["keygen", str(key)]) == 0
     capsys.readouterr()
     run(project, "--golive-json=r.json", "--golive-report=r.html", f"--golive-sign-key={key}")
-    assert main(["verify", str(project.path / "r.json"), "--public-key", str(project.path / "sign.pub.pem")]) == 0
+    assert (
+        main(
+            [
+                "verify",
+                str(project.path / "r.json"),
+                "--public-key",
+                str(project.path / "sign.pub.pem"),
+            ]
+        )
+        == 0
+    )
     document = json.loads((project.path / "r.json").read_text())
     html = (project.path / "r.html").read_text(encoding="utf-8")
     assert document["integrity"]["signature"]["key_id"] in html

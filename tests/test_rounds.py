@@ -26,7 +26,9 @@ from support.fleet import Fleet
 
 def _target(fleet: Fleet | None, url: str, name: str = "t", **settings: object) -> HostTarget:
     options = {"url": url} if url.startswith("local") or fleet is None else fleet.options(url)
-    return HostTarget(TargetSpec("host", name, (), options), Settings(**{"connect_timeout": 3, **settings}))
+    return HostTarget(
+        TargetSpec("host", name, (), options), Settings(**{"connect_timeout": 3, **settings})
+    )
 
 
 @pytest.fixture(params=("local", "ssh", "paramiko"))
@@ -35,7 +37,9 @@ def target(request: pytest.FixtureRequest, fleet: Fleet) -> Iterator[HostTarget]
         handle = _target(None, "local://", "local")
     else:
         host = fleet.hosts[0]
-        handle = _target(fleet, host.ssh_url if request.param == "ssh" else host.paramiko_url, host.name)
+        handle = _target(
+            fleet, host.ssh_url if request.param == "ssh" else host.paramiko_url, host.name
+        )
     yield handle
     handle.close()
 
@@ -88,10 +92,14 @@ def test_a_script_cut_short_is_finished_command_by_command(target: HostTarget) -
 def test_a_command_over_its_limit_fails_alone_and_the_next_runs(fleet: Fleet) -> None:
     target = _target(fleet, fleet.hosts[1].ssh_url, "slow")
     try:
-        first, slow, after, other = target.run_batch([
-            batch.Command("echo first", 2), batch.Command("sleep 30", 2), batch.Command("echo after", 2),
-            batch.Command("echo other limit", 10),
-        ])
+        first, slow, after, other = target.run_batch(
+            [
+                batch.Command("echo first", 2),
+                batch.Command("sleep 30", 2),
+                batch.Command("echo after", 2),
+                batch.Command("echo other limit", 10),
+            ]
+        )
         assert isinstance(slow, CheckError)
         assert str(slow) == "host slow: command timed out after 2s: sleep 30"
         assert (first.stdout, after.stdout, other.stdout) == ("first\n", "after\n", "other limit\n")
@@ -117,7 +125,10 @@ def test_long_batches_are_split_below_the_argument_limit(target: HostTarget) -> 
 def test_an_unreachable_host_fails_every_command_of_the_batch_once(fleet: Fleet) -> None:
     target = _target(fleet, f"ssh://{fleet.user}@{fleet.unreachable}", "ghost", connect_timeout=1)
     results = target.run_batch([batch.Command("true", 5), batch.Command("echo x", 5)])
-    assert all(isinstance(r, CheckError) and str(r).startswith("host ghost: cannot connect: ") for r in results)
+    assert all(
+        isinstance(r, CheckError) and str(r).startswith("host ghost: cannot connect: ")
+        for r in results
+    )
     assert target.run_batch([batch.Command("true", 5)])[0].args == results[0].args
     assert target.failed_attempts == 1
     target.close()
@@ -145,7 +156,9 @@ def test_only_literal_builtins_run_without_timeout(command: str, expected: bool)
 # --- rounds ------------------------------------------------------------------------------------
 
 
-def _jobs(target: HostTarget, lines: list[tuple[str, dict[str, Any]]]) -> list[Callable[[], Outcome]]:
+def _jobs(
+    target: HostTarget, lines: list[tuple[str, dict[str, Any]]]
+) -> list[Callable[[], Outcome]]:
     def job(name: str, params: dict[str, Any]) -> Callable[[], Outcome]:
         chk = REGISTRY.get(name)
         return lambda: chk.func(target, **chk.validate(params))
@@ -172,17 +185,26 @@ def _checklist(size: int) -> list[tuple[str, dict[str, Any]]]:
             ("file", {"path": "/etc/passwd" if i % 2 else f"/no/such/file/{i}"}),
             ("package", {"name": "coreutils" if i % 2 else f"no-such-package-{i}"}),
             ("user", {"name": "nobody" if i % 2 else f"nosuchuser{i}"}),
-            ("command_version", {"command": "sh" if i % 2 else f"no-such-command-{i}", "version_arg": "-c true"}),
+            (
+                "command_version",
+                {"command": "sh" if i % 2 else f"no-such-command-{i}", "version_arg": "-c true"},
+            ),
             ("cpu", {"min": "1"}),
         ]
     return lines
 
 
 def _facts(outcome: Any) -> tuple[Any, ...]:
-    return (outcome.status, outcome.observed, outcome.expected) if isinstance(outcome, Outcome) else (repr(outcome),)
+    return (
+        (outcome.status, outcome.observed, outcome.expected)
+        if isinstance(outcome, Outcome)
+        else (repr(outcome),)
+    )
 
 
-def test_rounds_give_the_results_of_one_by_one_in_a_constant_number_of_round_trips(target: HostTarget) -> None:
+def test_rounds_give_the_results_of_one_by_one_in_a_constant_number_of_round_trips(
+    target: HostTarget,
+) -> None:
     small, large = _checklist(3), _checklist(30)
     serial = [_facts(job()) for job in _jobs(target, large)]
     measured = []
@@ -219,8 +241,15 @@ def test_a_failing_or_broken_check_is_its_own_item(target: HostTarget) -> None:
     def unreachable_file() -> str:
         raise CheckError("its own error")
 
-    rounds, results = _evaluate(target, [lambda: target.run("echo ok").stdout, broken, unreachable_file,
-                                         lambda: target.run("echo also").stdout])
+    rounds, results = _evaluate(
+        target,
+        [
+            lambda: target.run("echo ok").stdout,
+            broken,
+            unreachable_file,
+            lambda: target.run("echo also").stdout,
+        ],
+    )
     assert results[0] == "ok\n" and results[3] == "also\n"
     assert isinstance(results[1], ValueError) and isinstance(results[2], CheckError)
 
@@ -242,7 +271,9 @@ def test_a_check_over_its_time_is_ended_at_its_next_answer(fleet: Fleet) -> None
 
     rounds = Rounds(target, check_timeout=1)
     results: list[Any] = [None, None]
-    rounds.evaluate([slow, waits_for_a_slow_round], lambda i, value, exc: results.__setitem__(i, exc or value))
+    rounds.evaluate(
+        [slow, waits_for_a_slow_round], lambda i, value, exc: results.__setitem__(i, exc or value)
+    )
     target.close()
     assert isinstance(results[0], CheckTimedOut) and not ran_on
     assert str(results[0]) == "did not finish within 1s"
@@ -286,8 +317,12 @@ def test_package_list_parser_keeps_only_installed_packages() -> None:
         "broken\tinstall reinstreq half-installed\t3.0\n"
         "garbage line\n"
     )
-    assert _parse_dpkg_list(text) == {"bash": "5.2.15-2+b8", "libc6:amd64": "2.36-9", "libc6": "2.36-9",
-                                      "held": "2.0"}
+    assert _parse_dpkg_list(text) == {
+        "bash": "5.2.15-2+b8",
+        "libc6:amd64": "2.36-9",
+        "libc6": "2.36-9",
+        "held": "2.0",
+    }
 
 
 def test_package_checks_with_a_glob_ask_testinfra() -> None:
@@ -319,20 +354,26 @@ def _remote_commands(result: pytest.RunResult) -> dict[str, int]:
     return {name: int(n) for name, n in (pair.rsplit(" ", 1) for pair in pairs)}
 
 
-def test_a_run_sends_each_host_the_same_few_commands_however_long_its_checklist(fleet: Fleet,
-                                                                              golive_project: Any) -> None:
+def test_a_run_sends_each_host_the_same_few_commands_however_long_its_checklist(
+    fleet: Fleet, golive_project: Any
+) -> None:
     """Over ssh:// and paramiko://: results as one by one, remote commands per host flat."""
     entries = ",\n    ".join(
         f'{{ name = "{name}", url = "{url}", ssh_config = "{fleet.ssh_config}", '
         f'ssh_identity_file = "{fleet.identity_file}" }}'
-        for name, url in (("ssh-host", fleet.hosts[0].ssh_url), ("paramiko-host", fleet.hosts[1].paramiko_url))
+        for name, url in (
+            ("ssh-host", fleet.hosts[0].ssh_url),
+            ("paramiko-host", fleet.hosts[1].paramiko_url),
+        )
     )
     environments = f"\n[environments.fleet.hosts]\nweb = [\n    {entries}\n]\n"
     seen = {}
     for size in (2, 25):
         golive_project.write(_lines_md(size), environments=environments)
         one_by_one = golive_project.run("--golive-no-prefetch", "-v", env="fleet")
-        expected = [(r["nodeid"], r["status"], r["observed"]) for r in golive_project.results()["results"]]
+        expected = [
+            (r["nodeid"], r["status"], r["observed"]) for r in golive_project.results()["results"]
+        ]
         result = golive_project.run("-v", env="fleet")
         records = golive_project.results()["results"]
         assert [(r["nodeid"], r["status"], r["observed"]) for r in records] == expected
@@ -352,7 +393,9 @@ def test_a_run_sends_each_host_the_same_few_commands_however_long_its_checklist(
 
 def test_account_list_answers_as_getent_and_id_do(target: HostTarget) -> None:
     accounts = target.local_accounts()
-    require(accounts is not None, "accounts from local files (nsswitch passwd/group: files systemd)")
+    require(
+        accounts is not None, "accounts from local files (nsswitch passwd/group: files systemd)"
+    )
     assert accounts is not None
     names = list(accounts.users)
     assert "root" in names and len(names) > 5
@@ -410,7 +453,9 @@ def _catalog_checklist(shared: Path, fleet: Fleet) -> str:
     (shared / "f.txt").chmod(0o644)
     (shared / "logrotate.d").mkdir()
     (shared / "logrotate.conf").write_text(f"weekly\nrotate 4\ninclude {shared / 'logrotate.d'}\n")
-    (shared / "logrotate.d" / "app").write_text("/var/log/app/*.log {\n  daily\n  rotate 14\n  compress\n}\n")
+    (shared / "logrotate.d" / "app").write_text(
+        "/var/log/app/*.log {\n  daily\n  rotate 14\n  compress\n}\n"
+    )
     (shared / "cron.d").mkdir()
     (shared / "spool").mkdir(mode=0o755)
     (shared / "crontab").write_text("17 * * * * root run-parts /etc/cron.hourly\n")
@@ -419,28 +464,51 @@ def _catalog_checklist(shared: Path, fleet: Fleet) -> str:
     (shared / "backups" / "db.sql.gz").write_text("x")
     cron = f"crontab={shared / 'crontab'} cron_dir={shared / 'cron.d'} spool_dir={shared / 'spool'} periodic_dirs={shared / 'none'}"
     lines = [
-        "cpu min=1", "cpu min=4096", "memory min_gib=0.01", "disk_free path=/ min_gib=0.001",
-        "disk_size path=/ min_gib=0.001", "cpu_usage max_percent=100 sample_seconds=1",
-        "memory_usage max_percent=100", "os", "os distribution=debian min_version=11",
-        "command_version command=sh version_arg='-c true'", "command_version command=no-such-cmd present=false",
-        "package name=coreutils", "package name=no-such-package", "packages names='coreutils, bash'",
-        "service name=ssh", "process name=sshd", "port_listening port=22", "port_listening port=1 listening=false",
+        "cpu min=1",
+        "cpu min=4096",
+        "memory min_gib=0.01",
+        "disk_free path=/ min_gib=0.001",
+        "disk_size path=/ min_gib=0.001",
+        "cpu_usage max_percent=100 sample_seconds=1",
+        "memory_usage max_percent=100",
+        "os",
+        "os distribution=debian min_version=11",
+        "command_version command=sh version_arg='-c true'",
+        "command_version command=no-such-cmd present=false",
+        "package name=coreutils",
+        "package name=no-such-package",
+        "packages names='coreutils, bash'",
+        "service name=ssh",
+        "process name=sshd",
+        "port_listening port=22",
+        "port_listening port=1 listening=false",
         "tcp_reachable_from to=127.0.0.1:1 reachable=false timeout=1",
-        "user name=nobody", "user name=root non_root=false", "group name=root", "group name=no-such-group exists=false",
-        f"file path={shared / 'f.txt'} mode=0644 contains=hello", f"file path={shared / 'none'} exists=false",
+        "user name=nobody",
+        "user name=root non_root=false",
+        "group name=root",
+        "group name=no-such-group exists=false",
+        f"file path={shared / 'f.txt'} mode=0644 contains=hello",
+        f"file path={shared / 'none'} exists=false",
         f"directory_permissions path={shared} max_mode=0755",
         f"logrotate path=/var/log/app/api.log min_rotate=7 config={shared / 'logrotate.conf'} "
         f"config_dir={shared / 'logrotate.d'}",
-        f"cron_or_timer command=db-backup {cron}", f"cron_or_timer command=nothing-scheduled {cron}",
+        f"cron_or_timer command=db-backup {cron}",
+        f"cron_or_timer command=nothing-scheduled {cron}",
         f"newest_file_age directory={shared / 'backups'} max_age_hours=24",
-        "sysctl name=kernel.ostype value=Linux", "sysctl name=vm.swappiness max=100", "mount path=/",
-        "time_sync", f"sshd_config config={fleet.workdir / 'host0' / 'sshd_config'} password_authentication=no",
+        "sysctl name=kernel.ostype value=Linux",
+        "sysctl name=vm.swappiness max=100",
+        "mount path=/",
+        "time_sync",
+        f"sshd_config config={fleet.workdir / 'host0' / 'sshd_config'} password_authentication=no",
     ]
     return "# Catalog\n\n" + "".join(
-        f"- [ ] line {i} <!-- golive: {line} severity=warning -->\n" for i, line in enumerate(lines))
+        f"- [ ] line {i} <!-- golive: {line} severity=warning -->\n" for i, line in enumerate(lines)
+    )
 
 
-def test_every_host_check_answers_the_same_in_rounds(fleet: Fleet, shared_dir: Path, golive_project: Any) -> None:
+def test_every_host_check_answers_the_same_in_rounds(
+    fleet: Fleet, shared_dir: Path, golive_project: Any
+) -> None:
     """The whole host catalog, over local:// and ssh://: rounds change nothing but the round trips."""
     host = fleet.hosts[0]
     environments = (

@@ -29,7 +29,13 @@ def project(tmp_path: Path) -> Path:
 
 
 def test_init_writes_every_starter_file(project: Path) -> None:
-    for name in ("golive.toml", "golive.md", "waivers.toml", "conftest.py", "test_golive_checks.py"):
+    for name in (
+        "golive.toml",
+        "golive.md",
+        "waivers.toml",
+        "conftest.py",
+        "test_golive_checks.py",
+    ):
         assert (project / name).is_file(), name
 
 
@@ -70,8 +76,20 @@ def test_python_files_are_valid_python(project: Path) -> None:
 def test_first_run_is_go(project: Path) -> None:
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "--golive=local", "--golive-manual=warn", "-p", "no:cacheprovider"],
-        cwd=project, capture_output=True, text=True, timeout=300, env=env,
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "--golive=local",
+            "--golive-manual=warn",
+            "-p",
+            "no:cacheprovider",
+        ],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
     assert "GOLIVE local: GO" in result.stdout

@@ -61,7 +61,9 @@ def _mariadb_up() -> bool:
 
 
 @pytest.fixture
-def leaky_project(pytester: pytest.Pytester, echo_server: int, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
+def leaky_project(
+    pytester: pytest.Pytester, echo_server: int, monkeypatch: pytest.MonkeyPatch
+) -> pytest.Pytester:
     require(_mariadb_up(), "MariaDB on 127.0.0.1:3306")
     for key, value in SECRETS.items():
         monkeypatch.setenv(key, value)
@@ -79,9 +81,14 @@ dsn = "mysql://golive_leak_user:${{DB_PASSWORD}}@127.0.0.1:3306/golive_no_such_d
 connect_timeout = 5
 [environments.prod.files.dotenv]
 path = ".env"
-""")
-    pytester.path.joinpath(".env").write_text(f"SECRET_KEY={DOTENV_SECRET}\nDEBUG=true\n", encoding="utf-8")
-    pytester.makefile(".md", checklist="""
+""",
+    )
+    pytester.path.joinpath(".env").write_text(
+        f"SECRET_KEY={DOTENV_SECRET}\nDEBUG=true\n", encoding="utf-8"
+    )
+    pytester.makefile(
+        ".md",
+        checklist="""
 ## Security
 - [ ] Echo body has no token <!-- golive: http_body path=/ contains=nothing-here -->
 - [ ] Parameter from env <!-- golive: file path=/nonexistent/${PARAM_SECRET} -->
@@ -122,7 +129,9 @@ def _outputs(pytester: pytest.Pytester, out: Path, extra: list[str]) -> list[obj
     )
     assert result.ret == 1, result.stdout.str()[-2000:]
     produced = sorted(p.name for p in out.iterdir())
-    assert {"junit.xml", "report.json", "report.html", "report.md", "pytest-html.html"} <= set(produced)
+    assert {"junit.xml", "report.json", "report.html", "report.md", "pytest-html.html"} <= set(
+        produced
+    )
     return [out, "\n".join(result.outlines), "\n".join(result.errlines)]
 
 

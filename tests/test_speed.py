@@ -46,15 +46,27 @@ def project(pytester: pytest.Pytester, checklist: str = CHECKLIST, settings: str
     pytester.makefile(".md", checklist=checklist)
 
 
-def run(pytester: pytest.Pytester, *args: str, name: str, subprocess: bool = False) -> tuple[Any, dict[str, Any]]:
+def run(
+    pytester: pytest.Pytester, *args: str, name: str, subprocess: bool = False
+) -> tuple[Any, dict[str, Any]]:
     report = pytester.path / f"{name}.json"
-    argv = ("-p", "no:cacheprovider", "--golive=prod", "--golive-manual=warn", f"--golive-json={report}", *args)
+    argv = (
+        "-p",
+        "no:cacheprovider",
+        "--golive=prod",
+        "--golive-manual=warn",
+        f"--golive-json={report}",
+        *args,
+    )
     result = pytester.runpytest_subprocess(*argv) if subprocess else pytester.runpytest(*argv)
     return result, json.loads(report.read_text())
 
 
 def rows(data: dict[str, Any]) -> list[tuple[Any, ...]]:
-    return [(r["nodeid"], r["status"], r["observed"], r["expected"], r["order"]) for r in data["results"]]
+    return [
+        (r["nodeid"], r["status"], r["observed"], r["expected"], r["order"])
+        for r in data["results"]
+    ]
 
 
 # --- checks that observe how they are scheduled ----------------------------------------------
@@ -88,7 +100,9 @@ def probe_checks() -> Iterator[_Probe]:
         try:
             barrier.wait(timeout=wait)
         except threading.BrokenBarrierError:
-            return Outcome.failed(f"{host.name} ran without the other hosts", f"{parties} hosts at once")
+            return Outcome.failed(
+                f"{host.name} ran without the other hosts", f"{parties} hosts at once"
+            )
         return Outcome.passed(f"{parties} hosts at once", f"{parties} hosts at once")
 
     @check(target="host", name="speedtest_alone")
@@ -133,7 +147,9 @@ RENDEZVOUS = """\
 """
 
 
-def test_hosts_are_evaluated_at_once_and_each_host_in_order(pytester: pytest.Pytester, probe_checks: _Probe) -> None:
+def test_hosts_are_evaluated_at_once_and_each_host_in_order(
+    pytester: pytest.Pytester, probe_checks: _Probe
+) -> None:
     project(pytester, RENDEZVOUS.format(wait=30))
     result, data = run(pytester, name="ahead")
     statuses = {r["nodeid"].split("::")[1]: r["status"] for r in data["results"]}
@@ -159,7 +175,9 @@ def test_without_prefetch_hosts_are_checked_one_after_another(pytester: pytest.P
     assert {r["status"] for r in data["results"] if r["check"] == "speedtest_nofork"} == {expected}
 
 
-def test_concurrency_bounds_the_hosts_checked_at_once(pytester: pytest.Pytester, probe_checks: _Probe) -> None:
+def test_concurrency_bounds_the_hosts_checked_at_once(
+    pytester: pytest.Pytester, probe_checks: _Probe
+) -> None:
     project(pytester, RENDEZVOUS.format(wait=1), settings="[settings]\nconcurrency = 2\n")
     _, data = run(pytester, name="bounded")
     first = [r for r in data["results"] if r["check"] == "speedtest_rendezvous"]
@@ -214,7 +232,9 @@ def _workers_by_host(stdout: list[str]) -> dict[str, set[str]]:
     ],
     ids=["n2", "tx-popen", "tx-chdir"],
 )
-def test_xdist_run_matches_the_serial_run(pytester: pytest.Pytester, dist_args: tuple[str, ...]) -> None:
+def test_xdist_run_matches_the_serial_run(
+    pytester: pytest.Pytester, dist_args: tuple[str, ...]
+) -> None:
     dist_args = tuple(a.format(path=pytester.path) for a in dist_args)
     project(pytester)
     serial_result, serial = run(pytester, name="serial")
@@ -229,4 +249,6 @@ def test_xdist_run_matches_the_serial_run(pytester: pytest.Pytester, dist_args: 
     assert set(workers) == set(HOSTS), result.outlines
     assert all(len(w) == 1 for w in workers.values()), workers
     assert len(set().union(*workers.values())) == 2, workers
-    assert not list(pytester.path.glob("xdist.json.*")), "workers must not write reports of their own"
+    assert not list(pytester.path.glob("xdist.json.*")), (
+        "workers must not write reports of their own"
+    )

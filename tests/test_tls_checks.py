@@ -162,7 +162,9 @@ def test_tls_protocols_old_versions_fail(https_lab):
 
 
 def test_tls_protocols_minimum_13(https_lab):
-    assert tls_protocols(https_lab.endpoint(https_lab.server("tls13_only").url), minimum="TLSv1.3").ok
+    assert tls_protocols(
+        https_lab.endpoint(https_lab.server("tls13_only").url), minimum="TLSv1.3"
+    ).ok
     out = tls_protocols(https_lab.endpoint(https_lab.server("tls:valid").url), minimum="TLSv1.3")
     assert out.status == "failed" and _failing(out) == ["TLSv1.2"]
 
@@ -193,7 +195,9 @@ def test_silent_server_times_out(https_lab, check):
 
 def test_unresolvable_name_is_one_line(https_lab):
     ep = https_lab.endpoint("https://golive-lab-no-such-host.invalid:8443")
-    with pytest.raises(CheckError, match="golive-lab-no-such-host.invalid.*DNS name does not resolve"):
+    with pytest.raises(
+        CheckError, match="golive-lab-no-such-host.invalid.*DNS name does not resolve"
+    ):
         tls_certificate(ep)
 
 
@@ -209,27 +213,49 @@ def test_handshake_failure_is_one_line(https_lab, check):
 
 
 def test_certificate_file_passes(https_lab, local_host):
-    out = certificate_file(local_host, path=str(https_lab.cert("valid").cert), ca_bundle=https_lab.ca_bundle, hostname="localhost")
+    out = certificate_file(
+        local_host,
+        path=str(https_lab.cert("valid").cert),
+        ca_bundle=https_lab.ca_bundle,
+        hostname="localhost",
+    )
     assert out.status == "passed", out.summary()
     assert out.details["intermediates"] == 1
     assert "issued by trusted" in _fact(out, "chain")["observed"]
 
 
 def test_certificate_file_same_facts_as_served(https_lab, local_host):
-    on_disk = certificate_file(local_host, path=str(https_lab.cert("expired").cert), ca_bundle=https_lab.ca_bundle, hostname="127.0.0.1")
+    on_disk = certificate_file(
+        local_host,
+        path=str(https_lab.cert("expired").cert),
+        ca_bundle=https_lab.ca_bundle,
+        hostname="127.0.0.1",
+    )
     served = tls_certificate(_tls(https_lab, "expired"))
-    assert on_disk.details["certificate"]["sha256_fingerprint"] == served.details["certificate"]["sha256_fingerprint"]
+    assert (
+        on_disk.details["certificate"]["sha256_fingerprint"]
+        == served.details["certificate"]["sha256_fingerprint"]
+    )
     assert _failing(on_disk) == ["expiry"]  # the chain itself is sound; the date is not
     assert _fact(on_disk, "expiry")["observed"] == _fact(served, "expiry")["observed"]
-    assert [f["fact"] for f in on_disk.details["facts"]] == [f["fact"] for f in served.details["facts"]]
+    assert [f["fact"] for f in on_disk.details["facts"]] == [
+        f["fact"] for f in served.details["facts"]
+    ]
 
 
 @pytest.mark.parametrize(
     ("state", "failing"),
-    [("expiring", ["expiry"]), ("weak_key", ["key"]), ("sha1", ["chain", "signature"]), ("self_signed", ["chain"])],
+    [
+        ("expiring", ["expiry"]),
+        ("weak_key", ["key"]),
+        ("sha1", ["chain", "signature"]),
+        ("self_signed", ["chain"]),
+    ],
 )
 def test_certificate_file_failures(https_lab, local_host, state, failing):
-    out = certificate_file(local_host, path=str(https_lab.cert(state).cert), ca_bundle=https_lab.ca_bundle)
+    out = certificate_file(
+        local_host, path=str(https_lab.cert(state).cert), ca_bundle=https_lab.ca_bundle
+    )
     assert out.status == "failed"
     assert _failing(out) == failing
 
@@ -237,7 +263,9 @@ def test_certificate_file_failures(https_lab, local_host, state, failing):
 def test_certificate_file_hostname_only_when_given(https_lab, local_host):
     path = str(https_lab.cert("wrong_host").cert)
     assert certificate_file(local_host, path=path, ca_bundle=https_lab.ca_bundle).ok
-    out = certificate_file(local_host, path=path, ca_bundle=https_lab.ca_bundle, hostname="www.example.com")
+    out = certificate_file(
+        local_host, path=path, ca_bundle=https_lab.ca_bundle, hostname="www.example.com"
+    )
     assert _failing(out) == ["hostname"]
 
 
@@ -295,7 +323,9 @@ def test_tls_checks_are_documented(name):
 
 
 def test_certificate_file_sha1_link_is_named(https_lab, local_host):
-    out = certificate_file(local_host, path=str(https_lab.cert("sha1").cert), ca_bundle=https_lab.ca_bundle)
+    out = certificate_file(
+        local_host, path=str(https_lab.cert("sha1").cert), ca_bundle=https_lab.ca_bundle
+    )
     assert "signed with sha1, too weak to verify" in _fact(out, "chain")["observed"]
 
 

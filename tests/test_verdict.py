@@ -29,7 +29,9 @@ def policy(**kwargs: object) -> Policy:
 
 
 def waiver(item: str, expires: dt.date | None, **kwargs: str) -> Waiver:
-    return Waiver(item=item, reason=kwargs.pop("reason", "accepted"), owner="ops", expires=expires, **kwargs)
+    return Waiver(
+        item=item, reason=kwargs.pop("reason", "accepted"), owner="ops", expires=expires, **kwargs
+    )
 
 
 # --- clock ----------------------------------------------------------------------------
@@ -45,27 +47,36 @@ def test_clock_from_option_and_environment(monkeypatch: pytest.MonkeyPatch) -> N
 
 
 def test_clock_refuses_a_non_date() -> None:
-    with pytest.raises(ConfigError, match=r"--golive-today: '2026-02-30' is not a date \(YYYY-MM-DD\)"):
+    with pytest.raises(
+        ConfigError, match=r"--golive-today: '2026-02-30' is not a date \(YYYY-MM-DD\)"
+    ):
         Clock("2026-02-30")
 
 
 # --- decide ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("severity", "observed", "strict", "status", "blocking"), [
-    ("blocker", "passed", False, "passed", False),
-    ("blocker", "failed", False, "failed", True),
-    ("blocker", "error", False, "error", True),
-    ("blocker", "skipped", False, "skipped", False),
-    ("warning", "passed", False, "passed", False),
-    ("warning", "failed", False, "failed", False),
-    ("warning", "error", False, "error", False),
-    ("warning", "failed", True, "failed", True),
-    ("warning", "error", True, "error", True),
-    ("warning", "skipped", True, "skipped", False),
-])
-def test_severity_and_outcome(severity: str, observed: str, strict: bool, status: str, blocking: bool) -> None:
-    d = decide(policy(strict=strict), "s/x", "web1", severity, observed, False, "observed 1, expected 2")
+@pytest.mark.parametrize(
+    ("severity", "observed", "strict", "status", "blocking"),
+    [
+        ("blocker", "passed", False, "passed", False),
+        ("blocker", "failed", False, "failed", True),
+        ("blocker", "error", False, "error", True),
+        ("blocker", "skipped", False, "skipped", False),
+        ("warning", "passed", False, "passed", False),
+        ("warning", "failed", False, "failed", False),
+        ("warning", "error", False, "error", False),
+        ("warning", "failed", True, "failed", True),
+        ("warning", "error", True, "error", True),
+        ("warning", "skipped", True, "skipped", False),
+    ],
+)
+def test_severity_and_outcome(
+    severity: str, observed: str, strict: bool, status: str, blocking: bool
+) -> None:
+    d = decide(
+        policy(strict=strict), "s/x", "web1", severity, observed, False, "observed 1, expected 2"
+    )
     assert (d.status, d.blocking, d.severity) == (status, blocking, severity)
     if status in ("failed", "error") and not blocking:
         assert d.message == "severity warning, does not block the release: observed 1, expected 2"
@@ -135,7 +146,9 @@ def attestation(item: str, at: dt.date, **kwargs: object) -> Attestation:
 
 def test_manual_pending_blocks_unless_warn_or_warning() -> None:
     assert (decide(policy(), "signoff/x", None, "blocker", None, True).blocking) is True
-    assert (decide(policy(manual="warn"), "signoff/x", None, "blocker", None, True).blocking) is False
+    assert (
+        decide(policy(manual="warn"), "signoff/x", None, "blocker", None, True).blocking
+    ) is False
     assert (decide(policy(), "signoff/x", None, "warning", None, True).blocking) is False
     assert (decide(policy(strict=True), "signoff/x", None, "warning", None, True).blocking) is True
     d = decide(policy(manual="warn", strict=True), "signoff/x", None, "blocker", None, True)
@@ -144,10 +157,24 @@ def test_manual_pending_blocks_unless_warn_or_warning() -> None:
 
 def test_attestation_counts_until_it_expires() -> None:
     att = attestation("x", dt.date(2026, 5, 16), ticket="CHG-1")
-    d = decide(policy(attestations=[att], attestation_valid_days=30), "signoff/x", None, "blocker", None, True)
+    d = decide(
+        policy(attestations=[att], attestation_valid_days=30),
+        "signoff/x",
+        None,
+        "blocker",
+        None,
+        True,
+    )
     assert (d.status, d.blocking) == ("manual-attested", False)
     assert d.message == "attested by Ada on 2026-05-16 (CHG-1), valid until 2026-06-15"
-    d = decide(policy(attestations=[att], attestation_valid_days=29), "signoff/x", None, "blocker", None, True)
+    d = decide(
+        policy(attestations=[att], attestation_valid_days=29),
+        "signoff/x",
+        None,
+        "blocker",
+        None,
+        True,
+    )
     assert (d.status, d.blocking) == ("manual-pending", True)
     assert d.attestation is not None and d.attestation["expired"] is True
 
@@ -165,7 +192,14 @@ def test_latest_attestation_of_the_environment_counts() -> None:
         attestation("x", dt.date(2026, 1, 1)),
         attestation("x", dt.date(2026, 6, 1)),
     ]
-    d = decide(policy(attestations=atts, attestation_valid_days=30), "signoff/x", None, "blocker", None, True)
+    d = decide(
+        policy(attestations=atts, attestation_valid_days=30),
+        "signoff/x",
+        None,
+        "blocker",
+        None,
+        True,
+    )
     assert d.status == "manual-attested" and d.message.startswith("attested by Ada on 2026-06-01")
 
 
@@ -179,11 +213,19 @@ def test_a_pending_manual_item_can_be_waived() -> None:
 
 def test_load_waivers_toml_and_yaml(tmp_path: Path) -> None:
     toml = tmp_path / "w.toml"
-    toml.write_text('[[waiver]]\nitem = "a"\nreason = "r"\nowner = "o"\nticket = "T"\nexpires = 2026-07-01\n')
+    toml.write_text(
+        '[[waiver]]\nitem = "a"\nreason = "r"\nowner = "o"\nticket = "T"\nexpires = 2026-07-01\n'
+    )
     yml = tmp_path / "w.yaml"
     yml.write_text("waivers:\n  - {item: a, reason: r, owner: o, ticket: T, expires: 2026-07-01}\n")
     a, b = load_waivers(toml)[0], load_waivers(yml)[0]
-    assert (a.item, a.reason, a.owner, a.ticket, a.expires) == ("a", "r", "o", "T", dt.date(2026, 7, 1))
+    assert (a.item, a.reason, a.owner, a.ticket, a.expires) == (
+        "a",
+        "r",
+        "o",
+        "T",
+        dt.date(2026, 7, 1),
+    )
     assert (b.item, b.expires) == (a.item, a.expires)
     assert a.source == f"{toml}: waiver[0]"
 
@@ -225,20 +267,42 @@ def test_stale_waivers_judged_against_collected_items() -> None:
 
 
 def record(nodeid: str, status: str, blocking: bool, line: int) -> dict[str, object]:
-    return {"nodeid": nodeid, "status": status, "blocking": blocking, "source": "c.md", "line": line}
+    return {
+        "nodeid": nodeid,
+        "status": status,
+        "blocking": blocking,
+        "source": "c.md",
+        "line": line,
+    }
 
 
 def test_overall() -> None:
-    assert overall([record("a", "passed", False, 1)]) == {"verdict": "GO", "blocking": [], "reasons": []}
-    assert overall([record("a", "waived", False, 1), record("b", "manual-attested", False, 2)])["verdict"] == "GO"
-    results = [record("p", "manual-pending", True, 9), record("e", "error", True, 5), record("f", "failed", True, 2)]
+    assert overall([record("a", "passed", False, 1)]) == {
+        "verdict": "GO",
+        "blocking": [],
+        "reasons": [],
+    }
+    assert (
+        overall([record("a", "waived", False, 1), record("b", "manual-attested", False, 2)])[
+            "verdict"
+        ]
+        == "GO"
+    )
+    results = [
+        record("p", "manual-pending", True, 9),
+        record("e", "error", True, 5),
+        record("f", "failed", True, 2),
+    ]
     assert overall(results) == {
         "verdict": "NO-GO",
         "blocking": ["f", "e", "p"],
         "reasons": ["2 blocker(s) failing", "1 manual item(s) pending"],
     }
     assert overall([])["reasons"] == ["nothing was checked"]
-    assert overall([record("s", "skipped", False, 1)])["reasons"] == ["nothing was checked: all 1 item(s) skipped"]
+    assert overall([record("s", "skipped", False, 1)])["reasons"] == [
+        "nothing was checked: all 1 item(s) skipped"
+    ]
     assert overall([record("a", "passed", False, 1)], collection_errors=1)["verdict"] == "NO-GO"
     assert overall([record("a", "passed", False, 1)], incomplete="interrupted")["reasons"] == [
-        "run incomplete: interrupted"]
+        "run incomplete: interrupted"
+    ]

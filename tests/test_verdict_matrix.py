@@ -205,10 +205,14 @@ EXPECTED: dict[str, tuple[tuple[str, bool], tuple[str, bool], tuple[str, bool]]]
     "checks/other-target[local]": (("failed", True),) * 3,
     "sign-off/attested": (("manual-attested", False),) * 3,
     "sign-off/attestation-expired": (("manual-pending", True),) * 2 + (("manual-pending", False),),
-    "sign-off/attestation-expires-field": (("manual-pending", True),) * 2 + (("manual-pending", False),),
+    "sign-off/attestation-expires-field": (("manual-pending", True),) * 2
+    + (("manual-pending", False),),
     "sign-off/runbook-reviewed": (("manual-pending", True),) * 2 + (("manual-pending", False),),
-    "sign-off/pending-warning": (("manual-pending", False), ("manual-pending", True),
-                                 ("manual-pending", False)),
+    "sign-off/pending-warning": (
+        ("manual-pending", False),
+        ("manual-pending", True),
+        ("manual-pending", False),
+    ),
     "sign-off/pending-waived": (("waived", False),) * 3,
     "test_checks.py::test_marker_warning": (("failed", False), ("failed", True), ("failed", False)),
     "test_checks.py::test_marker_blocker": (("passed", False),) * 3,
@@ -276,34 +280,38 @@ def test_default_run(matrix: GoliveProject) -> None:
     ]
 
     # -rA: why each waived, warning, attested and pending item is what it is
-    result.stdout.fnmatch_lines_random([
-        "WAIVED checks/blocker-fail-valid[[]local[]] - waived until 2026-12-31 by ops: small test box (OPS-1)",
-        "WAIVED checks/renewed[[]local[]] - waived until 2026-09-30 by ops: renewed acceptance (OPS-9)",
-        "WAIVED sign-off/pending-waived - waived until 2026-07-15 by qa: load test moved to next release",
-        "WAIVED test_checks.py::test_waived_python - waived until 2026-08-01 by sec: vendor fix pending",
-        "WARN checks/warning-fail[[]local[]] - severity warning, does not block the release: observed * vCPU*",
-        "WARN checks/warning-fail-expired[[]local[]] - severity warning, does not block the release: observed *",
-        "WARN checks/warning-error[[]closed[]] - severity warning, does not block the release: "
-        "could not check: *connection refused*",
-        "WARN test_checks.py::test_marker_warning - severity warning, does not block the release: *observed 1, expected 2*",
-        "ATTESTED sign-off/attested - attested by Ada Lead on 2026-06-01 (CHG-1), valid until 2026-07-01",
-        "PENDING sign-off/attestation-expired - attestation by Sam Sec on 2026-04-01 expired on 2026-05-01; attest again*",
-        "PENDING sign-off/attestation-expires-field - attestation by Bo Owner on 2026-06-10 expired on 2026-06-12*",
-        "PENDING sign-off/runbook-reviewed - manual item: no attestation yet "
-        "(golive attest sign-off/runbook-reviewed --by NAME --ticket T)",
-        "PENDING sign-off/pending-warning - manual item: no attestation yet *; "
-        "does not block the release (severity warning)",
-    ])
+    result.stdout.fnmatch_lines_random(
+        [
+            "WAIVED checks/blocker-fail-valid[[]local[]] - waived until 2026-12-31 by ops: small test box (OPS-1)",
+            "WAIVED checks/renewed[[]local[]] - waived until 2026-09-30 by ops: renewed acceptance (OPS-9)",
+            "WAIVED sign-off/pending-waived - waived until 2026-07-15 by qa: load test moved to next release",
+            "WAIVED test_checks.py::test_waived_python - waived until 2026-08-01 by sec: vendor fix pending",
+            "WARN checks/warning-fail[[]local[]] - severity warning, does not block the release: observed * vCPU*",
+            "WARN checks/warning-fail-expired[[]local[]] - severity warning, does not block the release: observed *",
+            "WARN checks/warning-error[[]closed[]] - severity warning, does not block the release: "
+            "could not check: *connection refused*",
+            "WARN test_checks.py::test_marker_warning - severity warning, does not block the release: *observed 1, expected 2*",
+            "ATTESTED sign-off/attested - attested by Ada Lead on 2026-06-01 (CHG-1), valid until 2026-07-01",
+            "PENDING sign-off/attestation-expired - attestation by Sam Sec on 2026-04-01 expired on 2026-05-01; attest again*",
+            "PENDING sign-off/attestation-expires-field - attestation by Bo Owner on 2026-06-10 expired on 2026-06-12*",
+            "PENDING sign-off/runbook-reviewed - manual item: no attestation yet "
+            "(golive attest sign-off/runbook-reviewed --by NAME --ticket T)",
+            "PENDING sign-off/pending-warning - manual item: no attestation yet *; "
+            "does not block the release (severity warning)",
+        ]
+    )
 
     # an expired waiver no longer applies, and is shown with the failure
-    result.stdout.fnmatch_lines([
-        "*checks/blocker-fail-expired[[]local[]]*",
-        "blocker fail, expired waiver  (*checklist.md:*)",
-        "target: local",
-        "observed * vCPU*",
-        "expected >= 9999 vCPUs",
-        "waiver expired on 2026-03-01 (ops: was accepted until spring, OPS-2)",
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            "*checks/blocker-fail-expired[[]local[]]*",
+            "blocker fail, expired waiver  (*checklist.md:*)",
+            "target: local",
+            "observed * vCPU*",
+            "expected >= 9999 vCPUs",
+            "waiver expired on 2026-03-01 (ops: was accepted until spring, OPS-2)",
+        ]
+    )
     record = next(r for r in data["results"] if r["id"] == "checks/blocker-fail-expired")
     assert record["waiver"]["expired"] is True
     assert record["waiver"]["ticket"] == "OPS-2"
@@ -319,7 +327,10 @@ def test_default_run(matrix: GoliveProject) -> None:
 def test_selection_does_not_make_waivers_stale(matrix: GoliveProject) -> None:
     """-m narrows the run, not the set of items waivers are judged against."""
     result = matrix.run("-m", "sign_off")
-    assert [w["item"] for w in matrix.results()["stale_waivers"]] == ["other-target", "no-such-item"]
+    assert [w["item"] for w in matrix.results()["stale_waivers"]] == [
+        "other-target",
+        "no-such-item",
+    ]
     assert verdict_lines(result)[0] == "GOLIVE prod: NO-GO (3 manual item(s) pending)"
     # node ids collect only what they name: no waiver is called stale then
     one = matrix.run("checklist.md::checks/blocker-fail-valid[local]")
@@ -332,7 +343,10 @@ def test_strict_makes_every_failing_warning_block(matrix: GoliveProject) -> None
     result = matrix.run("--golive-strict")
     assert _observed(matrix) == _expected(STRICT)
     assert result.ret == pytest.ExitCode.TESTS_FAILED
-    assert matrix.results()["verdict"]["reasons"] == ["11 blocker(s) failing", "4 manual item(s) pending"]
+    assert matrix.results()["verdict"]["reasons"] == [
+        "11 blocker(s) failing",
+        "4 manual item(s) pending",
+    ]
 
 
 def test_manual_warn_lets_pending_items_through(matrix: GoliveProject) -> None:
@@ -366,15 +380,25 @@ def test_xdist_gives_the_same_results_and_verdict(matrix: GoliveProject) -> None
     assert parallel["stale_waivers"] == serial["stale_waivers"]
     assert parallel["counts"] == serial["counts"]
     # The controller's terminal summary has the golive section with every result.
-    assert verdict_lines(result)[0] == "GOLIVE prod: NO-GO (6 blocker(s) failing; 3 manual item(s) pending)"
-    result.stdout.fnmatch_lines_random([
-        "*golive readiness: prod*",
-        "section * passed * failed * error * warning * waived * pending * attested",
-        "checks * 3 * 4 * 2 * 4 * 5 * ",
-        "sign-off * 1 * 4 * 1",
-        "stale waiver: 'no-such-item' matched no item*",
-    ])
+    assert (
+        verdict_lines(result)[0]
+        == "GOLIVE prod: NO-GO (6 blocker(s) failing; 3 manual item(s) pending)"
+    )
+    result.stdout.fnmatch_lines_random(
+        [
+            "*golive readiness: prod*",
+            "section * passed * failed * error * warning * waived * pending * attested",
+            "checks * 3 * 4 * 2 * 4 * 5 * ",
+            "sign-off * 1 * 4 * 1",
+            "stale waiver: 'no-such-item' matched no item*",
+        ]
+    )
     assert result.parseoutcomes() == {
-        "passed": 4, "failed": 4, "errors": 2, "warned": 5, "waived": 7,
-        "attested": 1, "pending": 4,
+        "passed": 4,
+        "failed": 4,
+        "errors": 2,
+        "warned": 5,
+        "waived": 7,
+        "attested": 1,
+        "pending": 4,
     }

@@ -78,15 +78,19 @@ def test_go_under_xdist(go_project: GoliveProject) -> None:
     assert result.ret == pytest.ExitCode.OK
     assert verdict_lines(result) == ["GOLIVE prod: GO"]
     assert result.parseoutcomes() == {"passed": 1, "warned": 2, "waived": 1, "attested": 1}
-    result.stdout.fnmatch_lines([
-        "*golive readiness: prod*",
-        "section * passed * warning * waived * attested",
-        "infrastructure * 1 * 2 * 1 * ",
-        "sign-off * 1",
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            "*golive readiness: prod*",
+            "section * passed * warning * waived * attested",
+            "infrastructure * 1 * 2 * 1 * ",
+            "sign-off * 1",
+        ]
+    )
 
 
-def test_waiver_expiry_follows_the_clock(go_project: GoliveProject, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_waiver_expiry_follows_the_clock(
+    go_project: GoliveProject, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A waiver counts through its expiry day and not a day longer; GOLIVE_TODAY sets the clock too."""
     assert go_project.run(today="2026-06-30").ret == pytest.ExitCode.OK
     result = go_project.run(today="2026-07-01")
@@ -123,8 +127,12 @@ def test_attestation_validity_per_environment(golive_project: GoliveProject) -> 
         "GOLIVE staging: NO-GO (1 manual item(s) pending)",
         "blocking: sign-off/tech-lead",
     ]
-    result.stdout.fnmatch_lines(["PENDING sign-off/tech-lead - attestation by Ada Lead on 2026-06-14 "
-                                 "expired on 2026-06-21; attest again*"])
+    result.stdout.fnmatch_lines(
+        [
+            "PENDING sign-off/tech-lead - attestation by Ada Lead on 2026-06-14 "
+            "expired on 2026-06-21; attest again*"
+        ]
+    )
 
 
 PENDING_ONLY = f"""\
@@ -166,7 +174,9 @@ def test_pending_sign_off_blocks_until_attested(golive_project: GoliveProject) -
     after = golive_project.run("-rA", today=None)
     assert after.ret == pytest.ExitCode.OK
     assert verdict_lines(after) == ["GOLIVE prod: GO"]
-    after.stdout.fnmatch_lines(["ATTESTED sign-off/security-review-done - attested by Sam Sec on * (SEC-1)"])
+    after.stdout.fnmatch_lines(
+        ["ATTESTED sign-off/security-review-done - attested by Sam Sec on * (SEC-1)"]
+    )
     record = golive_project.results()["results"][-1]
     assert record["attestation"]["evidence"] == "https://example.invalid/sec/1"
 
@@ -181,7 +191,9 @@ def test_attest_writes_to_the_configured_yaml_file(golive_project: GoliveProject
     assert (golive_project.pytester.path / "signoffs.yaml").is_file()
     after = golive_project.run("-rA", today=None)
     assert after.ret == pytest.ExitCode.OK
-    after.stdout.fnmatch_lines(["ATTESTED sign-off/security-review-done - attested by Zoë Ünal on *"])
+    after.stdout.fnmatch_lines(
+        ["ATTESTED sign-off/security-review-done - attested by Zoë Ünal on *"]
+    )
 
 
 def test_attest_without_a_configured_file_is_one_line(golive_project: GoliveProject) -> None:
@@ -251,10 +263,16 @@ def test_marker_severity_on_a_python_test(golive_project: GoliveProject) -> None
         "security/test_headers_hardened": ("failed", False, "warning"),
         "security/tls-only": ("failed", True, "blocker"),
     }
-    assert verdict_lines(result) == ["GOLIVE prod: NO-GO (1 blocker(s) failing)",
-                                     "blocking: security/tls-only"]
-    result.stdout.fnmatch_lines(["WARN test_custom.py::test_headers_hardened - severity warning, does not block "
-                                 "the release: *server header shows the version*"])
+    assert verdict_lines(result) == [
+        "GOLIVE prod: NO-GO (1 blocker(s) failing)",
+        "blocking: security/tls-only",
+    ]
+    result.stdout.fnmatch_lines(
+        [
+            "WARN test_custom.py::test_headers_hardened - severity warning, does not block "
+            "the release: *server header shows the version*"
+        ]
+    )
 
 
 def test_misspelt_marker_severity_is_a_usage_error(golive_project: GoliveProject) -> None:
@@ -289,29 +307,49 @@ def test_waiver_without_expiry_is_refused(golive_project: GoliveProject) -> None
 
 
 def test_waiver_without_expiry_when_the_config_allows_it(golive_project: GoliveProject) -> None:
-    golive_project.write(f"# R\n## Infrastructure\n- [ ] Big <!-- golive: {FAIL} id=big -->\n",
-                         waivers='[[waiver]]\nitem = "big"\nreason = "r"\nowner = "o"\n',
-                         settings="allow_waivers_without_expiry = true")
+    golive_project.write(
+        f"# R\n## Infrastructure\n- [ ] Big <!-- golive: {FAIL} id=big -->\n",
+        waivers='[[waiver]]\nitem = "big"\nreason = "r"\nowner = "o"\n',
+        settings="allow_waivers_without_expiry = true",
+    )
     result = golive_project.run("-rA")
     assert result.ret == pytest.ExitCode.OK
-    result.stdout.fnmatch_lines(["WAIVED infrastructure/big[[]local[]] - waived until further notice by o: r"])
+    result.stdout.fnmatch_lines(
+        ["WAIVED infrastructure/big[[]local[]] - waived until further notice by o: r"]
+    )
 
 
-@pytest.mark.parametrize(("waivers", "message"), [
-    ('[[waiver]]\nitem = "big"\nreason = "r"\nowner = "o"\nexpires = 2026-13-01\n',
-     "cannot parse"),
-    ('[[waiver]]\nitem = "big"\nreason = "r"\nowner = "o"\nexpires = "next week"\n',
-     "waiver[0].expires: 'next week' is not a date (YYYY-MM-DD)"),
-    ('[[waiver]]\nitem = "big"\nreason = "r"\nexpires = 2027-01-01\n',
-     "waiver[0]: 'owner' is required"),
-    ('[[waiver]]\nitem = "big"\nreason = "r"\nowner = "o"\ntarget = ["a", "b"]\nexpires = 2027-01-01\n',
-     "waiver[0].target: must be a string, not list"),
-    ('[[waiver]]\nitem = "big"\nreason = "r"\nowner = "o"\nuntil = 2027-01-01\n',
-     "waiver[0].until: unknown key"),
-])
-def test_bad_waiver_files_are_one_line(golive_project: GoliveProject, waivers: str, message: str) -> None:
-    golive_project.write(f"# R\n## Infrastructure\n- [ ] Big <!-- golive: {FAIL} id=big -->\n",
-                         waivers=waivers)
+@pytest.mark.parametrize(
+    ("waivers", "message"),
+    [
+        (
+            '[[waiver]]\nitem = "big"\nreason = "r"\nowner = "o"\nexpires = 2026-13-01\n',
+            "cannot parse",
+        ),
+        (
+            '[[waiver]]\nitem = "big"\nreason = "r"\nowner = "o"\nexpires = "next week"\n',
+            "waiver[0].expires: 'next week' is not a date (YYYY-MM-DD)",
+        ),
+        (
+            '[[waiver]]\nitem = "big"\nreason = "r"\nexpires = 2027-01-01\n',
+            "waiver[0]: 'owner' is required",
+        ),
+        (
+            '[[waiver]]\nitem = "big"\nreason = "r"\nowner = "o"\ntarget = ["a", "b"]\nexpires = 2027-01-01\n',
+            "waiver[0].target: must be a string, not list",
+        ),
+        (
+            '[[waiver]]\nitem = "big"\nreason = "r"\nowner = "o"\nuntil = 2027-01-01\n',
+            "waiver[0].until: unknown key",
+        ),
+    ],
+)
+def test_bad_waiver_files_are_one_line(
+    golive_project: GoliveProject, waivers: str, message: str
+) -> None:
+    golive_project.write(
+        f"# R\n## Infrastructure\n- [ ] Big <!-- golive: {FAIL} id=big -->\n", waivers=waivers
+    )
     result = golive_project.run()
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     errors = _errors(result)
@@ -324,12 +362,17 @@ def test_yaml_waivers_and_attestations(golive_project: GoliveProject) -> None:
     golive_project.write(PENDING_ONLY.replace(PASS, FAIL))
     path = golive_project.pytester.path
     (path / "waivers.yaml").write_text(
-        "waivers:\n  - item: enough-cpus\n    reason: lab box\n    owner: ops\n    expires: 2026-12-31\n")
+        "waivers:\n  - item: enough-cpus\n    reason: lab box\n    owner: ops\n    expires: 2026-12-31\n"
+    )
     (path / "signoffs.yml").write_text(
-        "- item: security-review-done\n  by: Sam Sec\n  at: 2026-06-01T10:00:00Z\n  ticket: SEC-2\n")
+        "- item: security-review-done\n  by: Sam Sec\n  at: 2026-06-01T10:00:00Z\n  ticket: SEC-2\n"
+    )
     config = path / "golive.toml"
-    config.write_text(config.read_text().replace('"waivers.toml"', '"waivers.yaml"')
-                      .replace('"attestations.toml"', '"signoffs.yml"'))
+    config.write_text(
+        config.read_text()
+        .replace('"waivers.toml"', '"waivers.yaml"')
+        .replace('"attestations.toml"', '"signoffs.yml"')
+    )
     result = golive_project.run()
     assert result.ret == pytest.ExitCode.OK
     assert golive_project.statuses() == {
@@ -340,11 +383,15 @@ def test_yaml_waivers_and_attestations(golive_project: GoliveProject) -> None:
 
 def test_only_skipped_items_is_not_go(golive_project: GoliveProject) -> None:
     """An environment the checklist does not apply to has checked nothing: NO-GO."""
-    golive_project.write("# R\n## App\n- [ ] Health <!-- golive: http_status path=/ expect=200 -->\n",
-                         environments="""
+    golive_project.write(
+        "# R\n## App\n- [ ] Health <!-- golive: http_status path=/ expect=200 -->\n",
+        environments="""
                              [environments.bare.hosts]
                              local = ["local://"]
-                             """)
+                             """,
+    )
     result = golive_project.run(env="bare")
     assert result.ret == pytest.ExitCode.TESTS_FAILED
-    assert verdict_lines(result) == ["GOLIVE bare: NO-GO (nothing was checked: all 1 item(s) skipped)"]
+    assert verdict_lines(result) == [
+        "GOLIVE bare: NO-GO (nothing was checked: all 1 item(s) skipped)"
+    ]

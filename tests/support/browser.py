@@ -42,7 +42,9 @@ class Browser:
 
     def screenshot(self, page: Path, out: Path, width: int, height: int = 1400) -> Path:
         """Render ``page`` at ``width`` CSS pixels and save a PNG."""
-        proc = self._run(f"--screenshot={out}", f"--window-size={width},{height}", page.resolve().as_uri())
+        proc = self._run(
+            f"--screenshot={out}", f"--window-size={width},{height}", page.resolve().as_uri()
+        )
         assert out.is_file(), f"chromium wrote no screenshot: {proc.stderr[-2000:]}"
         return out
 

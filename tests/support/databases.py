@@ -83,7 +83,9 @@ def db_target(dsn: str, name: str = "db", **options: Any) -> DatabaseTarget:
     return DatabaseTarget(TargetSpec("database", name, (), {"dsn": value, **options}), Settings())
 
 
-def dsn(scheme: str, port: int, user: str | None = None, password: str | None = None, database: str = "") -> str:
+def dsn(
+    scheme: str, port: int, user: str | None = None, password: str | None = None, database: str = ""
+) -> str:
     auth = ""
     if user is not None:
         auth = quote(user, safe="") + (":" + quote(password, safe="") if password else "") + "@"
@@ -115,7 +117,9 @@ class MysqlLab:
     other_password: str
     extra: list[str] = field(default_factory=list)
 
-    def dsn(self, user: str = "root", password: str | None = None, database: str | None = None) -> str:
+    def dsn(
+        self, user: str = "root", password: str | None = None, database: str | None = None
+    ) -> str:
         return dsn("mysql", MYSQL_PORT, user, password, self.good if database is None else database)
 
     def app(self, database: str | None = None, **options: Any) -> DatabaseTarget:
@@ -156,7 +160,9 @@ def mysql_lab() -> Iterator[MysqlLab]:
     conn = _mysql_admin()
     try:
         with conn.cursor() as cur:
-            cur.execute(f"CREATE DATABASE `{lab.good}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
+            cur.execute(
+                f"CREATE DATABASE `{lab.good}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
+            )
             cur.execute(f"CREATE DATABASE `{lab.bad}` CHARACTER SET latin1")
             cur.execute(f"USE `{lab.good}`")
             cur.execute(IMS_TABLE.format(indexes=IMS_INDEXES))
@@ -174,7 +180,9 @@ def mysql_lab() -> Iterator[MysqlLab]:
                 (lab.wide_user, lab.other_password),
             ):
                 cur.execute(f"CREATE USER '{user}'@'%%' IDENTIFIED BY %s", (password,))
-            cur.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON `{lab.good}`.* TO '{lab.app_user}'@'%'")
+            cur.execute(
+                f"GRANT SELECT, INSERT, UPDATE, DELETE ON `{lab.good}`.* TO '{lab.app_user}'@'%'"
+            )
             cur.execute(f"GRANT ALL PRIVILEGES ON `{lab.good}`.* TO '{lab.over_user}'@'%'")
             cur.execute(f"GRANT SELECT ON `{lab.bad}`.* TO '{lab.over_user}'@'%'")
             cur.execute(f"GRANT ALL PRIVILEGES ON *.* TO '{lab.wide_user}'@'%' WITH GRANT OPTION")
@@ -201,8 +209,12 @@ class PostgresLab:
     super_role: str
     creator_role: str
 
-    def target(self, user: str = "postgres", database: str | None = None, **options: Any) -> DatabaseTarget:
-        return db_target(dsn("postgresql", PG_PORT, user, None, database or self.database), "pg", **options)
+    def target(
+        self, user: str = "postgres", database: str | None = None, **options: Any
+    ) -> DatabaseTarget:
+        return db_target(
+            dsn("postgresql", PG_PORT, user, None, database or self.database), "pg", **options
+        )
 
 
 def _pg_admin(dbname: str = "postgres") -> Any:
@@ -232,9 +244,9 @@ def pg_lab() -> Iterator[PostgresLab]:
     )
     admin = _pg_admin()
     try:
-        admin.execute(f'CREATE DATABASE "{lab.database}" ENCODING \'UTF8\' TEMPLATE template0')
+        admin.execute(f"CREATE DATABASE \"{lab.database}\" ENCODING 'UTF8' TEMPLATE template0")
         admin.execute(
-            f'CREATE DATABASE "{lab.latin1_database}" ENCODING \'LATIN1\' LC_COLLATE \'C\' LC_CTYPE \'C\' TEMPLATE template0'
+            f"CREATE DATABASE \"{lab.latin1_database}\" ENCODING 'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0"
         )
         admin.execute(f'CREATE ROLE "{lab.app_role}" LOGIN')
         admin.execute(f'CREATE ROLE "{lab.super_role}" LOGIN SUPERUSER')
@@ -257,9 +269,13 @@ def pg_lab() -> Iterator[PostgresLab]:
                     (f"tx-{n}",),
                 )
             conn.execute(f'GRANT USAGE ON SCHEMA app TO "{lab.app_role}"')
-            conn.execute(f'GRANT SELECT, INSERT, UPDATE, DELETE ON app.ims_transaction_logs TO "{lab.app_role}"')
+            conn.execute(
+                f'GRANT SELECT, INSERT, UPDATE, DELETE ON app.ims_transaction_logs TO "{lab.app_role}"'
+            )
             conn.execute(f'GRANT USAGE ON SCHEMA bad TO "{lab.creator_role}"')
-            conn.execute(f'GRANT SELECT ON bad.ims_transaction_logs TO "{lab.creator_role}" WITH GRANT OPTION')
+            conn.execute(
+                f'GRANT SELECT ON bad.ims_transaction_logs TO "{lab.creator_role}" WITH GRANT OPTION'
+            )
         yield lab
     finally:
         for db in (lab.database, lab.latin1_database):
@@ -283,9 +299,13 @@ class PrivateRedis:
     password: str
     directory: Path
 
-    def target(self, password: str | None = None, user: str | None = None, **options: Any) -> DatabaseTarget:
+    def target(
+        self, password: str | None = None, user: str | None = None, **options: Any
+    ) -> DatabaseTarget:
         pw = self.password if password is None else password
-        return db_target(dsn("redis", self.port, user or "", pw or None, "0"), "private-redis", **options)
+        return db_target(
+            dsn("redis", self.port, user or "", pw or None, "0"), "private-redis", **options
+        )
 
     def admin(self) -> Any:
         import redis
@@ -329,16 +349,22 @@ def private_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrivateR
     ]
     config.write_text("\n".join(lines) + "\n")
     config.chmod(0o600)
-    proc = subprocess.Popen([binary, str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [binary, str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     try:
         for _ in range(100):
             if port_open(server.port):
                 break
             if proc.poll() is not None:
-                pytest.fail(f"private redis-server exited: {(directory / 'redis.log').read_text()[-500:]}")
+                pytest.fail(
+                    f"private redis-server exited: {(directory / 'redis.log').read_text()[-500:]}"
+                )
             time.sleep(0.05)
         admin = server.admin()
-        admin.execute_command("ACL SETUSER", "app", "on", f">{server.password}", "~*", "+@all", "-@dangerous")
+        admin.execute_command(
+            "ACL SETUSER", "app", "on", f">{server.password}", "~*", "+@all", "-@dangerous"
+        )
         admin.close()
         yield server
     finally:
@@ -379,15 +405,25 @@ class PrivateMariadb:
         finally:
             conn.close()
 
-    def target(self, user: str = "root", password: str | None = None, query: str = "", **options: Any) -> DatabaseTarget:
-        return db_target(dsn("mysql", self.port, user, password, "") + query, "private-mariadb", **options)
+    def target(
+        self, user: str = "root", password: str | None = None, query: str = "", **options: Any
+    ) -> DatabaseTarget:
+        return db_target(
+            dsn("mysql", self.port, user, password, "") + query, "private-mariadb", **options
+        )
 
 
 def _mariadb_binaries() -> tuple[str | None, str | None, str | None]:
-    return shutil.which("mariadbd") or shutil.which("mysqld"), shutil.which("mariadb-install-db"), shutil.which("openssl")
+    return (
+        shutil.which("mariadbd") or shutil.which("mysqld"),
+        shutil.which("mariadb-install-db"),
+        shutil.which("openssl"),
+    )
 
 
-def _start_mariadb(datadir: Path, port: int, server_id: int, tls: tuple[Path, Path] | None) -> subprocess.Popen[bytes]:
+def _start_mariadb(
+    datadir: Path, port: int, server_id: int, tls: tuple[Path, Path] | None
+) -> subprocess.Popen[bytes]:
     daemon = _mariadb_binaries()[0]
     assert daemon is not None
     args = [
@@ -407,7 +443,11 @@ def _start_mariadb(datadir: Path, port: int, server_id: int, tls: tuple[Path, Pa
         if proc.poll() is not None:
             break
         time.sleep(0.05)
-    log = (datadir / "error.log").read_text(errors="replace")[-600:] if (datadir / "error.log").exists() else ""
+    log = (
+        (datadir / "error.log").read_text(errors="replace")[-600:]
+        if (datadir / "error.log").exists()
+        else ""
+    )
     _stop(proc)
     pytest.fail(f"private mariadbd on port {port} did not start: {log}", pytrace=False)
 
@@ -426,7 +466,9 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
 def mariadb_pristine(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A freshly installed, never started data directory, copied for each private server."""
     daemon, install, openssl = _mariadb_binaries()
-    require(bool(daemon and install and openssl), "mariadbd, mariadb-install-db and openssl binaries")
+    require(
+        bool(daemon and install and openssl), "mariadbd, mariadb-install-db and openssl binaries"
+    )
     assert install is not None and openssl is not None
     base = tmp_path_factory.mktemp("mariadb")
     data = base / "pristine"
@@ -441,13 +483,32 @@ def mariadb_pristine(tmp_path_factory: pytest.TempPathFactory) -> Path:
     if result.returncode != 0:
         pytest.fail(f"mariadb-install-db failed: {result.stderr[-600:]}", pytrace=False)
     result = subprocess.run(
-        [openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(base / "key.pem"),
-         "-out", str(base / "cert.pem"), "-days", "2", "-subj", "/CN=127.0.0.1",
-         "-addext", "subjectAltName=IP:127.0.0.1"],
-        capture_output=True, text=True, timeout=60,
+        [
+            openssl,
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            str(base / "key.pem"),
+            "-out",
+            str(base / "cert.pem"),
+            "-days",
+            "2",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     if result.returncode != 0:
-        pytest.fail(f"openssl could not make a test certificate: {result.stderr[-300:]}", pytrace=False)
+        pytest.fail(
+            f"openssl could not make a test certificate: {result.stderr[-300:]}", pytrace=False
+        )
     return data
 
 
@@ -477,7 +538,9 @@ def private_mariadb(mariadb_pristine: Path) -> Iterator[PrivateMariadb]:
 
 
 @pytest.fixture(scope="session")
-def private_replica(private_mariadb: PrivateMariadb, mariadb_pristine: Path) -> Iterator[PrivateMariadb]:
+def private_replica(
+    private_mariadb: PrivateMariadb, mariadb_pristine: Path
+) -> Iterator[PrivateMariadb]:
     """A private MariaDB replicating from :func:`private_mariadb`, running and caught up."""
     datadir = mariadb_pristine.parent / "replica"
     shutil.copytree(mariadb_pristine, datadir)
@@ -509,4 +572,7 @@ def wait_replicating(replica: PrivateMariadb, attempts: int = 200) -> None:
         ):
             return
         time.sleep(0.05)
-    pytest.fail(f"private replica did not start replicating: {status.get('Last_IO_Error') or status}", pytrace=False)
+    pytest.fail(
+        f"private replica did not start replicating: {status.get('Last_IO_Error') or status}",
+        pytrace=False,
+    )

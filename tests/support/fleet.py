@@ -174,7 +174,9 @@ def build_fleet(n: int, workdir: Path) -> Fleet:
         raise
 
 
-def _build(n: int, workdir: Path, undo: list[Callable[[], object]], teardown: Callable[[], None]) -> Fleet:
+def _build(
+    n: int, workdir: Path, undo: list[Callable[[], object]], teardown: Callable[[], None]
+) -> Fleet:
     os.makedirs("/run/sshd", mode=0o755, exist_ok=True)  # sshd's privilege separation dir
     with open(_LOCK, "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)

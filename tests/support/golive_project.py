@@ -56,11 +56,16 @@ class GoliveProject:
             timeout = 3
             """) + textwrap.dedent(environments)
         self.pytester.path.joinpath("golive.toml").write_text(config, encoding="utf-8")
-        self.pytester.path.joinpath("checklist.md").write_text(textwrap.dedent(checklist), encoding="utf-8")
-        self.pytester.path.joinpath("waivers.toml").write_text(textwrap.dedent(waivers or ""), encoding="utf-8")
+        self.pytester.path.joinpath("checklist.md").write_text(
+            textwrap.dedent(checklist), encoding="utf-8"
+        )
+        self.pytester.path.joinpath("waivers.toml").write_text(
+            textwrap.dedent(waivers or ""), encoding="utf-8"
+        )
         if attestations is not None:
             self.pytester.path.joinpath("attestations.toml").write_text(
-                textwrap.dedent(attestations), encoding="utf-8")
+                textwrap.dedent(attestations), encoding="utf-8"
+            )
 
     def args(self, *extra: str, env: str = "prod", today: str | None = TODAY) -> list[str]:
         out = ["-p", "no:cacheprovider", f"--golive={env}", f"--golive-json={self.json_path}"]
@@ -78,11 +83,15 @@ class GoliveProject:
             self.json_path.unlink()
         return self.pytester.runpytest(*self.args(*extra, env=env, today=today))
 
-    def run_subprocess(self, *extra: str, env: str = "prod", today: str | None = TODAY) -> pytest.RunResult:
+    def run_subprocess(
+        self, *extra: str, env: str = "prod", today: str | None = TODAY
+    ) -> pytest.RunResult:
         """A run in a fresh interpreter (needed for ``-n``: xdist starts its workers there)."""
         if self.json_path.exists():
             self.json_path.unlink()
-        return self.pytester.runpytest_subprocess(*self.args(*extra, env=env, today=today), timeout=300)
+        return self.pytester.runpytest_subprocess(
+            *self.args(*extra, env=env, today=today), timeout=300
+        )
 
     def results(self) -> dict[str, Any]:
         """The JSON results of the last run."""
@@ -127,7 +136,9 @@ def closed_port() -> Iterator[int]:
 
 
 @pytest.fixture
-def golive_project(pytester: pytest.Pytester, closed_port: int, monkeypatch: pytest.MonkeyPatch) -> GoliveProject:
+def golive_project(
+    pytester: pytest.Pytester, closed_port: int, monkeypatch: pytest.MonkeyPatch
+) -> GoliveProject:
     monkeypatch.delenv("GOLIVE_TODAY", raising=False)
     monkeypatch.delenv("PYTEST_ADDOPTS", raising=False)
     return GoliveProject(pytester, closed_port)

@@ -69,9 +69,12 @@ class CertFactory:
             .not_valid_after(now + 3650 * DAY)
             .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
             .add_extension(
-                x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True
+                x509.KeyUsage(False, False, False, False, False, True, True, False, False),
+                critical=True,
             )
-            .add_extension(x509.SubjectKeyIdentifier.from_public_key(self.ca_key.public_key()), critical=False)
+            .add_extension(
+                x509.SubjectKeyIdentifier.from_public_key(self.ca_key.public_key()), critical=False
+            )
             .sign(self.ca_key, hashes.SHA256())
         )
         self.ca_path = directory / "ca.pem"
@@ -117,7 +120,9 @@ class CertFactory:
         pem = cert.public_bytes(serialization.Encoding.PEM)
         return self._write(label, pem, leaf_key, chain=not self_signed)
 
-    def issue_sha1(self, label: str, *, hosts: tuple[str, ...] = ("localhost", LOOPBACK)) -> CertFiles:
+    def issue_sha1(
+        self, label: str, *, hosts: tuple[str, ...] = ("localhost", LOOPBACK)
+    ) -> CertFiles:
         """A leaf signed by the CA with SHA-1, made with the openssl command."""
         openssl = shutil.which("openssl")
         if openssl is None:
@@ -131,14 +136,43 @@ class CertFactory:
         ext.write_text(f"subjectAltName={sans}\nbasicConstraints=critical,CA:FALSE\n")
         leaf = self.dir / f"{label}.leaf.pem"
         subprocess.run(
-            [openssl, "req", "-new", "-key", str(key_path), "-subj", f"/CN={hosts[0]}", "-out", str(csr)],
-            check=True, capture_output=True,
+            [
+                openssl,
+                "req",
+                "-new",
+                "-key",
+                str(key_path),
+                "-subj",
+                f"/CN={hosts[0]}",
+                "-out",
+                str(csr),
+            ],
+            check=True,
+            capture_output=True,
         )
         subprocess.run(
-            [openssl, "x509", "-req", "-in", str(csr), "-CA", str(self.ca_path), "-CAkey",
-             str(self.ca_key_path), "-set_serial", "4242", "-days", "200", "-sha1",
-             "-extfile", str(ext), "-out", str(leaf)],
-            check=True, capture_output=True,
+            [
+                openssl,
+                "x509",
+                "-req",
+                "-in",
+                str(csr),
+                "-CA",
+                str(self.ca_path),
+                "-CAkey",
+                str(self.ca_key_path),
+                "-set_serial",
+                "4242",
+                "-days",
+                "200",
+                "-sha1",
+                "-extfile",
+                str(ext),
+                "-out",
+                str(leaf),
+            ],
+            check=True,
+            capture_output=True,
         )
         return self._write(label, leaf.read_bytes(), leaf_key, chain=True)
 
@@ -270,10 +304,14 @@ def serve(
             if max_version is not None:
                 ctx.maximum_version = max_version
         ctx.load_cert_chain(str(cert.cert), str(cert.key))
-        server.socket = ctx.wrap_socket(server.socket, server_side=True, do_handshake_on_connect=False)
+        server.socket = ctx.wrap_socket(
+            server.socket, server_side=True, do_handshake_on_connect=False
+        )
         scheme = "https"
     port = server.server_address[1]
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True
+    )
     thread.start()
 
     def stop() -> None:
@@ -321,7 +359,11 @@ def _slow(handler: BaseHTTPRequestHandler) -> Answer:
 def _gzip(handler: BaseHTTPRequestHandler) -> Answer:
     body = ("compress me " * 200).encode()
     if "gzip" in handler.headers.get("Accept-Encoding", ""):
-        return 200, {"Content-Type": "text/plain", "Content-Encoding": "gzip", "Vary": "Accept-Encoding"}, gzip.compress(body)
+        return (
+            200,
+            {"Content-Type": "text/plain", "Content-Encoding": "gzip", "Vary": "Accept-Encoding"},
+            gzip.compress(body),
+        )
     return 200, {"Content-Type": "text/plain"}, body
 
 
@@ -335,13 +377,19 @@ def _cors_strict(handler: BaseHTTPRequestHandler) -> Answer:
     origin = handler.headers.get("Origin", "")
     headers = {"Vary": "Origin"}
     if origin == ALLOWED_ORIGIN:
-        headers |= {"Access-Control-Allow-Origin": origin, "Access-Control-Allow-Credentials": "true"}
+        headers |= {
+            "Access-Control-Allow-Origin": origin,
+            "Access-Control-Allow-Credentials": "true",
+        }
     return _text("cors\n", **headers)
 
 
 def _cors_reflect(handler: BaseHTTPRequestHandler) -> Answer:
     origin = handler.headers.get("Origin", "")
-    return _text("cors\n", **{"Access-Control-Allow-Origin": origin, "Access-Control-Allow-Credentials": "true"})
+    return _text(
+        "cors\n",
+        **{"Access-Control-Allow-Origin": origin, "Access-Control-Allow-Credentials": "true"},
+    )
 
 
 def _limited(limit: int) -> Route:
@@ -371,21 +419,38 @@ def app_routes() -> dict[str, Route]:
     """The application the endpoint checks are proven against: good and bad paths."""
     return {
         "/": _text("hello from the lab\nversion 1.4.2\n"),
-        "/health": _json({"status": "ok", "database": {"status": "ok", "latency_ms": 3}, "ready": True, "checks": [{"name": "db", "status": "ok"}]}),
-        "/health-degraded": _json({"status": "degraded", "database": {"status": "down"}, "ready": False}, 200),
+        "/health": _json(
+            {
+                "status": "ok",
+                "database": {"status": "ok", "latency_ms": 3},
+                "ready": True,
+                "checks": [{"name": "db", "status": "ok"}],
+            }
+        ),
+        "/health-degraded": _json(
+            {"status": "degraded", "database": {"status": "down"}, "ready": False}, 200
+        ),
         "/not-json": _text("<html>oops</html>"),
         "/missing": _text("gone\n", 404),
         "/slow": _slow,
         "/secure": _text("secure\n", **GOOD_HEADERS),
-        "/csp-frames": _text("csp\n", **{
-            "Strict-Transport-Security": "max-age=63072000",
-            "X-Content-Type-Options": "nosniff",
-            "Content-Security-Policy": "default-src 'self'; frame-ancestors 'none'",
-        }),
-        "/weak-hsts": _text("weak\n", **{**GOOD_HEADERS, "Strict-Transport-Security": "max-age=300"}),
+        "/csp-frames": _text(
+            "csp\n",
+            **{
+                "Strict-Transport-Security": "max-age=63072000",
+                "X-Content-Type-Options": "nosniff",
+                "Content-Security-Policy": "default-src 'self'; frame-ancestors 'none'",
+            },
+        ),
+        "/weak-hsts": _text(
+            "weak\n", **{**GOOD_HEADERS, "Strict-Transport-Security": "max-age=300"}
+        ),
         "/cors-strict": _cors_strict,
         "/cors-reflect": _cors_reflect,
-        "/cors-star": _text("cors\n", **{"Access-Control-Allow-Origin": "*", "Access-Control-Allow-Credentials": "true"}),
+        "/cors-star": _text(
+            "cors\n",
+            **{"Access-Control-Allow-Origin": "*", "Access-Control-Allow-Credentials": "true"},
+        ),
         "/cors-public": _text("cors\n", **{"Access-Control-Allow-Origin": "*"}),
         "/private": _private,
         "/gzip": _gzip,
@@ -394,7 +459,9 @@ def app_routes() -> dict[str, Route]:
         "/static/nocache.js": _text("js\n", **{"Cache-Control": "no-store"}),
         "/static/short.js": _text("js\n", **{"Cache-Control": "max-age=60"}),
         "/limited": _limited(5),
-        "/openapi.json": _json({"openapi": "3.1.0", "info": {"title": "lab", "version": "1"}, "paths": {"/health": {}}}),
+        "/openapi.json": _json(
+            {"openapi": "3.1.0", "info": {"title": "lab", "version": "1"}, "paths": {"/health": {}}}
+        ),
         "/docs": (200, {"Content-Type": "text/html"}, b"<html><body>API docs</body></html>"),
         "/big": (200, {"Content-Type": "application/octet-stream"}, BIG_BODY),
     }
@@ -472,7 +539,9 @@ def _wait_listening(port: int, proc: subprocess.Popen[bytes], limit: float = 10.
 
 def start_nginx(directory: Path, cert: CertFiles) -> tuple[Running, Running] | str:
     """Debian's nginx on two random ports (http redirecting, https), or why it cannot run."""
-    binary = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
+    binary = shutil.which("nginx") or (
+        "/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None
+    )
     if binary is None:
         return "nginx is not installed (apt-get install nginx-light)"
     directory.mkdir(parents=True, exist_ok=True)
@@ -599,7 +668,11 @@ class Lab:
 
     def endpoint(self, url: str, *, name: str = "lab", **options: Any) -> EndpointTarget:
         """An endpoint handle for ``url``, trusting the lab CA unless told otherwise."""
-        if url.startswith("https://") and "ca_bundle" not in options and options.get("verify", True) is not False:
+        if (
+            url.startswith("https://")
+            and "ca_bundle" not in options
+            and options.get("verify", True) is not False
+        ):
             options["ca_bundle"] = self.ca_bundle
         options.setdefault("timeout", 2.0)
         return EndpointTarget(TargetSpec("endpoint", name, (), {"url": url, **options}), Settings())

@@ -39,7 +39,9 @@ class Leak:
     context: str
 
     def __str__(self) -> str:
-        return f"secret #{self.secret_index} ({self.encoding}) in {self.where}: ...{self.context}..."
+        return (
+            f"secret #{self.secret_index} ({self.encoding}) in {self.where}: ...{self.context}..."
+        )
 
 
 def encodings(secret: str) -> dict[str, bytes]:

@@ -48,7 +48,9 @@ def parser() -> MarkdownIt:
     """The CommonMark parser, made on first use (not when pytest loads the plugin)."""
     from markdown_it import MarkdownIt
 
-    return MarkdownIt("commonmark", {"html": True}).disable(["inline", "text_join"], ignoreInvalid=True)
+    return MarkdownIt("commonmark", {"html": True}).disable(
+        ["inline", "text_join"], ignoreInvalid=True
+    )
 
 
 class ChecklistError(Exception):
@@ -82,7 +84,11 @@ def read_markdown(path: str | Path, text: str | None = None) -> list[Item]:
             headings = {lv: t for lv, t in headings.items() if lv < level}
             headings[level] = title
             heading = title
-            parent_heading = headings[max(lv for lv in headings if lv < level)] if any(lv < level for lv in headings) else ""
+            parent_heading = (
+                headings[max(lv for lv in headings if lv < level)]
+                if any(lv < level for lv in headings)
+                else ""
+            )
         elif tok.type == "list_item_open":
             item = None
             inline, extra = _item_content(tokens, i)
@@ -93,7 +99,15 @@ def read_markdown(path: str | Path, text: str | None = None) -> list[Item]:
                     parent = next((p for p in reversed(stack) if p is not None), None)
                     try:
                         item = _make_item(
-                            source, line, inline.content, match, extra, heading, parent_heading, parent, seen
+                            source,
+                            line,
+                            inline.content,
+                            match,
+                            extra,
+                            heading,
+                            parent_heading,
+                            parent,
+                            seen,
                         )
                     except BindingError as exc:
                         errors.append(f"{source}:{line}: {exc}")

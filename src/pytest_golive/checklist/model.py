@@ -47,16 +47,66 @@ CANONICAL_SECTIONS: dict[str, str] = {
 #: Words in a heading that place its items in a canonical section too, so
 #: ``-m security`` selects "Security Configuration" and "Credentials" alike.
 _SECTION_WORDS: dict[str, tuple[str, ...]] = {
-    "infrastructure": ("infrastructure", "hardware", "software", "server", "system", "provision", "resources", "storage"),
+    "infrastructure": (
+        "infrastructure",
+        "hardware",
+        "software",
+        "server",
+        "system",
+        "provision",
+        "resources",
+        "storage",
+    ),
     "network": ("network", "connectivity", "firewall", "dns", "load balancer", "proxy", "ingress"),
-    "security": ("security", "credential", "secret", "ssl", "tls", "certificate", "permission", "auth", "firewall", "api keys"),
+    "security": (
+        "security",
+        "credential",
+        "secret",
+        "ssl",
+        "tls",
+        "certificate",
+        "permission",
+        "auth",
+        "firewall",
+        "api keys",
+    ),
     "configuration": ("configuration", "config", "environment", "settings", "variables"),
     "database": ("database", "mysql", "postgres", "redis", "cache", "sql", "snowflake", "db "),
-    "application": ("application", "health", "functional", "testing", "verification", "smoke", "component", "integration"),
+    "application": (
+        "application",
+        "health",
+        "functional",
+        "testing",
+        "verification",
+        "smoke",
+        "component",
+        "integration",
+    ),
     "performance": ("performance", "load", "latency", "scaling", "optimization", "capacity"),
-    "monitoring": ("monitoring", "logging", "logs", "alert", "metric", "observability", "dashboard"),
+    "monitoring": (
+        "monitoring",
+        "logging",
+        "logs",
+        "alert",
+        "metric",
+        "observability",
+        "dashboard",
+    ),
     "backup": ("backup", "recovery", "restore", "disaster"),
-    "deployment": ("deployment", "deploy", "docker", "kubernetes", "container", "image", "release", "rollout", "launch", "go live", "go-live", "rollback"),
+    "deployment": (
+        "deployment",
+        "deploy",
+        "docker",
+        "kubernetes",
+        "container",
+        "image",
+        "release",
+        "rollout",
+        "launch",
+        "go live",
+        "go-live",
+        "rollback",
+    ),
     "documentation": ("documentation", "runbook", "diagram", "contact", "docs"),
     "signoff": ("sign-off", "signoff", "sign off", "approval", "approve"),
 }
@@ -101,7 +151,9 @@ class LineBinding:
         parts = [b.text() for b in self.bindings]
         if self.attest or not parts:
             parts.append("attest" if parts else "manual")
-        options = " ".join(f"{'on' if k == 'targets' else k}={_quote(v)}" for k, v in self.options.items())
+        options = " ".join(
+            f"{'on' if k == 'targets' else k}={_quote(v)}" for k, v in self.options.items()
+        )
         if options:
             parts[0] = f"{parts[0]} {options}"
         return "; ".join(parts)
@@ -208,7 +260,9 @@ def marker_name(section_slug: str) -> str:
 def canonical_sections(*texts: str) -> tuple[str, ...]:
     """The canonical sections whose words appear in a heading (or item title)."""
     haystack = " " + " ".join(repair_mojibake(t).lower() for t in texts if t) + " "
-    return tuple(name for name, words in _SECTION_WORDS.items() if any(w in haystack for w in words))
+    return tuple(
+        name for name, words in _SECTION_WORDS.items() if any(w in haystack for w in words)
+    )
 
 
 def parse_binding(text: str) -> tuple[str | None, dict[str, Any], dict[str, str]]:
@@ -219,7 +273,11 @@ def parse_binding(text: str) -> tuple[str | None, dict[str, Any], dict[str, str]
     """
     line = parse_line_binding(text)
     first = line.bindings[0] if line.bindings else None
-    return (first.check if first else None), (dict(first.params) if first else {}), dict(line.options)
+    return (
+        (first.check if first else None),
+        (dict(first.params) if first else {}),
+        dict(line.options),
+    )
 
 
 def _words(text: str) -> list[list[str]]:
@@ -277,7 +335,9 @@ def parse_line_binding(text: str) -> LineBinding:
                 params[key] = value
         if head in ATTEST_WORDS:
             if params:
-                raise BindingError(f"{where}: '{head}' takes no parameters, only id=, on=, severity=")
+                raise BindingError(
+                    f"{where}: '{head}' takes no parameters, only id=, on=, severity="
+                )
             attest = True
             continue
         bindings.append(Binding(head, params))

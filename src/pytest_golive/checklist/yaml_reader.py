@@ -38,16 +38,32 @@ from pytest_golive.checklist.model import (
     slugify,
 )
 
-_ITEM_KEYS = {"id", "title", "check", "params", "checks", "attest", "targets", "on", "severity", "items",
-              "section", "manual"}
+_ITEM_KEYS = {
+    "id",
+    "title",
+    "check",
+    "params",
+    "checks",
+    "attest",
+    "targets",
+    "on",
+    "severity",
+    "items",
+    "section",
+    "manual",
+}
 
 
 class _LineLoader(yaml.SafeLoader):
     """A safe loader that records each mapping's line as ``__line__``."""
 
 
-def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode, deep: bool = False) -> dict[str, Any]:
-    mapping: dict[str, Any] = {str(k): v for k, v in loader.construct_mapping(node, deep=deep).items()}
+def _construct_mapping(
+    loader: _LineLoader, node: yaml.MappingNode, deep: bool = False
+) -> dict[str, Any]:
+    mapping: dict[str, Any] = {
+        str(k): v for k, v in loader.construct_mapping(node, deep=deep).items()
+    }
     mapping["__line__"] = node.start_mark.line + 1
     return mapping
 
@@ -82,7 +98,12 @@ def read_yaml(path: str | Path, text: str | None = None) -> list[Item]:
                 if not isinstance(sec, dict) or "name" not in sec:
                     reader.error(_line(sec), "each section needs a 'name' and 'items'")
                     continue
-                reader.section(str(sec["name"]), str(sec.get("title", sec["name"])), sec.get("items", []), _line(sec))
+                reader.section(
+                    str(sec["name"]),
+                    str(sec.get("title", sec["name"])),
+                    sec.get("items", []),
+                    _line(sec),
+                )
         else:
             reader.error(data["__line__"], "'sections' must be a mapping or a list")
     elif "items" in data:
@@ -119,15 +140,21 @@ class _Reader:
             return
         for entry in entries:
             if not isinstance(entry, dict):
-                self.error(line, f"section '{name}': each item is a mapping with at least a 'title'")
+                self.error(
+                    line, f"section '{name}': each item is a mapping with at least a 'title'"
+                )
                 continue
             self.entry(entry, name, title, None)
 
-    def entry(self, entry: dict[str, Any], section_name: str, section_title: str, parent: Item | None) -> None:
+    def entry(
+        self, entry: dict[str, Any], section_name: str, section_title: str, parent: Item | None
+    ) -> None:
         line = _line(entry)
         unknown = sorted(set(entry) - _ITEM_KEYS - {"__line__"})
         if unknown:
-            self.error(line, f"unknown key '{unknown[0]}' (allowed: {', '.join(sorted(_ITEM_KEYS))})")
+            self.error(
+                line, f"unknown key '{unknown[0]}' (allowed: {', '.join(sorted(_ITEM_KEYS))})"
+            )
             return
         title = str(entry.get("title", "")).strip()
         if not title:
@@ -201,7 +228,9 @@ class _Reader:
             raise BindingError("'params' without a 'check'")
         extra = entry.get("checks") or []
         if not isinstance(extra, list):
-            raise BindingError("'checks' is a list of {check: NAME, params: {...}} or 'NAME key=value'")
+            raise BindingError(
+                "'checks' is a list of {check: NAME, params: {...}} or 'NAME key=value'"
+            )
         for one in extra:
             if isinstance(one, str):
                 found.extend(parse_line_binding(one).bindings)
@@ -209,8 +238,14 @@ class _Reader:
                 extra_params = one.get("params") or {}
                 if not isinstance(extra_params, dict):
                     raise BindingError(f"check '{one['check']}': 'params' must be a mapping")
-                found.append(Binding(str(one["check"]),
-                                     {k: v for k, v in extra_params.items() if k != "__line__"}))
+                found.append(
+                    Binding(
+                        str(one["check"]),
+                        {k: v for k, v in extra_params.items() if k != "__line__"},
+                    )
+                )
             else:
-                raise BindingError("each entry of 'checks' is {check: NAME, params: {...}} or 'NAME key=value'")
+                raise BindingError(
+                    "each entry of 'checks' is {check: NAME, params: {...}} or 'NAME key=value'"
+                )
         return tuple(found)

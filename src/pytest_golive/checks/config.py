@@ -117,12 +117,13 @@ def env_required(
         tpl = load(sibling(file, template, f"{file.name}-template", cfg.format))
         tpl_keys = [k for k, _ in tpl.leaves()]
         absent = [k for k in tpl_keys if cfg.get(k) is MISSING]
-        observed = (
-            f"{len(tpl_keys) - len(absent)} of {len(tpl_keys)} template keys present"
-            + (f", missing {', '.join(absent)}" if absent else "")
+        observed = f"{len(tpl_keys) - len(absent)} of {len(tpl_keys)} template keys present" + (
+            f", missing {', '.join(absent)}" if absent else ""
         )
         ev.add("template", not absent, observed, f"every key of {tpl.where} present")
-        details.update(template=tpl.where, template_keys=len(tpl_keys), missing_from_template=absent)
+        details.update(
+            template=tpl.where, template_keys=len(tpl_keys), missing_from_template=absent
+        )
     if not cfg.exists:
         details["file_exists"] = False
     return ev.outcome(**details)
@@ -177,7 +178,9 @@ def env_value(
         try:
             pattern = re.compile(matches, re.IGNORECASE if ignore_case else 0)
         except re.error as exc:
-            raise CheckError(f"env_value: matches= is not a valid regular expression: {exc}") from None
+            raise CheckError(
+                f"env_value: matches= is not a valid regular expression: {exc}"
+            ) from None
     cfg = load(file, process_env=process_env)
     value = cfg.get(key)
     details: dict[str, Any] = {"file": cfg.where, "key": key, "source": cfg.source(key)}
@@ -211,7 +214,9 @@ def env_value(
     return ev.outcome(**details)
 
 
-def _describe_expected(key: str, equals: str | None, choices: list[str], matches: str | None) -> str:
+def _describe_expected(
+    key: str, equals: str | None, choices: list[str], matches: str | None
+) -> str:
     parts = []
     if equals is not None:
         parts.append(f"= {_shown(key, equals)}")
@@ -230,7 +235,11 @@ PLACEHOLDERS: tuple[tuple[str, re.Pattern[str], bool], ...] = tuple(
     for kind, rx, secret_only in (
         ("changeme", r"change[-_ .]?(me|it|this)|replace[-_ .]?(me|this)|fill[-_ .]?me", False),
         ("example value", r"(?<![a-z])example(?![a-z])", False),
-        ("your-...-here", r"(?<![a-z])your[-_ .]?[a-z0-9_.-]*[-_ .]?here(?![a-z])|^your[-_ ]", False),
+        (
+            "your-...-here",
+            r"(?<![a-z])your[-_ .]?[a-z0-9_.-]*[-_ .]?here(?![a-z])|^your[-_ ]",
+            False,
+        ),
         ("<...> placeholder", r"<[a-z0-9 _.:/-]+>", False),
         ("xxx placeholder", r"^[x*.#_-]{3,}$|x{4,}", False),
         ("TODO marker", r"(?<![a-z])(todo|tbd|fixme|tba)(?![a-z])", False),
@@ -456,14 +465,22 @@ def secret_strength(
             expected += f", >= {min_entropy_bits:g} bits"
         ev.add(key, not problems, observed, expected)
         measured.append(
-            {"key": key, "set": True, "length": len(text), "classes": classes, "entropy_bits": round(bits, 1)}
+            {
+                "key": key,
+                "set": True,
+                "length": len(text),
+                "classes": classes,
+                "entropy_bits": round(bits, 1),
+            }
         )
     return ev.outcome(file=cfg.where, secrets=measured)
 
 
 # --- cors_origins -----------------------------------------------------------------------
 
-_ORIGIN = re.compile(r"^(?P<scheme>[a-z][a-z0-9+.-]*)://(?P<host>[^/?#\s]+)(?P<rest>.*)$", re.IGNORECASE)
+_ORIGIN = re.compile(
+    r"^(?P<scheme>[a-z][a-z0-9+.-]*)://(?P<host>[^/?#\s]+)(?P<rest>.*)$", re.IGNORECASE
+)
 
 
 def parse_origins(value: Any) -> list[str]:
@@ -502,7 +519,9 @@ def origin_problem(origin: str) -> str | None:
 
 
 @check(target="file")
-def cors_origins(file: FileTarget, *, key: str, required: bool = True, process_env: bool = False) -> Outcome:
+def cors_origins(
+    file: FileTarget, *, key: str, required: bool = True, process_env: bool = False
+) -> Outcome:
     """CORS allowed origins are explicit https origins, never ``*``.
 
     The value may be a list (YAML/JSON/TOML), a JSON list in a string, or
@@ -606,7 +625,11 @@ def _validate_env_required(params: dict[str, Any]) -> None:
 
 
 def _validate_env_value(params: dict[str, Any]) -> None:
-    if params.get("equals") is None and not _keys(params.get("one_of")) and params.get("matches") is None:
+    if (
+        params.get("equals") is None
+        and not _keys(params.get("one_of"))
+        and params.get("matches") is None
+    ):
         raise ValueError("needs equals=, one_of= or matches=")
     if params.get("matches") is not None:
         try:

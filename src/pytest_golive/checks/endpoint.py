@@ -52,7 +52,9 @@ def _valid_status_spec(expected: str, where: str) -> None:
     try:
         status_matches(0, expected)
     except ValueError:
-        raise CheckError(f"{where}: '{expected}' is not a status, class (2xx), range or list") from None
+        raise CheckError(
+            f"{where}: '{expected}' is not a status, class (2xx), range or list"
+        ) from None
 
 
 def _reports_tls(func: Callable[..., Outcome]) -> Callable[..., Outcome]:
@@ -107,7 +109,11 @@ def json_field(data: Any, dotted: str) -> Any:
     for part in dotted.split("."):
         if isinstance(current, dict) and part in current:
             current = current[part]
-        elif isinstance(current, list) and part.lstrip("-").isdigit() and -len(current) <= int(part) < len(current):
+        elif (
+            isinstance(current, list)
+            and part.lstrip("-").isdigit()
+            and -len(current) <= int(part) < len(current)
+        ):
             current = current[int(part)]
         else:
             return _MISSING
@@ -151,7 +157,9 @@ def http_json(endpoint: EndpointTarget, *, path: str = "/health", expect: list[s
     for item in expect:
         field, sep, value = item.partition("=")
         if not sep or not field.strip():
-            raise CheckError(f"http_json on {endpoint.name}: expectation '{item}' is not field.path=value")
+            raise CheckError(
+                f"http_json on {endpoint.name}: expectation '{item}' is not field.path=value"
+            )
         pairs.append((field.strip(), value.strip()))
     response = endpoint.get(path, headers={"Accept": "application/json"})
     ev = Evidence()
@@ -170,7 +178,11 @@ def http_json(endpoint: EndpointTarget, *, path: str = "/health", expect: list[s
             fields[field] = None
         else:
             ev.add(field, _json_equal(value, wanted), json_text(value), wanted)
-            fields[field] = value if isinstance(value, (str, int, float, bool)) or value is None else json_text(value)
+            fields[field] = (
+                value
+                if isinstance(value, (str, int, float, bool)) or value is None
+                else json_text(value)
+            )
     return ev.outcome(status=response.status_code, fields=fields)
 
 
@@ -205,12 +217,27 @@ def http_body(
     response = endpoint.get(path)
     body = response.text
     ev = Evidence()
-    ev.add("status", status_matches(response.status_code, expect), f"GET {path} -> {_line(response)}", expect)
+    ev.add(
+        "status",
+        status_matches(response.status_code, expect),
+        f"GET {path} -> {_line(response)}",
+        expect,
+    )
     if contains is not None:
-        ev.add("contains", contains in body, "found" if contains in body else f"not found in {len(body)} characters", repr(contains))
+        ev.add(
+            "contains",
+            contains in body,
+            "found" if contains in body else f"not found in {len(body)} characters",
+            repr(contains),
+        )
     if pattern is not None:
         found = pattern.search(body)
-        ev.add("regex", found is not None, f"matched {found.group(0)[:80]!r}" if found else f"no match in {len(body)} characters", f"/{regex}/")
+        ev.add(
+            "regex",
+            found is not None,
+            f"matched {found.group(0)[:80]!r}" if found else f"no match in {len(body)} characters",
+            f"/{regex}/",
+        )
     return ev.outcome(status=response.status_code, body_chars=len(body))
 
 
@@ -244,7 +271,9 @@ def http_latency(
         p95_ms: budget for the 95th percentile, in milliseconds.
     """
     if not 1 <= samples <= MAX_SAMPLES:
-        raise CheckError(f"http_latency on {endpoint.name}: samples must be 1 to {MAX_SAMPLES}, not {samples}")
+        raise CheckError(
+            f"http_latency on {endpoint.name}: samples must be 1 to {MAX_SAMPLES}, not {samples}"
+        )
     times: list[float] = []
     statuses: list[int] = []
     for _ in range(samples):
@@ -269,7 +298,9 @@ def _http_url(endpoint: EndpointTarget, http_url: str | None, port: int | None, 
     """The plain-http URL on the endpoint's own host that should redirect."""
     if http_url:
         if not http_url.startswith("http://"):
-            raise CheckError(f"https_redirect on {endpoint.name}: http_url must start with http://, not {http_url!r}")
+            raise CheckError(
+                f"https_redirect on {endpoint.name}: http_url must start with http://, not {http_url!r}"
+            )
         return http_url
     host = endpoint.host
     host = f"[{host}]" if ":" in host else host
@@ -282,7 +313,11 @@ def _http_url(endpoint: EndpointTarget, http_url: str | None, port: int | None, 
 @check(target="endpoint")
 @_reports_tls
 def https_redirect(
-    endpoint: EndpointTarget, *, path: str = "/", http_url: str | None = None, port: int | None = None
+    endpoint: EndpointTarget,
+    *,
+    path: str = "/",
+    http_url: str | None = None,
+    port: int | None = None,
 ) -> Outcome:
     """Plain http:// answers with a redirect to https:// on the same host.
 
@@ -297,8 +332,18 @@ def https_redirect(
     target = urlsplit(location) if location else None
     asked = urlsplit(url)
     ev = Evidence()
-    ev.add("status", response.status_code in REDIRECT_CODES, f"GET {url} -> {_line(response)}", "a redirect (301/302/303/307/308)")
-    ev.add("scheme", target is not None and target.scheme == "https", f"Location {location!r}" if location else "no Location header", "https://")
+    ev.add(
+        "status",
+        response.status_code in REDIRECT_CODES,
+        f"GET {url} -> {_line(response)}",
+        "a redirect (301/302/303/307/308)",
+    )
+    ev.add(
+        "scheme",
+        target is not None and target.scheme == "https",
+        f"Location {location!r}" if location else "no Location header",
+        "https://",
+    )
     if target is not None:
         same = (target.hostname or asked.hostname) == asked.hostname
         ev.add("host", same, target.hostname or "(relative)", f"same host {asked.hostname}")
@@ -353,29 +398,66 @@ def security_headers(
             value = h.get("Strict-Transport-Security")
             age = _max_age(value or "")
             if endpoint.scheme != "https":
-                ev.add("hsts", False, "endpoint is plain http (browsers ignore HSTS there)", "an https endpoint with HSTS")
+                ev.add(
+                    "hsts",
+                    False,
+                    "endpoint is plain http (browsers ignore HSTS there)",
+                    "an https endpoint with HSTS",
+                )
             else:
-                ev.add("hsts", age is not None and age >= hsts_min_age,
-                       f"Strict-Transport-Security: {value}" if value else "no Strict-Transport-Security header",
-                       f"max-age >= {hsts_min_age}")
+                ev.add(
+                    "hsts",
+                    age is not None and age >= hsts_min_age,
+                    f"Strict-Transport-Security: {value}"
+                    if value
+                    else "no Strict-Transport-Security header",
+                    f"max-age >= {hsts_min_age}",
+                )
         elif key == "nosniff":
             value = h.get("X-Content-Type-Options")
-            ev.add("nosniff", (value or "").strip().lower() == "nosniff",
-                   f"X-Content-Type-Options: {value}" if value else "no X-Content-Type-Options header", "nosniff")
+            ev.add(
+                "nosniff",
+                (value or "").strip().lower() == "nosniff",
+                f"X-Content-Type-Options: {value}" if value else "no X-Content-Type-Options header",
+                "nosniff",
+            )
         elif key == "frame":
             xfo = (h.get("X-Frame-Options") or "").strip()
             ancestors = _csp_frame_ancestors(csp)
-            ok = xfo.upper() in ("DENY", "SAMEORIGIN") or (ancestors is not None and "*" not in ancestors.split())
+            ok = xfo.upper() in ("DENY", "SAMEORIGIN") or (
+                ancestors is not None and "*" not in ancestors.split()
+            )
             seen = [f"X-Frame-Options: {xfo}" if xfo else "no X-Frame-Options"]
-            seen.append(f"CSP frame-ancestors {ancestors}" if ancestors is not None else "no CSP frame-ancestors")
-            ev.add("frame", ok, ", ".join(seen), "X-Frame-Options DENY/SAMEORIGIN or CSP frame-ancestors")
+            seen.append(
+                f"CSP frame-ancestors {ancestors}"
+                if ancestors is not None
+                else "no CSP frame-ancestors"
+            )
+            ev.add(
+                "frame",
+                ok,
+                ", ".join(seen),
+                "X-Frame-Options DENY/SAMEORIGIN or CSP frame-ancestors",
+            )
         elif key == "csp":
-            ev.add("csp", bool(csp.strip()), f"Content-Security-Policy: {csp}" if csp else "no Content-Security-Policy header", "a Content-Security-Policy")
+            ev.add(
+                "csp",
+                bool(csp.strip()),
+                f"Content-Security-Policy: {csp}" if csp else "no Content-Security-Policy header",
+                "a Content-Security-Policy",
+            )
         else:
             value = h.get(rule)
-            ev.add(rule, value is not None, f"{rule}: {value}" if value is not None else f"no {rule} header", f"{rule} present")
+            ev.add(
+                rule,
+                value is not None,
+                f"{rule}: {value}" if value is not None else f"no {rule} header",
+                f"{rule} present",
+            )
     if not ev.facts:
-        raise CheckError(f"security_headers on {endpoint.name}: required is empty; nothing to check")
+        raise CheckError(
+            f"security_headers on {endpoint.name}: required is empty; nothing to check"
+        )
     return ev.outcome(status=response.status_code, headers=_header_subset(h))
 
 
@@ -419,21 +501,41 @@ def cors(
     def ask(origin: str) -> tuple[str, bool]:
         response = endpoint.get(path, headers={"Origin": origin})
         acao = response.headers.get("Access-Control-Allow-Origin", "")
-        creds = response.headers.get("Access-Control-Allow-Credentials", "").strip().lower() == "true"
-        answers[origin] = {"status": str(response.status_code), "allow_origin": acao, "allow_credentials": str(creds).lower()}
+        creds = (
+            response.headers.get("Access-Control-Allow-Credentials", "").strip().lower() == "true"
+        )
+        answers[origin] = {
+            "status": str(response.status_code),
+            "allow_origin": acao,
+            "allow_credentials": str(creds).lower(),
+        }
         if acao.strip() == "*" and creds:
-            ev.add(f"credentials for {origin}", False, "Access-Control-Allow-Origin: * with Allow-Credentials: true", "no * with credentials")
+            ev.add(
+                f"credentials for {origin}",
+                False,
+                "Access-Control-Allow-Origin: * with Allow-Credentials: true",
+                "no * with credentials",
+            )
         return acao.strip(), creds
 
     acao, _ = ask(foreign_origin)
     allowed_foreign = acao == foreign_origin or (acao == "*" and not allow_any)
-    ev.add("foreign origin", not allowed_foreign,
-           f"{foreign_origin} -> Access-Control-Allow-Origin: {acao}" if acao else f"{foreign_origin} -> no Access-Control-Allow-Origin",
-           "not allowed" + (" (* accepted)" if allow_any else ""))
+    ev.add(
+        "foreign origin",
+        not allowed_foreign,
+        f"{foreign_origin} -> Access-Control-Allow-Origin: {acao}"
+        if acao
+        else f"{foreign_origin} -> no Access-Control-Allow-Origin",
+        "not allowed" + (" (* accepted)" if allow_any else ""),
+    )
     for origin in allowed_origins:
         acao, _ = ask(origin)
-        ev.add(f"allowed {origin}", acao in (origin, "*") if allow_any else acao == origin,
-               f"Access-Control-Allow-Origin: {acao}" if acao else "no Access-Control-Allow-Origin", origin)
+        ev.add(
+            f"allowed {origin}",
+            acao in (origin, "*") if allow_any else acao == origin,
+            f"Access-Control-Allow-Origin: {acao}" if acao else "no Access-Control-Allow-Origin",
+            origin,
+        )
     return ev.outcome(answers=answers)
 
 
@@ -464,7 +566,10 @@ def auth_required(endpoint: EndpointTarget, *, path: str, expect: str = "401,403
 @check(target="endpoint")
 @_reports_tls
 def compression(
-    endpoint: EndpointTarget, *, path: str = "/", encodings: list[str] = ["gzip", "br"]  # noqa: B006
+    endpoint: EndpointTarget,
+    *,
+    path: str = "/",
+    encodings: list[str] = ["gzip", "br"],  # noqa: B006
 ) -> Outcome:
     """A path is served compressed to a client that accepts it.
 
@@ -478,8 +583,11 @@ def compression(
     ok = 200 <= response.status_code < 300 and got in wanted
     seen = f"Content-Encoding: {got}" if got else "no Content-Encoding (uncompressed)"
     return Outcome.of(
-        ok, f"GET {path} -> {_line(response)}, {seen}", f"2xx with Content-Encoding one of {', '.join(wanted)}",
-        status=response.status_code, content_encoding=got,
+        ok,
+        f"GET {path} -> {_line(response)}, {seen}",
+        f"2xx with Content-Encoding one of {', '.join(wanted)}",
+        status=response.status_code,
+        content_encoding=got,
     )
 
 
@@ -519,22 +627,34 @@ def cache_headers(
     elif age is not None and age >= min_max_age:
         ok, why = True, f"Cache-Control max-age {age}s"
     elif validators and validator:
-        ok, why = True, "ETag " + h["ETag"] if h.get("ETag") else "Last-Modified " + h["Last-Modified"]
+        ok, why = (
+            True,
+            "ETag " + h["ETag"] if h.get("ETag") else "Last-Modified " + h["Last-Modified"],
+        )
     else:
-        parts = [f"Cache-Control: {h['Cache-Control']}" if "Cache-Control" in h else "no Cache-Control"]
+        parts = [
+            f"Cache-Control: {h['Cache-Control']}" if "Cache-Control" in h else "no Cache-Control"
+        ]
         parts.append("no ETag/Last-Modified")
         ok, why = False, ", ".join(parts)
     ok = ok and 200 <= response.status_code < 300
     expected = f"max-age >= {min_max_age}s" + (" or ETag/Last-Modified" if validators else "")
     return Outcome.of(
-        ok, f"GET {path} -> {_line(response)}, {why}", expected, status=response.status_code,
-        cache_control=h.get("Cache-Control", ""), etag=h.get("ETag", ""), last_modified=h.get("Last-Modified", ""),
+        ok,
+        f"GET {path} -> {_line(response)}, {why}",
+        expected,
+        status=response.status_code,
+        cache_control=h.get("Cache-Control", ""),
+        etag=h.get("ETag", ""),
+        last_modified=h.get("Last-Modified", ""),
     )
 
 
 @check(target="endpoint", opt_in=True)
 @_reports_tls
-def rate_limited(endpoint: EndpointTarget, *, path: str = "/", max_requests: int | None = None) -> Outcome:
+def rate_limited(
+    endpoint: EndpointTarget, *, path: str = "/", max_requests: int | None = None
+) -> Outcome:
     """A burst of requests is answered with 429 Too Many Requests before it ends.
 
     This check sends load: up to ``max_requests`` sequential GETs, stopping
@@ -551,7 +671,9 @@ def rate_limited(endpoint: EndpointTarget, *, path: str = "/", max_requests: int
             f"to {path}; give max_requests=N to allow at most N"
         )
     if not 1 <= max_requests <= MAX_RATE_REQUESTS:
-        raise CheckError(f"rate_limited on {endpoint.name}: max_requests must be 1 to {MAX_RATE_REQUESTS}, not {max_requests}")
+        raise CheckError(
+            f"rate_limited on {endpoint.name}: max_requests must be 1 to {MAX_RATE_REQUESTS}, not {max_requests}"
+        )
     statuses: dict[str, int] = {}
     for sent in range(1, max_requests + 1):
         response = endpoint.get(path)
@@ -572,7 +694,9 @@ def rate_limited(endpoint: EndpointTarget, *, path: str = "/", max_requests: int
 
 @check(target="endpoint")
 @_reports_tls
-def openapi_docs(endpoint: EndpointTarget, *, path: str = "/openapi.json", docs_path: str = "") -> Outcome:
+def openapi_docs(
+    endpoint: EndpointTarget, *, path: str = "/openapi.json", docs_path: str = ""
+) -> Outcome:
     """The API description (OpenAPI/Swagger JSON) and, if given, its docs page are reachable.
 
     Args:
@@ -590,12 +714,23 @@ def openapi_docs(endpoint: EndpointTarget, *, path: str = "/openapi.json", docs_
             data = None
         if isinstance(data, dict):
             version = data.get("openapi") or data.get("swagger")
-        ev.add("document", version is not None,
-               f"GET {path} -> {_line(response)}, " + (f"OpenAPI {version}" if version else "no openapi/swagger version in body"),
-               "2xx JSON with an openapi or swagger version")
+        ev.add(
+            "document",
+            version is not None,
+            f"GET {path} -> {_line(response)}, "
+            + (f"OpenAPI {version}" if version else "no openapi/swagger version in body"),
+            "2xx JSON with an openapi or swagger version",
+        )
     else:
-        ev.add("document", False, f"GET {path} -> {_line(response)}", "2xx JSON with an openapi or swagger version")
+        ev.add(
+            "document",
+            False,
+            f"GET {path} -> {_line(response)}",
+            "2xx JSON with an openapi or swagger version",
+        )
     if docs_path:
         docs = endpoint.get(docs_path)
-        ev.add("docs page", 200 <= docs.status_code < 300, f"GET {docs_path} -> {_line(docs)}", "2xx")
+        ev.add(
+            "docs page", 200 <= docs.status_code < 300, f"GET {docs_path} -> {_line(docs)}", "2xx"
+        )
     return ev.outcome(openapi_version=str(version) if version else None)

@@ -39,20 +39,33 @@ GIT_TIMEOUT = 120
 
 PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("private key", re.compile(r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----")),
-    ("AWS access key id", re.compile(r"(?<![A-Z0-9])(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}(?![A-Z0-9])")),
+    (
+        "AWS access key id",
+        re.compile(r"(?<![A-Z0-9])(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}(?![A-Z0-9])"),
+    ),
     ("GitHub token", re.compile(r"(?<![A-Za-z0-9_])gh[pousr]_[A-Za-z0-9]{36,255}(?![A-Za-z0-9_])")),
     ("GitHub fine-grained token", re.compile(r"github_pat_[A-Za-z0-9]{22}_[A-Za-z0-9]{59}")),
     ("Slack token", re.compile(r"(?<![A-Za-z0-9])xox[abposr]-[A-Za-z0-9-]{10,}")),
-    ("Slack webhook", re.compile(r"https://hooks\.slack\.com/services/T[A-Z0-9]+/B[A-Z0-9]+/[A-Za-z0-9]{16,}")),
+    (
+        "Slack webhook",
+        re.compile(r"https://hooks\.slack\.com/services/T[A-Z0-9]+/B[A-Z0-9]+/[A-Za-z0-9]{16,}"),
+    ),
     ("Google API key", re.compile(r"(?<![A-Za-z0-9_-])AIza[0-9A-Za-z_-]{35}(?![A-Za-z0-9_-])")),
     ("Stripe live key", re.compile(r"(?<![A-Za-z0-9])(?:sk|rk)_live_[0-9A-Za-z]{24,}")),
-    ("JSON Web Token", re.compile(r"(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{16,}")),
+    (
+        "JSON Web Token",
+        re.compile(
+            r"(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{16,}"
+        ),
+    ),
 )
 
 #: Documented example values that every tutorial contains: not findings.
 _EXAMPLES = re.compile(r"EXAMPLE|AKIAIOSFODNN7")
 
-_TEMPLATE_NAMES = re.compile(r"\.(example|sample|template|dist|tpl|tmpl)$|\.example\.|\.sample\.", re.I)
+_TEMPLATE_NAMES = re.compile(
+    r"\.(example|sample|template|dist|tpl|tmpl)$|\.example\.|\.sample\.", re.I
+)
 
 SECRET_FILES: tuple[tuple[str, str], ...] = (
     (".env", "environment file"),
@@ -152,7 +165,10 @@ def _run_git(repo: Path, *args: str) -> bytes:
 
 
 def _ignored(path: str, ignore: Iterable[str]) -> bool:
-    return any(fnmatch.fnmatch(path, pat) or fnmatch.fnmatch(posixpath.basename(path), pat) for pat in ignore)
+    return any(
+        fnmatch.fnmatch(path, pat) or fnmatch.fnmatch(posixpath.basename(path), pat)
+        for pat in ignore
+    )
 
 
 def scan_tree(repo: Path, ignore: list[str]) -> list[Finding]:
@@ -242,10 +258,14 @@ def _stream_git(repo: Path, *args: str) -> Iterator[str]:
         if rc != 0:
             err.seek(0)
             message = err.read().decode("utf-8", "replace").strip().splitlines()
-            raise CheckError(f"git in {repo}: {args[0]} failed: {mask(message[-1] if message else '')}")
+            raise CheckError(
+                f"git in {repo}: {args[0]} failed: {mask(message[-1] if message else '')}"
+            )
 
 
-def _record_secret_file(header: str, commit: str | None, ignore: list[str], out: list[Finding]) -> None:
+def _record_secret_file(
+    header: str, commit: str | None, ignore: list[str], out: list[Finding]
+) -> None:
     parts = header.split(" b/", 1)
     if len(parts) != 2 or not commit:
         return

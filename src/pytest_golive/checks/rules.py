@@ -43,12 +43,24 @@ class Line:
 
 
 _NUMBERS = {
-    w: str(i) for i, w in enumerate(
+    w: str(i)
+    for i, w in enumerate(
         "zero one two three four five six seven eight nine ten eleven twelve".split()
     )
-} | {"sixteen": "16", "twenty": "20", "thirty": "30", "sixty": "60",
-     "single": "1", "dual": "2", "quad": "4", "hexa": "6", "octa": "8"}
-_NUMBER_WORDS = re.compile(r"\b(" + "|".join(w for w in _NUMBERS if w not in ("zero", "one")) + r")\b")
+} | {
+    "sixteen": "16",
+    "twenty": "20",
+    "thirty": "30",
+    "sixty": "60",
+    "single": "1",
+    "dual": "2",
+    "quad": "4",
+    "hexa": "6",
+    "octa": "8",
+}
+_NUMBER_WORDS = re.compile(
+    r"\b(" + "|".join(w for w in _NUMBERS if w not in ("zero", "one")) + r")\b"
+)
 
 
 # --- proposals ----------------------------------------------------------------------

@@ -159,20 +159,39 @@ def judge_certificate(
 ) -> None:
     """Add the facts every certificate is held to: validity, expiry, key, signature, name."""
     if info.not_before > now:
-        ev.add("not yet valid", False, f"valid from {info.not_before:%Y-%m-%d %H:%M} UTC", "valid now")
+        ev.add(
+            "not yet valid", False, f"valid from {info.not_before:%Y-%m-%d %H:%M} UTC", "valid now"
+        )
     left = days_left(info, now)
     when = f"{info.not_after:%Y-%m-%d %H:%M} UTC"
     ago = int((now - info.not_after).total_seconds() // 86400)
-    observed = f"expired {when} ({ago} days ago)" if info.not_after <= now else f"expires {when}, {left} days left"
-    ev.add("expiry", info.not_after > now and left >= min_days, observed, f">= {min_days} days left")
-    ev.add("key", _key_ok(info, min_rsa_bits, min_ec_bits), f"{info.key_type} {info.key_bits} bits",
-           f"RSA >= {min_rsa_bits} or EC >= {min_ec_bits} bits")
-    ev.add("signature", info.signature_hash.lower() not in WEAK_HASHES, f"signed with {info.signature_hash}",
-           "not " + "/".join(h.upper().replace("SHA", "SHA-") for h in WEAK_HASHES))
+    observed = (
+        f"expired {when} ({ago} days ago)"
+        if info.not_after <= now
+        else f"expires {when}, {left} days left"
+    )
+    ev.add(
+        "expiry", info.not_after > now and left >= min_days, observed, f">= {min_days} days left"
+    )
+    ev.add(
+        "key",
+        _key_ok(info, min_rsa_bits, min_ec_bits),
+        f"{info.key_type} {info.key_bits} bits",
+        f"RSA >= {min_rsa_bits} or EC >= {min_ec_bits} bits",
+    )
+    ev.add(
+        "signature",
+        info.signature_hash.lower() not in WEAK_HASHES,
+        f"signed with {info.signature_hash}",
+        "not " + "/".join(h.upper().replace("SHA", "SHA-") for h in WEAK_HASHES),
+    )
     if hostname:
-        ev.add("hostname", hostname_matches(info, hostname),
-               f"{hostname} vs {', '.join(info.sans) or 'no subjectAltName (' + info.subject + ')'}",
-               f"a SAN matching {hostname}")
+        ev.add(
+            "hostname",
+            hostname_matches(info, hostname),
+            f"{hostname} vs {', '.join(info.sans) or 'no subjectAltName (' + info.subject + ')'}",
+            f"a SAN matching {hostname}",
+        )
 
 
 def _key_ok(info: CertInfo, min_rsa_bits: int, min_ec_bits: int) -> bool:
@@ -192,7 +211,9 @@ def _now() -> dt.datetime:
 
 def _tls_target(endpoint: EndpointTarget, check_name: str) -> tuple[str, int]:
     if endpoint.scheme != "https":
-        raise CheckError(f"{check_name} on {endpoint.name}: {mask(endpoint.base_url)} is not an https:// URL")
+        raise CheckError(
+            f"{check_name} on {endpoint.name}: {mask(endpoint.base_url)} is not an https:// URL"
+        )
     return endpoint.host, endpoint.port
 
 
@@ -213,7 +234,9 @@ def _handshake(
     except ConnectionRefusedError:
         raise CheckError(f"{where}: connection refused") from None
     except TimeoutError:
-        raise CheckError(f"{where}: connect timed out after {endpoint.connect_timeout:g}s") from None
+        raise CheckError(
+            f"{where}: connect timed out after {endpoint.connect_timeout:g}s"
+        ) from None
     except OSError as exc:
         raise CheckError(f"{where}: connection failed ({exc.strerror or exc})") from None
     raw.settimeout(endpoint.read_timeout)
@@ -221,7 +244,9 @@ def _handshake(
         return ctx.wrap_socket(raw, server_hostname=server_name)
     except TimeoutError:
         raw.close()
-        raise CheckError(f"{where}: no TLS handshake answer within {endpoint.read_timeout:g}s") from None
+        raise CheckError(
+            f"{where}: no TLS handshake answer within {endpoint.read_timeout:g}s"
+        ) from None
     except (ConnectionResetError, BrokenPipeError) as exc:
         raw.close()
         raise ssl.SSLError(f"connection closed during handshake ({exc.strerror or exc})") from None
@@ -271,7 +296,9 @@ def fetch_certificate(endpoint: EndpointTarget, server_name: str) -> x509.Certif
             f"endpoint {endpoint.name}: TLS handshake with {endpoint.host}:{endpoint.port} failed ({_ssl_reason(exc)})"
         ) from None
     if not der:
-        raise CheckError(f"endpoint {endpoint.name}: {endpoint.host}:{endpoint.port} sent no certificate")
+        raise CheckError(
+            f"endpoint {endpoint.name}: {endpoint.host}:{endpoint.port} sent no certificate"
+        )
     return x509.load_der_x509_certificate(der)
 
 
@@ -403,8 +430,15 @@ def tls_protocols(
     good = [n for n in names[floor:] if results[n]]
     if not any(results.values()):
         detail = "; ".join(f"{n}: {notes[n]}" for n in names)
-        raise CheckError(f"endpoint {endpoint.name}: no TLS handshake with {host}:{port} succeeded ({detail})")
-    ev.add(f">= {minimum}", bool(good), ", ".join(good) + " accepted" if good else "none accepted", f"{minimum} or newer accepted")
+        raise CheckError(
+            f"endpoint {endpoint.name}: no TLS handshake with {host}:{port} succeeded ({detail})"
+        )
+    ev.add(
+        f">= {minimum}",
+        bool(good),
+        ", ".join(good) + " accepted" if good else "none accepted",
+        f"{minimum} or newer accepted",
+    )
     return ev.outcome(address=f"{host}:{port}", accepted=results, probes=notes)
 
 
@@ -424,7 +458,9 @@ def _read_on_host(host: HostTarget, path: str, what: str) -> str:
         raise CheckError(f"host {host.name}: cannot read {what} {path}: {mask(text)}") from None
 
 
-def load_pem_certificates(text: str, where: str, *, skip_bad: bool = False) -> list[x509.Certificate]:
+def load_pem_certificates(
+    text: str, where: str, *, skip_bad: bool = False
+) -> list[x509.Certificate]:
     """Every CERTIFICATE block in ``text`` (other blocks, such as keys, are ignored)."""
     blocks = []
     inside = False
@@ -461,7 +497,10 @@ def _system_store() -> list[x509.Certificate]:
 
 
 def chain_from_pem(
-    leaf: x509.Certificate, intermediates: Iterable[x509.Certificate], anchors: list[x509.Certificate], now: dt.datetime
+    leaf: x509.Certificate,
+    intermediates: Iterable[x509.Certificate],
+    anchors: list[x509.Certificate],
+    now: dt.datetime,
 ) -> tuple[bool, str]:
     """Whether ``leaf`` chains, through the given intermediates, to one of ``anchors``.
 
@@ -475,7 +514,10 @@ def chain_from_pem(
 
 
 def _walk_chain(
-    leaf: x509.Certificate, pool: list[x509.Certificate], anchors: list[x509.Certificate], now: dt.datetime
+    leaf: x509.Certificate,
+    pool: list[x509.Certificate],
+    anchors: list[x509.Certificate],
+    now: dt.datetime,
 ) -> tuple[bool, str]:
     anchor_ders = {a.public_bytes(serialization.Encoding.DER) for a in anchors}
     current = leaf
@@ -485,21 +527,35 @@ def _walk_chain(
         issuer = _find_issuer(current, anchors)
         if issuer is not None:
             if not issuer.not_valid_before_utc <= now <= issuer.not_valid_after_utc:
-                return False, f"trusted issuer {issuer.subject.rfc4514_string()} is outside its validity period"
+                return (
+                    False,
+                    f"trusted issuer {issuer.subject.rfc4514_string()} is outside its validity period",
+                )
             return True, f"issued by trusted {issuer.subject.rfc4514_string()}"
         issuer = _find_issuer(current, pool)
         if issuer is None:
             if current.issuer == current.subject:
-                return False, f"self-signed certificate {current.subject.rfc4514_string()} is not trusted"
-            return False, f"issuer {current.issuer.rfc4514_string()} not found in the file or the trust store"
+                return (
+                    False,
+                    f"self-signed certificate {current.subject.rfc4514_string()} is not trusted",
+                )
+            return (
+                False,
+                f"issuer {current.issuer.rfc4514_string()} not found in the file or the trust store",
+            )
         if not issuer.not_valid_before_utc <= now <= issuer.not_valid_after_utc:
-            return False, f"intermediate {issuer.subject.rfc4514_string()} is outside its validity period"
+            return (
+                False,
+                f"intermediate {issuer.subject.rfc4514_string()} is outside its validity period",
+            )
         pool.remove(issuer)
         current = issuer
     return False, "chain longer than 10 certificates"
 
 
-def _find_issuer(cert: x509.Certificate, candidates: Iterable[x509.Certificate]) -> x509.Certificate | None:
+def _find_issuer(
+    cert: x509.Certificate, candidates: Iterable[x509.Certificate]
+) -> x509.Certificate | None:
     for candidate in candidates:
         if candidate.subject != cert.issuer or candidate == cert:
             continue
@@ -559,13 +615,27 @@ def certificate_file(
     store = None
     if verify_chain:
         if ca_bundle:
-            anchors = load_pem_certificates(_read_on_host(host, ca_bundle, "CA bundle"), f"host {host.name}: {ca_bundle}")
+            anchors = load_pem_certificates(
+                _read_on_host(host, ca_bundle, "CA bundle"), f"host {host.name}: {ca_bundle}"
+            )
             store = f"CA bundle {ca_bundle}"
         else:
             anchors = _system_store()
             store = "the system trust store"
         ok, seen = chain_from_pem(leaf, intermediates, anchors, now)
         ev.add("chain", ok, f"{seen} ({store})", "a chain to a trusted root")
-    judge_certificate(ev, info, now=now, min_days=min_days, min_rsa_bits=min_rsa_bits,
-                      min_ec_bits=min_ec_bits, hostname=hostname)
-    return ev.outcome(path=path, certificate=info.to_dict(now), intermediates=len(intermediates), trust_store=store)
+    judge_certificate(
+        ev,
+        info,
+        now=now,
+        min_days=min_days,
+        min_rsa_bits=min_rsa_bits,
+        min_ec_bits=min_ec_bits,
+        hostname=hostname,
+    )
+    return ev.outcome(
+        path=path,
+        certificate=info.to_dict(now),
+        intermediates=len(intermediates),
+        trust_store=store,
+    )

@@ -70,12 +70,17 @@ _SETTINGS = {
     "properties": {
         "connect_timeout": {**_TIMEOUT, "description": "Seconds to reach a target."},
         "command_timeout": {**_TIMEOUT, "description": "Seconds one host command may run."},
-        "check_timeout": {**_TIMEOUT, "description": "Seconds one check may take in all (in rounds, "
-                          "its own time between commands; each command has command_timeout)."},
+        "check_timeout": {
+            **_TIMEOUT,
+            "description": "Seconds one check may take in all (in rounds, "
+            "its own time between commands; each command has command_timeout).",
+        },
         "concurrency": {"type": "integer", "minimum": 1, "description": "Hosts checked at once."},
         "ssh_multiplex": {"type": "boolean", "description": "Reuse one SSH connection per host."},
-        "batch_commands": {"type": "boolean",
-                           "description": "Send the commands of a host's checks as one script per round."},
+        "batch_commands": {
+            "type": "boolean",
+            "description": "Send the commands of a host's checks as one script per round.",
+        },
         "ssh_config": {"type": "string"},
         "ssh_identity_file": {"type": "string"},
         "manual": {"enum": ["block", "warn"]},
@@ -89,9 +94,15 @@ _ENVIRONMENT = {
     "additionalProperties": False,
     "properties": {
         "description": {"type": "string"},
-        "extends": {"type": "string", "description": "Inherit targets and settings from another environment."},
+        "extends": {
+            "type": "string",
+            "description": "Inherit targets and settings from another environment.",
+        },
         "checklists": _STR_OR_LIST,
-        "vars": {"type": "object", "description": "Free variables usable in checklists as ${name}."},
+        "vars": {
+            "type": "object",
+            "description": "Free variables usable in checklists as ${name}.",
+        },
         "hosts": {
             "type": "object",
             "description": "Host groups: group name -> list of testinfra connection strings.",
@@ -226,7 +237,11 @@ class TargetSpec:
             "kind": self.kind,
             "name": self.name,
             "groups": list(self.groups),
-            "address": None if url is None else str(url) if not isinstance(url, Secret) else _safe_dsn(url),
+            "address": None
+            if url is None
+            else str(url)
+            if not isinstance(url, Secret)
+            else _safe_dsn(url),
         }
 
 
@@ -299,7 +314,9 @@ class Environment:
 # --- loading --------------------------------------------------------------------------
 
 
-def find_config(rootdir: Path, explicit: str | os.PathLike[str] | None = None) -> tuple[Path, dict[str, Any]]:
+def find_config(
+    rootdir: Path, explicit: str | os.PathLike[str] | None = None
+) -> tuple[Path, dict[str, Any]]:
     """The configuration table and the file it came from.
 
     Order: ``--golive-config=PATH``, ``golive.toml`` in the rootdir, then
@@ -351,7 +368,10 @@ def validate(path: Path, data: dict[str, Any]) -> None:
     import jsonschema  # here, not at import: every pytest run in the environment loads the plugin
 
     validator = jsonschema.Draft202012Validator(SCHEMA)
-    errors = sorted(validator.iter_errors(data), key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path))))
+    errors = sorted(
+        validator.iter_errors(data),
+        key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path))),
+    )
     if errors:
         raise ConfigError(_describe(path, errors[0]))
 
@@ -366,7 +386,9 @@ def _describe(path: Path, error: jsonschema.ValidationError) -> str:
         if extra and allowed:
             bad = extra[0]
             loc = f"{where}.{bad}" if key else f"{path}: {bad}"
-            return f"{loc}: unknown key{_did_you_mean(bad, allowed)} (allowed: {', '.join(allowed)})"
+            return (
+                f"{loc}: unknown key{_did_you_mean(bad, allowed)} (allowed: {', '.join(allowed)})"
+            )
     if error.validator == "required":
         return f"{where}: {error.message.replace(' is a required property', '')} is required"
     if error.validator == "oneOf":
@@ -390,7 +412,9 @@ def _as_list(value: object) -> list[Any]:
 
 
 def _dotted(parts: Any) -> str:
-    return ".".join(str(p) if not isinstance(p, int) else f"[{p}]" for p in parts).replace(".[", "[")
+    return ".".join(str(p) if not isinstance(p, int) else f"[{p}]" for p in parts).replace(
+        ".[", "["
+    )
 
 
 def _type_word(value: Any) -> str:
@@ -436,7 +460,9 @@ def load_environment(
     return _build(path, data, name, os.environ if environ is None else environ)
 
 
-def _merged_env(path: Path, envs: dict[str, Any], name: str, seen: tuple[str, ...] = ()) -> dict[str, Any]:
+def _merged_env(
+    path: Path, envs: dict[str, Any], name: str, seen: tuple[str, ...] = ()
+) -> dict[str, Any]:
     env = envs[name]
     base_name = env.get("extends")
     if not base_name:
@@ -447,7 +473,9 @@ def _merged_env(path: Path, envs: dict[str, Any], name: str, seen: tuple[str, ..
             f"{_did_you_mean(base_name, list(envs))}"
         )
     if base_name in seen or base_name == name:
-        raise ConfigError(f"{path}: environments.{name}.extends: circular ({' -> '.join((*seen, name, base_name))})")
+        raise ConfigError(
+            f"{path}: environments.{name}.extends: circular ({' -> '.join((*seen, name, base_name))})"
+        )
     base = _merged_env(path, envs, base_name, (*seen, name))
     merged = dict(base)
     for key, value in env.items():
@@ -558,13 +586,20 @@ def _hosts(raw: dict[str, Any], resolver: _Resolver, settings: Settings) -> list
             _check_host_url(resolver, f"{key}.url", reveal(url))
             existing = by_name.get(host_name)
             if existing and existing.options.get("url") != url:
-                resolver.fail(f"{key}.name", f"target name '{host_name}' is used by two hosts; give one a name")
-            groups = (existing.groups if existing else ()) + ((group,) if group not in (existing.groups if existing else ()) else ())
+                resolver.fail(
+                    f"{key}.name",
+                    f"target name '{host_name}' is used by two hosts; give one a name",
+                )
+            groups = (existing.groups if existing else ()) + (
+                (group,) if group not in (existing.groups if existing else ()) else ()
+            )
             by_name[host_name] = TargetSpec("host", host_name, groups, opts)
     return list(by_name.values())
 
 
-def _inventory_hosts(path: Path, root: Path, env: str, inventory: str, settings: Settings) -> list[TargetSpec]:
+def _inventory_hosts(
+    path: Path, root: Path, env: str, inventory: str, settings: Settings
+) -> list[TargetSpec]:
     from pytest_golive.core import inventory as inv
 
     inv_path = (root / inventory).resolve()
@@ -605,7 +640,9 @@ def _endpoint(name: str, ep: dict[str, Any], resolver: _Resolver, root: Path) ->
             headers = {}
             for h, hv in v.items():
                 value = resolver.value(hv, f"{key}.headers.{h}")
-                if (h.lower() in secret_headers or looks_secret(h) or h.lower() == "authorization") and not isinstance(value, Secret):
+                if (
+                    h.lower() in secret_headers or looks_secret(h) or h.lower() == "authorization"
+                ) and not isinstance(value, Secret):
                     value = Secret(value, f"header {h}")
                 headers[h] = value
             opts["headers"] = headers
@@ -614,7 +651,10 @@ def _endpoint(name: str, ep: dict[str, Any], resolver: _Resolver, root: Path) ->
     url = reveal(opts["url"])
     parts = urlsplit(url)
     if parts.scheme not in _URL_SCHEMES or not parts.hostname:
-        resolver.fail(f"{key}.url", f"'{_safe(opts['url'])}' is not an http(s) URL with a host (https://example.com)")
+        resolver.fail(
+            f"{key}.url",
+            f"'{_safe(opts['url'])}' is not an http(s) URL with a host (https://example.com)",
+        )
     try:
         parts.port  # noqa: B018 - raises on a malformed port
     except ValueError:
@@ -631,8 +671,11 @@ def _endpoint(name: str, ep: dict[str, Any], resolver: _Resolver, root: Path) ->
 def _database(name: str, db: dict[str, Any], resolver: _Resolver, root: Path) -> TargetSpec:
     key = f"databases.{name}"
     opts = {
-        k: resolver.string(v, f"{key}.{k}", url=True) if k == "dsn" else resolver.value(v, f"{key}.{k}")
-        for k, v in db.items() if k != "groups"
+        k: resolver.string(v, f"{key}.{k}", url=True)
+        if k == "dsn"
+        else resolver.value(v, f"{key}.{k}")
+        for k, v in db.items()
+        if k != "groups"
     }
     dsn = reveal(opts["dsn"])
     parts = urlsplit(dsn)
@@ -731,7 +774,10 @@ class _Resolver:
                 return quote(self.environ[var], safe="") if url else self.environ[var]
             if default is not None:
                 return default
-            self.fail(key, f"variable {var} is not set (export {var}=... before running, or write ${{{var}:-default}})")
+            self.fail(
+                key,
+                f"variable {var} is not set (export {var}=... before running, or write ${{{var}:-default}})",
+            )
             return ""
 
         result = _VAR.sub(sub, text)

@@ -93,7 +93,9 @@ class _Inventory:
         self.host_lines.setdefault(host, line)
 
     def fail(self, line: int, message: str) -> InventoryError:
-        return InventoryError(f"{self.path}:{line}: {message}" if line else f"{self.path}: {message}")
+        return InventoryError(
+            f"{self.path}:{line}: {message}" if line else f"{self.path}: {message}"
+        )
 
 
 # --- entry point --------------------------------------------------------------------------
@@ -111,10 +113,14 @@ def read_inventory(path: str | Path) -> list[TargetSpec]:
     except (OSError, UnicodeDecodeError) as exc:
         raise InventoryError(f"{path}: cannot read: {exc}") from None
     if text.startswith("#!") or path.suffix == ".py":
-        raise InventoryError(f"{path}: dynamic inventory scripts are not supported; "
-                             "export it once with 'ansible-inventory -i ... --list --yaml'")
+        raise InventoryError(
+            f"{path}: dynamic inventory scripts are not supported; "
+            "export it once with 'ansible-inventory -i ... --list --yaml'"
+        )
     inv = _Inventory(path)
-    if path.suffix.lower() in YAML_SUFFIXES or (path.suffix.lower() not in (".ini", ".cfg") and _looks_yaml(text)):
+    if path.suffix.lower() in YAML_SUFFIXES or (
+        path.suffix.lower() not in (".ini", ".cfg") and _looks_yaml(text)
+    ):
         _parse_yaml(inv, text)
     else:
         _parse_ini(inv, text)
@@ -146,7 +152,9 @@ def _parse_ini(inv: _Inventory, text: str) -> None:
         if kind == "children":
             child = line.split("#", 1)[0].strip()
             if not child or " " in child:
-                raise inv.fail(number, f"[{section}:children] lines name one group each, not '{line}'")
+                raise inv.fail(
+                    number, f"[{section}:children] lines name one group each, not '{line}'"
+                )
             inv.group(child, number)
             if child not in inv.groups[section].children:
                 inv.groups[section].children.append(child)
@@ -165,7 +173,9 @@ def _ini_header(inv: _Inventory, line: str, number: int) -> tuple[str, str]:
     name, _, kind = text[1:-1].strip().partition(":")
     kind = kind.strip() or "hosts"
     if kind not in ("hosts", "vars", "children"):
-        raise inv.fail(number, f"unknown section kind ':{kind}' in '{line}' (expected :vars or :children)")
+        raise inv.fail(
+            number, f"unknown section kind ':{kind}' in '{line}' (expected :vars or :children)"
+        )
     if not name or re.search(r"\s", name):
         raise inv.fail(number, f"malformed group name in '{line}'")
     inv.group(name, number)
@@ -233,10 +243,12 @@ def _expand(inv: _Inventory, pattern: str, number: int) -> list[str]:
     match = _RANGE.search(pattern)
     if not match:
         if "[" in pattern or "]" in pattern:
-            raise inv.fail(number, f"malformed host range in '{pattern}' (expected name[01:20] or name[a:f])")
+            raise inv.fail(
+                number, f"malformed host range in '{pattern}' (expected name[01:20] or name[a:f])"
+            )
         return [pattern]
     start, end, step = match.group(1), match.group(2), int(match.group(3) or 1)
-    head, tail = pattern[: match.start()], pattern[match.end():]
+    head, tail = pattern[: match.start()], pattern[match.end() :]
     if start.isdigit() and end.isdigit():
         width = len(start) if start.startswith("0") else 0
         values = [str(i).zfill(width) for i in range(int(start), int(end) + 1, step)]
@@ -286,19 +298,28 @@ def _parse_yaml(inv: _Inventory, text: str) -> None:
     if root is None:
         return
     if not isinstance(root, yaml.MappingNode):
-        raise inv.fail(_line(root), "an inventory is a mapping of group names (all: {hosts: ..., children: ...})")
+        raise inv.fail(
+            _line(root),
+            "an inventory is a mapping of group names (all: {hosts: ..., children: ...})",
+        )
     for key, value in root.value:
         _yaml_group(inv, loader, _scalar(inv, key, "group name"), value, parents=())
 
 
-def _yaml_group(inv: _Inventory, loader: _Loader, name: str, node: yaml.Node, parents: tuple[str, ...]) -> None:
+def _yaml_group(
+    inv: _Inventory, loader: _Loader, name: str, node: yaml.Node, parents: tuple[str, ...]
+) -> None:
     if name in parents:
-        raise inv.fail(_line(node), f"group '{name}' contains itself ({' -> '.join((*parents, name))})")
+        raise inv.fail(
+            _line(node), f"group '{name}' contains itself ({' -> '.join((*parents, name))})"
+        )
     group = inv.group(name, _line(node))
     if _is_null(node):
         return
     if not isinstance(node, yaml.MappingNode):
-        raise inv.fail(_line(node), f"group '{name}' must be a mapping with hosts, children or vars")
+        raise inv.fail(
+            _line(node), f"group '{name}' must be a mapping with hosts, children or vars"
+        )
     for key_node, value in node.value:
         key = _scalar(inv, key_node, "key")
         if key == "hosts":
@@ -309,24 +330,33 @@ def _yaml_group(inv: _Inventory, loader: _Loader, name: str, node: yaml.Node, pa
             if _is_null(value):
                 continue
             if not isinstance(value, yaml.MappingNode):
-                raise inv.fail(_line(value), f"children of group '{name}' must be a mapping of group names")
+                raise inv.fail(
+                    _line(value), f"children of group '{name}' must be a mapping of group names"
+                )
             for child_key, child in value.value:
                 child_name = _scalar(inv, child_key, "group name")
                 if child_name not in group.children:
                     group.children.append(child_name)
                 _yaml_group(inv, loader, child_name, child, (*parents, name))
         else:
-            raise inv.fail(_line(key_node), f"group '{name}': unknown key '{key}' (expected hosts, children or vars)")
+            raise inv.fail(
+                _line(key_node),
+                f"group '{name}': unknown key '{key}' (expected hosts, children or vars)",
+            )
 
 
 def _yaml_hosts(inv: _Inventory, loader: _Loader, group: str, node: yaml.Node) -> None:
     if _is_null(node):
         return
     if not isinstance(node, yaml.MappingNode):
-        raise inv.fail(_line(node), f"hosts of group '{group}' must be a mapping (name: {{vars}} or name:)")
+        raise inv.fail(
+            _line(node), f"hosts of group '{group}' must be a mapping (name: {{vars}} or name:)"
+        )
     for key_node, value in node.value:
         pattern = _scalar(inv, key_node, "host name")
-        variables = {} if _is_null(value) else _yaml_mapping(inv, loader, value, f"host '{pattern}'")
+        variables = (
+            {} if _is_null(value) else _yaml_mapping(inv, loader, value, f"host '{pattern}'")
+        )
         name, port = _split_port(pattern)
         if port is not None:
             variables.setdefault("ansible_port", port)
@@ -384,7 +414,9 @@ def _vars_files(inv: _Inventory, directory: Path, name: str) -> dict[str, Any]:
         if candidate.is_file():
             files.append(candidate)
         elif candidate.is_dir():
-            files.extend(sorted(p for p in candidate.iterdir() if p.suffix in YAML_SUFFIXES and p.is_file()))
+            files.extend(
+                sorted(p for p in candidate.iterdir() if p.suffix in YAML_SUFFIXES and p.is_file())
+            )
     merged: dict[str, Any] = {}
     for file in files:
         try:
@@ -447,7 +479,9 @@ def _depths(inv: _Inventory) -> dict[str, int]:
     def visit(name: str, level: int, path: tuple[str, ...]) -> None:
         if name in path:
             group = inv.groups[name]
-            raise inv.fail(group.line, f"group '{name}' contains itself ({' -> '.join((*path, name))})")
+            raise inv.fail(
+                group.line, f"group '{name}' contains itself ({' -> '.join((*path, name))})"
+            )
         if depth.get(name, -1) >= level:
             return
         depth[name] = level
@@ -471,10 +505,15 @@ def _options(inv: _Inventory, host: str, variables: dict[str, Any]) -> dict[str,
     for key in _CONNECTION_VARS:
         value = variables.get(key)
         if isinstance(value, _Vault):
-            raise inv.fail(line, f"host '{host}': {key} is vault-encrypted; golive cannot decrypt it")
+            raise inv.fail(
+                line, f"host '{host}': {key} is vault-encrypted; golive cannot decrypt it"
+            )
         if isinstance(value, str) and ("{{" in value or "{%" in value):
-            raise inv.fail(line, f"host '{host}': {key} is a template ('{value}'); "
-                                 "give the value itself (templates are not evaluated)")
+            raise inv.fail(
+                line,
+                f"host '{host}': {key} is a template ('{value}'); "
+                "give the value itself (templates are not evaluated)",
+            )
     connection = str(variables.get("ansible_connection") or "ssh")
     options: dict[str, Any] = {}
     if connection == "local":

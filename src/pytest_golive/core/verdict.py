@@ -173,7 +173,9 @@ def _datetime(value: Any, where: str, field_name: str) -> dt.datetime:
     try:
         parsed = dt.datetime.fromisoformat(str(value))
     except ValueError:
-        raise ConfigError(f"{where}.{field_name}: '{value}' is not a date and time (ISO 8601)") from None
+        raise ConfigError(
+            f"{where}.{field_name}: '{value}' is not a date and time (ISO 8601)"
+        ) from None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
@@ -182,18 +184,24 @@ _ATTEST_FIELDS = {"item", "by", "at", "ticket", "evidence", "expires", "environm
 _DATE_FIELDS = {"expires", "at"}
 
 
-def _require(record: Any, where: str, allowed: set[str], required: tuple[str, ...]) -> dict[str, Any]:
+def _require(
+    record: Any, where: str, allowed: set[str], required: tuple[str, ...]
+) -> dict[str, Any]:
     if not isinstance(record, dict):
         raise ConfigError(f"{where}: must be a table with {', '.join(required)}")
     unknown = sorted(set(record) - allowed)
     if unknown:
-        raise ConfigError(f"{where}.{unknown[0]}: unknown key (allowed: {', '.join(sorted(allowed))})")
+        raise ConfigError(
+            f"{where}.{unknown[0]}: unknown key (allowed: {', '.join(sorted(allowed))})"
+        )
     for name in required:
         if not str(record.get(name, "")).strip():
             raise ConfigError(f"{where}: '{name}' is required")
     for name, value in record.items():
         if name not in _DATE_FIELDS and not isinstance(value, str):
-            raise ConfigError(f"{where}.{name}: must be a string, not {type(value).__name__} ({value!r})")
+            raise ConfigError(
+                f"{where}.{name}: must be a string, not {type(value).__name__} ({value!r})"
+            )
     return record
 
 
@@ -323,19 +331,34 @@ def _partly(policy: Policy, item_id: str, target: str | None, severity: str, blo
     half = ("attestation: " + signed.message) if signed.message else "attestation: none yet"
     if observed_status == "skipped":
         # The checks do not apply here: the person's half decides alone.
-        return signed if signed.status == "manual-attested" else _waive(policy, item_id, target, signed)
+        return (
+            signed
+            if signed.status == "manual-attested"
+            else _waive(policy, item_id, target, signed)
+        )
     if observed_status != "passed":
         status = observed_status or "error"
         first = detail.strip().splitlines()[0] if detail.strip() else status
         message = f"checks {status}: {first}; {half}"
         if not blocks_if_bad:
             message = f"severity warning, does not block the release: {message}"
-        return _waive(policy, item_id, target, Decision(status, blocks_if_bad, severity, message,
-                                                        attestation=signed.attestation))
+        return _waive(
+            policy,
+            item_id,
+            target,
+            Decision(status, blocks_if_bad, severity, message, attestation=signed.attestation),
+        )
     if signed.status == "manual-attested":
-        return Decision("passed", False, severity, f"checks passed; {half}", attestation=signed.attestation)
-    pending = Decision("manual-pending", signed.blocking, severity, f"checks passed; {half}",
-                       attestation=signed.attestation)
+        return Decision(
+            "passed", False, severity, f"checks passed; {half}", attestation=signed.attestation
+        )
+    pending = Decision(
+        "manual-pending",
+        signed.blocking,
+        severity,
+        f"checks passed; {half}",
+        attestation=signed.attestation,
+    )
     return _waive(policy, item_id, target, pending)
 
 
@@ -368,15 +391,25 @@ def _manual(policy: Policy, item_id: str, severity: str, blocks_if_bad: bool) ->
         expiry = att.expiry(policy.attestation_valid_days)
         info = {**att.to_dict(), "valid_until": expiry.isoformat() if expiry else None}
         if expiry is None or expiry >= today:
-            return Decision("manual-attested", False, severity,
-                            f"attested by {att.by} on {att.at.date()}"
-                            + (f" ({att.ticket})" if att.ticket else "")
-                            + (f", valid until {expiry}" if expiry else ""),
-                            attestation=info)
-        message = (f"attestation by {att.by} on {att.at.date()} expired on {expiry}; attest again "
-                   f"(golive attest {item_id} --by NAME --ticket T){unless}")
-        return Decision("manual-pending", blocks, severity, message, attestation={**info, "expired": True})
-    message = f"manual item: no attestation yet (golive attest {item_id} --by NAME --ticket T){unless}"
+            return Decision(
+                "manual-attested",
+                False,
+                severity,
+                f"attested by {att.by} on {att.at.date()}"
+                + (f" ({att.ticket})" if att.ticket else "")
+                + (f", valid until {expiry}" if expiry else ""),
+                attestation=info,
+            )
+        message = (
+            f"attestation by {att.by} on {att.at.date()} expired on {expiry}; attest again "
+            f"(golive attest {item_id} --by NAME --ticket T){unless}"
+        )
+        return Decision(
+            "manual-pending", blocks, severity, message, attestation={**info, "expired": True}
+        )
+    message = (
+        f"manual item: no attestation yet (golive attest {item_id} --by NAME --ticket T){unless}"
+    )
     return Decision("manual-pending", blocks, severity, message)
 
 

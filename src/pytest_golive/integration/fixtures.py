@@ -98,7 +98,9 @@ def golive_target(request: pytest.FixtureRequest) -> Any:
         spec = gs.env.target(name)
         if spec is None:
             known = ", ".join(t.name for t in gs.env.targets) or "none"
-            pytest.fail(f"no target '{name}' in environment '{gs.env.name}' (known: {known})", pytrace=False)
+            pytest.fail(
+                f"no target '{name}' in environment '{gs.env.name}' (known: {known})", pytrace=False
+            )
         try:
             return gs.pool.handle(spec)
         except CheckError as exc:

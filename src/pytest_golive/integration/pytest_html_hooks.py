@@ -16,16 +16,28 @@ COLUMNS = ("Section", "Target", "Severity", "Evidence")
 def pytest_html_results_table_header(cells: list[str]) -> None:
     at = min(2, len(cells))
     for offset, title in enumerate(COLUMNS):
-        cells.insert(at + offset, f'<th class="sortable" data-column-type="golive{title.lower()}">{title}</th>')
+        cells.insert(
+            at + offset,
+            f'<th class="sortable" data-column-type="golive{title.lower()}">{title}</th>',
+        )
 
 
 def pytest_html_results_table_row(report: Any, cells: list[str]) -> None:
     record = getattr(report, "golive", None) or {}
     observed, expected = record.get("observed") or "", record.get("expected") or ""
-    evidence = f"observed {observed}" + (f", expected {expected}" if expected else "") if observed else (
-        (record.get("message") or "").strip().splitlines()[0] if record.get("message") else "")
-    values = (record.get("section_title") or record.get("section") or "", record.get("target") or "",
-              record.get("severity") or "", evidence)
+    evidence = (
+        f"observed {observed}" + (f", expected {expected}" if expected else "")
+        if observed
+        else (
+            (record.get("message") or "").strip().splitlines()[0] if record.get("message") else ""
+        )
+    )
+    values = (
+        record.get("section_title") or record.get("section") or "",
+        record.get("target") or "",
+        record.get("severity") or "",
+        evidence,
+    )
     at = min(2, len(cells))
     for offset, value in enumerate(values):
         cells.insert(at + offset, f'<td class="col-golive">{escape(str(value))}</td>')
@@ -42,5 +54,7 @@ def pytest_html_results_summary(prefix: list[str], summary: list[str], postfix: 
     go = gs.results.verdict["verdict"] == "GO"
     colour = "#1a7f37" if go else "#cf222e"
     text = escape(verdict_line(gs.results)).replace("\n", "<br>")
-    prefix.append(f'<p class="golive-verdict" style="font-size:1.3em;font-weight:bold;color:{colour}">'
-                  f'{"✓" if go else "✗"} {text}</p>')
+    prefix.append(
+        f'<p class="golive-verdict" style="font-size:1.3em;font-weight:bold;color:{colour}">'
+        f"{'✓' if go else '✗'} {text}</p>"
+    )

@@ -51,7 +51,10 @@ class Diff:
     verdict_after: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"verdict_before": self.verdict_before, "verdict_after": self.verdict_after}
+        out: dict[str, Any] = {
+            "verdict_before": self.verdict_before,
+            "verdict_after": self.verdict_after,
+        }
         for name in ("new_failures", "fixed", "new_waivers", "still_failing", "added", "removed"):
             out[name] = [c.to_dict() for c in getattr(self, name)]
         return out

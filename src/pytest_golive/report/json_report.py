@@ -37,7 +37,9 @@ class ReportError(ValueError):
 
 def canonical(data: Any) -> bytes:
     """Canonical JSON bytes: sorted keys, no insignificant whitespace, UTF-8."""
-    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode(
+        "utf-8"
+    )
 
 
 def body(document: dict[str, Any]) -> dict[str, Any]:
@@ -88,11 +90,17 @@ def load_private_key(path: Path) -> Any:
     try:
         key = serialization.load_pem_private_key(Path(path).read_bytes(), password=None)
     except OSError as exc:
-        raise ReportError(f"--golive-sign-key: {path}: cannot read: {exc.strerror or exc}") from None
+        raise ReportError(
+            f"--golive-sign-key: {path}: cannot read: {exc.strerror or exc}"
+        ) from None
     except (ValueError, TypeError) as exc:
-        raise ReportError(f"--golive-sign-key: {path}: not an unencrypted PEM private key ({exc})") from None
+        raise ReportError(
+            f"--golive-sign-key: {path}: not an unencrypted PEM private key ({exc})"
+        ) from None
     if not isinstance(key, Ed25519PrivateKey):
-        raise ReportError(f"--golive-sign-key: {path}: not an Ed25519 key (make one with 'golive keygen')")
+        raise ReportError(
+            f"--golive-sign-key: {path}: not an Ed25519 key (make one with 'golive keygen')"
+        )
     return key
 
 
@@ -147,15 +155,23 @@ def verify(document: dict[str, Any], public_key: Any) -> Verification:
         return Verification(False, "the report is not signed (no integrity.signature block)")
     signature = block["signature"]
     if signature.get("algorithm") != "ed25519":
-        return Verification(False, f"unsupported signature algorithm {signature.get('algorithm')!r}")
+        return Verification(
+            False, f"unsupported signature algorithm {signature.get('algorithm')!r}"
+        )
     if signature.get("key_id") != key_id(public_key):
-        return Verification(False, f"signed with another key ({signature.get('key_id')}, "
-                                   f"this key is {key_id(public_key)})")
+        return Verification(
+            False,
+            f"signed with another key ({signature.get('key_id')}, "
+            f"this key is {key_id(public_key)})",
+        )
     try:
-        public_key.verify(base64.b64decode(signature.get("value", ""), validate=True),
-                          canonical(body(document)))
+        public_key.verify(
+            base64.b64decode(signature.get("value", ""), validate=True), canonical(body(document))
+        )
     except (InvalidSignature, ValueError):
-        return Verification(False, "the signature does not match the content: the report was changed")
+        return Verification(
+            False, "the signature does not match the content: the report was changed"
+        )
     if block.get("digest") != digest(document):
         return Verification(False, "the digest does not match the content")
     return Verification(True, f"signed by key {key_id(public_key)}, content unchanged")

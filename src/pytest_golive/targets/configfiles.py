@@ -409,7 +409,9 @@ def read_quietly(target: FileTarget) -> str:
         logger.removeFilter(quiet)
 
 
-def sibling(target: FileTarget, path: str, name: str, fallback_format: str | None = None) -> FileTarget:
+def sibling(
+    target: FileTarget, path: str, name: str, fallback_format: str | None = None
+) -> FileTarget:
     """A file target for ``path`` relative to ``target``'s directory, on the same host.
 
     Its format comes from its name, else ``fallback_format`` (a template

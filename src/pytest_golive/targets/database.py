@@ -101,9 +101,15 @@ class DatabaseTarget:
         """
         verify = bool(self.spec.options.get("ssl_verify", True))
         if self.spec.options.get("ssl_ca"):
-            return {"ca": self.spec.options["ssl_ca"], "check_hostname": verify, "verify_mode": verify}
+            return {
+                "ca": self.spec.options["ssl_ca"],
+                "check_hostname": verify,
+                "verify_mode": verify,
+            }
         mode = self._mysql_ssl_mode()
-        if mode in ("required", "require", "verify_ca", "verify_identity") or self.dsn.query.get("ssl") in ("1", "true"):
+        if mode in ("required", "require", "verify_ca", "verify_identity") or self.dsn.query.get(
+            "ssl"
+        ) in ("1", "true"):
             return {"check_hostname": False, "verify_mode": False}
         return None
 
@@ -228,7 +234,9 @@ class DatabaseTarget:
         try:
             return client.execute_command(command, *args)
         except Exception as exc:  # noqa: BLE001
-            raise CheckError(f"database {self.name}: {command.upper()} failed: {describe_error(exc)}") from None
+            raise CheckError(
+                f"database {self.name}: {command.upper()} failed: {describe_error(exc)}"
+            ) from None
 
     def records(self, sql: str, params: Any = None) -> list[dict[str, Any]]:
         """Rows of a read-only query as dicts keyed by lower-case column name."""
@@ -284,7 +292,9 @@ WRITE_FUNCTIONS = frozenset(
 # space (MySQL's rule), so text the server would run is never skipped.
 _COMMENTS = r"--(?=\s)[^\n]*|--$|/\*.*?\*/"
 _LITERALS = (
-    re.compile(r"""'(?:[^'\\]|\\.|'')*'|"(?:[^"\\]|\\.|"")*"|`(?:[^`]|``)*`|""" + _COMMENTS, re.DOTALL),
+    re.compile(
+        r"""'(?:[^'\\]|\\.|'')*'|"(?:[^"\\]|\\.|"")*"|`(?:[^`]|``)*`|""" + _COMMENTS, re.DOTALL
+    ),
     re.compile(r"""'(?:[^']|'')*'|"(?:[^"]|"")*"|`(?:[^`]|``)*`|""" + _COMMENTS, re.DOTALL),
 )
 _DOLLAR_QUOTE = re.compile(r"\$[A-Za-z_]*\$")
@@ -308,7 +318,9 @@ def validate_read_only_sql(sql: str) -> str:
         raise ValueError("the query is empty")
     text = sql.strip()
     if "/*!" in text or "/*+" in text.replace(" ", ""):
-        raise ValueError("executable or hint comments (/*! ... */) are not allowed in a read-only query")
+        raise ValueError(
+            "executable or hint comments (/*! ... */) are not allowed in a read-only query"
+        )
     for literals in _LITERALS:
         _check_statement(literals.sub(" ", text).strip())
     return text[:-1].rstrip() if text.endswith(";") else text
@@ -321,7 +333,9 @@ def _check_statement(stripped: str) -> None:
     if stripped.endswith(";"):
         stripped = stripped[:-1].rstrip()
     if ";" in stripped:
-        raise ValueError("only one statement is allowed in a read-only query (found ';' between statements)")
+        raise ValueError(
+            "only one statement is allowed in a read-only query (found ';' between statements)"
+        )
     words = [w.upper() for w in _WORD.findall(stripped)]
     if not words:
         raise ValueError("the query has no statement")
@@ -340,7 +354,9 @@ def _check_statement(stripped: str) -> None:
     if bad == "UPDATE" and re.search(r"\bFOR\s+(NO\s+KEY\s+)?UPDATE\b", stripped, re.IGNORECASE):
         raise ValueError("SELECT ... FOR UPDATE takes locks: not allowed in a read-only query")
     if bad == "INTO":
-        raise ValueError("SELECT ... INTO writes a file or variable: not allowed in a read-only query")
+        raise ValueError(
+            "SELECT ... INTO writes a file or variable: not allowed in a read-only query"
+        )
     if bad:
         raise ValueError(f"'{bad}' is not allowed in a read-only query")
     if _SHARE_LOCK.search(stripped):

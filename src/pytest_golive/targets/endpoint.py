@@ -66,11 +66,15 @@ class EndpointTarget:
         self.ca_bundle: str | None = str(opts["ca_bundle"]) if opts.get("ca_bundle") else None
         self.verify: bool | str = (self.ca_bundle or True) if self.tls_verify else False
         self.connect_timeout = float(opts.get("timeout", settings.connect_timeout))
-        self.read_timeout = float(opts.get("read_timeout", opts.get("timeout", settings.connect_timeout)))
+        self.read_timeout = float(
+            opts.get("read_timeout", opts.get("timeout", settings.connect_timeout))
+        )
         self.max_bytes = int(opts.get("max_bytes", DEFAULT_MAX_BYTES))
         headers = dict(opts.get("headers", {}))
         self.credential_headers = tuple(
-            h for h, v in headers.items() if isinstance(v, Secret) or h.lower() in CREDENTIAL_HEADERS
+            h
+            for h, v in headers.items()
+            if isinstance(v, Secret) or h.lower() in CREDENTIAL_HEADERS
         )
         self.session = requests.Session()
         self.session.verify = self.verify
@@ -124,7 +128,9 @@ class EndpointTarget:
         """
         method = method.upper()
         if method not in SAFE_METHODS:
-            raise CheckError(f"endpoint {self.name}: method {method} is not a safe method; checks only read")
+            raise CheckError(
+                f"endpoint {self.name}: method {method} is not a safe method; checks only read"
+            )
         kwargs.setdefault("timeout", self.timeout)
         kwargs.setdefault("allow_redirects", False)
         # Per request: requests lets REQUESTS_CA_BUNDLE override a session's verify.

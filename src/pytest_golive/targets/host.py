@@ -51,7 +51,9 @@ _CONTROL_PERSIST = 120
 class HostTarget:
     kind = "host"
 
-    def __init__(self, spec: TargetSpec, settings: Settings, pool: TargetPool | None = None) -> None:
+    def __init__(
+        self, spec: TargetSpec, settings: Settings, pool: TargetPool | None = None
+    ) -> None:
         self.spec = spec
         self.name = spec.name
         self.settings = settings
@@ -99,7 +101,10 @@ class HostTarget:
             # one backend between handles; each handle owns its connection.
             host = testinfra.host.Host(_backend(self.url, **kwargs))
         except Exception as exc:  # noqa: BLE001 - a bad URL or missing backend library
-            raise CheckError(f"host {self.name}: cannot use {mask(self.url)}: {_reason(exc)}") from None
+            raise CheckError(
+                f"host {self.name}: cannot use {mask(self.url)}: {_reason(exc)}"
+            ) from None
+
         def bounded_run(command: str, *args: str, **kw: Any) -> Any:
             return self._bounded(command, *args)
 
@@ -139,7 +144,9 @@ class HostTarget:
         """Run ``command`` on the host within its time bound: alone, or in the current round."""
         if self.failure:
             raise CheckError(self.failure)
-        limit = max(1, int(self._limits.get(greenlet.getcurrent()) or self.settings.command_timeout))
+        limit = max(
+            1, int(self._limits.get(greenlet.getcurrent()) or self.settings.command_timeout)
+        )
         cmd = command % tuple(shlex.quote(str(a)) for a in args) if args else command
         current = rounds.current(self)
         if current is not None:
@@ -147,7 +154,9 @@ class HostTarget:
         # stdin is /dev/null: over paramiko a command reading it would wait for the limit.
         result = self._remote(batch.bounded(cmd, limit), limit)
         if result.rc == _TIMED_OUT:
-            raise CheckError(f"host {self.name}: command timed out after {limit}s: {mask(cmd)[:120]}")
+            raise CheckError(
+                f"host {self.name}: command timed out after {limit}s: {mask(cmd)[:120]}"
+            )
         return result
 
     def _remote(self, text: str, limit: int) -> Any:
@@ -168,7 +177,9 @@ class HostTarget:
         except Exception as exc:  # noqa: BLE001 - any backend failure is a connection error
             reason = _reason(exc)
             refused = "Authentication" in type(exc).__name__ or "Permission denied" in reason
-            self._fail(f"host {self.name}: {'login refused' if refused else 'cannot connect'}: {reason}")
+            self._fail(
+                f"host {self.name}: {'login refused' if refused else 'cannot connect'}: {reason}"
+            )
 
     def run_batch(self, commands: list[batch.Command]) -> list[Any]:
         """Run ``commands`` with one remote command per script (see :mod:`~pytest_golive.targets.batch`).
@@ -211,10 +222,17 @@ class HostTarget:
             if answer is None:
                 results.append(CheckError(f"host {self.name}: command did not finish: {why}"))
             elif alone and answer.rc == _TIMED_OUT and not batch.builtin_only(cmd.text):
-                results.append(CheckError(
-                    f"host {self.name}: command timed out after {cmd.limit}s: {mask(cmd.text)[:120]}"))
+                results.append(
+                    CheckError(
+                        f"host {self.name}: command timed out after {cmd.limit}s: {mask(cmd.text)[:120]}"
+                    )
+                )
             else:
-                results.append(backend.result(answer.rc, backend.encode(cmd.text), answer.stdout, answer.stderr))
+                results.append(
+                    backend.result(
+                        answer.rc, backend.encode(cmd.text), answer.stdout, answer.stderr
+                    )
+                )
         return results
 
     def _send(self, group: list[batch.Command], *, each_bounded: bool) -> tuple[list[Any], str]:
@@ -226,7 +244,9 @@ class HostTarget:
         # Each command's end is marked on the streams as it ends, so the longest
         # silence to wait through is one command's limit.
         outcome = self._remote(text, limit)
-        answers: list[Any] = batch.parse(outcome.stdout_bytes, outcome.stderr_bytes, nonce, len(group))
+        answers: list[Any] = batch.parse(
+            outcome.stdout_bytes, outcome.stderr_bytes, nonce, len(group)
+        )
         why = " ".join(outcome.stderr.split())[-200:] or f"exit status {outcome.rc}"
         return answers, mask(why)
 
@@ -293,7 +313,9 @@ class HostTarget:
         if host is None:
             return
         backend = host.backend
-        if getattr(backend, "NAME", "") in ("ssh", "safe-ssh") and getattr(backend, "controlpath", None):
+        if getattr(backend, "NAME", "") in ("ssh", "safe-ssh") and getattr(
+            backend, "controlpath", None
+        ):
             _exit_master(backend)
         client = getattr(backend, "__dict__", {}).get("client")
         if client is not None:
@@ -428,7 +450,9 @@ def _paramiko_backend_class() -> type:
             stderr = b"".join(chan.makefile_stderr("rb"))
             return chan.recv_exit_status(), stdout, stderr
 
-        def _load_ssh_config(self, client: Any, cfg: Any, ssh_config: Any, ssh_config_dir: str = "~/.ssh") -> None:
+        def _load_ssh_config(
+            self, client: Any, cfg: Any, ssh_config: Any, ssh_config_dir: str = "~/.ssh"
+        ) -> None:
             super()._load_ssh_config(client, cfg, ssh_config, ssh_config_dir)
             found = ssh_config.lookup(self.host.name)
             for path in found.get("userknownhostsfile", "").split():
@@ -500,7 +524,9 @@ def _reason(exc: Exception) -> str:
     if len(lines) > 1:
         # ssh's last line is its verdict; the lines above explain it at length.
         changed = "REMOTE HOST IDENTIFICATION HAS CHANGED" in text
-        lines = (["host key has changed (REMOTE HOST IDENTIFICATION HAS CHANGED):"] if changed else []) + lines[-1:]
+        lines = (
+            ["host key has changed (REMOTE HOST IDENTIFICATION HAS CHANGED):"] if changed else []
+        ) + lines[-1:]
     text = " ".join(" ".join(lines).split())
     if not text:
         text = type(exc).__name__

@@ -136,7 +136,9 @@ class Rounds:
                     waiting.append((i, glet, asked))
             if waiting:
                 answers = self._answer([command for _, _, command in waiting])
-                ready.extend((i, glet, answer) for (i, glet, _), answer in zip(waiting, answers, strict=True))
+                ready.extend(
+                    (i, glet, answer) for (i, glet, _), answer in zip(waiting, answers, strict=True)
+                )
                 waiting = []
 
     def stuck(self) -> int | None:

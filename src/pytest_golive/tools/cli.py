@@ -32,9 +32,21 @@ def cmd_items(args: argparse.Namespace) -> int:
             failed = True
             continue
         out.extend(
-            {"section": i.section, "section_title": i.section_title, "id": i.id, "title": i.title,
-             "check": i.check, "params": i.params, "targets": i.targets, "severity": i.severity,
-             "manual": i.manual, "group": i.group, "parent": i.parent, "source": i.source, "line": i.line}
+            {
+                "section": i.section,
+                "section_title": i.section_title,
+                "id": i.id,
+                "title": i.title,
+                "check": i.check,
+                "params": i.params,
+                "targets": i.targets,
+                "severity": i.severity,
+                "manual": i.manual,
+                "group": i.group,
+                "parent": i.parent,
+                "source": i.source,
+                "line": i.line,
+            }
             for i in items
         )
     if args.format == "json":
@@ -57,7 +69,8 @@ def cmd_checks(args: argparse.Namespace) -> int:
         return 0
     for c in checks:
         params = ", ".join(
-            f"{p.name}: {p.type_name()}" + ("" if p.required else f" = {p.default!r}") for p in c.params
+            f"{p.name}: {p.type_name()}" + ("" if p.required else f" = {p.default!r}")
+            for p in c.params
         )
         print(f"{c.name} [{c.target}] ({params})")
         if c.summary:
@@ -80,7 +93,10 @@ def cmd_attest(args: argparse.Namespace) -> int:
         try:
             dt.date.fromisoformat(args.expires)
         except ValueError:
-            print(f"golive attest: --expires '{args.expires}' is not a date (YYYY-MM-DD)", file=sys.stderr)
+            print(
+                f"golive attest: --expires '{args.expires}' is not a date (YYYY-MM-DD)",
+                file=sys.stderr,
+            )
             return 2
     path = Path(args.file) if args.file else _configured_attestations(args.env)
     load_attestations(path)  # refuse to append to a file the run could not read
@@ -133,8 +149,16 @@ def _append_yaml(path: Path, record: dict[str, Any]) -> None:
     data: Any = yaml.safe_load(path.read_text(encoding="utf-8")) if path.exists() else None
     if data is None:
         data = {"attestation": []}
-    records = data if isinstance(data, list) else data.setdefault(
-        "attestation" if "attestation" in data or "attestations" not in data else "attestations", [])
+    records = (
+        data
+        if isinstance(data, list)
+        else data.setdefault(
+            "attestation"
+            if "attestation" in data or "attestations" not in data
+            else "attestations",
+            [],
+        )
+    )
     records.append({k: (v.isoformat() if isinstance(v, dt.date) else v) for k, v in record.items()})
     path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
 
@@ -180,7 +204,9 @@ def cmd_docs(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="golive", description="Production-readiness checklists as pytest tests.")
+    parser = argparse.ArgumentParser(
+        prog="golive", description="Production-readiness checklists as pytest tests."
+    )
     parser.add_argument("--version", action="version", version=f"pytest-golive {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 

@@ -66,9 +66,15 @@ def run_demo(directory: Path | None, pytest_args: list[str]) -> int:
     work = directory or Path(tempfile.mkdtemp(prefix="golive-demo-"))
     work.mkdir(parents=True, exist_ok=True)
     try:
-        (work / "golive.toml").write_text(CONFIG.format(port=server.server_address[1]), encoding="utf-8")
+        (work / "golive.toml").write_text(
+            CONFIG.format(port=server.server_address[1]), encoding="utf-8"
+        )
         (work / "attestations.toml").write_text(ATTESTATIONS, encoding="utf-8")
-        source = resources.files("pytest_golive").joinpath("data/demo_checklist.md").read_text(encoding="utf-8")
+        source = (
+            resources.files("pytest_golive")
+            .joinpath("data/demo_checklist.md")
+            .read_text(encoding="utf-8")
+        )
         (work / "checklist.md").write_text(source, encoding="utf-8")
         out = Path.cwd()
         args = [

@@ -78,9 +78,7 @@ def _render_check(chk: Check) -> list[str]:
 def _param_row(param: Param) -> str:
     default = "" if param.required else _format_default(param.default)
     required = "yes" if param.required else "no"
-    return (
-        f"| `{param.name}` | {_cell(param.type_name())} | {default} | {required} | {_cell(param.doc)} |"
-    )
+    return f"| `{param.name}` | {_cell(param.type_name())} | {default} | {required} | {_cell(param.doc)} |"
 
 
 def _format_default(value: object) -> str:

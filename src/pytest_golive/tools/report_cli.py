@@ -26,7 +26,10 @@ def cmd_report(args: argparse.Namespace) -> int:
     )
 
     if not (args.html or args.json or args.markdown):
-        print("golive report: say what to write: --html OUT, --json OUT and/or --markdown OUT", file=sys.stderr)
+        print(
+            "golive report: say what to write: --html OUT, --json OUT and/or --markdown OUT",
+            file=sys.stderr,
+        )
         return 2
     documents = [read_json(Path(p)) for p in args.reports]
     for path, doc in zip(args.reports, documents, strict=True):
@@ -89,7 +92,9 @@ def cmd_keygen(args: argparse.Namespace) -> int:
     public = Path(args.public) if args.public else private.with_name(private.stem + ".pub.pem")
     kid = generate_key_pair(private, public)
     print(f"private key: {private} (keep it secret; use with --golive-sign-key={private})")
-    print(f"public key:  {public} (give it to approvers; golive verify REPORT.json --public-key {public})")
+    print(
+        f"public key:  {public} (give it to approvers; golive verify REPORT.json --public-key {public})"
+    )
     print(f"key id:      {kid}")
     return 0
 
@@ -108,7 +113,9 @@ def _guard(func: Any) -> Any:
 
 
 def add_report_commands(sub: Any) -> None:
-    p = sub.add_parser("report", help="re-render (and merge) JSON reports as HTML, JSON or Markdown")
+    p = sub.add_parser(
+        "report", help="re-render (and merge) JSON reports as HTML, JSON or Markdown"
+    )
     p.add_argument("reports", nargs="+", metavar="RESULTS.json")
     p.add_argument("--html", metavar="OUT", help="write the HTML report here")
     p.add_argument("--json", metavar="OUT", help="write the (merged) JSON report here")
@@ -126,7 +133,9 @@ def add_report_commands(sub: Any) -> None:
 
     p = sub.add_parser("verify", help="check that a signed JSON report is intact")
     p.add_argument("report", metavar="REPORT.json")
-    p.add_argument("--public-key", required=True, metavar="KEY", help="the signer's Ed25519 public key (PEM)")
+    p.add_argument(
+        "--public-key", required=True, metavar="KEY", help="the signer's Ed25519 public key (PEM)"
+    )
     p.set_defaults(func=_guard(cmd_verify))
 
     p = sub.add_parser("keygen", help="make an Ed25519 key pair for signing reports")

@@ -152,7 +152,10 @@ def scaffold_init(directory: Path, out: TextIO = sys.stdout) -> int:
     """
     directory = Path(directory)
     if not directory.is_dir():
-        print(f"golive init: {directory}: not a directory", file=sys.stderr if out is sys.stdout else out)
+        print(
+            f"golive init: {directory}: not a directory",
+            file=sys.stderr if out is sys.stdout else out,
+        )
         return 4
     for name, content in templates().items():
         target = directory / name
