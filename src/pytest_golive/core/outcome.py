@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from pytest_golive.core.text import printable
+
 Status = Literal["passed", "failed", "error", "skipped"]
 
 
@@ -41,6 +43,12 @@ class Outcome:
     #: Seconds the check itself took, set by the runner (not by checks): an item
     #: evaluated ahead of time must report its own time, not how long pytest waited.
     duration: float | None = field(default=None, compare=False)
+
+    def __post_init__(self) -> None:
+        # Evidence quotes what targets said; their control characters must not
+        # reach the terminal (or any report) raw.
+        self.observed = printable(self.observed)
+        self.expected = printable(self.expected)
 
     @property
     def ok(self) -> bool:
@@ -100,7 +108,8 @@ class Evidence:
 
     def add(self, label: str, ok: bool, observed: Any, expected: Any) -> bool:
         self.facts.append(
-            {"fact": label, "ok": bool(ok), "observed": str(observed), "expected": str(expected)}
+            {"fact": label, "ok": bool(ok), "observed": printable(str(observed)),
+             "expected": printable(str(expected))}
         )
         return bool(ok)
 
