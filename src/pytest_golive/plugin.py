@@ -76,6 +76,9 @@ def pytest_configure(config: pytest.Config) -> None:
         return
     gs = gsession.GoliveSession.start(config)
     config.stash[gsession.SESSION_KEY] = gs
+    from pytest_golive.integration import signals
+
+    signals.install()
     _mask_log_records(config)
     _add_checklist_args(config, gs.checklists)
     from pytest_golive.integration.reporting import register_report_hooks
@@ -141,6 +144,9 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         undo()
     gs = gsession.get(config)
     if gs is not None:
+        from pytest_golive.integration import signals
+
+        signals.uninstall()
         gs.close()
 
 
@@ -421,7 +427,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if gs is None or hasattr(session.config, "workerinput") or session.config.option.collectonly:
         return
     from pytest_golive.core.results import now_iso
-    from pytest_golive.integration.reporting import write_reports
+    from pytest_golive.integration.reporting import REPORT_ERRORS, write_reports
 
     gs.results.finished = now_iso()
     incomplete = _incomplete(session, exitstatus)
@@ -432,6 +438,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     write_reports(session.config, gs)
     if gs.results.verdict["verdict"] == "NO-GO" and session.exitstatus == 0:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    if session.config.stash.get(REPORT_ERRORS, None) and session.exitstatus == 0:
+        # A GO whose report could not be written must not pass a pipeline that attaches it.
+        session.exitstatus = pytest.ExitCode.USAGE_ERROR
 
 
 def _incomplete(session: pytest.Session, exitstatus: int) -> str:
@@ -450,6 +459,10 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
 
     write_summary(terminalreporter, gs.results, config.option.reportchars or "",
                   round_trips=gs.pool.round_trips() if config.option.verbose > 0 else None)
+    from pytest_golive.integration.reporting import REPORT_ERRORS
+
+    for line in config.stash.get(REPORT_ERRORS, []):
+        terminalreporter.write_line(line, red=True, bold=True)
     if gs.results.verdict["verdict"] == "NO-GO":
         _red_summary_line(terminalreporter)
 

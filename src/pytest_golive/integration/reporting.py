@@ -7,6 +7,7 @@ so no renderer can show a secret the model does not.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -30,15 +31,37 @@ def write_reports(config: pytest.Config, gs: GoliveSession) -> None:
     if opt.golive_json:
         from pytest_golive.report.json_report import write_json
 
-        write_json(Path(opt.golive_json), data, integrity=integrity)
+        _written(config, "--golive-json", opt.golive_json,
+                 lambda path: write_json(path, data, integrity=integrity))
     if opt.golive_report:
         from pytest_golive.report.html_report import write_html
 
-        write_html(Path(opt.golive_report), data, integrity["digest"], integrity.get("signature"))
+        signature = integrity.get("signature")
+        _written(config, "--golive-report", opt.golive_report,
+                 lambda path: write_html(path, data, integrity["digest"], signature))
     if opt.golive_markdown:
         from pytest_golive.report.markdown_report import write_markdown
 
-        write_markdown(Path(opt.golive_markdown), data, integrity["digest"])
+        _written(config, "--golive-markdown", opt.golive_markdown,
+                 lambda path: write_markdown(path, data, integrity["digest"]))
+
+
+#: One line per report that could not be written, for the terminal summary and the exit code.
+REPORT_ERRORS = pytest.StashKey[list[str]]()
+
+
+def _written(config: pytest.Config, option: str, value: str,
+             write: Callable[[Path], None]) -> None:
+    """Write one report; a failure is one line, and the other reports are still written."""
+    path = Path(value)
+    existed = path.exists()
+    try:
+        write(path)
+    except OSError as exc:
+        left = "the previous file is left as it was" if existed else "no file was written"
+        reason = exc.strerror or type(exc).__name__
+        config.stash.setdefault(REPORT_ERRORS, []).append(
+            f"golive: {option} {path}: cannot write: {reason} ({left})")
 
 
 def baseline_block(path: Path, current: dict[str, Any]) -> dict[str, Any]:
