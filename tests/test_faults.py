@@ -1,0 +1,500 @@
+"""The fault matrix: real runs with one fault injected each, and what they must still do.
+
+A readiness run is the last gate before production, often against systems
+that are half-migrated. For every fault below the run must end within a
+stated bound, make each affected item an *error* whose one line names the
+target and the fault in words, keep every unaffected item's true result,
+write its reports (JSON valid against the schema, HTML, JUnit XML), and never
+print a secret. The bounds are what ``docs/security.md`` ("Faults") promises;
+they are liveness bounds (the run ends), generous on a loaded machine, not
+speed measurements.
+
+Every run is a real ``pytest --golive`` in a fresh interpreter, against real
+servers: hostile HTTP and TCP servers on loopback (tests/support/hostile.py),
+the machine's MariaDB, real files, and (in tests/test_faults_hosts.py) the
+namespace SSH fleet.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+import xml.etree.ElementTree as ET
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+
+from support import require
+from support.databases import port_open
+from support.hostile import (
+    ESCAPES,
+    MARKUP,
+    HostileServer,
+    huge_body,
+    redirect_loop,
+    reset,
+    silent,
+    trickle,
+)
+
+pytestmark = pytest.mark.real_systems
+
+SCHEMA = json.loads(
+    (
+        Path(__file__).resolve().parents[1]
+        / "src"
+        / "pytest_golive"
+        / "schemas"
+        / "results.schema.json"
+    ).read_text(encoding="utf-8")
+)
+#: A value planted in the configuration of every run; it must appear in no output.
+PLANTED = "Fault-Matrix-S3cret-7d1e"
+#: The control line: a check that passes on any machine, so its result must survive.
+CONTROL = "- [ ] Control: one CPU <!-- golive: cpu min=1 id=control -->\n"
+CSI = "\x1b["
+
+
+@dataclass
+class Run:
+    returncode: int
+    output: str
+    elapsed: float
+    root: Path
+
+    @property
+    def json(self) -> dict[str, Any]:
+        return json.loads((self.root / "out" / "results.json").read_text(encoding="utf-8"))
+
+    def result(self, item_id: str) -> dict[str, Any]:
+        found = [r for r in self.json["results"] if r["id"].endswith(item_id)]
+        assert found, f"no result for {item_id}: {[r['id'] for r in self.json['results']]}"
+        return found[0]
+
+    def assert_reports(self) -> None:
+        """JSON valid against the schema, HTML and JUnit written and well formed."""
+        data = self.json
+        jsonschema.validate(data, SCHEMA)
+        html = (self.root / "out" / "report.html").read_text(encoding="utf-8")
+        assert "</html>" in html
+        ET.parse(self.root / "out" / "junit.xml")
+
+    def assert_no_leak(self) -> None:
+        for path in [*(self.root / "out").iterdir()]:
+            assert PLANTED not in path.read_text(encoding="utf-8", errors="replace"), path
+        assert PLANTED not in self.output
+
+
+def project(
+    root: Path, checklist: str, targets: str = "", settings: str = "", conftest: str = ""
+) -> Path:
+    (root / "out").mkdir(parents=True, exist_ok=True)
+    (root / "golive.toml").write_text(
+        textwrap.dedent(f"""\
+        checklists = ["checklist.md"]
+
+        [settings]
+        connect_timeout = 3
+        command_timeout = 5
+        check_timeout = 20
+        {settings}
+
+        [environments.prod.hosts]
+        local = ["local://"]
+
+        [environments.prod.vars]
+        planted = "${{GOLIVE_PLANTED}}"
+        """)
+        + textwrap.dedent(targets),
+        encoding="utf-8",
+    )
+    (root / "checklist.md").write_text(
+        "# Go-live\n\n## Checks\n" + CONTROL + textwrap.dedent(checklist), encoding="utf-8"
+    )
+    if conftest:
+        (root / "conftest.py").write_text(textwrap.dedent(conftest), encoding="utf-8")
+    return root
+
+
+def run(root: Path, *extra: str, timeout: float = 240, env: dict[str, str] | None = None) -> Run:
+    args = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-p",
+        "no:cacheprovider",
+        "--golive=prod",
+        "--golive-json=out/results.json",
+        "--golive-report=out/report.html",
+        "--junitxml=out/junit.xml",
+        "-rA",
+        *extra,
+    ]
+    started = time.monotonic()
+    proc = subprocess.run(
+        args,
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, "GOLIVE_PLANTED": PLANTED, "PYTHONUNBUFFERED": "1", **(env or {})},
+        stdin=subprocess.DEVNULL,
+    )
+    return Run(proc.returncode, proc.stdout + proc.stderr, time.monotonic() - started, root)
+
+
+def assert_fault(
+    run_: Run, item_id: str, *words: str, bound: float, status: tuple[str, ...] = ("error",)
+) -> dict[str, Any]:
+    """The common promises of every row: bounded, one clear error line, control intact."""
+    assert run_.elapsed < bound, f"run took {run_.elapsed:.1f}s, bound {bound}s"
+    run_.assert_reports()
+    run_.assert_no_leak()
+    assert run_.result("control")["status"] == "passed"
+    result = run_.result(item_id)
+    assert result["status"] in status, result
+    line = result["observed"]
+    assert "\n" not in line.strip(), line
+    for word in words:
+        assert word.lower() in line.lower(), (word, line)
+    assert run_.json["verdict"]["verdict"] == "NO-GO"
+    assert "Traceback" not in run_.output
+    return result
+
+
+# --- endpoints ------------------------------------------------------------------------
+
+ENDPOINT = """
+    [environments.prod.endpoints.api]
+    url = "{url}"
+    timeout = 3
+    read_timeout = 3
+    headers = {{ Authorization = "Bearer ${{GOLIVE_PLANTED}}" }}
+    """
+
+
+@pytest.mark.parametrize(
+    ("handler", "words", "status"),
+    [
+        (reset, ("api", "reset"), ("error",)),
+        (trickle, ("api",), ("error",)),
+        (huge_body, ("api",), ("error",)),
+        # Checks do not follow redirects unless asked: a loop is seen as its first 302.
+        (redirect_loop, ("302",), ("failed",)),
+    ],
+    ids=["reset", "one-byte-per-second", "1GB-body", "redirect-loop"],
+)
+def test_endpoint_faults(
+    tmp_path: Path,
+    hostile_server: Callable[..., HostileServer],
+    handler: Callable[..., None],
+    words: tuple[str, ...],
+    status: tuple[str, ...],
+) -> None:
+    server = hostile_server(handler)
+    root = project(
+        tmp_path,
+        "- [ ] Health <!-- golive: http_body path=/health contains=ok id=health -->\n",
+        targets=ENDPOINT.format(url=server.url),
+    )
+    result = run(root)
+    assert_fault(result, "health", *words, bound=60, status=status)
+
+
+def test_hostile_status_line_and_headers_reach_no_terminal_raw(
+    tmp_path: Path, hostile_server: Callable[..., HostileServer]
+) -> None:
+    """Escape sequences from a target never reach the terminal; HTML escapes its markup."""
+    server = hostile_server(
+        __import__("support.hostile", fromlist=["hostile_headers"]).hostile_headers
+    )
+    root = project(
+        tmp_path,
+        textwrap.dedent("""\
+        - [ ] Health <!-- golive: http_status path=/x expect=200 id=health -->
+        - [ ] Headers <!-- golive: security_headers id=headers -->
+        """),
+        targets=ENDPOINT.format(url=server.url),
+    )
+    result = run(root)
+    assert result.elapsed < 60
+    result.assert_reports()
+    result.assert_no_leak()
+    assert CSI not in result.output and "\x1b]" not in result.output and "\x07" not in result.output
+    assert result.result("health")["status"] == "failed"
+    html = (root / "out" / "report.html").read_text(encoding="utf-8")
+    assert MARKUP not in html and "<script>alert('golive')" not in html
+    assert ESCAPES not in html
+    junit = (root / "out" / "junit.xml").read_text(encoding="utf-8")
+    assert "\x1b" not in junit
+
+
+def test_tls_handshake_that_stalls(
+    tmp_path: Path, hostile_server: Callable[..., HostileServer]
+) -> None:
+    server = hostile_server(silent)
+    root = project(
+        tmp_path,
+        "- [ ] Certificate <!-- golive: tls_certificate id=cert -->\n",
+        targets=ENDPOINT.format(url=f"https://127.0.0.1:{server.port}"),
+    )
+    assert_fault(run(root), "cert", "api", bound=60)
+
+
+# --- databases ------------------------------------------------------------------------
+
+
+def test_database_that_never_sends_its_greeting(
+    tmp_path: Path, hostile_server: Callable[..., HostileServer]
+) -> None:
+    server = hostile_server(silent)
+    root = project(
+        tmp_path,
+        "- [ ] Database <!-- golive: db_connect id=db -->\n",
+        targets=f"""
+        [environments.prod.databases.main]
+        dsn = "mysql://app:${{GOLIVE_PLANTED}}@127.0.0.1:{server.port}/app"
+        connect_timeout = 3
+        """,
+    )
+    assert_fault(run(root), "db", "main", bound=60)
+
+
+def test_query_that_runs_forever(tmp_path: Path) -> None:
+    require(port_open(3306), "the machine's MariaDB on 127.0.0.1:3306")
+    mariadb_url = "mysql://root@127.0.0.1:3306/mysql"
+    root = project(
+        tmp_path,
+        "- [ ] Query <!-- golive: db_query sql='SELECT SLEEP(600)' id=query -->\n",
+        targets=f"""
+        [environments.prod.databases.main]
+        dsn = "{mariadb_url}"
+        query_timeout = 3
+        """,
+    )
+    assert_fault(run(root), "query", "main", bound=90)
+
+
+# --- files ----------------------------------------------------------------------------
+
+FILES = """
+    [environments.prod.files.app]
+    path = "{path}"
+    format = "dotenv"
+    """
+
+
+@pytest.mark.parametrize("kind", ["500MB", "nul-byte", "fifo", "directory"])
+def test_config_file_faults(tmp_path: Path, kind: str) -> None:
+    target = tmp_path / "data" / "app.env"
+    target.parent.mkdir()
+    if kind == "500MB":
+        with open(target, "wb") as fh:
+            fh.write(b"SECRET_KEY=" + b"x" * 64 + b"\n")
+            fh.truncate(500 * 1024 * 1024)  # sparse: no disk used, every read is real
+    elif kind == "nul-byte":
+        target.write_bytes(b"SECRET_KEY=abc\x00def\nDEBUG=false\n")
+    elif kind == "fifo":
+        os.mkfifo(target)
+    else:
+        target.mkdir()
+    root = project(
+        tmp_path / "p",
+        "- [ ] Keys <!-- golive: env_required keys=SECRET_KEY id=keys -->\n",
+        targets=FILES.format(path=target),
+    )
+    result = run(root)
+    assert result.elapsed < 60
+    result.assert_reports()
+    outcome = result.result("keys")
+    assert outcome["status"] in ("error", "failed"), outcome
+    if kind != "500MB" or outcome["status"] == "error":
+        assert "app" in outcome["observed"] or str(target) in outcome["observed"]
+    assert result.result("control")["status"] == "passed"
+    assert "Traceback" not in result.output
+
+
+# --- checklists -----------------------------------------------------------------------
+
+
+def test_checklist_of_twenty_thousand_lines(tmp_path: Path) -> None:
+    lines = "".join(f"- [ ] Manual line {i}\n" for i in range(20000))
+    root = project(tmp_path, lines)
+    result = run(root, "-q", timeout=600)
+    assert result.elapsed < 400, result.elapsed
+    result.assert_reports()
+    assert len(result.json["results"]) == 20001
+
+
+def test_deeply_nested_checklist(tmp_path: Path) -> None:
+    nested = "".join("  " * depth + f"- [ ] level {depth}\n" for depth in range(200))
+    root = project(tmp_path, nested)
+    result = run(root)
+    assert result.elapsed < 120
+    assert "Traceback" not in result.output
+    assert "RecursionError" not in result.output
+    result.assert_reports()
+
+
+def test_injection_in_titles_sections_and_ids(tmp_path: Path) -> None:
+    checklist = textwrap.dedent(f"""\
+        ## {MARKUP} section {ESCAPES}
+        - [ ] Title {MARKUP} **bold** [link](javascript:alert(1)) {ESCAPES}
+        - [ ] Bound <!-- golive: cpu min=9999 id=x"><script>alert(3)</script> -->
+        """)
+    root = project(tmp_path, checklist)
+    result = run(root)
+    assert "Traceback" not in result.output
+    assert CSI not in result.output
+    html_path = root / "out" / "report.html"
+    if html_path.exists():
+        html = html_path.read_text(encoding="utf-8")
+        assert MARKUP not in html and "<script>alert(3)" not in html
+        assert 'href="javascript:' not in html
+    else:  # an id that is not a valid id is refused at collection, in one clear line
+        assert result.returncode == 2 and "id" in result.output
+
+
+def test_duplicate_ids_are_refused_in_one_line(tmp_path: Path) -> None:
+    root = project(
+        tmp_path,
+        textwrap.dedent("""\
+        - [ ] One <!-- golive: cpu min=1 id=same -->
+        - [ ] Two <!-- golive: cpu min=2 id=same -->
+        """),
+    )
+    result = run(root)
+    assert result.returncode in (2, 3, 4), result.output
+    assert "same" in result.output and "Traceback" not in result.output
+    assert "checklist.md" in result.output
+
+
+# --- the runner -----------------------------------------------------------------------
+
+SLOW_CONFTEST = """
+    import time
+    from pytest_golive import Outcome, check
+
+    @check(target="host")
+    def slow_check(host, *, seconds: float = 1.0) -> Outcome:
+        \"\"\"Takes its time.\"\"\"
+        time.sleep(seconds)
+        return Outcome.passed(f"waited {seconds}s")
+    """
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "Ctrl-C"])
+def test_signal_halfway_writes_reports_marked_incomplete(
+    tmp_path: Path, sig: signal.Signals
+) -> None:
+    lines = "".join(
+        f"- [ ] Slow {i} <!-- golive: slow_check seconds=1 id=slow{i} -->\n" for i in range(30)
+    )
+    root = project(tmp_path, lines, conftest=SLOW_CONFTEST, settings="")
+    args = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-p",
+        "no:cacheprovider",
+        "--golive=prod",
+        "--golive-no-prefetch",
+        "--golive-json=out/results.json",
+        "--golive-report=out/report.html",
+        "--junitxml=out/junit.xml",
+    ]
+    proc = subprocess.Popen(
+        args,
+        cwd=root,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "GOLIVE_PLANTED": PLANTED},
+        stdin=subprocess.DEVNULL,
+    )
+    time.sleep(8)
+    proc.send_signal(sig)
+    output, _ = proc.communicate(timeout=60)
+    assert proc.returncode == pytest.ExitCode.INTERRUPTED, output
+    data = json.loads((root / "out" / "results.json").read_text(encoding="utf-8"))
+    jsonschema.validate(data, SCHEMA)
+    assert data["verdict"]["verdict"] == "NO-GO"
+    assert data["options"].get("incomplete"), data["options"]
+    assert any(r["status"] == "passed" for r in data["results"])
+    assert (root / "out" / "report.html").read_text(encoding="utf-8").rstrip().endswith("</html>")
+
+
+def test_report_directory_not_writable(tmp_path: Path) -> None:
+    root = project(tmp_path, "")
+    locked = root / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    args = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-p",
+        "no:cacheprovider",
+        "--golive=prod",
+        f"--golive-json={locked}/sub/results.json",
+    ]
+    # root ignores directory modes; a path under a regular file fails for everyone.
+    (root / "afile").write_text("x")
+    args[-1] = f"--golive-json={root / 'afile'}/results.json"
+    proc = subprocess.run(
+        args,
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "GOLIVE_PLANTED": PLANTED},
+    )
+    out = proc.stdout + proc.stderr
+    assert "Traceback" not in out, out
+    assert "results.json" in out
+    assert proc.returncode != 0
+    assert "GOLIVE prod" in out  # the verdict is still told
+
+
+def test_two_runs_at_once_in_the_same_project(tmp_path: Path) -> None:
+    root = project(tmp_path, "- [ ] Fails <!-- golive: cpu min=9999 id=big -->\n")
+    args = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-p",
+        "no:cacheprovider",
+        "--golive=prod",
+        "--golive-json=out/results.json",
+        "--golive-report=out/report.html",
+    ]
+    env = {**os.environ, "GOLIVE_PLANTED": PLANTED}
+    procs = [
+        subprocess.Popen(
+            args,
+            cwd=root,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=env,
+            stdin=subprocess.DEVNULL,
+        )
+        for _ in range(2)
+    ]
+    outputs = [p.communicate(timeout=180)[0] for p in procs]
+    assert [p.returncode for p in procs] == [1, 1], outputs
+    data = json.loads((root / "out" / "results.json").read_text(encoding="utf-8"))
+    jsonschema.validate(data, SCHEMA)
+    assert data["verdict"]["verdict"] == "NO-GO"
+    assert not [
+        p for p in (root / "out").iterdir() if p.name not in ("results.json", "report.html")
+    ]
