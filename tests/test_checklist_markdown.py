@@ -54,7 +54,8 @@ def test_nested_items_have_parents_and_groups() -> None:
 def test_numbered_items_and_code_blocks(tmp_path: Path) -> None:
     doc = tmp_path / "c.md"
     doc.write_text(
-        "# Rollback\n\n1. [ ] Stop traffic\n2. [ ] Revert:\n   ```bash\n   - [ ] not an item\n   ```\n"
+        "# Rollback\n\n1. [ ] Stop traffic\n2. [ ] Revert:\n   ```bash\n   - [ ] not an item\n   "
+        "```\n"
         "3. [x] Verify\n\n| a | b |\n|---|---|\n| - [ ] x | y |\n\nSome prose - [ ] here.\n",
         encoding="utf-8",
     )
@@ -167,7 +168,8 @@ def test_a_line_carries_several_checks_and_an_attestation(tmp_path: Path) -> Non
     doc.write_text(
         "# Host\n"
         "- [ ] 2 GB RAM, 1 CPU <!-- golive: memory min_gib=2; cpu min=1 on=web -->\n"
-        '- [ ] Backups <!-- golive: newest_file_age directory=${backup_dir} pattern="a;b"; attest -->\n'
+        '- [ ] Backups <!-- golive: newest_file_age directory=${backup_dir} pattern="a;b"; attest '
+        '-->\n'
         "- [ ] Two comments <!-- golive: cpu min=1 --> <!-- golive: memory min_gib=1 -->\n"
         "- [ ] Signed <!-- golive: attest -->\n",
         encoding="utf-8",

@@ -176,7 +176,8 @@ def test_secret_looking_vars_are_not_kept(tmp_path: Path) -> None:
         ("bad.yml", "- all\n", "bad.yml:1: an inventory is a mapping of group names"),
         (
             "bad.yml",
-            "all:\n  hosts:\n    h1:\n      ansible_user: !vault |\n        $ANSIBLE_VAULT;1.1;AES256\n",
+            "all:\n  hosts:\n    h1:\n      ansible_user: !vault |\n        "
+            "$ANSIBLE_VAULT;1.1;AES256\n",
             "bad.yml:3: host 'h1': ansible_user is vault-encrypted",
         ),
     ],

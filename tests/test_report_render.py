@@ -285,8 +285,10 @@ def test_chromium_status_and_section_filters(browser: Any, rendered: Path, tmp_p
             "</body>",
             "<script>document.querySelector('input[name=status][value=passed]').click();"
             "var a=document.getElementById('shown').textContent;"
-            "var s=document.getElementById('fsec');s.value='1';s.dispatchEvent(new Event('change'));"
-            "var hidden=[].filter.call(document.querySelectorAll('section.sec'),function(e){return e.hidden;}).length;"
+            "var s=document.getElementById('fsec');s.value='1';s.dispatchEvent(new "
+            "Event('change'));"
+            "var hidden=[].filter.call(document.querySelectorAll('section.sec'),function(e){return "
+            "e.hidden;}).length;"
             "document.title='r:'+a+'|'+document.getElementById('shown').textContent+'|'+hidden;"
             "</script></body>",
         ),

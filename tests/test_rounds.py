@@ -339,10 +339,14 @@ def _lines_md(size: int) -> str:
     lines = ["# Fleet", ""]
     for i in range(size):
         lines += [
-            f"- [ ] file {i} <!-- golive: file path={'/etc/passwd' if i % 2 else f'/no/such/{i}'} severity=warning -->",
-            f"- [ ] package {i} <!-- golive: package name={'coreutils' if i % 2 else f'no-such-{i}'} severity=warning -->",
-            f"- [ ] user {i} <!-- golive: user name={'nobody' if i % 2 else f'nosuch{i}'} severity=warning -->",
-            f"- [ ] command {i} <!-- golive: command_version command={'sh' if i % 2 else f'nosuch-{i}'} "
+            f"- [ ] file {i} <!-- golive: file path={'/etc/passwd' if i % 2 else f'/no/such/{i}'} "
+            "severity=warning -->",
+            f"- [ ] package {i} <!-- golive: package "
+            f"name={'coreutils' if i % 2 else f'no-such-{i}'} severity=warning -->",
+            f"- [ ] user {i} <!-- golive: user name={'nobody' if i % 2 else f'nosuch{i}'} "
+            "severity=warning -->",
+            f"- [ ] command {i} <!-- golive: command_version "
+            f"command={'sh' if i % 2 else f'nosuch-{i}'} "
             "version_arg='-c true' severity=warning -->",
         ]
     return "\n".join(lines) + "\n"

@@ -282,18 +282,28 @@ def test_default_run(matrix: GoliveProject) -> None:
     # -rA: why each waived, warning, attested and pending item is what it is
     result.stdout.fnmatch_lines_random(
         [
-            "WAIVED checks/blocker-fail-valid[[]local[]] - waived until 2026-12-31 by ops: small test box (OPS-1)",
-            "WAIVED checks/renewed[[]local[]] - waived until 2026-09-30 by ops: renewed acceptance (OPS-9)",
-            "WAIVED sign-off/pending-waived - waived until 2026-07-15 by qa: load test moved to next release",
-            "WAIVED test_checks.py::test_waived_python - waived until 2026-08-01 by sec: vendor fix pending",
-            "WARN checks/warning-fail[[]local[]] - severity warning, does not block the release: observed * vCPU*",
-            "WARN checks/warning-fail-expired[[]local[]] - severity warning, does not block the release: observed *",
+            "WAIVED checks/blocker-fail-valid[[]local[]] - waived until 2026-12-31 by ops: small "
+            "test box (OPS-1)",
+            "WAIVED checks/renewed[[]local[]] - waived until 2026-09-30 by ops: renewed acceptance "
+            "(OPS-9)",
+            "WAIVED sign-off/pending-waived - waived until 2026-07-15 by qa: load test moved to "
+            "next release",
+            "WAIVED test_checks.py::test_waived_python - waived until 2026-08-01 by sec: vendor "
+            "fix pending",
+            "WARN checks/warning-fail[[]local[]] - severity warning, does not block the release: "
+            "observed * vCPU*",
+            "WARN checks/warning-fail-expired[[]local[]] - severity warning, does not block the "
+            "release: observed *",
             "WARN checks/warning-error[[]closed[]] - severity warning, does not block the release: "
             "could not check: *connection refused*",
-            "WARN test_checks.py::test_marker_warning - severity warning, does not block the release: *observed 1, expected 2*",
-            "ATTESTED sign-off/attested - attested by Ada Lead on 2026-06-01 (CHG-1), valid until 2026-07-01",
-            "PENDING sign-off/attestation-expired - attestation by Sam Sec on 2026-04-01 expired on 2026-05-01; attest again*",
-            "PENDING sign-off/attestation-expires-field - attestation by Bo Owner on 2026-06-10 expired on 2026-06-12*",
+            "WARN test_checks.py::test_marker_warning - severity warning, does not block the "
+            "release: *observed 1, expected 2*",
+            "ATTESTED sign-off/attested - attested by Ada Lead on 2026-06-01 (CHG-1), valid until "
+            "2026-07-01",
+            "PENDING sign-off/attestation-expired - attestation by Sam Sec on 2026-04-01 expired "
+            "on 2026-05-01; attest again*",
+            "PENDING sign-off/attestation-expires-field - attestation by Bo Owner on 2026-06-10 "
+            "expired on 2026-06-12*",
             "PENDING sign-off/runbook-reviewed - manual item: no attestation yet "
             "(golive attest sign-off/runbook-reviewed --by NAME --ticket T)",
             "PENDING sign-off/pending-warning - manual item: no attestation yet *; "

@@ -300,7 +300,8 @@ def test_waiver_without_expiry_is_refused(golive_project: GoliveProject) -> None
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     waivers = golive_project.pytester.path / "waivers.toml"
     assert _errors(result) == [
-        f"ERROR: {waivers}: waiver[0]: waiver for 'big' has no 'expires' date (every waiver must end; "
+        f"ERROR: {waivers}: waiver[0]: waiver for 'big' has no 'expires' date (every waiver must "
+        "end; "
         "set settings.allow_waivers_without_expiry = true to allow it)"
     ]
     assert "Traceback" not in result.stdout.str() + result.stderr.str()
@@ -335,7 +336,8 @@ def test_waiver_without_expiry_when_the_config_allows_it(golive_project: GoliveP
             "waiver[0]: 'owner' is required",
         ),
         (
-            '[[waiver]]\nitem = "big"\nreason = "r"\nowner = "o"\ntarget = ["a", "b"]\nexpires = 2027-01-01\n',
+            '[[waiver]]\nitem = "big"\nreason = "r"\nowner = "o"\ntarget = ["a", "b"]\nexpires = '
+            '2027-01-01\n',
             "waiver[0].target: must be a string, not list",
         ),
         (
@@ -362,7 +364,8 @@ def test_yaml_waivers_and_attestations(golive_project: GoliveProject) -> None:
     golive_project.write(PENDING_ONLY.replace(PASS, FAIL))
     path = golive_project.pytester.path
     (path / "waivers.yaml").write_text(
-        "waivers:\n  - item: enough-cpus\n    reason: lab box\n    owner: ops\n    expires: 2026-12-31\n"
+        "waivers:\n  - item: enough-cpus\n    reason: lab box\n    owner: ops\n    expires: "
+        "2026-12-31\n"
     )
     (path / "signoffs.yml").write_text(
         "- item: security-review-done\n  by: Sam Sec\n  at: 2026-06-01T10:00:00Z\n  ticket: SEC-2\n"

@@ -168,7 +168,8 @@ def mysql_lab() -> Iterator[MysqlLab]:
             cur.execute(IMS_TABLE.format(indexes=IMS_INDEXES))
             for n in range(SAMPLE_ROWS):
                 cur.execute(
-                    "INSERT INTO ims_transaction_logs (transaction_id, source_system, transaction_type, status)"
+                    "INSERT INTO ims_transaction_logs (transaction_id, source_system, "
+                    "transaction_type, status)"
                     " VALUES (%s, 'erp', 'order', 'done')",
                     (f"tx-{n}",),
                 )
@@ -246,7 +247,8 @@ def pg_lab() -> Iterator[PostgresLab]:
     try:
         admin.execute(f"CREATE DATABASE \"{lab.database}\" ENCODING 'UTF8' TEMPLATE template0")
         admin.execute(
-            f"CREATE DATABASE \"{lab.latin1_database}\" ENCODING 'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0"
+            f"CREATE DATABASE \"{lab.latin1_database}\" ENCODING 'LATIN1' LC_COLLATE 'C' LC_CTYPE "
+            "'C' TEMPLATE template0"
         )
         admin.execute(f'CREATE ROLE "{lab.app_role}" LOGIN')
         admin.execute(f'CREATE ROLE "{lab.super_role}" LOGIN SUPERUSER')
@@ -264,17 +266,20 @@ def pg_lab() -> Iterator[PostgresLab]:
                     conn.execute("CREATE INDEX idx_created_at ON ims_transaction_logs (created_at)")
             for n in range(SAMPLE_ROWS):
                 conn.execute(
-                    "INSERT INTO app.ims_transaction_logs (transaction_id, source_system, transaction_type, status)"
+                    "INSERT INTO app.ims_transaction_logs (transaction_id, source_system, "
+                    "transaction_type, status)"
                     " VALUES (%s, 'erp', 'order', 'done')",
                     (f"tx-{n}",),
                 )
             conn.execute(f'GRANT USAGE ON SCHEMA app TO "{lab.app_role}"')
             conn.execute(
-                f'GRANT SELECT, INSERT, UPDATE, DELETE ON app.ims_transaction_logs TO "{lab.app_role}"'
+                'GRANT SELECT, INSERT, UPDATE, DELETE ON app.ims_transaction_logs TO '
+                f'"{lab.app_role}"'
             )
             conn.execute(f'GRANT USAGE ON SCHEMA bad TO "{lab.creator_role}"')
             conn.execute(
-                f'GRANT SELECT ON bad.ims_transaction_logs TO "{lab.creator_role}" WITH GRANT OPTION'
+                f'GRANT SELECT ON bad.ims_transaction_logs TO "{lab.creator_role}" WITH GRANT '
+                'OPTION'
             )
         yield lab
     finally:

@@ -94,8 +94,10 @@ def env_required(
 
     Args:
         keys: keys (dotted paths for nested formats) that must be set to a non-empty value.
-        template: path of a template file whose every key must be present in the file; relative to the file's directory.
-        process_env: also read the environment of the process running pytest (local files only); variables set there take precedence over the file, as frameworks do.
+        template: path of a template file whose every key must be present in the file; relative to
+            the file's directory.
+        process_env: also read the environment of the process running pytest (local files only);
+            variables set there take precedence over the file, as frameworks do.
     """
     wanted = _keys(keys)
     if not wanted and not template:
@@ -168,7 +170,8 @@ def env_value(
         one_of: the acceptable values.
         matches: a regular expression the whole value must match.
         ignore_case: compare ``equals``, ``one_of`` and ``matches`` without regard to case.
-        process_env: also read the environment of the process running pytest (local files only); it takes precedence over the file.
+        process_env: also read the environment of the process running pytest (local files only); it
+            takes precedence over the file.
     """
     choices = _keys(one_of)
     if equals is None and not choices and matches is None:
@@ -311,7 +314,8 @@ def env_no_placeholders(
 
     Args:
         keys: only these keys (dotted paths); all string values of the file when omitted.
-        process_env: also read the environment of the process running pytest (local files only); it takes precedence over the file for the keys it sets.
+        process_env: also read the environment of the process running pytest (local files only); it
+            takes precedence over the file for the keys it sets.
     """
     wanted = _keys(keys)
     cfg = load(file, process_env=process_env)
@@ -429,11 +433,14 @@ def secret_strength(
     alphabets score low. Evidence shows those numbers, never the value.
 
     Args:
-        keys: the keys holding secrets; when omitted, every key that looks secret (password, token, api_key, secret, ...) and holds a non-empty string that is not a boolean, a number or a setting about a secret (``TOKEN_TTL``, ``SESSION_COOKIE_NAME``, ``AUTH_URL``).
+        keys: the keys holding secrets; when omitted, every key that looks secret (password, token,
+            api_key, secret, ...) and holds a non-empty string that is not a boolean, a number or a
+            setting about a secret (``TOKEN_TTL``, ``SESSION_COOKIE_NAME``, ``AUTH_URL``).
         min_length: the shortest acceptable secret, in characters.
         min_classes: how many of the four character classes each secret must use.
         min_entropy_bits: the smallest acceptable entropy estimate, in bits (0 to not check).
-        process_env: also read the environment of the process running pytest (local files only); it takes precedence over the file.
+        process_env: also read the environment of the process running pytest (local files only); it
+            takes precedence over the file.
     """
     cfg = load(file, process_env=process_env)
     wanted = _keys(keys) or [k for k, v in _overlaid(cfg) if _holds_secret(k, v)]
@@ -457,7 +464,8 @@ def secret_strength(
             problems.append("too few character classes")
         if min_entropy_bits and bits < min_entropy_bits:
             problems.append("too little entropy")
-        observed = f"{len(text)} characters, {len(classes)} classes ({', '.join(classes)}), ~{bits:.0f} bits"
+        observed = (f"{len(text)} characters, {len(classes)} classes ({', '.join(classes)}), "
+                    f"~{bits:.0f} bits")
         if problems:
             observed += f" ({', '.join(problems)})"
         expected = f">= {min_length} characters, >= {min_classes} character classes"
@@ -531,7 +539,8 @@ def cors_origins(
     Args:
         key: the key holding the allowed origins (``CORS_ALLOWED_ORIGINS``, ``cors.origins``).
         required: false to pass when the key is not set (no cross-origin access at all).
-        process_env: also read the environment of the process running pytest (local files only); it takes precedence over the file.
+        process_env: also read the environment of the process running pytest (local files only); it
+            takes precedence over the file.
     """
     cfg = load(file, process_env=process_env)
     value = cfg.get(key)
@@ -573,7 +582,8 @@ def file_mode(file: FileTarget, *, max: str = "600", owner: str | None = None) -
     0400 and 0600 pass ``max=600``; 0640 and 0644 fail.
 
     Args:
-        max: the most permissive acceptable octal mode (600, 0640, ...); quote it in YAML checklists ("0640"), where a bare 0640 is a decimal number.
+        max: the most permissive acceptable octal mode (600, 0640, ...); quote it in YAML checklists
+            ("0640"), where a bare 0640 is a decimal number.
         owner: the user that must own the file.
     """
     limit = parse_mode(max)

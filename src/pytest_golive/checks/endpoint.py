@@ -299,7 +299,8 @@ def _http_url(endpoint: EndpointTarget, http_url: str | None, port: int | None, 
     if http_url:
         if not http_url.startswith("http://"):
             raise CheckError(
-                f"https_redirect on {endpoint.name}: http_url must start with http://, not {http_url!r}"
+                f"https_redirect on {endpoint.name}: http_url must start with http://, not "
+                f"{http_url!r}"
             )
         return http_url
     host = endpoint.host
@@ -672,7 +673,8 @@ def rate_limited(
         )
     if not 1 <= max_requests <= MAX_RATE_REQUESTS:
         raise CheckError(
-            f"rate_limited on {endpoint.name}: max_requests must be 1 to {MAX_RATE_REQUESTS}, not {max_requests}"
+            f"rate_limited on {endpoint.name}: max_requests must be 1 to {MAX_RATE_REQUESTS}, not "
+            f"{max_requests}"
         )
     statuses: dict[str, int] = {}
     for sent in range(1, max_requests + 1):

@@ -297,7 +297,8 @@ def secrets_in_repo(
 
     Args:
         path: the git working tree to scan, relative to the directory pytest runs in.
-        history: also scan the lines added by recent commits of every branch: a secret removed later is still leaked.
+        history: also scan the lines added by recent commits of every branch: a secret removed later
+            is still leaked.
         max_commits: how many recent commits ``history`` reads.
         ignore: glob patterns of paths not to scan (``tests/fixtures/*``).
     """

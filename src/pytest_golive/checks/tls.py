@@ -293,7 +293,8 @@ def fetch_certificate(endpoint: EndpointTarget, server_name: str) -> x509.Certif
             der = tls.getpeercert(binary_form=True)
     except ssl.SSLError as exc:
         raise CheckError(
-            f"endpoint {endpoint.name}: TLS handshake with {endpoint.host}:{endpoint.port} failed ({_ssl_reason(exc)})"
+            f"endpoint {endpoint.name}: TLS handshake with {endpoint.host}:{endpoint.port} failed "
+            f"({_ssl_reason(exc)})"
         ) from None
     if not der:
         raise CheckError(
@@ -380,7 +381,7 @@ VERSIONS: dict[str, ssl.TLSVersion] = {
 
 
 def _probe(endpoint: EndpointTarget, version: ssl.TLSVersion) -> tuple[bool | None, str]:
-    """(accepted, note) for one handshake pinned to ``version``; None if this client cannot offer it."""
+    """(accepted, note) for a handshake pinned to ``version``; None if we cannot offer it."""
     ctx = _observing_context()
     try:
         with warnings.catch_warnings():
@@ -529,7 +530,8 @@ def _walk_chain(
             if not issuer.not_valid_before_utc <= now <= issuer.not_valid_after_utc:
                 return (
                     False,
-                    f"trusted issuer {issuer.subject.rfc4514_string()} is outside its validity period",
+                    f"trusted issuer {issuer.subject.rfc4514_string()} is outside its validity "
+                    "period",
                 )
             return True, f"issued by trusted {issuer.subject.rfc4514_string()}"
         issuer = _find_issuer(current, pool)
@@ -541,7 +543,8 @@ def _walk_chain(
                 )
             return (
                 False,
-                f"issuer {current.issuer.rfc4514_string()} not found in the file or the trust store",
+                f"issuer {current.issuer.rfc4514_string()} not found in the file or the trust "
+                "store",
             )
         if not issuer.not_valid_before_utc <= now <= issuer.not_valid_after_utc:
             return (

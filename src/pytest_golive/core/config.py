@@ -394,7 +394,8 @@ def _describe(path: Path, error: jsonschema.ValidationError) -> str:
     if error.validator == "oneOf":
         return f"{where}: must be a string or a list of strings, not {_type_word(error.instance)}"
     if error.validator == "type":
-        return f"{where}: must be {_article(error.validator_value)}, not {_type_word(error.instance)} ({error.instance!r})"
+        wanted, got = _article(error.validator_value), _type_word(error.instance)
+        return f"{where}: must be {wanted}, not {got} ({error.instance!r})"
     if error.validator == "enum":
         choices = ", ".join(map(str, _as_list(error.validator_value)))
         return f"{where}: must be one of {choices}, not {error.instance!r}"
@@ -453,7 +454,8 @@ def load_environment(
     if name not in envs:
         known = ", ".join(sorted(envs))
         raise ConfigError(
-            f"{path}: unknown environment '{name}'{_did_you_mean(name, list(envs))} (known: {known})"
+            f"{path}: unknown environment '{name}'{_did_you_mean(name, list(envs))} (known: "
+            f"{known})"
         )
     for env_name in envs:  # a broken 'extends' anywhere is a mistake in the file
         _merged_env(path, envs, env_name)
@@ -474,7 +476,8 @@ def _merged_env(
         )
     if base_name in seen or base_name == name:
         raise ConfigError(
-            f"{path}: environments.{name}.extends: circular ({' -> '.join((*seen, name, base_name))})"
+            f"{path}: environments.{name}.extends: circular "
+            f"({' -> '.join((*seen, name, base_name))})"
         )
     base = _merged_env(path, envs, base_name, (*seen, name))
     merged = dict(base)
@@ -776,7 +779,8 @@ class _Resolver:
                 return default
             self.fail(
                 key,
-                f"variable {var} is not set (export {var}=... before running, or write ${{{var}:-default}})",
+                f"variable {var} is not set (export {var}=... before running, or write "
+                f"${{{var}:-default}})",
             )
             return ""
 

@@ -420,7 +420,8 @@ def _vars_files(inv: _Inventory, directory: Path, name: str) -> dict[str, Any]:
     merged: dict[str, Any] = {}
     for file in files:
         try:
-            data = yaml.load(file.read_text(encoding="utf-8"), Loader=_Loader)  # noqa: S506 - a SafeLoader
+            # A SafeLoader subclass: nothing but plain data is constructed.
+            data = yaml.load(file.read_text(encoding="utf-8"), Loader=_Loader)  # noqa: S506
         except yaml.MarkedYAMLError as exc:
             line = exc.problem_mark.line + 1 if exc.problem_mark else 0
             raise InventoryError(f"{file}:{line}: not valid YAML: {exc.problem}") from None

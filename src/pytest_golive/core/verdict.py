@@ -215,7 +215,8 @@ def load_waivers(path: Path | None, allow_without_expiry: bool = False) -> list[
         if expires is None and not allow_without_expiry:
             raise ConfigError(
                 f"{where}: waiver for '{r['item']}' has no 'expires' date "
-                "(every waiver must end; set settings.allow_waivers_without_expiry = true to allow it)"
+                "(every waiver must end; set settings.allow_waivers_without_expiry = true to allow "
+                "it)"
             )
         out.append(Waiver(
             item=str(r["item"]), reason=str(r["reason"]), owner=str(r["owner"]),

@@ -90,13 +90,15 @@ def script(commands: list[Command], nonce: str, *, each_bounded: bool = True) ->
     lines = [
         # One test for coreutils timeout per script, not per command.
         "if command -v timeout >/dev/null 2>&1; then gl_to=1; else gl_to=; fi",
-        'gl_t() { if [ -n "$gl_to" ]; then timeout -k KILL "$1" sh -c "$2"; else sh -c "$2"; fi; }'.replace(
-            "KILL", str(KILL_AFTER)
-        ),
+        (
+            'gl_t() { if [ -n "$gl_to" ]; then timeout -k KILL "$1" sh -c "$2"; '
+            'else sh -c "$2"; fi; }'
+        ).replace("KILL", str(KILL_AFTER)),
         # gl_e INDEX STATUS: the end of a command's output on both streams.
-        'gl_e() { printf \'\\n\\001GLE NONCE %s %s\\n\' "$1" "$2"; printf \'\\n\\001GLE NONCE %s\\n\' "$1" >&2; }'.replace(
-            "NONCE", nonce
-        ),
+        (
+            'gl_e() { printf \'\\n\\001GLE NONCE %s %s\\n\' "$1" "$2"; '
+            'printf \'\\n\\001GLE NONCE %s\\n\' "$1" >&2; }'
+        ).replace("NONCE", nonce),
     ]
     lines += [_line(cmd, i, each_bounded) for i, cmd in enumerate(commands)]
     lines.append("exit 0")
@@ -141,7 +143,7 @@ def parse(stdout: bytes, stderr: bytes, nonce: str, count: int) -> list[Answer |
 
 
 def chunks(commands: Iterable[Command], limit: int = MAX_SCRIPT) -> Iterator[list[Command]]:
-    """``commands`` in consecutive groups whose scripts stay below ``limit`` bytes, quoting included."""
+    """``commands`` in consecutive groups whose scripts stay below ``limit`` bytes (quoted)."""
     group: list[Command] = []
     size = 0
     for cmd in commands:

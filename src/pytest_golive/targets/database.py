@@ -268,7 +268,8 @@ READ_STATEMENTS = ("SELECT", "WITH", "SHOW", "EXPLAIN", "DESCRIBE", "DESC", "VAL
 #: Statement-only words (SET, CALL, BEGIN, ...) need no entry: a statement
 #: must start with a read and only one statement is allowed.
 WRITE_WORDS = frozenset(
-    "INSERT UPDATE DELETE MERGE UPSERT DROP CREATE ALTER GRANT REVOKE INTO LOCK CALL EXECUTE ANALYZE ANALYSE".split()
+    "INSERT UPDATE DELETE MERGE UPSERT DROP CREATE ALTER GRANT REVOKE INTO LOCK CALL EXECUTE "
+    "ANALYZE ANALYSE".split()
 )
 
 #: Functions that change state although called from a SELECT: session

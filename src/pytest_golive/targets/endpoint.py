@@ -45,7 +45,9 @@ class BaseUrlSession(requests.Session):
         self.base_url = base_url if base_url.endswith("/") else base_url + "/"
         self.default_timeout = timeout
 
-    def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+    def request(  # type: ignore[override]
+        self, method: str, url: str, *args: Any, **kwargs: Any
+    ) -> requests.Response:
         if method.upper() not in ("GET", "HEAD", "OPTIONS"):
             raise ValueError(f"golive_endpoint allows safe methods only, not {method}")
         kwargs.setdefault("timeout", self.default_timeout)

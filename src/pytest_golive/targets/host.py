@@ -182,7 +182,7 @@ class HostTarget:
             )
 
     def run_batch(self, commands: list[batch.Command]) -> list[Any]:
-        """Run ``commands`` with one remote command per script (see :mod:`~pytest_golive.targets.batch`).
+        """Run ``commands``, one remote command per script (:mod:`~pytest_golive.targets.batch`).
 
         Returns, for each command, its testinfra ``CommandResult`` or the
         :class:`CheckError` it would have raised alone (timed out, host gone).
@@ -209,7 +209,7 @@ class HostTarget:
         return results
 
     def _run_script(self, group: list[batch.Command]) -> list[Any]:
-        """One script under one ``timeout``; what it did not finish, again with a ``timeout`` each."""
+        """One script under one ``timeout``; what it left unfinished, again with a timeout each."""
         answers, why = self._send(group, each_bounded=False)
         each_bounded = [False] * len(group)
         missing = next((k for k, answer in enumerate(answers) if answer is None), None)
@@ -224,7 +224,8 @@ class HostTarget:
             elif alone and answer.rc == _TIMED_OUT and not batch.builtin_only(cmd.text):
                 results.append(
                     CheckError(
-                        f"host {self.name}: command timed out after {cmd.limit}s: {mask(cmd.text)[:120]}"
+                        f"host {self.name}: command timed out after {cmd.limit}s: "
+                        f"{mask(cmd.text)[:120]}"
                     )
                 )
             else:

@@ -78,7 +78,8 @@ def _render_check(chk: Check) -> list[str]:
 def _param_row(param: Param) -> str:
     default = "" if param.required else _format_default(param.default)
     required = "yes" if param.required else "no"
-    return f"| `{param.name}` | {_cell(param.type_name())} | {default} | {required} | {_cell(param.doc)} |"
+    kind, doc = _cell(param.type_name()), _cell(param.doc)
+    return f"| `{param.name}` | {kind} | {default} | {required} | {doc} |"
 
 
 def _format_default(value: object) -> str:

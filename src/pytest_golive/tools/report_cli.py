@@ -93,7 +93,8 @@ def cmd_keygen(args: argparse.Namespace) -> int:
     kid = generate_key_pair(private, public)
     print(f"private key: {private} (keep it secret; use with --golive-sign-key={private})")
     print(
-        f"public key:  {public} (give it to approvers; golive verify REPORT.json --public-key {public})"
+        f"public key:  {public} (give it to approvers; golive verify REPORT.json --public-key "
+        f"{public})"
     )
     print(f"key id:      {kid}")
     return 0

@@ -77,7 +77,7 @@ Once golive.toml names an endpoint, bind this line with `<!-- golive: http_statu
 
 - [ ] Runbook reviewed by the on-call engineer
 - [ ] Release approved by the technical lead
-'''
+'''  # noqa: E501 - the checklist a user starts from, one line per item
 
 WAIVERS_TOML = '''\
 # Accepted exceptions. A waiver needs a reason, an owner and an expiry date;
@@ -130,7 +130,9 @@ def test_world_writable_dirs_are_sticky(golive_host, sticky_dirs):
         directory = golive_host.file(path)
         if not directory.exists:
             continue
-        assert directory.mode & 0o1000, f"{path} mode is {directory.mode:04o}: the sticky bit (1000) is not set"
+        assert directory.mode & 0o1000, (
+            f"{path} mode is {directory.mode:04o}: the sticky bit (1000) is not set"
+        )
 '''
 
 
