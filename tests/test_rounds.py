@@ -473,7 +473,8 @@ def _catalog_checklist(shared: Path, fleet: Fleet) -> str:
         "memory min_gib=0.01",
         "disk_free path=/ min_gib=0.001",
         "disk_size path=/ min_gib=0.001",
-        "cpu_usage max_percent=100 sample_seconds=1",
+        # Above 100: a fully loaded machine (100.0%) must not flip the comparison.
+        "cpu_usage max_percent=101 sample_seconds=1",
         "memory_usage max_percent=100",
         "os",
         "os distribution=debian min_version=11",
