@@ -214,7 +214,8 @@ def test_fixtures_skip_without_golive(pytester: pytest.Pytester) -> None:
 def test_yaml_checklist_and_extra_checklist_option(project: pytest.Pytester) -> None:
     project.makefile(
         ".yaml",
-        extra="sections:\n  backup:\n    - title: Backups dir\n      check: file\n      params: {path: /tmp, type: directory}\n",
+        extra="sections:\n  backup:\n    - title: Backups dir\n      check: file\n"
+        "      params: {path: /tmp, type: directory}\n",
     )
     result = project.runpytest(
         "--golive=prod", "--golive-checklist=extra.yaml", "-m", "backup", "-v"

@@ -1,4 +1,4 @@
-"""The documentation: the check reference matches the catalog, and the site builds without warnings."""
+"""The documentation: the check reference matches the catalog; the site builds without warnings."""
 
 from __future__ import annotations
 
@@ -19,7 +19,10 @@ REFERENCE = ROOT / "docs" / "checks.md"
 
 
 def test_check_reference_is_current() -> None:
-    stale = "docs/checks.md is stale: the check catalog changed. Run `golive docs` to regenerate it, then commit it."
+    stale = (
+        "docs/checks.md is stale: the check catalog changed. "
+        "Run `golive docs` to regenerate it, then commit it."
+    )
     assert REFERENCE.is_file(), "docs/checks.md is missing. Run `golive docs` to generate it."
     assert REFERENCE.read_text(encoding="utf-8") == render_check_reference(), stale
 

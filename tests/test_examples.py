@@ -124,7 +124,7 @@ def statuses(report: dict[str, Any], item_id: str) -> set[str]:
 def assert_go_with_manual_warn(
     example: Example, passed: list[str], custom: list[str]
 ) -> dict[str, Any]:
-    """GO with --golive-manual=warn; the named lines and custom checks passed; manual items pending."""
+    """GO with --golive-manual=warn: named lines and custom checks passed, manual items pending."""
     code, output, report = example.run("--golive-manual=warn")
     assert code == 0, output[-4000:]
     assert "GOLIVE example: GO" in output, output[-4000:]
@@ -384,7 +384,7 @@ class ContentPlatform:
 
 @pytest.fixture
 def content_platform(tmp_path: Path) -> Iterator[ContentPlatform]:
-    """PostgreSQL database with schema ``content``; a worker heartbeat in Redis; recorded kubectl."""
+    """PostgreSQL with schema ``content``; a worker heartbeat in Redis; recorded kubectl."""
     require(port_open(5432), "PostgreSQL on 127.0.0.1:5432")
     require(port_open(6379), "Redis on 127.0.0.1:6379")
     import redis

@@ -225,7 +225,7 @@ CHECKLIST = """\
 ## Infrastructure
 - [ ] Local app hosts have a shell <!-- golive: file path=/bin/sh on=app -->
 - [ ] Local app hosts have no such file <!-- golive: file path=/no/such/file/golive on=app severity=warning -->
-"""
+"""  # noqa: E501 - checklist lines, verbatim
 
 
 def test_a_run_with_an_inventory_applies_lines_to_a_group(pytester: pytest.Pytester) -> None:

@@ -24,7 +24,8 @@ SECRET = 'pa55/w+rd "&<Zq9>"'
         (f"BYTES {SECRET.encode().hex().upper()}", "HEX"),
         (json.dumps({"password": SECRET}), "json-escaped"),
         (
-            f"<td>{SECRET.replace('&', '&amp;').replace('<', '&lt;').replace('>', '&gt;').replace(chr(34), '&quot;')}</td>",
+            "<td>" + SECRET.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+            .replace(chr(34), "&quot;") + "</td>",
             "html-escaped",
         ),
         (f"Authorization: Basic {base64.b64encode(SECRET.encode()).decode()}", "base64"),

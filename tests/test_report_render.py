@@ -146,7 +146,10 @@ def test_every_user_string_is_escaped() -> None:
     assert "<img src=x" not in html
     assert "</summary><script>" not in html
     assert "<b>" not in html and "<i>web</i>" not in html
-    escaped = "&lt;/summary&gt;&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;&#34;&gt;&lt;img src=x onerror=alert(1)&gt; ü 日本"
+    escaped = (
+        "&lt;/summary&gt;&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;&#34;&gt;"
+        "&lt;img src=x onerror=alert(1)&gt; ü 日本"
+    )
     assert html.count(escaped) >= 6  # title, observed, expected, details, waiver, attestation, ...
     assert "prod&lt;script&gt;" in html
     assert "\u202e" not in html, "a bidi override could make text display reversed"

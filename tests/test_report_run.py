@@ -45,7 +45,7 @@ CHECKLIST = f"""\
 
 ## Sign-off
 - [ ] Lead says <b>yes</b>
-"""
+"""  # noqa: E501 - checklist lines, verbatim
 
 WAIVERS = """\
 [[waiver]]

@@ -79,7 +79,7 @@ def test_a_batch_answers_each_command_as_running_it_alone_would(target: HostTarg
 
 
 def test_a_script_cut_short_is_finished_command_by_command(target: HostTarget) -> None:
-    """A syntax error ends the script where it stands: the rest is sent again, each command alone."""
+    """A syntax error ends the script where it stands: the rest is sent again, one by one."""
     commands = ["echo before", "echo (", "echo after; exit 4"]
     alone = [_alone(target, c) for c in commands]
     before = target.round_trips
@@ -428,7 +428,10 @@ def test_accounts_are_listed_only_where_every_source_is_local(nsswitch: str, loc
 def test_nis_lines_under_compat_mean_asking_per_account() -> None:
     from pytest_golive.targets.host import Accounts
 
-    text = "passwd: compat\ngroup: compat\n@@golive\nroot:x:0:0:root:/root:/bin/bash\n+::::::\n@@golive\nroot:x:0:\n"
+    text = (
+        "passwd: compat\ngroup: compat\n@@golive\n"
+        "root:x:0:0:root:/root:/bin/bash\n+::::::\n@@golive\nroot:x:0:\n"
+    )
     assert Accounts.parse(text) is None
 
 
@@ -466,7 +469,10 @@ def _catalog_checklist(shared: Path, fleet: Fleet) -> str:
     (shared / "cron.d" / "backup").write_text("30 2 * * * backup /usr/local/bin/db-backup --full\n")
     (shared / "backups").mkdir()
     (shared / "backups" / "db.sql.gz").write_text("x")
-    cron = f"crontab={shared / 'crontab'} cron_dir={shared / 'cron.d'} spool_dir={shared / 'spool'} periodic_dirs={shared / 'none'}"
+    cron = (
+        f"crontab={shared / 'crontab'} cron_dir={shared / 'cron.d'} "
+        f"spool_dir={shared / 'spool'} periodic_dirs={shared / 'none'}"
+    )
     lines = [
         "cpu min=1",
         "cpu min=4096",
@@ -514,7 +520,7 @@ def _catalog_checklist(shared: Path, fleet: Fleet) -> str:
 def test_every_host_check_answers_the_same_in_rounds(
     fleet: Fleet, shared_dir: Path, golive_project: Any
 ) -> None:
-    """The whole host catalog, over local:// and ssh://: rounds change nothing but the round trips."""
+    """The whole host catalog, over local:// and ssh://: rounds change only the round trips."""
     host = fleet.hosts[0]
     environments = (
         "\n[environments.fleet.hosts]\nweb = [\n"

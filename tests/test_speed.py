@@ -124,7 +124,7 @@ def probe_checks() -> Iterator[_Probe]:
 
     @check(target="host", name="speedtest_nofork")
     def nofork(host: Any) -> Outcome:
-        """Pass when new processes start with fork, not vfork (see pytest_golive.integration.prefetch)."""
+        """Pass when new processes start with fork, not vfork (see integration.prefetch)."""
         vfork = getattr(subprocess, "_USE_VFORK", False)
         return Outcome.of(not vfork, f"vfork {'on' if vfork else 'off'}", "vfork off")
 

@@ -91,7 +91,7 @@ def test_go_under_xdist(go_project: GoliveProject) -> None:
 def test_waiver_expiry_follows_the_clock(
     go_project: GoliveProject, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A waiver counts through its expiry day and not a day longer; GOLIVE_TODAY sets the clock too."""
+    """A waiver counts through its expiry day, not a day longer; GOLIVE_TODAY sets the clock too."""
     assert go_project.run(today="2026-06-30").ret == pytest.ExitCode.OK
     result = go_project.run(today="2026-07-01")
     assert result.ret == pytest.ExitCode.TESTS_FAILED

@@ -202,7 +202,7 @@ def mysql_lab() -> Iterator[MysqlLab]:
 
 @dataclass
 class PostgresLab:
-    """A database with schemas ``app`` (good) and ``bad``, and roles, on the machine's PostgreSQL."""
+    """A database with schemas ``app`` (good) and ``bad``, and roles, on the local PostgreSQL."""
 
     database: str
     latin1_database: str
