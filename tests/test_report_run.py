@@ -137,7 +137,11 @@ def test_html_report_escapes_checklist_text_and_shows_the_verdict(reports: Path)
 def test_markdown_summary_names_blockers_and_escapes(reports: Path) -> None:
     text = (reports / "r.md").read_text(encoding="utf-8")
     assert text.startswith("## ⛔ NO-GO: prod")
-    assert "### Blocking (3)" in text and "### Waived (1)" in text and "### Warnings (1)" in text
+    # what blocks first, by section; the pending sign-off counted, with its command
+    assert "### Blocking: Infrastructure (2)" in text and "### Pending sign-offs (1)" in text
+    assert text.index("### Blocking: Infrastructure") < text.index("### Pending sign-offs")
+    assert "golive attest sign-off/lead-says-b-yes-b --by NAME --ticket TICKET" in text
+    assert "### Waived (1)" in text and "### Warnings (1)" in text
     assert "<script>" not in text and "\\<script\\>" in text
     assert "observed 2 vCPUs, expected \\>= 999 vCPUs" in text
 

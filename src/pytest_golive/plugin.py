@@ -36,7 +36,8 @@ STATUS_WORDS = {
 }
 
 #: Concurrent evaluation ahead of reporting, and xdist defaults, as plugins of their own.
-pytest_plugins = ("pytest_golive.integration.prefetch", "pytest_golive.integration.xdist_support")
+pytest_plugins = ("pytest_golive.integration.prefetch", "pytest_golive.integration.xdist_support",
+                  "pytest_golive.integration.approval")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

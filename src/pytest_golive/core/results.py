@@ -44,6 +44,12 @@ class RunResults:
     options: dict[str, Any] = field(default_factory=dict)
     runs: list[dict[str, Any]] = field(default_factory=list)
     baseline: dict[str, Any] | None = None
+    #: What this run is evidence for: change ticket, release, pipeline, commit.
+    change: dict[str, Any] = field(default_factory=dict)
+    #: The environment's ``description`` from the configuration.
+    description: str = ""
+    #: Attestations of this environment that match no collected item.
+    stale_attestations: list[dict[str, Any]] = field(default_factory=list)
 
     def add(self, result: dict[str, Any]) -> None:
         """Add one item's result; a later result of the same item (a failing
@@ -77,7 +83,11 @@ class RunResults:
 
     def to_dict(self) -> dict[str, Any]:
         sections = []
-        for name, rows in self.by_section().items():
+        # Checklist order, not arrival order: under xdist results arrive as workers finish.
+        ordered: dict[str, list[dict[str, Any]]] = {}
+        for r in sorted(self.results, key=lambda r: (r.get("order", 0), r["nodeid"])):
+            ordered.setdefault(r["section"], []).append(r)
+        for name, rows in ordered.items():
             counts = Counter(_display_status(r) for r in rows)
             sections.append({"name": name, "title": rows[0].get("section_title", name),
                              "counts": dict(counts), "total": len(rows)})
@@ -99,6 +109,12 @@ class RunResults:
             "provenance": self.provenance,
             "options": self.options,
         }
+        if self.change:
+            data["change"] = self.change
+        if self.description:
+            data["environment_description"] = self.description
+        if self.stale_attestations:
+            data["stale_attestations"] = self.stale_attestations
         if self.runs:
             data["runs"] = self.runs
         if self.baseline is not None:
@@ -115,7 +131,9 @@ class RunResults:
             stale_waivers=data.get("stale_waivers", []), checklists=data.get("checklists", []),
             groups=data.get("groups", []), provenance=data.get("provenance", {}),
             options=data.get("options", {}), runs=list(data.get("runs", [])),
-            baseline=data.get("baseline"),
+            baseline=data.get("baseline"), change=dict(data.get("change") or {}),
+            description=str(data.get("environment_description") or ""),
+            stale_attestations=list(data.get("stale_attestations") or []),
         )
 
     @classmethod
@@ -156,6 +174,7 @@ class RunResults:
                 "digest": (digests[index] if digests else None),
                 "run_by": run.provenance.get("run_by"), "machine": run.provenance.get("machine"),
             }]
+        merged.change = dict(runs[0].change)
         merged.provenance = dict(runs[0].provenance)
         merged.options = dict(runs[0].options)
         return merged
@@ -241,4 +260,10 @@ def ci_context(environ: Mapping[str, str]) -> dict[str, str] | None:
     if environ.get("JENKINS_URL"):
         return {"system": "Jenkins", "actor": get("BUILD_USER_ID", "BUILD_USER"), "url": get("BUILD_URL"),
                 "ref": get("GIT_BRANCH"), "commit": get("GIT_COMMIT")}
+    if environ.get("TF_BUILD", "").lower() == "true":
+        from pytest_golive.core.change import azure_run_url
+
+        return {"system": "Azure Pipelines", "actor": get("BUILD_REQUESTEDFOR", "BUILD_REQUESTEDFOREMAIL"),
+                "url": azure_run_url(environ), "ref": get("BUILD_SOURCEBRANCHNAME"),
+                "commit": get("BUILD_SOURCEVERSION")}
     return None

@@ -97,7 +97,9 @@ class Line:
             if self.expired_waiver:
                 return Attention.EXPIRED_WAIVER
             return Attention.PENDING
-        if self.status in ("warning", "manual-pending"):
+        if self.status == "manual-pending":
+            return Attention.PENDING  # a sign-off all the same, though it does not block
+        if self.status == "warning":
             return Attention.WARNING
         return None
 

@@ -86,7 +86,8 @@ def _reasons(tr: Any, results: RunResults, everything: bool) -> None:
     if not (attend.failing or attend.expired_waivers or attend.pending or attend.warnings
             or everything):
         return
-    tr.write_sep("-", "golive: what blocks the release, first")
+    blocks = bool(attend.failing or attend.expired_waivers or any(x.blocking for x in attend.pending))
+    tr.write_sep("-", "golive: what blocks the release, first" if blocks else "golive: needs attention")
     for section in attend.failing:
         tr.write_line(f"{section.title}:", bold=True)
         for line in section.lines:
@@ -96,8 +97,10 @@ def _reasons(tr: Any, results: RunResults, everything: bool) -> None:
         tr.write_line(f"EXPIRED WAIVER {line.id}  {line.title} - {line.sentence()}", red=True)
     if attend.pending:
         n = len(attend.pending)
+        free = sum(1 for line in attend.pending if not line.blocking)
+        note = f"; {free} of them do{'es' if free == 1 else ''} not block" if free else ""
         tr.write_line(f"PENDING {n} sign-off{'s' if n != 1 else ''} "
-                      f"({_by_section(attend.pending)}); sign them with:", yellow=True)
+                      f"({_by_section(attend.pending)}{note}); sign them with:", yellow=True)
         tr.write_line(f"  {attend.sign_command(lines)}")
         for line in attend.pending:
             # a sign-off that lapsed says why, even collapsed: someone signed it once
