@@ -3,6 +3,8 @@
 Every session is opened read-only by construction (``SET SESSION TRANSACTION
 READ ONLY`` on MySQL, ``default_transaction_read_only`` on PostgreSQL) with
 connect and query timeouts, so no check can change a target even by mistake.
+What differs between the servers is the handle's dialect
+(:mod:`pytest_golive.targets.dialects`): one object per driver, one protocol.
 """
 
 from __future__ import annotations
@@ -15,6 +17,10 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from pytest_golive.core.config import Settings, TargetSpec
 from pytest_golive.core.outcome import CheckError
 from pytest_golive.core.secrets import Secret, mask, reveal
+from pytest_golive.targets.dialects import CLIENT_GRACE, Dialect, dialect_for
+
+__all__ = ["CLIENT_GRACE", "DRIVERS", "DatabaseTarget", "Dsn", "describe_error",
+           "validate_read_only_sql"]
 
 DRIVERS = {
     "mysql": "mysql", "mariadb": "mysql",
@@ -64,6 +70,8 @@ class DatabaseTarget:
         self.name = spec.name
         self.dsn = Dsn.parse(spec.options["dsn"])
         self.driver = self.dsn.driver
+        #: What differs between servers: session, catalog queries, facts (one object per driver).
+        self.dialect: Dialect = dialect_for(self.driver)
         self.connect_timeout = float(spec.options.get("connect_timeout", settings.connect_timeout))
         self.query_timeout = float(spec.options.get("query_timeout", settings.command_timeout))
         self._conn: Any = None
@@ -81,7 +89,7 @@ class DatabaseTarget:
             raise CheckError(self._failure)
         if self._conn is None:
             try:
-                self._conn = getattr(self, f"_connect_{self.driver}")()
+                self._conn = self.dialect.connect(self)
             except Exception as exc:  # noqa: BLE001 - drivers raise many kinds
                 self._failure = (
                     str(exc) if isinstance(exc, CheckError)
@@ -90,97 +98,6 @@ class DatabaseTarget:
                 raise CheckError(self._failure) from None
         return self._conn
 
-    def _mysql_ssl_mode(self) -> str:
-        return (self.dsn.query.get("ssl_mode") or self.dsn.query.get("ssl-mode") or "").lower()
-
-    def _mysql_ssl(self) -> dict[str, Any] | None:
-        """TLS options for pymysql: required when a CA is configured or the DSN asks.
-
-        Without either, pymysql negotiates TLS when the server offers it;
-        ``?ssl_mode=disabled`` in the DSN turns TLS off.
-        """
-        verify = bool(self.spec.options.get("ssl_verify", True))
-        if self.spec.options.get("ssl_ca"):
-            return {
-                "ca": self.spec.options["ssl_ca"],
-                "check_hostname": verify,
-                "verify_mode": verify,
-            }
-        mode = self._mysql_ssl_mode()
-        if mode in ("required", "require", "verify_ca", "verify_identity") or self.dsn.query.get(
-            "ssl"
-        ) in ("1", "true"):
-            return {"check_hostname": False, "verify_mode": False}
-        return None
-
-    def _connect_mysql(self) -> Any:
-        import pymysql
-
-        conn = pymysql.connect(
-            host=self.dsn.host,
-            port=self.dsn.port or 3306,
-            user=self.dsn.user or "",
-            password=reveal(self.dsn.password) or "",
-            database=self.dsn.database,
-            connect_timeout=self.connect_timeout,
-            # The server stops a statement at query_timeout; the socket timeout
-            # is a backstop for a server that does not answer at all.
-            read_timeout=self.query_timeout + CLIENT_GRACE,
-            write_timeout=self.query_timeout + CLIENT_GRACE,
-            ssl=self._mysql_ssl(),
-            ssl_disabled=self._mysql_ssl_mode() == "disabled",
-            autocommit=True,
-        )
-        with conn.cursor() as cur:
-            cur.execute("SET SESSION TRANSACTION READ ONLY")
-            server: str = conn.get_server_info()  # type: ignore[no-untyped-call]
-            if "mariadb" in server.lower():
-                # MariaDB: seconds, any statement.
-                cur.execute(f"SET SESSION max_statement_time={self.query_timeout:g}")
-            else:
-                # MySQL 5.7+/8: milliseconds, SELECT statements.
-                cur.execute(f"SET SESSION MAX_EXECUTION_TIME={int(self.query_timeout * 1000)}")
-        return conn
-
-    def _connect_postgresql(self) -> Any:
-        import psycopg
-
-        ms = int(self.query_timeout * 1000)
-        tls: dict[str, Any] = {}
-        if "sslmode" in self.dsn.query:
-            tls["sslmode"] = self.dsn.query["sslmode"]
-        return psycopg.connect(
-            host=self.dsn.host,
-            port=self.dsn.port or 5432,
-            user=self.dsn.user,
-            password=reveal(self.dsn.password),
-            dbname=self.dsn.database or "postgres",
-            connect_timeout=max(1, int(self.connect_timeout)),
-            options=f"-c default_transaction_read_only=on -c statement_timeout={ms}",
-            autocommit=True,
-            **tls,
-        )
-
-    def _connect_redis(self) -> Any:
-        import redis
-        from redis.backoff import NoBackoff
-        from redis.retry import Retry
-
-        client = redis.Redis(
-            # One attempt: a retry loop would multiply the configured timeout.
-            retry=Retry(NoBackoff(), 0),
-            host=self.dsn.host,
-            port=self.dsn.port or 6379,
-            username=self.dsn.user,
-            password=reveal(self.dsn.password),
-            db=int(self.dsn.database or 0),
-            ssl=self.dsn.scheme == "rediss",
-            socket_connect_timeout=self.connect_timeout,
-            socket_timeout=self.query_timeout,
-        )
-        client.ping()
-        return client
-
     def query(self, sql: str, params: Any = None) -> list[tuple[Any, ...]]:
         """Rows of a read-only query (SQL databases).
 
@@ -188,7 +105,7 @@ class DatabaseTarget:
         read (:func:`validate_read_only_sql`); the read-only session is the
         second line of defence.
         """
-        if self.driver == "redis":
+        if not self.dialect.sql:
             raise CheckError(f"database {self.name}: SQL queries do not apply to Redis")
         try:
             validate_read_only_sql(sql)
@@ -216,13 +133,7 @@ class DatabaseTarget:
     @property
     def server_version(self) -> str:
         """The server's version string ("10.11.6-MariaDB", "15.4", "7.0.15")."""
-        conn = self.connection()
-        if self.driver == "mysql":
-            # MariaDB before 11 prefixes "5.5.5-" for old replication clients.
-            return str(conn.get_server_info()).removeprefix("5.5.5-")
-        if self.driver == "postgresql":
-            return str(self.scalar("SHOW server_version"))
-        return str(self.redis("info", "server").get("redis_version", ""))
+        return self.dialect.server_version(self)
 
     def redis(self, command: str, *args: Any) -> Any:
         """One Redis command through the shared client; errors become one line.
@@ -256,8 +167,6 @@ class DatabaseTarget:
                 self._conn = None
 
 
-#: Seconds the client waits beyond the server-side statement limit.
-CLIENT_GRACE = 2.0
 
 #: First words of the statements a read-only check may send.
 READ_STATEMENTS = ("SELECT", "WITH", "SHOW", "EXPLAIN", "DESCRIBE", "DESC", "VALUES", "TABLE")
