@@ -15,6 +15,10 @@ command -v git >/dev/null 2>&1 || apt_packages+=(git)
 command -v openssl >/dev/null 2>&1 || apt_packages+=(openssl)
 command -v logrotate >/dev/null 2>&1 || apt_packages+=(logrotate)
 command -v chronyd >/dev/null 2>&1 || [ -x /usr/sbin/chronyd ] || apt_packages+=(chrony)
+[ -x /usr/bin/prometheus ] || apt_packages+=(prometheus)
+[ -x /usr/bin/prometheus-alertmanager ] || apt_packages+=(prometheus-alertmanager)
+[ -x /usr/bin/prometheus-node-exporter ] || apt_packages+=(prometheus-node-exporter)
+[ -x /usr/lib/rabbitmq/bin/rabbitmq-server ] || apt_packages+=(rabbitmq-server)
 if [ ${#apt_packages[@]} -gt 0 ]; then
   echo "installing system packages: ${apt_packages[*]}"
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
