@@ -88,8 +88,8 @@ timeout = 5
 - [ ] Grafana dashboards accessible <!-- golive: grafana_dashboard title=Missing on=grafana -->
 - [ ] Grafana with a refused token <!-- golive: grafana_dashboard title=API on=grafana_bad -->
 ## Queues
-- [ ] Queue drained <!-- golive: rabbitmq_queue_depth queue=leak-check vhost={VHOST} max=0 on=rabbit -->
-- [ ] Refused password <!-- golive: rabbitmq_dead_letter queue=leak-check vhost={VHOST} on=rabbit_bad -->
+- [ ] Queue drained <!-- golive: rabbitmq_queue_depth queue=leak-check vhost={V} max=0 on=rabbit -->
+- [ ] Refused password <!-- golive: rabbitmq_dead_letter queue=leak-check vhost={V} on=rabbit_bad -->
 """,
     )
     out = pytester.path / "out"
