@@ -725,6 +725,10 @@ def _safe_dsn(value: Any) -> str:
     if parts.password:
         netloc = parts.netloc.replace(f":{parts.password}@", ":*****@", 1)
         text = parts._replace(netloc=netloc).geturl()
+    elif parts.password == "" and ":@" in parts.netloc:
+        # An empty password (an unset ${DB_PASSWORD}) hides nothing: dropping the colon keeps
+        # the DSN from matching the whole secret value, so user@host:port/db stays readable.
+        text = parts._replace(netloc=parts.netloc.replace(":@", "@", 1)).geturl()
     from pytest_golive.core.secrets import mask
 
     return mask(text)

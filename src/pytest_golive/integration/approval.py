@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -96,6 +97,8 @@ class SerialNames:
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        # Every phase: junitxml opens a test case with the setup report's node id.
+        report.nodeid = serial_nodeid(report.nodeid)
         record: Any = getattr(report, "golive", None)
         if not isinstance(record, dict):
             return
@@ -103,11 +106,14 @@ class SerialNames:
         if (report.when == "call" and isinstance(duration, (int, float))
                 and duration > report.duration):
             report.duration = float(duration)  # evaluated ahead: the check's own time
-        target = record.get("target")
-        if not target:
-            return
-        suffix = f"@{target}"
-        if report.nodeid.endswith(suffix):
-            report.nodeid = report.nodeid[: -len(suffix)]
-        if isinstance(record.get("nodeid"), str) and record["nodeid"].endswith(suffix):
-            record["nodeid"] = record["nodeid"][: -len(suffix)]
+        if isinstance(record.get("nodeid"), str):
+            record["nodeid"] = serial_nodeid(record["nodeid"])
+
+
+#: ``checklist.md::section/id[web1]@web1``: loadgroup's suffix repeats the item's target.
+_GROUP_SUFFIX = re.compile(r"\[([^\[\]]+)\]@\1$")
+
+
+def serial_nodeid(nodeid: str) -> str:
+    """A checklist item's node id without xdist's ``@<group>`` suffix (its target)."""
+    return _GROUP_SUFFIX.sub(r"[\1]", nodeid)

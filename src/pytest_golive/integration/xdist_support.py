@@ -90,7 +90,10 @@ class _Merger:
     @pytest.hookimpl(optionalhook=True)
     def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
         if not self.order:
-            self.order = {nodeid: i for i, nodeid in enumerate(ids)}
+            from pytest_golive.integration.approval import serial_nodeid
+
+            # keyed by serial node ids: approval.SerialNames may strip the suffix first
+            self.order = {serial_nodeid(nodeid): i for i, nodeid in enumerate(ids)}
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
@@ -107,5 +110,8 @@ class _Merger:
         target = record.get("target")
         if target and nodeid.endswith(f"@{target}"):
             record["nodeid"] = nodeid[: -len(target) - 1]
-        if report.nodeid in self.order:
-            record["order"] = self.order[report.nodeid]
+        from pytest_golive.integration.approval import serial_nodeid
+
+        serial = serial_nodeid(report.nodeid)
+        if serial in self.order:
+            record["order"] = self.order[serial]
