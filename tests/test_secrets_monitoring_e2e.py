@@ -81,6 +81,7 @@ url = "http://golive:${{RABBITMQ_BAD_PASSWORD}}@{api}"
 timeout = 5
 """,
     )
+    v = VHOST  # short, to keep the checklist lines readable
     pytester.makefile(
         ".md",
         checklist=f"""
@@ -88,8 +89,8 @@ timeout = 5
 - [ ] Grafana dashboards accessible <!-- golive: grafana_dashboard title=Missing on=grafana -->
 - [ ] Grafana with a refused token <!-- golive: grafana_dashboard title=API on=grafana_bad -->
 ## Queues
-- [ ] Queue drained <!-- golive: rabbitmq_queue_depth queue=leak-check vhost={V} max=0 on=rabbit -->
-- [ ] Refused password <!-- golive: rabbitmq_dead_letter queue=leak-check vhost={V} on=rabbit_bad -->
+- [ ] Queue drained <!-- golive: rabbitmq_queue_depth queue=leak-check vhost={v} max=0 on=rabbit -->
+- [ ] Refused password <!-- golive: rabbitmq_dead_letter queue=leak-check on=rabbit_bad -->
 """,
     )
     out = pytester.path / "out"
