@@ -16,8 +16,11 @@ the wording of one particular checklist.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
+
+from pytest_golive.checks.registry import Check, CheckDefinitionError, coerce
 
 
 @dataclass
@@ -35,6 +38,7 @@ class Line:
     parent: int | None = None  # index in the document's line list
     children: list[int] = field(default_factory=list)
     children_text: list[str] = field(default_factory=list)  # sub-items' words, for group lines
+    headings: tuple[str, ...] = ()  # the headings above the line, outermost first
 
     @property
     def lower(self) -> str:
@@ -79,6 +83,11 @@ class Proposal:
     confidence: float
     reason: str
     guessed: tuple[str, ...] = ()
+    #: Further checks the line needs as well (each a (check, params) pair): the line
+    #: passes only when all of them pass ("reachable: host A and host B").
+    also: list[tuple[str, dict[str, str]]] = field(default_factory=list)
+    #: The checks prove a necessary part; a person must attest the rest.
+    attest: bool = False
 
     @property
     def check(self) -> str:
@@ -114,3 +123,57 @@ def rule(func: Rule) -> Rule:
     """Register a rule whose checks are named only in its proposals."""
     RULES.append(RegisteredRule(func, (), func.__module__))
     return func
+
+
+# --- validation -----------------------------------------------------------------------
+
+#: A ``${name}`` reference to a variable of the environment.
+VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_.]*)\}")
+
+
+def validate_params(chk: Check, raw: Mapping[str, Any]) -> dict[str, Any]:
+    """Validate a binding's parameters exactly as collection does.
+
+    Names, types and required parameters, then the check's own validator.
+    A value that still holds a ``${variable}`` (unset when collected, or not
+    known yet when imported) is checked for its name only: its type and the
+    check's own validator are decided once the variable has a value.
+    Raises :class:`CheckDefinitionError`.
+    """
+    pending = {k for k, v in raw.items() if isinstance(v, str) and VARIABLE.search(v)}
+    if not pending:
+        params = chk.validate(raw)
+        extra = getattr(chk.func, "golive_validate", None)
+        if extra is not None:
+            try:
+                extra(params)
+            except ValueError as exc:
+                raise CheckDefinitionError(f"check '{chk.name}': {exc}") from None
+        return params
+    for key in raw:
+        if chk.param(key) is None:
+            chk.validate({key: raw[key]})  # raises, naming the nearest parameter
+    out = dict(raw)
+    for key, value in raw.items():
+        param = chk.param(key)
+        if key in pending or param is None:
+            continue
+        try:
+            out[key] = coerce(value, param.annotation)
+        except (TypeError, ValueError) as exc:
+            raise CheckDefinitionError(
+                f"check '{chk.name}' parameter '{key}': {exc} (expected {param.type_name()})"
+            ) from None
+    missing = [p.name for p in chk.params if p.required and p.name not in raw]
+    if missing:
+        raise CheckDefinitionError(f"check '{chk.name}' needs parameter(s) {', '.join(missing)}")
+    return out
+
+
+def variables_of(params: Mapping[str, Any]) -> list[str]:
+    """The ``${variables}`` a binding's parameters name, in order."""
+    found: list[str] = []
+    for value in params.values():
+        if isinstance(value, str):
+            found += [m for m in VARIABLE.findall(value) if m not in found]
+    return found

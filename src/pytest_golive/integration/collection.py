@@ -17,7 +17,8 @@ import pytest
 
 from pytest_golive.checklist import ChecklistError, Item, read_checklist
 from pytest_golive.checklist.model import CANONICAL_SECTIONS
-from pytest_golive.checks.registry import REGISTRY, Check, CheckDefinitionError, coerce
+from pytest_golive.checks.registry import REGISTRY, Check, CheckDefinitionError
+from pytest_golive.checks.rules import validate_params
 from pytest_golive.core.config import OtherEnvironment, TargetSpec
 from pytest_golive.core.outcome import Outcome, combine
 from pytest_golive.core.secrets import Secret, mask, mask_data
@@ -82,13 +83,7 @@ class ChecklistFile(pytest.File):
                 raise CheckDefinitionError(str(exc.args[0])) from None
             raw, missing = _substitute(binding.params, gs.env.vars)
             unset += [m for m in missing if m not in unset]
-            params = chk.validate(raw) if not missing else _validate_written(chk, raw)
-            validate_extra = getattr(chk.func, "golive_validate", None)
-            if validate_extra is not None and not missing:
-                try:
-                    validate_extra(params)
-                except ValueError as exc:
-                    raise CheckDefinitionError(f"check '{chk.name}': {exc}") from None
+            params = validate_params(chk, raw)
             if chk.target == "none":
                 # Checks of the project itself (a git tree, a local file) read paths
                 # relative to the configuration, not to wherever pytest was started.
@@ -122,29 +117,6 @@ class ChecklistFile(pytest.File):
                 continue
             nodes += [node(f"{item.id}[{spec.name}]", spec) for spec in specs]
         return nodes
-
-
-def _validate_written(chk: Check, raw: dict[str, Any]) -> dict[str, Any]:
-    """Validate what a line wrote while some of its ``${variables}`` are unset:
-    names and the values that are known, so a typo still fails at collection."""
-    known = {k: v for k, v in raw.items() if not (isinstance(v, str) and _VAR.search(v))}
-    for key in raw:
-        if chk.param(key) is None:
-            chk.validate({key: raw[key]})  # raises, naming the nearest parameter
-    out = dict(raw)
-    for key, value in known.items():
-        param = chk.param(key)
-        assert param is not None
-        try:
-            out[key] = coerce(value, param.annotation)
-        except (TypeError, ValueError) as exc:
-            raise CheckDefinitionError(
-                f"check '{chk.name}' parameter '{key}': {exc} (expected {param.type_name()})"
-            ) from None
-    missing = [p.name for p in chk.params if p.required and p.name not in raw]
-    if missing:
-        raise CheckDefinitionError(f"check '{chk.name}' needs parameter(s) {', '.join(missing)}")
-    return out
 
 
 def _not_configured(gs: gsession.GoliveSession, names: list[str]) -> Outcome:

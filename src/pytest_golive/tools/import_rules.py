@@ -26,14 +26,33 @@ from pytest_golive.checks.rules import (  # noqa: F401 - re-exported for the imp
 )
 
 
+def propose_all(line: Line) -> list[Proposal]:
+    """Every proposal any registered rule makes for ``line``, at the rule's own confidence.
+
+    The catalog must be loaded first (``REGISTRY.names()``): check modules
+    declare their rules when they are imported.
+    """
+    return [p for p in (r.func(line) for r in list(RULES)) if p is not None and p.candidates]
+
+
 def propose(line: Line) -> Proposal | None:
-    """The most confident proposal any rule makes for ``line`` (None: a manual line)."""
-    found = [p for p in (r.func(line) for r in RULES) if p is not None and p.candidates]
+    """The most confident proposal for ``line``, adjusted for words about people (None: manual)."""
+    found = propose_all(line)
     if not found:
         return None
     best = max(found, key=lambda p: p.confidence)
-    best.confidence = round(max(0.0, min(1.0, best.confidence + _adjust(line))), 2)
+    best.confidence = round(max(0.0, min(1.0, best.confidence + adjust(line))), 2)
     return best
+
+
+def names_one_test(line: Line) -> bool:
+    """The line's code runs one test script of the team's (``python test_login.py``)."""
+    return bool(_NAMED_SCRIPT.search(line.code))
+
+
+def adjust(line: Line) -> float:
+    """How much words about a person's work, or a condition, lower any proposal for ``line``."""
+    return _adjust(line)
 
 
 #: Words that make a line about a person's work (a document, a decision, a
@@ -41,8 +60,14 @@ def propose(line: Line) -> Proposal | None:
 _HUMAN = re.compile(
     r"\b(documented|plan(ned)?|review(ed)?|train(ed|ing)|notif(y|ied)|approv(e|ed|al)|"
     r"sign(ed)?[- ]?off|agreed|defined|communicated|procedures?|strategy|"
-    r"stakeholders?|tested manually|drill|meeting|obtained and tested|identified|prepared)\b"
+    r"stakeholders?|tested manually|drill|meeting|obtained and tested|identified|prepared|"
+    r"bugs?|backlog|complaints?|feedback|adjust|tune|tuning|optimi[sz]e)\b"
 )
+#: Words about a history or a period of watching, which a check of the present cannot see.
+_OVER_TIME = re.compile(r"\b(no gaps|gaps in|over time|trends?|for the (first|next|last) \d+ ?(hours|days|h)|"
+                        r"for \d+ ?(hours|h)|during)\b")
+#: A test script of the team's, named on the line: a whole-report check cannot tell that one ran.
+_NAMED_SCRIPT = re.compile(r"(^|\s)(python3?|bash|sh|node|\./)\s*[\w./-]*test[\w./-]*", re.MULTILINE)
 _CONDITIONAL = re.compile(r"\((if|when|optional)\b|\bif (using|needed|applicable)\b")
 _WATCH = re.compile(r"\b(alerts?|alerting|dashboards?|monitor(ed|ing)?|trend|over time|for \d+ hours)\b")
 
@@ -52,6 +77,8 @@ def _adjust(line: Line) -> float:
     text = re.sub(r"`[^`]*`|\b[A-Z][A-Z0-9_]+\b", " ", line.marked).lower()
     delta = 0.0
     if _HUMAN.search(text):
+        delta -= 0.4
+    if _OVER_TIME.search(text):
         delta -= 0.4
     if _CONDITIONAL.search(text):
         delta -= 0.05
@@ -97,7 +124,8 @@ def _cpu(line: Line) -> Proposal | None:
     m = m or re.search(rf"\b{_CPU}\b[^\d\n]{{0,25}}?(\d+)(?!\s*(?:ghz|mhz|\.\d|%))", t)
     if not m:
         if _has(r"sufficient|enough|minimum|at least|resources", t):
-            return Proposal([("cpu", {})], 0.4, "CPU requirement without a number: add min=N")
+            return Proposal([("cpu", {"min": "${min_cpus}"})], 0.7,
+                            "CPU requirement without a number: the count is a variable")
         return None
     return Proposal([("cpu", {"min": m.group(1)})], 0.9, f"CPU count {m.group(1)}")
 
@@ -110,7 +138,8 @@ def _memory(line: Line) -> Proposal | None:
     m = _near_number(t, r"\b(?:ram|memory|mem)\b", _SIZE)
     if not m:
         if _has(r"sufficient|enough|minimum|at least|resources", t):
-            return Proposal([("memory", {})], 0.4, "memory requirement without a size: add min_gib=N")
+            return Proposal([("memory", {"min_gib": "${min_memory_gib}"})], 0.7,
+                            "memory requirement without a size: the size is a variable")
         return None
     number, unit = m.group(1), m.group(2)
     return Proposal([("memory", {"min_gib": _gib(number, unit)})], 0.9, f"memory {number} {unit.upper()}")
@@ -147,7 +176,10 @@ def _disk(line: Line) -> Proposal | None:
     m = _near_number(t, _DISK, _SIZE, 40) if _has(_DISK, t) else re.search(_SIZE, t)
     if not m:
         if _has(r"sufficient|enough|minimum|at least|space", t):
-            return Proposal([("disk_free", {"path": path})], 0.4, "disk requirement without a size: add min_gib=N")
+            check = "disk_size" if _has(r"allocat\w*|size|capacity|provision\w*", t) else "disk_free"
+            var = "min_disk_gib" if check == "disk_size" else "min_free_gib"
+            return Proposal([(check, {"path": path, "min_gib": f"${{{var}}}"})], 0.7,
+                            "disk requirement without a size: the size is a variable", guessed)
         return None
     size = _gib(m.group(1), m.group(2))
     params = {"path": path, "min_gib": size}
@@ -267,8 +299,11 @@ def _package(line: Line) -> Proposal | None:
     if named:
         return Proposal([("package", {"name": named.group(1)})], 0.75, f"package {named.group(1)}")
     names = [p for p in _KNOWN_PACKAGES if re.search(rf"(?<![\w/-]){re.escape(p)}(?![\w/-])", t)]
-    if len(names) == 1 and not re.search(r"\w/\w", t):
+    if len(names) == 1 and not re.search(r"\w/\w|\bor\b|\beither\b", t):
         return Proposal([("package", {"name": names[0]})], 0.7, f"package {names[0]}")
+    if not names and _has(r"\b(required|system|needed|all)\b.*\bpackages\b", t):
+        return Proposal([("packages", {"names": "${system_packages}"})], 0.7,
+                        "required packages: the list is a variable")
     if names or _has(r"\bpackages\b", t):
         return Proposal([("package", {})], 0.4, "which package? alternatives or no name given")
     return None
@@ -292,7 +327,7 @@ def _user(line: Line) -> Proposal | None:
     names = _names_from_code(line.code, "useradd|adduser") or re.findall(r"[`'\"]([a-z_][\w.-]*)[`'\"]", line.marked)
     if names:
         return Proposal([("user", {"name": names[0]})], 0.8, f"user {names[0]}")
-    return Proposal([("user", {})], 0.5, "application user: add name=USER")
+    return Proposal([("user", {"name": "${app_user}"})], 0.75, "application user: its name is a variable")
 
 
 _SERVICE_STATE = r"enabled|enable|auto-?start|on boot|running|started|active|up"
@@ -332,11 +367,12 @@ def _service(line: Line) -> Proposal | None:
     names = names or re.findall(r"`([\w@.-]+)`", line.marked)
     enabled = bool(_has(r"enable|auto-?start|on boot|boot", t + " " + line.code))
     running = bool(_has(r"running|started|\bactive\b|\bstart\b|status", t + " " + line.code))
-    if _has(r"\b(stopped|disabled|not running|masked)\b", t):
+    if _has(r"\b(stopped|disabled|not running|masked)\b|restart polic\w*|restart=", t):
         return None
     if not names:
         if _has(rf"\b({_SERVICE_STATE}|created|configured)\b", t) and _has(r"systemd|services?", t):
-            return Proposal([("service", {})], 0.45, "which service? add name=UNIT")
+            return Proposal([("service", {"name": "${app_service}"})], 0.65,
+                            "which service is the team's: its unit name is a variable")
         return None
     # The service check requires running and enabled by default, which is what these lines mean.
     state = " and ".join(w for w, on in (("enabled", enabled), ("running", running)) if on) or "present"
@@ -360,7 +396,8 @@ def _port_listening(line: Line) -> Proposal | None:
     if m and _has(r"listen|open|bound|accept", t):
         return Proposal([("port_listening", {"port": m.group(1)})], 0.75, f"port {m.group(1)} listening")
     if _has(r"\bports?\b.*\b(configured|open|listening|bound)\b", t):
-        return Proposal([("port_listening", {})], 0.4, "which port? add port=N")
+        return Proposal([("port_listening", {"port": "${app_port}"})], 0.65,
+                        "the service listens on its port (a variable)")
     return None
 
 
@@ -382,6 +419,8 @@ def _reachable_from(line: Line) -> Proposal | None:
         return None
     if not _has(r"\bfrom (the )?(app\w*|application|web|each|all|every)?\s*(servers?|hosts?|nodes?|machines?|instances?)\b", t):
         return None
+    if not line.code and not re.search(r"https?://|:\d{2,5}\b", line.title):
+        return None
     found = []
     for url in re.findall(r"https?://[^\s`'\")\]]+", line.title + "\n" + line.code):
         parts = urlsplit(url)
@@ -392,8 +431,10 @@ def _reachable_from(line: Line) -> Proposal | None:
     if len(found) == 1:
         return Proposal([("tcp_reachable_from", {"to": found[0]})], 0.75, f"{found[0]} reachable from the hosts")
     if found:
-        return Proposal([("tcp_reachable_from", {"to": found[0]})], 0.45,
-                        f"{len(found)} destinations: one line per destination")
+        # Every destination the line names must be reachable: one check each.
+        return Proposal([("tcp_reachable_from", {"to": found[0]})], 0.75,
+                        f"{len(found)} destinations reachable from the hosts",
+                        also=[("tcp_reachable_from", {"to": d}) for d in found[1:]])
     return None
 
 
@@ -448,7 +489,7 @@ def _logrotate(line: Line) -> Proposal | None:
     rules = re.findall(r"^\s*(/\S+)\s*\{", line.code, re.MULTILINE)
     paths = rules or [p for p in _paths(line.title + "\n" + line.code) if re.search(r"log", p)]
     if not paths:
-        return Proposal([("logrotate", {"path": "/var/log/APP/APP.log"})], 0.5, "which log file? add path=")
+        return Proposal([("logrotate", {"path": "${log_file}"})], 0.7, "log rotation: the log file is a variable")
     # A rule's glob (/opt/app/logs/*.log) stands for the files it rotates: name one of them.
     path = re.sub(r"\*", "app", paths[0])
     params = {"path": path}
@@ -486,14 +527,15 @@ def _backups(line: Line) -> Proposal | None:
     if not _has(r"schedul\w*|automat\w*|daily|nightly|hourly|weekly|running|completed|configured|enabled|in place|implemented|successful|every (night|day|hour|week)|taken|recent", t):
         return None
     paths = _paths(line.title + "\n" + line.code)
-    path = paths[0] if paths else "/var/backups"
+    # A directory the line does not name is the team's: /var/backups is fresh on any Debian host.
+    path = paths[0] if paths else "${backup_dir}"
     hours, hours_guessed = _max_age_hours(t + " " + " ".join(lines_below(line)))
-    guessed = tuple(g for g, on in ((f"directory={path}", not paths), (f"max_age_hours={hours}", hours_guessed)) if on)
+    guessed = tuple(g for g, on in ((f"max_age_hours={hours}", hours_guessed),) if on)
     params = {"directory": path, "max_age_hours": hours}
     retention = re.search(r"(\d+)[- ]?days? retention|retention[^\d]{0,20}(\d+)[- ]?days?", " ".join(lines_below(line)))
     if retention:
         params["retention_days"] = retention.group(1) or retention.group(2)
-    return Proposal([("newest_file_age", params)], 0.7 if paths else 0.65, "backups are recent", guessed)
+    return Proposal([("newest_file_age", params)], 0.75 if paths else 0.7, "backups are recent", guessed)
 
 
 def lines_below(line: Line) -> list[str]:
@@ -505,13 +547,20 @@ def lines_below(line: Line) -> list[str]:
 def _backup_retention(line: Line) -> Proposal | None:
     t = line.lower
     m = re.search(r"(\d+)[- ]?days?\b.*\bretention|\bretention\b[^\d]{0,20}(\d+)[- ]?days?|\bkeep\w*\b.*?(\d+)[- ]?days?", t)
-    if not m or not (_has(r"backup|dump|snapshot", t) or _has(r"backup|dump|snapshot", _nearest_context(line))):
+    about_backups = _has(r"backup|dump|snapshot", t) or _has(r"backup|dump|snapshot", _nearest_context(line))
+    if not about_backups:
+        return None
+    if not m:
+        if _has(r"\bretention\b", t) and not _has(r"off-?site|replicat\w*|restor\w*", t):
+            return Proposal([("newest_file_age", {"directory": "${backup_dir}",
+                                                  "retention_days": "${backup_retention_days}"})],
+                            0.7, "the oldest backup shows the retention (days are a variable)")
         return None
     days = m.group(1) or m.group(2) or m.group(3)
     paths = _paths(line.title)
-    path = paths[0] if paths else "/var/backups"
-    guessed = () if paths else (f"directory={path}",)
-    return Proposal([("newest_file_age", {"directory": path, "retention_days": days})], 0.65,
+    path = paths[0] if paths else "${backup_dir}"
+    guessed: tuple[str, ...] = ()
+    return Proposal([("newest_file_age", {"directory": path, "retention_days": days})], 0.7,
                     f"backups kept {days} days", guessed)
 
 
@@ -556,6 +605,8 @@ def _file_mode(line: Line) -> Proposal | None:
         # Otherwise the configured file targets (.env and friends): no wider than this mode.
         candidates.append(("file_mode", {"max": digits}))
         return Proposal(candidates, 0.75, f"file mode {digits}")
+    if _has(r"\b(set|correct\w*|configured|in place|restricted)\b", t):
+        return Proposal([("file_mode", {})], 0.65, "file permissions: the configured files are owner-only")
     return Proposal([("file_mode", {})], 0.35, "file permissions: which file and which mode?")
 
 
@@ -564,7 +615,12 @@ def _directory_permissions(line: Line) -> Proposal:
     chown = re.search(r"chown\s+(?:-\w+\s+)?([\w.-]+)(?::([\w.-]+))?\s+(\S+)", line.code)
     path = (chmod and chmod.group(2)) or (chown and chown.group(3)) or next(iter(_paths(line.title)), None)
     if not path:
-        return Proposal([("directory_permissions", {})], 0.4, "directory permissions: which directory?")
+        writable = _has(r"writ\w*", line.lower)
+        params = {"path": "${data_dir}"}
+        if writable:
+            params["writable_by"] = "${app_user}"
+        return Proposal([("directory_permissions", params), ("directory_permissions", {"path": "${data_dir}"})],
+                        0.65, "directory permissions: the directory is a variable")
     params = {"path": path}
     if chmod:
         params["mode"] = chmod.group(1).zfill(4)
@@ -588,6 +644,73 @@ def _file_present(line: Line) -> Proposal | None:
     paths = _paths(line.title)
     if paths:
         return Proposal([("file", {"path": paths[0]})], 0.7, f"file {paths[0]}")
+    return None
+
+
+_RELATIVE_FILE = re.compile(r"`?((?:[\w.-]+/)*[\w-]+\.(?:config|conf|cfg|ini|toml|ya?ml|json|env|xml|properties|pem|crt))`?")
+
+
+@rule
+def _relative_file(line: Line) -> Proposal | None:
+    """A file named relative to the application ("IMS_Configs/ONE.config" under "Config files present")."""
+    t = line.lower
+    said = t + " " + _nearest_context(line)
+    if not _has(r"\b(present|exists?|in place|deployed|installed|created|available)\b", said):
+        return None
+    m = _RELATIVE_FILE.fullmatch(line.title.strip()) or _RELATIVE_FILE.search(line.marked)
+    if not m or m.group(1).startswith("/") or _has(r"\.env\b", m.group(1)):
+        return None
+    return Proposal([("file", {"path": "${app_dir}/" + m.group(1)})], 0.7,
+                    f"{m.group(1)} under the application's directory (a variable)")
+
+
+@rule
+def _virtualenv(line: Line) -> Proposal | None:
+    t = line.lower
+    if not _has(r"virtual ?env\w*|\bvenv\b", t) or not _has(r"created|exists?|present|in place|set up", t):
+        return None
+    if _has(r"tested|dependencies", t):
+        return None
+    m = re.search(r"-m\s+venv\s+(\S+)", line.code)
+    where = "${app_dir}/" + m.group(1) if m and not m.group(1).startswith("/") else (m.group(1) if m else "${venv_dir}")
+    return Proposal([("file", {"path": f"{where}/bin/python"})], 0.7, "the virtual environment's interpreter exists")
+
+
+@rule
+def _usage(line: Line) -> Proposal | None:
+    """CPU or memory in use below a budget now ("CPU usage normal (<70%)")."""
+    t = line.lower
+    kind = _has(r"\b(cpu|memory|ram)\s+(usage|utili[sz]ation|use)\b", t)
+    if not kind or _has(r"alert|threshold|monitor|leak|spike|under load|trend|dashboard", t):
+        return None
+    check = "cpu_usage" if kind.group(1) == "cpu" else "memory_usage"
+    m = re.search(r"(?:<|below|under|less than|at most|max(?:imum)?)\s*(\d+(?:\.\d+)?)\s*%", t)
+    budget = m.group(1) if m else ("${max_cpu_percent}" if check == "cpu_usage" else "${max_memory_percent}")
+    return Proposal([(check, {"max_percent": budget})], 0.7 if m else 0.65,
+                    f"{kind.group(1).upper()} in use below {budget}%")
+
+
+@rule
+def _setting_configured(line: Line) -> Proposal | None:
+    """A setting the application reads is set ("Redis connection string configured", "API key generated")."""
+    t = line.lower
+    m = re.search(r"\b((?:[a-z][\w-]*\s+){0,3}?(?:connection string|url|urls|dsn|username|api key|secret key|"
+                  r"secrets|secret|token|password))\s+(?:is\s+|are\s+)?(configured|set|generated|obtained|provided|"
+                  r"defined|created|in place)\b", t)
+    if not m or _env_keys(line) or _has(r"\b(manager|vault|rotation|policy|policies|encrypt\w*)\b", t):
+        return None
+    words = [w for w in re.findall(r"[a-z0-9]+", m.group(1)) if w not in ("the", "all", "production", "prod")]
+    name = "_".join(words[-4:])
+    return Proposal([("env_required", {"keys": f"${{{name}_key}}"})], 0.65,
+                    f"the setting holding the {m.group(1)} is set (its key name is a variable)")
+
+
+@rule
+def _sample_data(line: Line) -> Proposal | None:
+    t = line.lower
+    if _has(r"\b(sample|seed|test|reference|initial)\s+data\b", t) and _has(r"available|loaded|present|exists?|imported", t):
+        return Proposal([("db_query", {"sql": "${sample_data_query}", "min_rows": "1"})], 0.65,
+                        "a query returns rows (the query is a variable)")
     return None
 
 
@@ -645,6 +768,11 @@ def _endpoint_reachable(line: Line) -> Proposal | None:
         if status:
             params["expect"] = status.group(1)
         return Proposal([("http_status", params)], 0.75, f"endpoint {paths[0]} answers")
+    if _has(r"\b(frontend|site|page|home ?page|web ?app)\b", t) and _has(r"loads?|available|up\b|accessible", t):
+        return Proposal([("http_status", {"path": "/"})], 0.7, "the front page answers")
+    if _has(r"\b(api )?endpoints?\b", t) and _has(r"respond\w*|answer\w*", t):
+        return Proposal([("http_status", {"path": "${api_path}"})], 0.65,
+                        "an API path answers (a variable); every endpoint a person covers", attest=True)
     return Proposal([("http_status", {"path": "/"})], 0.45, "which path? endpoint answers")
 
 
@@ -692,7 +820,8 @@ def _cache_headers(line: Line) -> Proposal | None:
     ):
         if paths:
             return Proposal([("cache_headers", {"path": paths[0]})], 0.8, f"{paths[0]} is cacheable")
-        return Proposal([("cache_headers", {"path": "/static/app.css"})], 0.5, "which static asset? add path=")
+        return Proposal([("cache_headers", {"path": "${static_asset}"})], 0.7,
+                        "static files cacheable: which asset is a variable")
     return None
 
 
@@ -723,9 +852,12 @@ def _auth_required(line: Line) -> Proposal | None:
         paths = _url_paths(line)
         if paths:
             return Proposal([("auth_required", {"path": paths[0]})], 0.75, f"{paths[0]} requires authentication")
-        return Proposal([("auth_required", {"path": "/api/"})], 0.5, "which path must require authentication?")
-    if _has(r"\b(authentication|auth)\b.*\b(works|enabled|configured)\b", t):
-        return Proposal([("auth_required", {"path": "/api/"})], 0.4, "authentication: which path must require it?")
+        return Proposal([("auth_required", {"path": "${protected_path}"})], 0.7,
+                        "authentication required: the protected path is a variable")
+    if _has(r"\b(authentication|auth|login)\b.*\b(works|enabled|configured|working)\b", t):
+        return Proposal([("auth_required", {"path": "${protected_path}"})], 0.65,
+                        "anonymous requests are refused (the protected path is a variable); logging in a person tries",
+                        attest=True)
     return None
 
 
@@ -747,6 +879,9 @@ def _latency(line: Line) -> Proposal | None:
         return None
     m = re.search(r"(?:<|≤|<=|under|below|within|less than|max(?:imum)?|at most)\s*(\d+(?:\.\d+)?)\s*(ms|milliseconds?|s|secs?|seconds?)\b", t)
     if not m:
+        if _has(r"\bsla\b|budget|acceptable|target", t):
+            return Proposal([("http_latency", {"p95_ms": "${max_latency_ms}"})], 0.7,
+                            "latency within a budget: the budget is a variable")
         return Proposal([("http_latency", {})], 0.4, "latency budget: add max_ms=N")
     value = float(m.group(1)) * (1 if m.group(2).startswith("m") else 1000)
     pct = re.search(r"\bp(\d\d(?:\.\d+)?)\b|\b(\d\d(?:\.\d+)?)(?:th|st|nd|rd)? percentile", t)
@@ -792,8 +927,8 @@ def _tls(line: Line) -> Proposal | None:
     protocols = re.search(r"tls\s*v?(1\.[0-3])\s*(\+|or (?:higher|later|above)|only|minimum)|(?:min(?:imum)?|at least)\s+tls\s*v?(1\.[0-3])", t)
     if protocols or _has(r"(sslv[23]|tls ?v?1\.[01])\b.*\b(disabled|off|refused|rejected|not (allowed|accepted|supported))|weak (ciphers|protocols)", t):
         version = (protocols and (protocols.group(1) or protocols.group(3))) or "1.2"
-        candidates = [("tls_protocols", {"minimum": f"TLSv{version}"}), ("tls_protocols", {"min_version": version})]
-        return Proposal(candidates, 0.8, f"TLS >= {version}")
+        spellings = [("tls_protocols", {"minimum": f"TLSv{version}"}), ("tls_protocols", {"min_version": version})]
+        return Proposal(spellings, 0.8, f"TLS >= {version}")
     files = [p for p in _paths(line.title + "\n" + line.code) if re.search(r"\.(pem|crt|cer)$", p)]
     if files:
         return Proposal([("certificate_file", {"path": files[0]})], 0.8, f"certificate file {files[0]}")
@@ -843,6 +978,9 @@ def _log_level(line: Line) -> Proposal | None:
     cleaned = re.sub(r"\bnot\s+\w+", "", t)
     levels = [lv.upper() for lv in _LEVELS if re.search(rf"\b{lv}\b", cleaned)]
     if not levels:
+        if _has(r"appropriate|correct\w*|production|set", t):
+            return Proposal([("env_value", {"key": "LOG_LEVEL", "one_of": "${log_levels}"})], 0.65,
+                            "log level one of the production levels (a variable)", ("key=LOG_LEVEL",))
         return Proposal([("env_value", {"key": "LOG_LEVEL"})], 0.4, "which log level? add equals=LEVEL")
     if len(levels) == 1:
         return Proposal([("env_value", {"key": "LOG_LEVEL", "equals": levels[0]})], 0.75,
@@ -859,12 +997,16 @@ def _log_level(line: Line) -> Proposal | None:
 @rule
 def _env_required(line: Line) -> Proposal | None:
     t = line.lower
-    if not _has(r"(required|all|mandatory) (environment |env )?variables|environment variables (are )?(set|configured|defined|present)|\.env\b.*(created|present)", t):
+    if not _has(r"(required|all|mandatory) (environment |env )?variables|environment variables (are )?(set|configured|defined|present)|\.env\b.*(created|present)|\.env[\w.]* created from", t):
         return None
     template = re.search(r"\bfrom\s+`?([\w./-]*(?:template|example|sample|dist)[\w./-]*)`?", line.marked, re.I)
     if template and re.search(r"[./]", template.group(1)):
         return Proposal([("env_required", {"template": template.group(1)})], 0.75, f"every key of {template.group(1)} set")
-    return Proposal([("env_required", {})], 0.7, "required variables set")
+    if _has(r"\btemplate\b", t):
+        return Proposal([("env_required", {"template": "${env_template}"})], 0.7,
+                        "every key of the template is set (the template's path is a variable)")
+    return Proposal([("env_required", {"keys": "${required_keys}"})], 0.7,
+                    "required variables set (their names are a variable)")
 
 
 @rule
@@ -987,7 +1129,7 @@ def _db_exists(line: Line) -> Proposal | None:
     if names:
         return Proposal([("db_exists", {"name": names[0]}), ("db_exists", {"database": names[0]})],
                         0.8 + _db_penalty(line), f"database {names[0]}")
-    return Proposal([("db_exists", {})], 0.5 + _db_penalty(line), "which database? add name=DB")
+    return Proposal([("db_exists", {})], 0.7 + _db_penalty(line), "the configured database exists")
 
 
 @rule
@@ -1016,13 +1158,14 @@ def _db_charset(line: Line) -> Proposal | None:
 def _db_least_privilege(line: Line) -> Proposal | None:
     t = line.lower
     if not _has(r"least[- ]privilege|minimum (required )?(permissions|privileges)|minimal (permissions|privileges)|"
-                r"(correct|appropriate|limited|restricted) (permissions|privileges|grants)|no superuser|not (a )?superuser", t):
+                r"(correct|appropriate|limited|restricted) (permissions|privileges|grants)|no superuser|not (a )?superuser|"
+                r"roles and (permissions|privileges)|(permissions|privileges|grants) (configured|granted)", t):
         return None
     if not (_db_context(line) or _has(r"service account|user", t)):
         return None
     return Proposal(
-        [("db_least_privilege", {"privileges": "SELECT,INSERT,UPDATE,DELETE", "schemas": "APP"})], 0.5,
-        "least privilege: name the privileges and schemas the account may hold",
+        [("db_least_privilege", {"privileges": "${app_privileges}", "schemas": "${app_schemas}"})], 0.7,
+        "least privilege: the privileges and schemas the account may hold are variables",
     )
 
 
@@ -1037,14 +1180,16 @@ def _db_tls(line: Line) -> Proposal | None:
 @rule
 def _db_replication(line: Line) -> Proposal | None:
     t = line.lower
-    if _has(r"replica\w*|replication", t) and _db_context(line):
+    if _has(r"replica\w*|replication", t) and _db_context(line) and not _has(r"backups?|off-?site", t):
         if _has(r"\blag\b|in sync|behind|delay", t):
             m = re.search(r"(\d+(?:\.\d+)?)\s*(ms|s|sec\w*|min\w*)\b", t)
             if m:
                 seconds = float(m.group(1)) * {"m": 60}.get(m.group(2)[:1], 1) / (1000 if m.group(2) == "ms" else 1)
                 return Proposal([("db_replication_lag", {"max_seconds": f"{seconds:g}"})], 0.8, "replication lag")
-            return Proposal([("db_replication_lag", {})], 0.5, "replication lag: add max_seconds=N")
-        return Proposal([("db_replication_lag", {})], 0.5, "replicas configured: lag is what a check can see")
+            return Proposal([("db_replication_lag", {"max_seconds": "${max_replication_lag_s}"})], 0.7,
+                            "replication lag: the budget is a variable")
+        return Proposal([("db_replication_lag", {"max_seconds": "${max_replication_lag_s}"})], 0.65,
+                        "replicas configured: a check sees them replicate, within a budget (a variable)")
     return None
 
 
