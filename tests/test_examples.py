@@ -443,6 +443,8 @@ CP_PASSED = [
     "configuration/environment-configuration/dry-run-disabled-dry-run-false-use-mock",
     "post-deployment-verification/service-health/readiness-endpoint-responding-curl-https-api",
     "post-deployment-verification/service-health/api-docs-accessible-https-api-halcytone-com-docs",
+    "configuration/container-images/production-dockerfile-created-dockerfile-prod",
+    "configuration/container-images/multi-stage-build-optimized",
 ]
 CP_CUSTOM = ["monitoring/celery-workers-heartbeat", "deployment/k8s-content-generator-replicas"]
 
@@ -454,6 +456,14 @@ def test_content_platform_is_go_with_manual_items_as_warnings(
     assert statuses(
         report, "infrastructure-preparation/database-setup/read-replicas-configured-if-applicable"
     ) == {"skipped"}  # not applicable: no standby
+    # The manifests prove the HPA (and budget, replicas) configured; a person signs "active".
+    hpa_id = "option-b-kubernetes-deployment/deploy-to-kubernetes/hpa-configured-and-active"
+    hpa = by_id(report)[hpa_id]
+    assert {r["status"] for r in hpa} == {"manual-pending"}, hpa
+    assert all(r["message"].startswith("checks passed; attestation:") for r in hpa), hpa
+    assert [f["fact"] for f in hpa[0]["details"]["facts"] if f["ok"]] == [
+        "Deployment/content-generator: hpa", "Deployment/content-generator: pdb",
+        "Deployment/content-generator: replicas"]
     for item_id in (
         "testing/load-testing/response-time-500ms-for-95th-percentile",
         "infrastructure-preparation/cache-layer-setup/redis-password-configured",

@@ -2,8 +2,9 @@
 
 ``python standin.py ROOT [--port N]`` lays out, under ROOT, what the checks read
 (``app/.env.production`` and its template, a fresh database dump in ``backups/``,
-and ``bin/kubectl``: a STAND-IN for kubectl printing the recorded deployment in
-``bin/deployment.json``), then serves the API's ``/health``, ``/ready``,
+``bin/kubectl``: a STAND-IN for kubectl printing the recorded deployment in
+``bin/deployment.json``, and ``deploy/``: the Dockerfile and the rendered Kubernetes
+manifests), then serves the API's ``/health``, ``/ready``,
 ``/docs`` and ``/openapi.json`` on 127.0.0.1.
 
 It prints ``listening on PORT`` once it is ready. The Celery heartbeat is not
@@ -37,6 +38,11 @@ def prepare(root: Path) -> None:
     os.chmod(bin_dir / "kubectl", 0o755)
     if not (bin_dir / "deployment.json").exists():  # a test may have recorded another answer
         shutil.copy(HERE / "standin" / "deployment.json", bin_dir / "deployment.json")
+    # The repository's Dockerfile and the rendered Kubernetes manifests, as the pipeline has them.
+    deploy = root / "deploy"
+    deploy.mkdir(exist_ok=True)
+    for name in ("Dockerfile.prod", "production.yaml"):
+        shutil.copy(HERE / "standin" / "deploy" / name, deploy / name)
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
