@@ -237,6 +237,7 @@ def test_dns_import_rule(title: str, params: dict[str, str]) -> None:
         "Domain registered and renewed",
         "CORS origins set for production domains",
         "SSL certificate for the domain installed",
+        "**Nginx Configuration** updated with domain",
     ],
 )
 def test_dns_import_rule_leaves_other_lines(title: str) -> None:

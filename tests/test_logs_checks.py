@@ -253,14 +253,12 @@ def _line(title: str) -> Line:
             "newest_file_age",
             {"directory": "${log_dir}", "pattern": "*.log", "max_age_hours": "24"},
         ),
-        ("Log rotation covers app logs", "logrotate", {"path": "${app_log}"}),
     ],
 )
 def test_import_rules(title: str, check: str, params: dict[str, str]) -> None:
     rule = {
         "logs_no_secrets": logs._log_secrets_rule,
         "newest_file_age": logs._logs_written_rule,
-        "logrotate": logs._rotation_covers_rule,
     }[check]
     proposal = rule(_line(title))
     assert proposal is not None and proposal.candidates[0] == (check, params)
@@ -277,3 +275,12 @@ def test_import_rules(title: str, check: str, params: dict[str, str]) -> None:
 def test_import_rules_leave_other_log_lines(title: str) -> None:
     line = _line(title)
     assert logs._log_secrets_rule(line) is None and logs._logs_written_rule(line) is None
+
+
+def test_log_rotation_lines_name_the_file_as_a_variable() -> None:
+    """The catalog's logrotate rule binds them; the file is the team's to name, never guessed."""
+    from pytest_golive.tools.import_rules import propose
+
+    proposal = propose(_line("Log rotation covers app logs"))
+    assert proposal is not None and proposal.candidates[0][0] == "logrotate"
+    assert proposal.candidates[0][1]["path"].startswith("${")

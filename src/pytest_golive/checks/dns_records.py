@@ -444,7 +444,8 @@ _DNS_WORDS = re.compile(
     r"caa|spf|dkim|dmarc|txt records?)\b"
 )
 _NOT_DNS = re.compile(
-    r"\b(cors|cookie|ssl|tls|https?|certificate|email deliver|subdomain takeover)\b"
+    r"\b(nginx|apache|caddy|vhost|virtual hosts?|server_name|allowed[_ ]hosts|configuration)\b|"
+    + r"\b(cors|cookie|ssl|tls|https?|certificate|email deliver|subdomain takeover)\b"
 )
 
 

@@ -19,7 +19,8 @@ reported. Reading is bounded: at most ``max_mib`` MiB from the end of each file
 ``max_total_mib`` MiB in all; the evidence says where it stopped.
 
 Also here: the import rules that bind "application logs being written" and
-"access logs captured" lines to ``newest_file_age``.
+"access logs captured" lines to ``newest_file_age`` (log rotation lines are
+bound to ``logrotate`` by its own rule).
 """
 
 from __future__ import annotations
@@ -390,7 +391,7 @@ def _logs_written_rule(line: Line) -> Proposal | None:
         return None
     if re.search(
         r"\b(aggregat\w*|shipp\w*|centrali[sz]\w*|elk|cloudwatch|splunk|datadog|loki|"
-        r"retention|rotat\w*|level|format|alert\w*|monitor\w*|review\w*|sensitive|"
+        r"retention|rotat\w*|levels?|format|json|structured|alert\w*|monitor\w*|review\w*|sensitive|"
         r"secrets?|audit)\b",
         t,
     ):
@@ -414,16 +415,3 @@ def _logs_written_rule(line: Line) -> Proposal | None:
     params["max_age_hours"] = "24"
     what = "access log" if access else "application log"
     return Proposal([("newest_file_age", params)], 0.7, f"{what} written in the last 24 h")
-
-
-@proposes("logrotate")
-def _rotation_covers_rule(line: Line) -> Proposal | None:
-    """ "Log rotation covers app logs": which file is the team's to say (``${app_log}``)."""
-    t = line.lower
-    if not re.search(r"\brotat\w*\b", t) or not re.search(_LOG, t):
-        return None
-    if re.search(r"(?<![\w.])/[\w.@/*-]*log", line.title + " " + line.code):
-        return None  # a path is named: the catalog's own logrotate rule reads it
-    return Proposal(
-        [("logrotate", {"path": "${app_log}"})], 0.55, "a logrotate rule covers the application log"
-    )
