@@ -682,3 +682,15 @@ def test_live_containers_with_podman(
         "containers/one-shot-job-is-not-left-running": "failed",
     }, output
     assert "healthy: unhealthy (failing streak 1)" in output
+
+
+def test_include_copies_another_project_without_merging() -> None:
+    project = load_project(read_local, str(COMPOSE / "include" / "compose.yaml"))
+    assert sorted(project.services) == ["api", "prometheus"]
+    assert project.services["prometheus"]["image"] == "prom/prometheus:v2.54.1"  # its own env file
+    assert project.services["api"]["image"] == "registry.example.com/api:3.1.0"  # local wins
+    assert "prometheus-data" in project.volumes
+    assert project.files[-1].endswith("observability/compose.yaml")
+    ev = facts(judge_services(project, require=["pinned_image", "named_volumes"]))
+    assert ev["prometheus: pinned_image"] == (True, "image prom/prometheus:v2.54.1")
+    assert ev["prometheus: named_volumes"] == (True, "named prometheus-data")

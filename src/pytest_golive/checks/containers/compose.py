@@ -358,8 +358,8 @@ def compose_service(
     The files are read through the host (``local://`` for the machine running
     pytest) and merged as ``docker compose config`` merges them: ``${VAR}``
     interpolation from the project's ``.env`` per file, then the override
-    files in order, ``extends`` (same or other file), ``!reset`` and
-    ``!override``. Each required property is one fact per service:
+    files in order, ``extends`` (same or other file), ``!reset``,
+    ``!override`` and ``include``. Each required property is one fact per service:
 
     * ``healthcheck``: a healthcheck with a test (not ``NONE``, not disabled);
     * ``restart``: ``restart:`` (or ``deploy.restart_policy``) is one of ``restart_policies``;

@@ -13,7 +13,8 @@ So the rules are implemented here from the Compose Specification itself:
 (mappings merged, sequences appended, shell commands replaced, unique
 resources, ``!reset``, ``!override``) and ``05-services.md#extends``
 (the base service merged under the extending one, from the same or another
-file, relative to the file that names it).
+file, relative to the file that names it) and ``14-include.md`` (another project
+loaded with its own directory and env file, its resources copied, not merged).
 
 The loader is pure over a ``read(path) -> text | None`` function, so the same
 code reads local files and files on a host, and is unit-tested on real files.
@@ -456,7 +457,9 @@ def load_project(
     path: str,
     *,
     overrides: list[str] | None = None,
-    env_file: str | None = None,
+    env_file: str | list[str] | None = None,
+    inherited: Mapping[str, str] | None = None,
+    _including: tuple[str, ...] = (),
 ) -> Project:
     """The merged model of ``path`` and its overrides, as Compose builds it.
 
@@ -465,27 +468,40 @@ def load_project(
         path: the first Compose file (``-f``); relative paths below are relative to its directory.
         overrides: further ``-f`` files in order; None reads Compose's default override
             (``compose.override.yaml`` next to ``compose.yaml``) when it exists.
-        env_file: the file ``${VAR}`` reads; None reads ``.env`` in the project directory
+        env_file: the file(s) ``${VAR}`` reads; None reads ``.env`` in the project directory
             when it exists.
+        inherited: variables of an including project, which win over this one's env file
+            (14-include.md).
     """
     base = posixpath.dirname(path)
 
     def rel(p: str) -> str:
         return posixpath.normpath(posixpath.join(base, p))
 
+    if path in _including:
+        raise CheckError(f"Compose file {path}: include loops: {' -> '.join((*_including, path))}")
     files = [path]
     if overrides is None:
         files += [p for p in default_override(path) if read(p) is not None][:1]
     else:
         files += [rel(p) for p in overrides]
-    env_path = rel(env_file) if env_file else rel(".env")
-    env_text = read(env_path)
-    if env_text is None and env_file:
-        raise CheckError(f"Compose env file {env_path} does not exist")
-    env = Variables(read_env_file(env_text) if env_text is not None else {})
+    values: dict[str, str] = {}
+    env_paths = [rel(e) for e in ([env_file] if isinstance(env_file, str) else env_file or [])]
+    read_env: str | None = None
+    for env_path in env_paths or [rel(".env")]:
+        env_text = read(env_path)
+        if env_text is None:
+            if env_paths:
+                raise CheckError(f"Compose env file {env_path} does not exist")
+            continue
+        values.update(read_env_file(env_text))
+        read_env = read_env or env_path
+    values.update(inherited or {})
+    env = Variables(values)
     loading = _Loading(read, env)
     services: dict[str, dict[str, Any]] = {}
     volumes: dict[str, Any] = {}
+    includes: list[tuple[str, Any]] = []
     for file in files:
         doc = loading.document(file)
         resolved = {name: loading.service(file, name) for name in doc["services"]}
@@ -498,6 +514,50 @@ def load_project(
         top = doc.get("volumes") or {}
         if isinstance(top, dict):
             volumes = merge(volumes, top) if volumes else _strip(top)
-    return Project(
-        files, services, volumes, env_path if env_text is not None else None, sorted(env.unset)
+        includes += [(file, entry) for entry in doc.get("include") or []]
+    project = Project(files, services, volumes, read_env, sorted(env.unset))
+    # include is applied after the files are merged; what it brings is copied, never merged.
+    for file, entry in includes:
+        _include(project, read, file, entry, env, (*_including, path))
+    return project
+
+
+def _include(
+    project: Project, read: Reader, file: str, entry: Any, env: Variables, stack: tuple[str, ...]
+) -> None:
+    spec = entry if isinstance(entry, dict) else {"path": entry}
+    paths = spec.get("path")
+    paths = [paths] if isinstance(paths, str) else list(paths or [])
+    if not paths:
+        raise CheckError(f"Compose file {file}: an include entry has no path")
+    here = posixpath.dirname(file)
+    first = posixpath.normpath(posixpath.join(here, str(paths[0])))
+    rest = [
+        posixpath.relpath(
+            posixpath.normpath(posixpath.join(here, str(p))), posixpath.dirname(first)
+        )
+        for p in paths[1:]
+    ]
+    env_files = spec.get("env_file")
+    if env_files is not None:
+        env_files = [env_files] if isinstance(env_files, str) else list(env_files)
+        env_files = [
+            posixpath.relpath(
+                posixpath.normpath(posixpath.join(here, str(e))), posixpath.dirname(first)
+            )
+            for e in env_files
+        ]
+    included = load_project(
+        read,
+        first,
+        overrides=rest,
+        env_file=env_files,
+        inherited=dict(env.values),
+        _including=stack,
     )
+    project.files += [f for f in included.files if f not in project.files]
+    for name, service in included.services.items():
+        project.services.setdefault(name, service)
+    for name, volume in included.volumes.items():
+        project.volumes.setdefault(name, volume)
+    project.unset_variables = sorted({*project.unset_variables, *included.unset_variables})
