@@ -96,3 +96,147 @@ def test_a_check_that_raises_is_an_error_with_or_without_traceback(
     else:
         assert "Traceback (most recent call last)" not in shown
         assert "--golive-traceback" in item["observed"]
+
+
+# --- findings 3, 5, 6, 7: marked tests ------------------------------------------------------
+
+TESTS = """\
+import time
+
+import pytest
+
+
+@pytest.mark.security
+def test_sleeps_forever():
+    time.sleep(600)
+
+
+@pytest.mark.security
+def test_raises_key_error():
+    return {}["missing"]
+
+
+@pytest.mark.security
+def test_no_null_emails(golive_evidence):
+    nulls = 2
+    golive_evidence.expected("no user without an email")
+    assert nulls == 0, f"{nulls} users without an email"
+
+
+@pytest.mark.security
+def test_says_what_it_saw(golive_evidence):
+    golive_evidence.observed("TLS 1.3 only")
+    golive_evidence.expected("TLS >= 1.2")
+
+
+@pytest.mark.security
+def test_facts(golive_evidence):
+    golive_evidence.fact("shell", True, "/bin/bash", "a login shell")
+    golive_evidence.fact("uid", False, 0, "not 0")
+
+
+def test_plain_unit_test():
+    assert 1 + 1 == 3
+"""
+
+
+@pytest.fixture
+def custom_project(pytester: pytest.Pytester) -> pytest.Pytester:
+    _project(pytester, checklist="# Release\n## Hardware\n- [ ] CPUs <!-- golive: cpu min=1 -->\n",
+             timeout=3, tests=TESTS)
+    return pytester
+
+
+def _check_custom_results(result: pytest.RunResult, data: dict[str, Any]) -> None:
+    items = _by_id(data)
+    # finding 3: the sleeping test is bounded by check_timeout and is an error
+    slow = items["security/test_sleeps_forever"]
+    assert (slow["status"], slow["blocking"]) == ("error", True)
+    assert "did not finish within 3s (settings.check_timeout)" in slow["observed"]
+    # finding 7: an exception is an error, not a failure
+    assert items["security/test_raises_key_error"]["status"] == "error"
+    assert "KeyError" in items["security/test_raises_key_error"]["observed"]
+    # finding 6: evidence for failing and passing tests
+    nulls = items["security/test_no_null_emails"]
+    assert nulls["status"] == "failed"
+    assert nulls["observed"] == "2 users without an email"
+    assert nulls["expected"] == "no user without an email"
+    assert "assert 2 == 0" in nulls["details"]["assertion"]
+    saw = items["security/test_says_what_it_saw"]
+    assert (saw["status"], saw["observed"], saw["expected"]) == ("passed", "TLS 1.3 only", "TLS >= 1.2")
+    facts = items["security/test_facts"]
+    assert facts["status"] == "failed"
+    assert facts["observed"] == "uid: 0" and facts["expected"] == "uid: not 0"
+    # finding 5: the unmarked unit test is not part of the checklist
+    assert not any("plain_unit_test" in r["nodeid"] for r in data["results"])
+    assert data["verdict"]["verdict"] == "NO-GO"
+    out = result.stdout.str()
+    assert "src/pytest_golive/" not in out and "bounded.py" not in out  # no plugin frames
+    assert result.ret == 1
+
+
+def test_custom_tests_are_bounded_honest_and_have_evidence(custom_project: pytest.Pytester) -> None:
+    result, data = _run(custom_project, "-rA")
+    _check_custom_results(result, data)
+    result.stdout.fnmatch_lines(["*1 deselected*"])
+    assert "golive: 1 test(s) deselected: not checklist lines" in result.stdout.str()
+
+
+def test_custom_tests_are_bounded_under_xdist(custom_project: pytest.Pytester) -> None:
+    report = custom_project.path / "results.json"
+    result = custom_project.runpytest_subprocess(
+        "-p", "no:cacheprovider", "--golive=prod", f"--golive-json={report}", "-n", "2",
+        timeout=240)
+    _check_custom_results(result, json.loads(report.read_text(encoding="utf-8")))
+
+
+# --- finding 2: nothing a check leaves running keeps pytest alive ---------------------------
+
+HANGING_CHECKS = """\
+import time
+
+from pytest_golive import Outcome, check
+
+
+@check(target="none")
+def hangs_alone() -> Outcome:
+    \"\"\"Never returns.\"\"\"
+    time.sleep(600)
+    return Outcome.passed("woke up")
+
+
+@check(target="host")
+def hangs_on_host(host) -> Outcome:
+    \"\"\"Asks the host once, then never returns (in rounds: never hands control back).\"\"\"
+    host.run("true")
+    time.sleep(600)
+    return Outcome.passed("woke up")
+"""
+
+HANGING_CHECKLIST = """\
+# Release
+## Custom
+- [ ] Alone <!-- golive: hangs_alone -->
+- [ ] On the host <!-- golive: hangs_on_host -->
+- [ ] Enough CPUs <!-- golive: cpu min=1 -->
+"""
+
+
+@pytest.mark.parametrize("args", [(), ("--golive-no-prefetch",), ("-n", "2")],
+                         ids=["ahead-in-rounds", "one-by-one", "xdist"])
+def test_a_hanging_check_does_not_keep_pytest_alive(pytester: pytest.Pytester,
+                                                    args: tuple[str, ...]) -> None:
+    _project(pytester, conftest=HANGING_CHECKS, checklist=HANGING_CHECKLIST, timeout=2,
+             tests=TESTS)
+    report = pytester.path / "results.json"
+    # A liveness bound, not a speed one: before the fix the process never exited.
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--golive=prod",
+                                           f"--golive-json={report}", *args, timeout=180)
+    assert result.ret == 1
+    items = _by_id(json.loads(report.read_text(encoding="utf-8")))
+    for item_id, what in (("custom/alone", "check hangs_alone"),
+                          ("custom/on-the-host", "check hangs_on_host on local")):
+        assert items[item_id]["status"] == "error"
+        assert f"{what} did not finish within 2s (settings.check_timeout)" in items[item_id]["observed"]
+    assert items["custom/enough-cpus"]["status"] == "passed"
+    assert items["security/test_sleeps_forever"]["status"] == "error"

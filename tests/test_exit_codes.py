@@ -84,6 +84,9 @@ def test_2_interrupted_run_is_never_go(golive_project: GoliveProject) -> None:
     """Every item that ran passed, but the run did not finish: NO-GO, not GO."""
     golive_project.write(PASSING)
     golive_project.pytester.makepyfile(test_zz_last="""
+        import pytest
+
+        @pytest.mark.golive
         def test_operator_pressed_ctrl_c():
             raise KeyboardInterrupt
     """)

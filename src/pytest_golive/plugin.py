@@ -13,9 +13,10 @@ from typing import Any
 import pytest
 
 from pytest_golive.checklist import is_checklist
-from pytest_golive.checklist.model import CANONICAL_SECTIONS, Item, marker_name
+from pytest_golive.checklist.model import CANONICAL_SECTIONS
 from pytest_golive.core.secrets import MASKER, mask, mask_data
 from pytest_golive.core.verdict import check_severity, decide, stale_waivers
+from pytest_golive.integration import custom
 from pytest_golive.integration import session as gsession
 from pytest_golive.integration.collection import ChecklistFile, GoliveItem, result_record
 from pytest_golive.integration.fixtures import (  # noqa: F401 - fixtures are found by name
@@ -73,10 +74,15 @@ def pytest_configure(config: pytest.Config) -> None:
         )
     config.addinivalue_line("markers", "golive(id=None, severity='blocker', on=None, section=None): "
                                        "a golive check written as a test")
+    if not config.pluginmanager.is_registered(custom):  # custom tests: time limit, evidence
+        config.pluginmanager.register(custom, "golive-custom")
+    if not config.pluginmanager.has_plugin("golive-exit-status"):  # for gsession.guard_exit
+        config.pluginmanager.register(gsession.ExitStatusNote(), "golive-exit-status")
     if not config.option.golive:
         return
     gs = gsession.GoliveSession.start(config)
     config.stash[gsession.SESSION_KEY] = gs
+    gsession.guard_exit()
     from pytest_golive.integration import signals
 
     signals.install()
@@ -167,26 +173,13 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
             continue
         if gs is None:
             continue  # the fixture itself skips with a clear reason
-        selector = _marker_option(metafunc.definition, "on") or _marker_option(metafunc.definition, "targets")
+        selector = (custom.marker_option(metafunc.definition, "on")
+                    or custom.marker_option(metafunc.definition, "targets"))
         try:
             specs = gs.env.select(kind, selector)
         except KeyError as exc:
             raise pytest.UsageError(f"{metafunc.definition.nodeid}: {exc.args[0]}") from None
         metafunc.parametrize(fixture, specs, indirect=True, ids=[s.name for s in specs])
-
-
-def _section_marker(item: pytest.Item) -> pytest.Mark | None:
-    for mark in item.iter_markers():
-        if mark.name in CANONICAL_SECTIONS or mark.name == "golive":
-            return mark
-    return None
-
-
-def _marker_option(node: Any, key: str) -> Any:
-    for mark in node.iter_markers():
-        if (mark.name in CANONICAL_SECTIONS or mark.name == "golive") and key in mark.kwargs:
-            return mark.kwargs[key]
-    return None
 
 
 COLLECTED_KEY = pytest.StashKey[list[tuple[str, "str | None"]]]()
@@ -203,12 +196,17 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if gs is None:
         return
     keys: list[tuple[str, str | None]] = []
+    plain = [node for node in items if not isinstance(node, GoliveItem) and not custom.counts(node)]
+    if plain:  # not checklist lines: see integration/custom.py for why they are deselected
+        config.hook.pytest_deselected(items=plain)
+        items[:] = [node for node in items if node not in set(plain)]
+        gs.plain_tests = len(plain)
     for node in items:
         if isinstance(node, GoliveItem):
             keys.append((node.item.id, node.target_name))
             continue
-        model, target = _python_item_model(node)
-        mark = _section_marker(node)
+        model, target = custom.item_model(node)
+        mark = custom.section_marker(node)
         if mark is not None:
             check_severity(model.severity, f"{node.nodeid}: @pytest.mark.{mark.name}(severity=...)")
         keys.append((model.id, target))
@@ -232,8 +230,10 @@ def pytest_testnodedown(node: Any, error: Any) -> None:
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
-    report = yield
     gs = gsession.get(item.config)
+    if gs is not None and not isinstance(item, GoliveItem):
+        custom.without_plugin_frames(call)
+    report = yield
     if gs is not None:
         if isinstance(item, GoliveItem):
             if call.when == "call" and item.golive_result is not None:
@@ -254,25 +254,6 @@ def _keep_properties(item: pytest.Item, report: Any) -> None:
     item.user_properties.extend(p for p in report.user_properties if p not in known)
 
 
-def _python_item_model(item: pytest.Item) -> tuple[Item, str | None]:
-    """The checklist line a plain pytest test stands for, and its target name."""
-    mark = _section_marker(item)
-    section = mark.kwargs.get("section", mark.name) if mark else "tests"
-    if mark and mark.name == "golive" and "section" not in mark.kwargs:
-        section = "tests"
-    explicit = mark.kwargs.get("id") if mark else None
-    params = getattr(getattr(item, "callspec", None), "params", {})
-    target = next((p.name for p in params.values() if hasattr(p, "kind") and hasattr(p, "name")), None)
-    base_name = getattr(item, "originalname", item.name)
-    model = Item(
-        id=f"{marker_name(section)}/{explicit or base_name}",
-        section=marker_name(section), section_title=section, title=_doc_title(item) or base_name,
-        severity=(mark.kwargs.get("severity", "blocker") if mark else "blocker"),
-        source=str(item.path), line=(item.reportinfo()[1] or 0) + 1,
-    )
-    return model, target
-
-
 def _python_test_result(gs: gsession.GoliveSession, item: pytest.Item, call: Any, report: Any) -> None:
     """A plain pytest test in a readiness run is a checklist line too."""
     if call.when == "setup" and report.passed:
@@ -281,26 +262,17 @@ def _python_test_result(gs: gsession.GoliveSession, item: pytest.Item, call: Any
         return
     # A failing teardown after a recorded call is recorded again and replaces
     # the call's result (RunResults.add): pytest counts it as an error, so must the verdict.
-    model, target = _python_item_model(item)
-    if report.skipped and not hasattr(report, "wasxfail"):
-        observed_status = "skipped"
-    elif report.failed:
-        observed_status = "error" if call.when != "call" else "failed"
-    else:
-        observed_status = "passed"
-    if report.failed:
-        observed = _crash_message(report)
-        if call.when != "call":
-            observed = f"{call.when} failed: {observed}"
-    elif report.skipped and isinstance(report.longrepr, tuple):
-        observed = str(report.longrepr[2])
-    else:
-        observed = "test passed"
+    model, target = custom.item_model(item)
+    observed_status = custom.observed_status(call, report)
+    observed, expected, details = custom.evidence_words(item, call, report)
+    plain = custom.plain_longrepr(call)
+    if plain is not None:
+        report.longrepr = plain  # the message is the whole story: no plugin traceback
     decision = decide(gs.policy, model.id, target, model.severity, observed_status, False, observed)
 
     class _Outcome:
         def __init__(self) -> None:
-            self.observed, self.expected, self.details = observed, "", {}
+            self.observed, self.expected, self.details = observed, expected, details
     record = result_record(
         nodeid=item.nodeid, item=model, target=_spec_of(gs, target), check=None, params={},
         outcome=_Outcome(), decision=decision, duration=report.duration, kind="test",
@@ -313,18 +285,6 @@ def _python_test_result(gs: gsession.GoliveSession, item: pytest.Item, call: Any
 
 def _spec_of(gs: gsession.GoliveSession, name: str | None) -> Any:
     return gs.env.target(name) if name else None
-
-
-def _doc_title(item: pytest.Item) -> str:
-    doc = getattr(getattr(item, "function", None), "__doc__", None) or ""
-    return doc.strip().splitlines()[0] if doc.strip() else ""
-
-
-def _crash_message(report: Any) -> str:
-    crash = getattr(report.longrepr, "reprcrash", None)
-    if crash is not None:
-        return " ".join(str(crash.message).split())[:500]
-    return " ".join(str(report.longrepr).strip().splitlines()[-1:])[:500]
 
 
 def _apply_decision(report: Any, record: dict[str, Any]) -> None:
@@ -436,6 +396,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         gs.results.options["incomplete"] = incomplete
     collected = session.config.stash.get(COLLECTED_KEY, None)
     gs.results.stale_waivers = [w.to_dict() for w in stale_waivers(gs.policy, collected)]
+    from pytest_golive.core.verdict import stale_attestations
+
+    gs.results.stale_attestations = [a.to_dict() for a in stale_attestations(gs.policy, collected)]
     write_reports(session.config, gs)
     if gs.results.verdict["verdict"] == "NO-GO" and session.exitstatus == 0:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED

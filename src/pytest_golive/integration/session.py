@@ -25,6 +25,8 @@ class GoliveSession:
     checklists: list[Path] = field(default_factory=list)
     traceback: bool = False
     order: dict[str, int] = field(default_factory=dict)
+    #: Python tests deselected because they are not checklist lines (integration/custom.py).
+    plain_tests: int = 0
     engine: Engine = field(init=False)
 
     def __post_init__(self) -> None:
@@ -75,3 +77,35 @@ class GoliveSession:
 
 def get(config: pytest.Config) -> GoliveSession | None:
     return config.stash.get(SESSION_KEY, None)
+
+
+#: The exit status of the last pytest session in this process (the outermost one ends last).
+_EXIT_STATUS: dict[str, int] = {}
+
+
+def guard_exit() -> None:
+    """Once per process: end it with the run's status if abandoned work still runs at exit.
+
+    See :func:`pytest_golive.engine.bounded.hard_exit_if_stuck`: threads are
+    daemons already, this only covers one holding a lock the interpreter needs.
+    """
+    if _EXIT_STATUS.get("guarded"):
+        return
+    import atexit
+
+    from pytest_golive.engine.bounded import hard_exit_if_stuck
+
+    _EXIT_STATUS["guarded"] = 1
+    atexit.register(hard_exit_if_stuck, lambda: _EXIT_STATUS.get("status"))
+
+
+class ExitStatusNote:
+    """Remembers every session's final exit status, golive run or not (see :func:`guard_exit`).
+
+    Every session notes it, so when pytest runs pytest in-process (pytester),
+    the outer session, which ends last, decides the status the process ends with.
+    """
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        _EXIT_STATUS["status"] = int(session.exitstatus)

@@ -1,0 +1,351 @@
+"""Custom checks written as plain pytest tests: which count, their time limit, their evidence.
+
+A test is a checklist line when it is marked with a section marker
+(``@pytest.mark.security``) or ``@pytest.mark.golive``, or uses one of the
+golive fixtures. Under ``--golive`` every other test is *deselected* (pytest
+counts it as "deselected" and the summary says how many): a readiness run's
+exit code is the release gate, so it must mean GO or NO-GO and nothing else,
+and a unit test has no target and no evidence an approver could judge. Unit
+tests run as ever without ``--golive``.
+
+A test that counts runs under the run's one time limit
+(``settings.check_timeout``, :mod:`pytest_golive.engine.bounded`): past it,
+the test ends as an *error* ("did not finish within 5s") and the run goes on.
+Its evidence comes from :class:`TestEvidence` (the ``golive_evidence``
+fixture), from an :class:`Outcome` it returns, from
+:func:`pytest_golive.run_check`, or from its assertion message.
+"""
+
+from __future__ import annotations
+
+import inspect
+import threading
+import warnings
+from typing import Any
+
+import pytest
+
+from pytest_golive.checklist.model import CANONICAL_SECTIONS, Item, marker_name
+from pytest_golive.core.outcome import CheckError, Outcome
+from pytest_golive.engine.bounded import Overdue, call_bounded
+from pytest_golive.integration import session as gsession
+
+#: Fixtures that make a test a checklist line by themselves.
+GOLIVE_FIXTURES = ("golive_host", "golive_endpoint", "golive_db", "golive_env", "golive_target",
+                   "golive_evidence")
+
+EVIDENCE_KEY = pytest.StashKey["TestEvidence"]()
+
+
+class TestTimedOut(Exception):
+    """A test that did not finish within ``settings.check_timeout``; the message says so."""
+
+    __test__ = False
+
+
+class OutcomeFailed(AssertionError):
+    """A test's evidence says it failed (a failed fact, a failed :class:`Outcome`)."""
+
+
+class OutcomeError(Exception):
+    """A test's :class:`Outcome` says it could not check."""
+
+
+class TestEvidence:
+    """What a custom test observed and expected, for the reports (``golive_evidence``).
+
+    ::
+
+        def test_no_null_emails(golive_db, golive_evidence):
+            nulls = count_nulls(golive_db)
+            golive_evidence.observed(f"{nulls} users without an email")
+            golive_evidence.expected("none")
+            assert nulls == 0
+
+    ``fact(label, ok, observed, expected)`` records one property of several;
+    a fact that is not ok fails the test when it ends, with every fact as evidence.
+    """
+
+    __test__ = False
+
+    def __init__(self) -> None:
+        self._observed: str = ""
+        self._expected: str = ""
+        self.facts: list[dict[str, Any]] = []
+        self.details: dict[str, Any] = {}
+        self.outcome: Outcome | None = None
+
+    def __repr__(self) -> str:
+        observed, expected = self.words()
+        return f"golive_evidence(observed={observed!r}, expected={expected!r})"
+
+    def observed(self, text: object) -> None:
+        self._observed = str(text)
+
+    def expected(self, text: object) -> None:
+        self._expected = str(text)
+
+    def fact(self, label: str, ok: bool, observed: object, expected: object) -> bool:
+        self.facts.append({"fact": label, "ok": bool(ok), "observed": str(observed),
+                           "expected": str(expected)})
+        return bool(ok)
+
+    def detail(self, key: str, value: Any) -> None:
+        self.details[key] = value
+
+    def record(self, outcome: Outcome) -> None:
+        """Take a check's outcome as (part of) this test's evidence."""
+        self.outcome = outcome
+        if outcome.observed:
+            self._observed = outcome.observed
+        if outcome.expected:
+            self._expected = outcome.expected
+        self.details.update(outcome.details)
+
+    def failing(self) -> list[dict[str, Any]]:
+        return [f for f in self.facts if not f["ok"]]
+
+    def words(self) -> tuple[str, str]:
+        """(observed, expected) in words: the facts that fail first, else all of them."""
+        if self.facts:
+            shown = self.failing() or self.facts
+            observed = "; ".join(f"{f['fact']}: {f['observed']}" for f in shown)
+            expected = "; ".join(f"{f['fact']}: {f['expected']}" for f in shown)
+            return (self._observed or observed, self._expected or expected)
+        return self._observed, self._expected
+
+
+# --- which tests count --------------------------------------------------------------------
+
+
+def section_marker(item: pytest.Item) -> pytest.Mark | None:
+    for mark in item.iter_markers():
+        if mark.name in CANONICAL_SECTIONS or mark.name == "golive":
+            return mark
+    return None
+
+
+def marker_option(node: Any, key: str) -> Any:
+    for mark in node.iter_markers():
+        if (mark.name in CANONICAL_SECTIONS or mark.name == "golive") and key in mark.kwargs:
+            return mark.kwargs[key]
+    return None
+
+
+def counts(item: pytest.Item) -> bool:
+    """Whether a Python test is a checklist line (see the module docstring)."""
+    if section_marker(item) is not None:
+        return True
+    names = getattr(item, "fixturenames", ())
+    return any(name in names for name in GOLIVE_FIXTURES)
+
+
+def item_model(item: pytest.Item) -> tuple[Item, str | None]:
+    """The checklist line a Python test stands for, and its target name."""
+    mark = section_marker(item)
+    section = mark.kwargs.get("section", mark.name) if mark else "tests"
+    if mark and mark.name == "golive" and "section" not in mark.kwargs:
+        section = "tests"
+    explicit = mark.kwargs.get("id") if mark else None
+    params = getattr(getattr(item, "callspec", None), "params", {})
+    target = next((p.name for p in params.values() if hasattr(p, "kind") and hasattr(p, "name")),
+                  None)
+    base_name = getattr(item, "originalname", item.name)
+    model = Item(
+        id=f"{marker_name(section)}/{explicit or base_name}",
+        section=marker_name(section), section_title=section, title=_doc_title(item) or base_name,
+        severity=(mark.kwargs.get("severity", "blocker") if mark else "blocker"),
+        source=str(item.path), line=(item.reportinfo()[1] or 0) + 1,
+    )
+    return model, target
+
+
+def _doc_title(item: pytest.Item) -> str:
+    doc = getattr(getattr(item, "function", None), "__doc__", None) or ""
+    return doc.strip().splitlines()[0] if doc.strip() else ""
+
+
+# --- running one test ---------------------------------------------------------------------
+
+_CURRENT = threading.local()
+
+
+def current_evidence() -> TestEvidence | None:
+    """The evidence of the test running now (on its own thread or pytest's)."""
+    return getattr(_CURRENT, "evidence", None) or _MAIN.get("evidence")
+
+
+#: The evidence of the test pytest is running, for code on threads the test started.
+_MAIN: dict[str, TestEvidence] = {}
+
+
+def evidence_of(item: pytest.Item) -> TestEvidence:
+    evidence = item.stash.get(EVIDENCE_KEY, None)
+    if evidence is None:
+        evidence = item.stash[EVIDENCE_KEY] = TestEvidence()
+    return evidence
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
+    """Run a test that counts under the time limit; take an :class:`Outcome` it returns."""
+    gs = gsession.get(pyfuncitem.config)
+    func = pyfuncitem.obj
+    if gs is None or not counts(pyfuncitem) or inspect.iscoroutinefunction(func):
+        return None
+    parameters = inspect.signature(func).parameters
+    funcargs = pyfuncitem.funcargs
+    kwargs = {name: funcargs[name] for name in parameters if name in funcargs}
+    evidence = evidence_of(pyfuncitem)
+
+    def call() -> Any:
+        _CURRENT.evidence = evidence
+        try:
+            return func(**kwargs)
+        finally:
+            _CURRENT.evidence = None
+
+    _MAIN["evidence"] = evidence
+    try:
+        result = call_bounded(call, gs.engine.limit, f"test {pyfuncitem.name}", name="golive-test")
+    except Overdue as exc:
+        raise TestTimedOut(str(exc)) from None
+    finally:
+        _MAIN.pop("evidence", None)
+    if isinstance(result, Outcome):
+        evidence.record(result)
+        _raise_for(result)
+    elif result is not None:
+        warnings.warn(pytest.PytestReturnNotNoneWarning(
+            f"{pyfuncitem.nodeid} returned {type(result).__name__}: a golive test says what it "
+            "saw with golive_evidence or by returning an Outcome"), stacklevel=1)
+    failing = evidence.failing()
+    if failing:
+        observed, expected = evidence.words()
+        raise OutcomeFailed(f"observed {observed}\nexpected {expected}")
+    return True
+
+
+def _raise_for(outcome: Outcome) -> None:
+    if outcome.status == "failed":
+        text = f"observed {outcome.observed}"
+        raise OutcomeFailed(text + (f"\nexpected {outcome.expected}" if outcome.expected else ""))
+    if outcome.status == "error":
+        raise OutcomeError(outcome.observed)
+    if outcome.status == "skipped":
+        pytest.skip(f"not applicable: {outcome.observed}")
+
+
+#: Exceptions whose message is the whole story: shown as one line, no traceback.
+PLAIN_ERRORS: tuple[type[BaseException], ...] = (TestTimedOut, OutcomeFailed, OutcomeError,
+                                                 CheckError)
+
+
+def observed_status(call: pytest.CallInfo[None], report: pytest.TestReport) -> str:
+    """passed, failed, error or skipped: a test *fails* only on an assertion.
+
+    Anything else raised (a ``KeyError``, a timeout, a TLS error, a target
+    that cannot be reached) means the test could not check: an error.
+    """
+    if report.skipped and not hasattr(report, "wasxfail"):
+        return "skipped"
+    if not report.failed:
+        return "passed"
+    if call.when != "call":
+        return "error"
+    excinfo = call.excinfo
+    if excinfo is not None and excinfo.errisinstance((AssertionError, pytest.fail.Exception)):
+        return "failed"
+    return "error"
+
+
+def evidence_words(item: pytest.Item, call: pytest.CallInfo[None],
+                   report: pytest.TestReport) -> tuple[str, str, dict[str, Any]]:
+    """(observed, expected, details) of a test: its own evidence first.
+
+    A failed assertion's message is what was observed; pytest's
+    introspection ("assert 2 == 0", the values compared) goes to details.
+    """
+    evidence = item.stash.get(EVIDENCE_KEY, None)
+    observed, expected = evidence.words() if evidence else ("", "")
+    details: dict[str, Any] = dict(evidence.details) if evidence else {}
+    if evidence and evidence.facts:
+        details["facts"] = evidence.facts
+    if report.failed:
+        message, introspection = _failure_text(call, report)
+        if introspection:
+            details["assertion"] = introspection
+        if isinstance(getattr(call.excinfo, "value", None), (OutcomeFailed, OutcomeError)):
+            message = ""  # the evidence already says it
+        if call.when != "call":
+            observed = f"{call.when} failed: {message or observed}"
+        elif message and (not observed or not _only_introspection(message)):
+            observed = message
+        elif not observed:
+            observed = introspection or "test failed"
+    elif report.skipped and isinstance(report.longrepr, tuple):
+        observed = observed or str(report.longrepr[2])
+    elif not observed:
+        observed = "test passed (it recorded no evidence: use golive_evidence)"
+    return observed, expected, details
+
+
+def _only_introspection(message: str) -> bool:
+    return message.startswith("assert ")
+
+
+def _failure_text(call: pytest.CallInfo[None], report: pytest.TestReport) -> tuple[str, str]:
+    """(the message, pytest's assertion introspection) of a failed test."""
+    excinfo = call.excinfo
+    if excinfo is not None and excinfo.errisinstance(AssertionError):
+        text = str(excinfo.value)
+        head, sep, rest = text.partition("\nassert ")
+        if sep:
+            return " ".join(head.split())[:500], ("assert " + rest).strip()[:2000]
+        if text.startswith("assert "):
+            return text.splitlines()[0][:500], text.strip()[:2000]
+        return " ".join(text.split())[:500], ""
+    if excinfo is not None and not excinfo.errisinstance(pytest.fail.Exception):
+        value = excinfo.value
+        if isinstance(value, PLAIN_ERRORS):
+            return " ".join(str(value).split())[:500], ""
+        return f"{type(value).__name__}: {' '.join(str(value).split())[:400]}", ""
+    crash = getattr(report.longrepr, "reprcrash", None)
+    if crash is not None:
+        return " ".join(str(crash.message).split())[:500], ""
+    return " ".join(str(report.longrepr).strip().splitlines()[-1:])[:500], ""
+
+
+def plain_longrepr(call: pytest.CallInfo[None]) -> str | None:
+    """One line instead of a traceback, for errors whose message says everything."""
+    excinfo = call.excinfo
+    if excinfo is not None and isinstance(excinfo.value, PLAIN_ERRORS):
+        return str(excinfo.value)
+    return None
+
+
+def without_plugin_frames(call: pytest.CallInfo[None]) -> None:
+    """Drop this plugin's own frames from a test's traceback: the author's code is what matters."""
+    excinfo = call.excinfo
+    if excinfo is None:
+        return
+    import pytest_golive
+
+    root = str(pytest_golive.__file__).rsplit("/", 1)[0]
+    kept = excinfo.traceback.filter(lambda entry: not str(entry.path).startswith(root))
+    if len(kept):
+        excinfo.traceback = kept
+
+
+@pytest.fixture
+def golive_evidence(request: pytest.FixtureRequest) -> TestEvidence:
+    """Say what a custom check observed and expected; it shows in every report."""
+    return evidence_of(request.node)
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    gs = gsession.get(config)
+    if gs is not None and gs.plain_tests and not hasattr(config, "workerinput"):
+        terminalreporter.write_line(
+            f"golive: {gs.plain_tests} test(s) deselected: not checklist lines (no section "
+            "marker, no golive fixture); run them without --golive", yellow=True)
