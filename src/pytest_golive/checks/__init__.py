@@ -1,6 +1,7 @@
 """The check catalog. Each module holds the checks for one target kind.
 
-``REGISTRY`` is filled on first use by importing the built-in modules below;
+``REGISTRY`` is filled on first use by importing the built-in modules below,
+then the installed check packs (:mod:`pytest_golive.checks.packs`);
 third-party checks register with the same :func:`check` decorator.
 """
 
@@ -12,7 +13,7 @@ import pkgutil
 from pytest_golive.checks.registry import REGISTRY, Check, CheckDefinitionError, check
 
 #: Modules of this package that hold no checks of their own.
-_INFRASTRUCTURE = frozenset({"registry", "rules"})
+_INFRASTRUCTURE = frozenset({"packs", "registry", "rules"})
 
 
 def builtin_modules() -> list[str]:

@@ -666,6 +666,3 @@ env_required.golive_validate = _validate_env_required  # type: ignore[attr-defin
 env_value.golive_validate = _validate_env_value  # type: ignore[attr-defined]
 secret_strength.golive_validate = _validate_secret_strength  # type: ignore[attr-defined]
 file_mode.golive_validate = _validate_file_mode  # type: ignore[attr-defined]
-
-# secrets_in_repo lives in its own module; importing it registers the check.
-from pytest_golive.checks import repo_secrets as _repo_secrets  # noqa: E402,F401

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import difflib
 import inspect
+import os
 import types
 import typing
 from collections.abc import Callable, Mapping
@@ -38,6 +39,10 @@ _MISSING = inspect.Parameter.empty
 
 class CheckDefinitionError(Exception):
     """A check's parameters do not fit its schema (shown with file and line)."""
+
+
+class CheckNameClash(CheckDefinitionError):
+    """One check name defined in two places (two conftests of a monorepo, two packs)."""
 
 
 @dataclass(frozen=True)
@@ -130,19 +135,61 @@ class Registry:
     def __init__(self) -> None:
         self._checks: dict[str, Check] = {}
         self._aliases: dict[str, str] = {}
+        #: Where each check was defined (``path:line``), and by which pack if any.
+        self._origins: dict[str, str] = {}
+        #: Names defined in two places, each with one line naming both (the first one stays).
+        self.clashes: dict[str, str] = {}
+        #: The check pack being loaded (set by :mod:`pytest_golive.checks.packs`).
+        self.loading_pack: str | None = None
 
     def add(self, chk: Check) -> Check:
+        """Add a check; a name already defined elsewhere is recorded in :attr:`clashes`.
+
+        Recorded, not raised: the clash is found while pytest imports a conftest,
+        where an exception would become a traceback; it is reported as one line
+        when the catalog is used (:meth:`check_clashes`). The same function
+        imported again (pytest run in-process twice) replaces its old self.
+        """
+        where = definition_site(chk.func)
+        if self.loading_pack:
+            where += f" ({self.loading_pack})"
         for name in (chk.name, *chk.aliases):
-            if name in self._checks or name in self._aliases:
-                raise ValueError(f"check name '{name}' is registered twice")
+            owner = self._checks.get(self._aliases.get(name, name))
+            if owner is None:
+                continue
+            if _same_definition(owner.func, chk.func):
+                self._forget(owner)
+                continue
+            self.clashes.setdefault(name, (
+                f"check '{name}' is defined twice: in {self._origins.get(owner.name, '?')} "
+                f"and in {where} (check names are global: rename one of them)"
+            ))
+            return chk
         self._checks[chk.name] = chk
+        self._origins[chk.name] = where
         for alias in chk.aliases:
             self._aliases[alias] = chk.name
         return chk
 
+    def _forget(self, chk: Check) -> None:
+        self._checks.pop(chk.name, None)
+        for alias in chk.aliases:
+            self._aliases.pop(alias, None)
+
+    def origin(self, name: str) -> str:
+        """Where the check ``name`` was defined: ``path:line``, with its pack if it has one."""
+        return self._origins.get(self._aliases.get(name, name), "")
+
+    def check_clashes(self) -> None:
+        """Raise :class:`CheckNameClash` for the first name defined in two places, if any."""
+        if self.clashes:
+            raise CheckNameClash(next(iter(self.clashes.values())))
+
     def get(self, name: str) -> Check:
         """The check named ``name`` (or an alias), or a KeyError with a hint."""
         _load_catalog()
+        if name in self.clashes:
+            raise CheckNameClash(self.clashes[name])
         key = self._aliases.get(name, name)
         if key not in self._checks:
             raise KeyError(f"unknown check '{name}'{_did_you_mean(name, self.names())}")
@@ -211,6 +258,31 @@ def check(
     return decorate
 
 
+def definition_site(func: Callable[..., Any]) -> str:
+    """``path:line`` of a check function's definition, relative to the working directory."""
+    code = getattr(inspect.unwrap(func), "__code__", None)
+    if code is None:
+        return getattr(func, "__module__", "?")
+    path = code.co_filename
+    try:
+        rel = os.path.relpath(path)
+        path = rel if not rel.startswith("..") else path
+    except ValueError:  # another drive
+        pass
+    return f"{path}:{code.co_firstlineno}"
+
+
+def _same_definition(a: Callable[..., Any], b: Callable[..., Any]) -> bool:
+    """The same function of the same file, imported twice (not two checks of one name)."""
+    a, b = inspect.unwrap(a), inspect.unwrap(b)
+    code_a, code_b = getattr(a, "__code__", None), getattr(b, "__code__", None)
+    return (
+        code_a is not None and code_b is not None
+        and os.path.realpath(code_a.co_filename) == os.path.realpath(code_b.co_filename)
+        and a.__qualname__ == b.__qualname__
+    )
+
+
 def _param_docs(doc: str) -> dict[str, str]:
     """Parameter descriptions from an ``Args:`` block (Google style)."""
     out: dict[str, str] = {}
@@ -238,17 +310,30 @@ def _param_docs(doc: str) -> dict[str, str]:
 
 
 _loaded = False
+_load_error: CheckDefinitionError | None = None
 
 
 def _load_catalog() -> None:
-    """Import the built-in check modules once, on first use of the catalog."""
-    global _loaded
+    """Import the built-in check modules, then the installed check packs, once.
+
+    A pack that cannot be loaded fails every use of the catalog with the same
+    one line: a readiness run must not go on without checks it was given.
+    """
+    global _loaded, _load_error
+    if _load_error is not None:
+        raise _load_error
     if _loaded:
         return
     _loaded = True
     from pytest_golive import checks
+    from pytest_golive.checks import packs
 
     checks.load_builtin()
+    try:
+        packs.load_entry_points(REGISTRY)
+    except CheckDefinitionError as exc:
+        _load_error = exc
+        raise
 
 
 # --- value coercion ------------------------------------------------------------------

@@ -179,6 +179,11 @@ SCHEMA: dict[str, Any] = {
         "checklists": {**_STR_OR_LIST, "description": "Checklist files (Markdown or YAML)."},
         "waivers": {"type": "string", "description": "Waiver file (TOML or YAML)."},
         "attestations": {"type": "string", "description": "Attestation file (TOML or YAML)."},
+        "plugins": {
+            **_STR_OR_LIST,
+            "description": "Python modules to import at start, found next to this file first: "
+                           "checks of your own (see docs/check-packs.md).",
+        },
         "settings": _SETTINGS,
         "environments": {
             "type": "object",

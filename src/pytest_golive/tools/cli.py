@@ -59,13 +59,20 @@ def cmd_items(args: argparse.Namespace) -> int:
 
 
 def cmd_checks(args: argparse.Namespace) -> int:
-    from pytest_golive.checks.registry import REGISTRY
+    from pytest_golive.checks.registry import REGISTRY, CheckDefinitionError
+    from pytest_golive.tools import catalog
 
+    try:
+        catalog.load_project(Path.cwd(), args.config, conftests=not args.no_conftest)
+    except (CheckDefinitionError, pytest.UsageError) as exc:
+        print(f"golive checks: {exc}", file=sys.stderr)
+        return 2
     checks = REGISTRY.all()
     if args.target:
         checks = [c for c in checks if c.target == args.target]
     if args.format == "json":
-        print(json.dumps([c.to_dict() for c in checks], indent=2, default=str))
+        rows = [{**c.to_dict(), "origin": REGISTRY.origin(c.name)} for c in checks]
+        print(json.dumps(rows, indent=2, default=str))
         return 0
     for c in checks:
         params = ", ".join(
@@ -75,6 +82,8 @@ def cmd_checks(args: argparse.Namespace) -> int:
         print(f"{c.name} [{c.target}] ({params})")
         if c.summary:
             print(f"    {c.summary}")
+        if not catalog.is_builtin(c.name):
+            print(f"    from {REGISTRY.origin(c.name)}")
     return 0
 
 
@@ -195,10 +204,29 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 
 def cmd_docs(args: argparse.Namespace) -> int:
+    from pytest_golive.checks.registry import REGISTRY, CheckDefinitionError, Registry
+    from pytest_golive.tools import catalog
     from pytest_golive.tools.docgen import render_check_reference
 
+    try:
+        catalog.load_project(Path.cwd(), args.config, conftests=not args.no_conftest)
+    except (CheckDefinitionError, pytest.UsageError) as exc:
+        print(f"golive docs: {exc}", file=sys.stderr)
+        return 2
+    registry = REGISTRY
+    if args.pack:
+        # The reference of one pack alone, for the pack's own documentation.
+        registry = Registry()
+        for chk in REGISTRY.all():
+            if catalog.of_pack(chk.name, args.pack):
+                registry.add(chk)
+        if not registry.all():
+            print(f"golive docs: no installed check pack '{args.pack}' has checks",
+                  file=sys.stderr)
+            return 2
     out = Path(args.output)
-    out.write_text(render_check_reference(), encoding="utf-8")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(render_check_reference(registry), encoding="utf-8")
     print(f"wrote {out}")
     return 0
 
@@ -218,6 +246,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("checks", help="list the check catalog")
     p.add_argument("--format", choices=("text", "json"), default="text")
     p.add_argument("--target", choices=("host", "endpoint", "database", "file", "none"))
+    p.add_argument("--config", metavar="PATH", default=None,
+                   help="configuration whose plugins to load (default: golive.toml or "
+                        "[tool.golive] in pyproject.toml here)")
+    p.add_argument("--no-conftest", action="store_true",
+                   help="leave out the checks this project's conftest.py files register")
     p.set_defaults(func=cmd_checks)
 
     p = sub.add_parser("attest", help="record that a person has done a manual item")
@@ -251,6 +284,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("docs", help="regenerate the check reference from the registry")
     p.add_argument("--output", default="docs/checks.md")
+    p.add_argument("--pack", metavar="NAME", default=None,
+                   help="only the checks of this installed check pack (entry-point or "
+                        "distribution name)")
+    p.add_argument("--config", metavar="PATH", default=None,
+                   help="configuration whose plugins to load (default: golive.toml or "
+                        "[tool.golive] in pyproject.toml here)")
+    p.add_argument("--no-conftest", action="store_true",
+                   help="leave out the checks this project's conftest.py files register")
     p.set_defaults(func=cmd_docs)
 
     try:
