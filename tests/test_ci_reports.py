@@ -486,10 +486,24 @@ def _line(title: str) -> Line:
 
 
 @pytest.mark.parametrize(
+    "title",
+    [
+        "Test Transaction processes successfully",
+        "API endpoints tested manually",
+        "Load tests pass at 500 rps",
+    ],
+)
+def test_lines_that_are_not_about_a_test_report(title: str) -> None:
+    proposal = propose(_line(title))
+    assert proposal is None or proposal.candidates[0][0] != "junit_report"
+
+
+@pytest.mark.parametrize(
     ("title", "check", "params"),
     [
         ("All unit tests passing", "junit_report", {"min_tests": "1"}),
         ("Integration tests pass", "junit_report", {"min_tests": "1"}),
+        ("Contract tests passing", "junit_report", {"min_tests": "1"}),
         ("Code coverage > 80%", "coverage_report", {"min_line": "80"}),
         ("Test coverage at least 92.5%", "coverage_report", {"min_line": "92.5"}),
         ("No critical security vulnerabilities", "vulnerability_report", {"severity": "critical"}),

@@ -127,6 +127,8 @@ def test_metric_names_of_an_expression(expr: str, names: set[str]) -> None:
         ('up{job="celery-workers"} == 0', Concern.WORKERS),
         ("celery_workers < 1", Concern.WORKERS),
         ("probe_ssl_earliest_cert_expiry - time() < 86400 * 14", Concern.CERTIFICATE),
+        ("pg_up == 0", Concern.DATABASE),
+        ("sum(pg_stat_activity_count) / sum(pg_settings_max_connections) > 0.8", Concern.DATABASE),
     ],
 )
 def test_rule_concerns_from_metric_names(expr: str, concern: Concern) -> None:
@@ -398,6 +400,12 @@ def _line(title: str) -> Line:
         ("Prometheus metrics collecting", "prometheus_targets_up", {"job": "${prometheus_job}"}),
         ("Metrics are being scraped", "prometheus_targets_up", {"job": "${prometheus_job}"}),
         ("Notification channels tested", "alertmanager_receiver", {"severity": "critical"}),
+        (
+            "Alert destinations configured (email, Slack)",
+            "alertmanager_receiver",
+            {"severity": "critical"},
+        ),
+        ("Database connection alerts", "prometheus_alerts_cover", {"concerns": "database"}),
         ("PagerDuty routing for on-call", "alertmanager_receiver", {"severity": "critical"}),
         ("Grafana dashboards accessible", "grafana_dashboard", {"title": "${grafana_dashboard}"}),
         ("Grafana is reachable", "grafana_health", {}),

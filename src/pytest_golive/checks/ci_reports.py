@@ -828,12 +828,15 @@ def vulnerability_report(
 @proposes("junit_report")
 def _tests_passing(line: Line) -> Proposal | None:
     t = line.lower
+    # Test suites, not "a test transaction" or "tested manually".
     if not re.search(
-        r"\b(unit|integration|e2e|end-to-end|acceptance|regression|smoke|all)?\s*tests?\b", t
+        r"\btests\b|\btest (suites?|runs?)\b|"
+        r"\b(unit|integration|e2e|end-to-end|acceptance|regression|smoke|contract) tests?\b",
+        t,
     ):
         return None
-    if not re.search(r"\b(pass(ing|ed|es)?|green|succe\w+|no fail\w*)\b", t) or re.search(
-        r"\b(load|stress|pen\w*)\b", t
+    if not re.search(r"\b(pass(ing|ed|es)?|green|no fail\w*)\b", t) or re.search(
+        r"\b(load|stress|pen\w*|performance|manual\w*)\b", t
     ):
         return None
     params = {"min_tests": "1"}

@@ -386,6 +386,7 @@ class Concern(StrEnum):
     LATENCY = "latency"
     TARGET_DOWN = "target_down"
     CERTIFICATE = "certificate"
+    DATABASE = "database"
     QUEUE = "queue"
     WORKERS = "workers"
 
@@ -399,6 +400,7 @@ ConcernName = Literal[
     "latency",
     "target_down",
     "certificate",
+    "database",
     "queue",
     "workers",
 ]
@@ -440,6 +442,16 @@ CONCERN_METRICS: dict[Concern, tuple[str, ...]] = {
         r"probe_ssl_earliest_cert_expiry",
         r"x509_cert_not_after",
         r"ssl_certificate_expiry\w*",
+    ),
+    Concern.DATABASE: (
+        r"(pg|mysql|redis|mongodb|elasticsearch|memcached)_up",
+        r"pg_stat_activity_count",
+        r"pg_stat_database_numbackends",
+        r"pg_settings_max_connections",
+        r"mysql_global_status_threads_connected",
+        r"mysql_global_variables_max_connections",
+        r"redis_connected_clients",
+        r"\w*db_(pool|connections?)\w*",
     ),
     Concern.QUEUE: (
         r"celery_queue_length",
@@ -557,7 +569,8 @@ def prometheus_alerts_cover(
     ``cpu`` (node_cpu_seconds_total, ...), ``error_rate`` (an error counter, or a
     request counter selected with a 5xx status matcher), ``latency`` (``*_duration_seconds``
     histograms, ``*latency*``), ``target_down`` (``up``, ``probe_success``),
-    ``certificate`` (probe_ssl_earliest_cert_expiry), ``queue`` (celery_queue_length,
+    ``certificate`` (probe_ssl_earliest_cert_expiry), ``database`` (pg_up, mysql_up,
+    connection counts), ``queue`` (celery_queue_length,
     rabbitmq_queue_messages) and ``workers`` (Celery worker metrics, ``up`` of a worker job).
     Each concern needs at least one such rule with health ok.
 
@@ -987,9 +1000,16 @@ _CONCERN_WORDS: dict[Concern, str] = {
     Concern.LATENCY: r"\b(latency|response[- ]time|slow)\b",
     Concern.TARGET_DOWN: r"\b(uptime|downtime|(service|instance|host)s? down)\b",
     Concern.CERTIFICATE: r"\bcertificates?\b.*\bexpir",
+    Concern.DATABASE: r"\b(database|db|postgres\w*|mysql|mariadb|redis) (connections?|down|up)\b",
     Concern.QUEUE: r"\bqueue (depth|length|size|backlog)\b|\bbacklog\b",
     Concern.WORKERS: r"\b(workers?|tasks?|celery)\b",
 }
+
+
+_CHANNEL_WORDS = re.compile(
+    r"\b(channels?|receivers?|destinations?|routes?|routing|pagerduty|slack|opsgenie|e-?mail|"
+    r"webhooks?|escalation|on-?call|teams)\b"
+)
 
 
 def _concerns_in(text: str) -> list[Concern]:
@@ -1001,6 +1021,8 @@ def _alert_concerns(line: Line) -> Proposal | None:
     t = line.lower
     if not _ALERT_WORDS.search(t) or re.search(r"\b(grafana|dashboard)\b", t):
         return None
+    if _CHANNEL_WORDS.search(t):
+        return None  # where alerts go, not what they watch: alertmanager_receiver
     concerns = _concerns_in(t + " " + " ".join(line.children_text).lower())
     if not concerns:
         if re.search(r"\b(thresholds?|rules?|configured|set ?up|defined)\b", t):
@@ -1042,11 +1064,7 @@ def _notification_channels(line: Line) -> Proposal | None:
     t = line.lower
     if not re.search(r"\b(notification|alert(ing)?|paging|on-?call|escalation)s?\b", t):
         return None
-    if not re.search(
-        r"\b(channels?|receivers?|routes?|routing|pagerduty|slack|opsgenie|e-?mail|webhooks?|"
-        r"escalation|on-?call)\b",
-        t,
-    ):
+    if not _CHANNEL_WORDS.search(t):
         return None
     return Proposal(
         [("alertmanager_receiver", {"severity": "critical"})],
