@@ -202,6 +202,18 @@ def test_junit_other_producers_and_the_commit_in_the_path(tmp_path: Path) -> Non
     assert run("junit_report", report).status == "failed"
 
 
+def test_junit_suites_by_name(tmp_path: Path) -> None:
+    report = tmp_path / "junit.xml"
+    report.write_text(
+        '<testsuites><testsuite name="integration"><testcase name="a"/><testcase name="b"/>'
+        '</testsuite><testsuite name="e2e-browser"><testcase name="c"><failure message="x"/>'
+        "</testcase></testsuite></testsuites>"
+    )
+    assert run("junit_report", report, suite="Integration*", min_tests="2").ok
+    assert run("junit_report", report, suite="e2e*").status == "failed"
+    assert run("junit_report", report, suite="contract*").status == "failed"  # 0 tests
+
+
 def test_junit_bad_files_are_one_line(tmp_path: Path) -> None:
     assert "does not exist" in error_of("junit_report", tmp_path / "missing.xml")
     (tmp_path / "broken.xml").write_text("<testsuites><testsuite>")

@@ -19,6 +19,7 @@ refused, and an expired entry no longer counts (it is shown as expired).
 from __future__ import annotations
 
 import datetime as dt
+import fnmatch
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -138,8 +139,11 @@ def _timestamp(text: str | None) -> dt.datetime | None:
     return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
-def junit_totals(root: Element, where: str) -> TestTotals:
-    """Counts of a JUnit XML document, from its test cases (``testsuites`` or one ``testsuite``)."""
+def junit_totals(root: Element, where: str, suite_glob: str | None = None) -> TestTotals:
+    """Counts of a JUnit XML document, from its test cases (``testsuites`` or one ``testsuite``).
+
+    With ``suite_glob``, only suites whose name matches it (without regard to case) count.
+    """
     if root.tag not in ("testsuites", "testsuite"):
         raise CheckError(f"{where}: not a JUnit XML report (root element <{root.tag}>)")
     # junitparser reads the element tree defusedxml built: the parsing stays the safe one.
@@ -153,6 +157,10 @@ def junit_totals(root: Element, where: str) -> TestTotals:
             if prop.get("name"):
                 props[str(prop.get("name"))] = str(prop.get("value", prop.text or ""))
     for suite in xml:
+        if suite_glob and not fnmatch.fnmatchcase(
+            str(suite.name or "").lower(), suite_glob.lower()
+        ):
+            continue
         suites += 1
         stamp = _timestamp(suite._elem.get("timestamp"))
         if stamp:
@@ -272,6 +280,7 @@ def junit_report(
     max_skipped: int | None = None,
     max_age_hours: float | None = None,
     commit: str | None = None,
+    suite: str | None = None,
 ) -> Outcome:
     """A JUnit XML test report shows no failures or errors, enough tests, recent, for the commit.
 
@@ -287,9 +296,11 @@ def junit_report(
         max_skipped: the most skipped tests allowed; not judged when unset.
         max_age_hours: the oldest acceptable report, in hours; not judged when unset.
         commit: the commit the report must be for (7 to 40 hex digits, prefix matches).
+        suite: only test suites whose name matches this glob count (``integration*``), for a
+            report that holds several kinds of tests.
     """
     where = f"JUnit report {file.where}"
-    totals = junit_totals(parse_xml(file.read_text(), where), where)
+    totals = junit_totals(parse_xml(file.read_text(), where), where, suite)
     return judge_junit(
         totals,
         min_tests=min_tests,
