@@ -70,6 +70,8 @@ class HostTarget:
         self.failed_attempts = 0
         #: Remote commands sent: one per command alone, one per script in rounds.
         self.round_trips = 0
+        #: The host has answered a command: a later failure is a connection lost, not refused.
+        self.answered = False
         self._packages: object = _UNREAD
         self._accounts: object = _UNREAD
 
@@ -170,16 +172,30 @@ class HostTarget:
             backend.answer_timeout = limit + _KILL_AFTER + self.settings.connect_timeout
         self.round_trips += 1
         try:
-            return self._raw_run(text)
+            result = self._raw_run(text)
         except TimeoutError:
+            waited = limit + _KILL_AFTER + self.settings.connect_timeout
+            if self.answered:
+                self._fail(f"host {self.name}: connection lost during the check: no answer "
+                           f"from the host for {waited:g}s")
             self._fail(f"host {self.name}: cannot connect: no answer from the host for "
-                       f"{limit + _KILL_AFTER + self.settings.connect_timeout:g}s")
+                       f"{waited:g}s")
         except Exception as exc:  # noqa: BLE001 - any backend failure is a connection error
             reason = _reason(exc)
             refused = "Authentication" in type(exc).__name__ or "Permission denied" in reason
+            partial = _partial(exc)
+            # Framing markers on stderr mean the script was running on the host.
+            started = self.answered or (partial is not None and b"\x01GLE " in partial[1])
+            # ssh says why it cannot connect; a session that ends in silence was cut.
+            started = started or reason == _SILENT_END
+            if started and not refused:
+                self._fail(f"host {self.name}: connection lost during the check: {reason}",
+                           partial)
             self._fail(
                 f"host {self.name}: {'login refused' if refused else 'cannot connect'}: {reason}"
             )
+        self.answered = True
+        return _readable(self.testinfra.backend, result)
 
     def run_batch(self, commands: list[batch.Command]) -> list[Any]:
         """Run ``commands``, one remote command per script (:mod:`~pytest_golive.targets.batch`).
@@ -213,13 +229,15 @@ class HostTarget:
         answers, why = self._send(group, each_bounded=False)
         each_bounded = [False] * len(group)
         missing = next((k for k, answer in enumerate(answers) if answer is None), None)
-        if missing is not None:
+        if missing is not None and not self.failure:
             answers[missing:], why = self._send(group[missing:], each_bounded=True)
             each_bounded[missing:] = [True] * (len(group) - missing)
         backend = self.testinfra.backend
         results: list[Any] = []
         for cmd, answer, alone in zip(group, answers, each_bounded, strict=True):
-            if answer is None:
+            if answer is None and self.failure:
+                results.append(CheckError(self.failure))
+            elif answer is None:
                 results.append(CheckError(f"host {self.name}: command did not finish: {why}"))
             elif alone and answer.rc == _TIMED_OUT and not batch.builtin_only(cmd.text):
                 results.append(
@@ -231,7 +249,8 @@ class HostTarget:
             else:
                 results.append(
                     backend.result(
-                        answer.rc, backend.encode(cmd.text), answer.stdout, answer.stderr
+                        answer.rc, backend.encode(cmd.text), _utf8(answer.stdout),
+                        _utf8(answer.stderr),
                     )
                 )
         return results
@@ -244,19 +263,30 @@ class HostTarget:
         text = f"sh -c {shlex.quote(script)}" if each_bounded else batch.bounded(script, limit)
         # Each command's end is marked on the streams as it ends, so the longest
         # silence to wait through is one command's limit.
-        outcome = self._remote(text, limit)
+        try:
+            outcome = self._remote(text, limit)
+        except CheckError as exc:
+            partial = getattr(exc, "partial", None)
+            if partial is None:
+                raise
+            return batch.parse(partial[0], partial[1], nonce, len(group)), str(exc)
         answers: list[Any] = batch.parse(
             outcome.stdout_bytes, outcome.stderr_bytes, nonce, len(group)
         )
-        why = " ".join(outcome.stderr.split())[-200:] or f"exit status {outcome.rc}"
+        said = [ln for ln in outcome.stderr.splitlines() if not ln.startswith("\x01GLE ")]
+        why = " ".join(" ".join(said).split())[-200:] or f"exit status {outcome.rc}"
         return answers, mask(why)
 
-    def _fail(self, message: str) -> NoReturn:
+    def _fail(self, message: str, partial: tuple[bytes, bytes] | None = None) -> NoReturn:
         self.failure = message
         self.failed_attempts += 1
         if self.pool is not None:
             self.pool.mark_unreachable(self.spec, message)
-        raise CheckError(message)
+        error = CheckError(message)
+        #: What the host had printed before it was lost (stdout, stderr), so that the
+        #: commands of a batch that had already finished keep their answers.
+        error.partial = partial  # type: ignore[attr-defined]
+        raise error
 
     def run(self, command: str, *args: str, timeout: float | None = None) -> Any:
         """Run an observation command; its time is bounded by ``command_timeout``.
@@ -514,14 +544,51 @@ def _exit_master(backend: Any) -> None:
         pass
 
 
+_SILENT_END = "the SSH session ended without a word from the host"
+
+
+def _utf8(data: bytes) -> bytes:
+    """``data``, with bytes that are not UTF-8 replaced by U+FFFD.
+
+    testinfra decodes a command's output strictly, so a check reading binary
+    or Latin-1 output would crash on ``.stdout``; the replacement character
+    keeps the evidence readable and says that something was not text.
+    """
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("utf-8", "replace").encode("utf-8")
+    return data
+
+
+def _readable(backend: Any, result: Any) -> Any:
+    """``result`` whose stdout and stderr are valid UTF-8 (see :func:`_utf8`)."""
+    out, err = _utf8(result.stdout_bytes), _utf8(result.stderr_bytes)
+    if out is result.stdout_bytes and err is result.stderr_bytes:
+        return result
+    return backend.result(result.rc, result.command, out, err)
+
+
+def _partial(exc: Exception) -> tuple[bytes, bytes] | None:
+    """What an ssh command that failed had printed (testinfra raises RuntimeError(result))."""
+    result = exc.args[0] if exc.args else None
+    out, err = getattr(result, "stdout_bytes", None), getattr(result, "stderr_bytes", None)
+    if isinstance(out, bytes) and isinstance(err, bytes):
+        return out, err
+    return None
+
+
 def _reason(exc: Exception) -> str:
     text = str(exc).strip()
-    # testinfra raises RuntimeError(CommandResult) for ssh's exit 255.
+    # testinfra raises RuntimeError(CommandResult) for ssh's exit 255: its repr is
+    # no reason, its stderr (possibly empty) is.
     stderr = getattr(exc.args[0], "stderr", None) if exc.args else None
-    if stderr:
+    if stderr is not None:
         text = stderr.strip()
+    # A batch script frames each command's end on stderr (batch.py): those markers
+    # are ours, not the host's words, and must never stand in for a reason.
     lines = [ln.strip() for ln in text.splitlines()
-             if ln.strip() and not ln.startswith(("Warning: Permanently added", "@"))]
+             if ln.strip() and not ln.startswith(("Warning: Permanently added", "@", "\x01GLE "))]
     if len(lines) > 1:
         # ssh's last line is its verdict; the lines above explain it at length.
         changed = "REMOTE HOST IDENTIFICATION HAS CHANGED" in text
@@ -530,5 +597,6 @@ def _reason(exc: Exception) -> str:
         ) + lines[-1:]
     text = " ".join(" ".join(lines).split())
     if not text:
-        text = type(exc).__name__
+        status = getattr(exc.args[0], "rc", None) if exc.args else None
+        text = _SILENT_END if status == 255 else type(exc).__name__
     return mask(text[:300])
