@@ -64,8 +64,8 @@ CONFTEST = '''
 def _project(root: Path, fleet: Fleet, checklist: str) -> Path:
     (root / "out").mkdir(parents=True)
     hosts = "\n".join(
-        f'{h.name} = [{{ url = "{h.ssh_url}", name = "{h.name}", ssh_config = "{fleet.ssh_config}", '
-        f'ssh_identity_file = "{fleet.identity_file}" }}]'
+        f'{h.name} = [{{ url = "{h.ssh_url}", name = "{h.name}", '
+        f'ssh_config = "{fleet.ssh_config}", ssh_identity_file = "{fleet.identity_file}" }}]'
         for h in fleet.hosts
     )
     (root / "golive.toml").write_text(
