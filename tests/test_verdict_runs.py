@@ -200,7 +200,8 @@ def test_attest_without_a_configured_file_is_one_line(golive_project: GoliveProj
     golive_project.write(PENDING_ONLY)
     config = golive_project.pytester.path / "golive.toml"
     config.write_text(config.read_text().replace('attestations = "attestations.toml"\n', ""))
-    result = golive_project.pytester.run(*GOLIVE, "attest", "x", "--by", "me")
+    result = golive_project.pytester.run(*GOLIVE, "attest", "sign-off/security-review-done",
+                                         "--by", "me")
     assert result.ret == 2
     assert result.errlines == [
         f"golive attest: {config} names no attestation file "

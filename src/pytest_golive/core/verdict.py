@@ -104,6 +104,9 @@ class Attestation:
     expires: dt.date | None = None
     environment: str | None = None
     source: str = ""
+    #: The line's text as it read when signed, and its digest (``golive attest`` writes both).
+    line: str = ""
+    line_digest: str = ""
 
     def matches(self, item_id: str, environment: str) -> bool:
         if self.environment and self.environment != environment:
@@ -122,7 +125,17 @@ class Attestation:
         d = asdict(self)
         d["at"] = self.at.isoformat()
         d["expires"] = self.expires.isoformat() if self.expires else None
+        for key in ("line", "line_digest"):
+            if not d[key]:
+                del d[key]
         return d
+
+
+def line_digest(text: str) -> str:
+    """``sha256:<hex>`` of a line's text, spacing aside: what a sign-off was given for."""
+    import hashlib
+
+    return "sha256:" + hashlib.sha256(" ".join(text.split()).encode("utf-8")).hexdigest()
 
 
 def _id_matches(item_id: str, pattern: str) -> bool:
@@ -180,7 +193,8 @@ def _datetime(value: Any, where: str, field_name: str) -> dt.datetime:
 
 
 _WAIVER_FIELDS = {"item", "reason", "owner", "ticket", "expires", "target", "environment"}
-_ATTEST_FIELDS = {"item", "by", "at", "ticket", "evidence", "expires", "environment"}
+_ATTEST_FIELDS = {"item", "by", "at", "ticket", "evidence", "expires", "environment", "line",
+                  "line_digest"}
 _DATE_FIELDS = {"expires", "at"}
 
 
@@ -237,6 +251,7 @@ def load_attestations(path: Path | None) -> list[Attestation]:
             ticket=str(r.get("ticket", "")), evidence=str(r.get("evidence", "")),
             expires=_date(r.get("expires"), where, "expires"),
             environment=r.get("environment"), source=where,
+            line=str(r.get("line", "")), line_digest=str(r.get("line_digest", "")),
         ))
     return out
 
@@ -256,6 +271,9 @@ class Policy:
     manual: str = "block"
     strict: bool = False
     attestation_valid_days: int | None = None
+    #: Item id -> the line's text in this run's checklists: a sign-off given for other
+    #: words no longer counts.
+    line_texts: dict[str, str] = field(default_factory=dict)
 
     def severity(self, item_id: str, declared: str) -> str:
         for pattern, severity in self.severity_overrides.items():
@@ -278,8 +296,10 @@ class Policy:
         return max(pool, key=lambda w: w.expires or dt.date.max)
 
     def attestation_for(self, item_id: str) -> Attestation | None:
-        matching = [a for a in self.attestations if a.matches(item_id, self.environment)]
-        return max(matching, key=lambda a: a.at) if matching else None
+        matching = [(a.at, i, a) for i, a in enumerate(self.attestations)
+                    if a.matches(item_id, self.environment)]
+        # the latest; of two signed in the same second, the one written last
+        return max(matching, key=lambda m: (m[0], m[1]))[2] if matching else None
 
 
 @dataclass
@@ -391,6 +411,13 @@ def _manual(policy: Policy, item_id: str, severity: str, blocks_if_bad: bool) ->
     if att:
         expiry = att.expiry(policy.attestation_valid_days)
         info = {**att.to_dict(), "valid_until": expiry.isoformat() if expiry else None}
+        now = policy.line_texts.get(item_id)
+        if att.line_digest and now is not None and line_digest(now) != att.line_digest:
+            was = f" (it read: {att.line})" if att.line else ""
+            message = (f"the line changed since {att.by} signed it on {att.at.date()}{was}; "
+                       f"sign it again (golive attest {item_id} --by NAME --ticket T){unless}")
+            return Decision("manual-pending", blocks, severity, message,
+                            attestation={**info, "lapsed": "the line changed since it was signed"})
         if expiry is None or expiry >= today:
             return Decision(
                 "manual-attested",
@@ -429,6 +456,20 @@ def stale_waivers(policy: Policy, keys: Iterable[tuple[str, str | None]] | None)
         w for w in policy.waivers
         if (not w.environment or w.environment == policy.environment)
         and not any(w.matches(item_id, target, policy.environment) for item_id, target in pairs)
+    ]
+
+
+def stale_attestations(policy: Policy, keys: Iterable[tuple[str, str | None]] | None
+                       ) -> list[Attestation]:
+    """Attestations of this environment that match no collected item (a misspelt id, a
+    removed line): reported like stale waivers. ``None`` (collection never finished): none."""
+    if keys is None:
+        return []
+    ids = {item_id for item_id, _ in keys}
+    return [
+        a for a in policy.attestations
+        if (not a.environment or a.environment == policy.environment)
+        and not any(a.matches(item_id, policy.environment) for item_id in ids)
     ]
 
 

@@ -75,6 +75,19 @@ def pytest_configure(config: pytest.Config) -> None:
     gs.results.description = gs.env.description
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tell the policy how each line reads now: a sign-off of other words lapses."""
+    gs = gsession.get(config)
+    if gs is None:
+        return
+    from pytest_golive.integration.collection import GoliveItem
+
+    for node in items:
+        if isinstance(node, GoliveItem):
+            gs.policy.line_texts.setdefault(node.item.id, node.item.title)
+
+
 def pytest_unconfigure(config: pytest.Config) -> None:
     """The last line of a run that had a readiness suite and did not check it."""
     if config.option.golive or hasattr(config, "workerinput") or config.stash.get(_REFUSED, False):

@@ -62,6 +62,9 @@ def write_summary(tr: Any, results: RunResults, reportchars: str = "",
     for w in results.stale_waivers:
         tr.write_line(f"stale waiver: '{w['item']}' matched no item ({w['source']}); remove it",
                       yellow=True)
+    for a in results.stale_attestations:
+        tr.write_line(f"stale attestation: '{a['item']}' (by {a['by']}) matched no item "
+                      f"({a.get('source', '')}); remove it or correct the id", yellow=True)
     _reasons(tr, results, everything=any(ch in reportchars for ch in "aAwWpP"))
     if round_trips:
         shown = ", ".join(f"{name} {n}" for name, n in sorted(round_trips.items()))

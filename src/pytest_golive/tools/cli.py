@@ -7,7 +7,6 @@ exit code 2, never a traceback.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import sys
 from collections.abc import Sequence
@@ -88,88 +87,11 @@ def cmd_checks(args: argparse.Namespace) -> int:
 
 
 def cmd_attest(args: argparse.Namespace) -> int:
-    """Append an attestation record for a manual item to the attestation file.
+    """Sign lines: ids, globs or sections, looked up in the configured checklists
+    (see :mod:`pytest_golive.tools.attest_cli`)."""
+    from pytest_golive.tools.attest_cli import run_attest
 
-    The file is the one the configuration names (``attestations``, per
-    environment with ``--env``) unless ``--file`` is given, so the record
-    lands where the next run reads it. TOML files get an ``[[attestation]]``
-    table appended (comments kept); YAML files are rewritten with the record
-    added.
-    """
-    from pytest_golive.core.verdict import load_attestations
-
-    if args.expires:
-        try:
-            dt.date.fromisoformat(args.expires)
-        except ValueError:
-            print(
-                f"golive attest: --expires '{args.expires}' is not a date (YYYY-MM-DD)",
-                file=sys.stderr,
-            )
-            return 2
-    path = Path(args.file) if args.file else _configured_attestations(args.env)
-    load_attestations(path)  # refuse to append to a file the run could not read
-    when = dt.datetime.now(dt.UTC).replace(microsecond=0)
-    record: dict[str, Any] = {"item": args.item, "by": args.by, "at": when}
-    for key, value in (("ticket", args.ticket), ("evidence", args.evidence),
-                       ("environment", args.env), ("expires", args.expires)):
-        if value:
-            record[key] = dt.date.fromisoformat(value) if key == "expires" else value
-    if path.suffix.lower() in (".yml", ".yaml"):
-        _append_yaml(path, record)
-    else:
-        _append_toml(path, record)
-    print(f"attested {args.item} by {args.by} in {path}")
-    return 0
-
-
-def _configured_attestations(env: str) -> Path:
-    """The attestation file named by the configuration in the current directory."""
-    from pytest_golive.core.config import ConfigError, find_config
-
-    try:
-        source, data = find_config(Path.cwd())
-    except ConfigError:
-        raise pytest.UsageError(f"no golive.toml in {Path.cwd()}: pass --file PATH") from None
-    table = data.get("environments", {}).get(env, {}) if env else {}
-    name = table.get("attestations") or data.get("attestations")
-    if not name:
-        raise pytest.UsageError(
-            f"{source} names no attestation file (set attestations = \"attestations.toml\" "
-            "or pass --file PATH)"
-        )
-    return source.parent / str(name)
-
-
-def _append_toml(path: Path, record: dict[str, Any]) -> None:
-    lines = ["", "[[attestation]]"]
-    for key, value in record.items():
-        if isinstance(value, dt.date):
-            lines.append(f"{key} = {value.isoformat()}")
-        else:
-            lines.append(f"{key} = {json.dumps(value, ensure_ascii=False)}")
-    with path.open("a", encoding="utf-8") as fh:
-        fh.write("\n".join(lines) + "\n")
-
-
-def _append_yaml(path: Path, record: dict[str, Any]) -> None:
-    import yaml
-
-    data: Any = yaml.safe_load(path.read_text(encoding="utf-8")) if path.exists() else None
-    if data is None:
-        data = {"attestation": []}
-    records = (
-        data
-        if isinstance(data, list)
-        else data.setdefault(
-            "attestation"
-            if "attestation" in data or "attestations" not in data
-            else "attestations",
-            [],
-        )
-    )
-    records.append({k: (v.isoformat() if isinstance(v, dt.date) else v) for k, v in record.items()})
-    path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    return run_attest(args)
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
@@ -253,9 +175,14 @@ def build_parser() -> argparse.ArgumentParser:
                    help="leave out the checks this project's conftest.py files register")
     p.set_defaults(func=cmd_checks)
 
-    p = sub.add_parser("attest", help="record that a person has done a manual item")
-    p.add_argument("item")
-    p.add_argument("--by", required=True)
+    p = sub.add_parser("attest", help="sign manual lines: ids, globs ('sign-off/*') or sections")
+    p.add_argument("items", nargs="*", metavar="ITEM",
+                   help="item ids, globs such as 'sign-off/*', or section names")
+    p.add_argument("--by", default="", help="who signs (required to sign)")
+    p.add_argument("--yes", action="store_true", help="sign without asking")
+    p.add_argument("--list", action="store_true", help="list the lines a person can sign")
+    p.add_argument("--config", default=None, metavar="PATH",
+                   help="configuration (default: golive.toml or [tool.golive] here)")
     p.add_argument("--ticket", default="")
     p.add_argument("--evidence", default="")
     p.add_argument("--env", default="")

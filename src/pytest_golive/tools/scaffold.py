@@ -18,6 +18,8 @@ GOLIVE_TOML = '''\
 
 checklists = ["golive.md"]
 waivers = "waivers.toml"
+# Sign-offs of the lines only a person can check: golive attest 'sign-off/*' --by NAME
+attestations = "attestations.toml"
 
 [settings]
 connect_timeout = 10
@@ -92,6 +94,13 @@ WAIVERS_TOML = '''\
 # expires = 2030-01-31
 '''
 
+ATTESTATIONS_TOML = '''\
+# Sign-offs: a person's record that a line only a person can check is done.
+# Written by `golive attest ITEM... --by NAME --ticket TICKET` (ids, globs such as
+# 'sign-off/*', or a section); each record keeps the line's text as signed, and a
+# reworded line needs signing again. Reference: docs/concepts.md.
+'''
+
 CONFTEST_PY = '''\
 """Shared fixtures for this repository's custom readiness checks.
 
@@ -142,6 +151,7 @@ def templates() -> dict[str, str]:
         "golive.toml": GOLIVE_TOML,
         "golive.md": CHECKLIST_MD,
         "waivers.toml": WAIVERS_TOML,
+        "attestations.toml": ATTESTATIONS_TOML,
         "conftest.py": CONFTEST_PY,
         "test_golive_checks.py": TEST_PY,
     }
