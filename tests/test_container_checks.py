@@ -521,6 +521,36 @@ def test_captured_podman_inspect(form: str) -> None:
             {"path": "${k8s_manifests}", "require": "probes"},
         ),
         (
+            "Base images pinned by digest",
+            "Docker",
+            "dockerfile",
+            {"path": "${dockerfile}", "require": "pinned_base", "require_digest": "true"},
+        ),
+        (
+            "Use slim or distroless base images",
+            "Docker",
+            "dockerfile",
+            {"path": "${dockerfile}", "require": "allowed_base"},
+        ),
+        (
+            "Containers not running in privileged mode",
+            "Security",
+            "compose_service",
+            {"path": "${compose_file}", "require": "no_privileged"},
+        ),
+        (
+            "Data persisted in named volumes, not bind mounts",
+            "Docker Compose",
+            "compose_service",
+            {"path": "${compose_file}", "require": "named_volumes"},
+        ),
+        (
+            "PodDisruptionBudget and HPA for every deployment",
+            "Kubernetes",
+            "k8s_workload",
+            {"path": "${k8s_manifests}", "require": "pdb,hpa"},
+        ),
+        (
             "All containers running and healthy",
             "Docker",
             "container",

@@ -29,7 +29,7 @@ _CONTAINER = re.compile(r"\bcontainer(s|ized)?\b|\bdocker\b|\bpodman\b")
 
 _COMPOSE_FILE = re.compile(r"[\w./-]*(?:docker-)?compose[\w.-]*\.ya?ml")
 #: A Dockerfile named as a file: in a code span, or with a directory or a suffix.
-_DOCKERFILE_PATH = re.compile(r"(?:[\w.-]+/)+Dockerfile[\w.-]*|Dockerfile\.[\w.-]+|^Dockerfile$")
+_DOCKERFILE_PATH = re.compile(r"(?:[\w.-]+/)+Dockerfile[\w.-]*|Dockerfile\.[\w.-]+")
 _MANIFEST_FILE = re.compile(r"[\w./-]+\.ya?ml")
 
 #: Property words shared by Compose, Dockerfile, Kubernetes and live containers.
@@ -64,7 +64,8 @@ _PDB = re.compile(r"poddisruptionbudget|disruption budget|\bpdbs?\b")
 _HPA = re.compile(r"\bhpa\b|autoscal")
 #: Words about what a running system does: a file cannot show them.
 _RUNTIME = re.compile(
-    r"\b(passing|passes|successful(ly)?|responding|working|green|tested|monitored)\b"
+    r"\b(passing|passes|successful(ly)?|responding|working|green|tested|monitored|"
+    r"documented|reviewed|planned|approved|communicated|scanned|scanning)\b"
 )
 _RUNNING = re.compile(
     r"(containers?|services?) (are |is )?(all )?(running|up|healthy)|docker ps|podman ps"
@@ -105,16 +106,28 @@ def _kind(line: Line) -> str | None:
 @proposes("compose_service")
 def _compose(line: Line) -> Proposal | None:
     t = _text(line)
-    if _kind(line) != "compose" or _RUNTIME.search(t):
+    kind = _kind(line)
+    if kind not in ("compose", "container") or _RUNTIME.search(t):
         return None
     wanted = _compose_properties(t)
+    confidence = 0.85
+    if kind == "container":
+        # Only what a container's run configuration holds, not its image: limits,
+        # restarts, volumes, privileges. Compose is the usual place to say it.
+        wanted = [p for p in wanted if p in _RUN_CONFIG]
+        confidence = 0.6
     if not wanted:
         return None
     path = _named(_COMPOSE_FILE, line) or "${compose_file}"
     params = {"path": path, "require": ",".join(wanted)}
     if "restart" in wanted and "unless-stopped" in t and "always" not in t:
         params["restart_policies"] = "unless-stopped"
-    return Proposal([("compose_service", params)], 0.85, f"Compose services: {', '.join(wanted)}")
+    return Proposal(
+        [("compose_service", params)], confidence, f"Compose services: {', '.join(wanted)}"
+    )
+
+
+_RUN_CONFIG = ("restart", "limits", "named_volumes", "no_privileged", "no_host_network")
 
 
 def _compose_properties(t: str) -> list[str]:
@@ -146,34 +159,44 @@ def _compose_properties(t: str) -> list[str]:
 def _dockerfile(line: Line) -> Proposal | None:
     t = _text(line)
     kind = _kind(line)
+    if _RUNTIME.search(t) or kind in ("compose", "k8s") and not _MULTI_STAGE.search(t):
+        return None
     wanted: list[str] = []
+    params: dict[str, str] = {}
+    confidence = 0.85
     if _MULTI_STAGE.search(t):
         wanted.append("multi_stage")
     if _BASE.search(t):
-        wanted += ["allowed_base", "pinned_base"]
+        kind_words = re.search(
+            r"minimal|production|slim|distroless|alpine|approved|allowed|official", t
+        )
+        if kind_words:
+            wanted.append("allowed_base")
+        if _PINNED.search(t) or "production" in t or not kind_words:
+            wanted.append("pinned_base")
     if kind in ("dockerfile", "container"):
         if _NON_ROOT.search(t):
             wanted.append("non_root")
-        if _HEALTH.search(t) and re.search(
-            r"dockerfile|image|healthcheck instruction", t + " " + _near(line)
-        ):
+        if _HEALTH.search(t):
+            # A HEALTHCHECK in the image holds wherever the container runs.
             wanted.append("healthcheck")
-        if _PINNED.search(t) and re.search(r"base|from", t):
+            if not re.search(r"dockerfile|image|instruction", t + " " + _near(line)):
+                confidence = 0.6
+        if _PINNED.search(t) and "pinned_base" not in wanted:
             wanted.append("pinned_base")
+            if not re.search(r"base|from", t):
+                confidence = 0.55  # deployed images are also named in Compose files and manifests
         if _SECRETS.search(t) and re.search(r"dockerfile|image|env|arg|build", t):
             wanted.append("no_secrets")
-    if (
-        not wanted
-        or kind in ("compose", "k8s")
-        and not _MULTI_STAGE.search(t)
-        or _RUNTIME.search(t)
-    ):
+    if not wanted:
         return None
-    path = _named(_DOCKERFILE_PATH, line) or "${dockerfile}"
+    if "pinned_base" in wanted and "digest" in t:
+        params["require_digest"] = "true"
+    code_path = next((w.strip("`'\"") for w in line.code.split() if "Dockerfile" in w), None)
+    path = code_path or _named(_DOCKERFILE_PATH, line) or "${dockerfile}"
     wanted = list(dict.fromkeys(wanted))
-    confidence = 0.85 if kind in ("dockerfile", "container") or _MULTI_STAGE.search(t) else 0.6
     return Proposal(
-        [("dockerfile", {"path": path, "require": ",".join(wanted)})],
+        [("dockerfile", {"path": path, "require": ",".join(wanted), **params})],
         confidence,
         f"Dockerfile: {', '.join(wanted)}",
     )
