@@ -103,7 +103,6 @@ def test_ids_survive_reordering(tmp_path: Path) -> None:
         ("- [ ] x <!-- golive: cpu min=4", "not closed"),
         ("- [ ] x <!-- golive: min=4 -->", "must start with a check name"),
         ("- [ ] x <!-- golive: cpu four -->", "is not key=value"),
-        ("- [ ] x <!-- golive: cpu severity=fatal -->", "severity must be blocker or warning"),
     ],
 )
 def test_malformed_binding_names_file_and_line(tmp_path: Path, line: str, message: str) -> None:
@@ -212,3 +211,16 @@ def test_line_binding_text_round_trips() -> None:
     text = "memory min_gib=2 on=web; cpu min=1; file path='/srv/my app'; attest"
     parsed = parse_line_binding(text)
     assert parse_line_binding(parsed.text()) == parsed
+
+
+def test_severity_is_the_lines_unless_it_is_another_word(tmp_path: Path) -> None:
+    doc = tmp_path / "c.md"
+    doc.write_text(
+        "# T\n- [ ] a <!-- golive: cpu severity=warning -->\n"
+        "- [ ] b <!-- golive: vulnerability_report severity=critical -->\n",
+        encoding="utf-8",
+    )
+    line, report = read_markdown(doc)
+    assert (line.severity, line.params) == ("warning", {})
+    # A check's own parameter of that name: collection says if the check has none.
+    assert (report.severity, report.params) == ("blocker", {"severity": "critical"})

@@ -324,7 +324,9 @@ def parse_line_binding(text: str) -> LineBinding:
                 raise BindingError(f"{where}: '{word}' is not key=value")
             if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.-]*", key):
                 raise BindingError(f"{where}: '{key}' is not a parameter name")
-            if key in RESERVED_KEYS:
+            # severity= is the line's own (blocker, warning) unless its value is
+            # another word: then it is a parameter of the check ("severity=critical").
+            if key in RESERVED_KEYS and not (key == "severity" and value not in SEVERITIES):
                 name = "targets" if key == "on" else key
                 if name in options and options[name] != value:
                     raise BindingError(f"{where}: '{key}' is given twice with different values")
@@ -341,9 +343,6 @@ def parse_line_binding(text: str) -> LineBinding:
             attest = True
             continue
         bindings.append(Binding(head, params))
-    severity = options.get("severity")
-    if severity is not None and severity not in SEVERITIES:
-        raise BindingError(f"{where}: severity must be blocker or warning, not '{severity}'")
     return LineBinding(tuple(bindings), attest and bool(bindings), options)
 
 

@@ -140,6 +140,8 @@ def validate_params(chk: Check, raw: Mapping[str, Any]) -> dict[str, Any]:
     check's own validator are decided once the variable has a value.
     Raises :class:`CheckDefinitionError`.
     """
+    if "severity" in raw and chk.param("severity") is None:
+        raise CheckDefinitionError(f"severity must be blocker or warning, not '{raw['severity']}'")
     pending = {k for k, v in raw.items() if isinstance(v, str) and VARIABLE.search(v)}
     if not pending:
         params = chk.validate(raw)

@@ -61,7 +61,8 @@ _HUMAN = re.compile(
     r"\b(documented|plan(ned)?|review(ed)?|train(ed|ing)|notif(y|ied)|approv(e|ed|al)|"
     r"sign(ed)?[- ]?off|agreed|defined|communicated|procedures?|strategy|"
     r"stakeholders?|tested manually|drill|meeting|obtained and tested|identified|prepared|"
-    r"bugs?|backlog|complaints?|feedback|adjust|tune|tuning|optimi[sz]e)\b"
+    r"bugs?|complaints?|feedback|adjust|tune|tuning|optimi[sz]e|knows?|aware(ness)?|proofread|"
+    r"on-?call|rota|escalation)\b"
 )
 #: Words about a history or a period of watching, which a check of the present cannot see.
 _OVER_TIME = re.compile(r"\b(no gaps|gaps in|over time|trends?|for the (first|next|last) \d+ ?(hours|days|h)|"
@@ -316,7 +317,7 @@ def _names_from_code(code: str, verbs: str) -> list[str]:
 @rule
 def _user(line: Line) -> Proposal | None:
     t = line.lower
-    if not _has(r"\b(users?|accounts?)\b", t) or not _has(r"\b(create[sd]?|exists?|present|added|set up)\b", t):
+    if not _has(r"\b(users?|accounts?)\b", t) or not _has(r"\b(create[sd]?|exists?|present|added|set up|runs? as)\b", t):
         return None
     if _has(r"\bprivileges?\b|permission|grant", t):
         return None
@@ -417,7 +418,7 @@ def _reachable_from(line: Line) -> Proposal | None:
     t = line.lower
     if not _has(r"reachable|accessible|connectivity|can connect|connection", t) or not _has(r"\bfrom\b", t):
         return None
-    if not _has(r"\bfrom (the )?(app\w*|application|web|each|all|every)?\s*(servers?|hosts?|nodes?|machines?|instances?)\b", t):
+    if not _has(r"\bfrom (the )?(app\w*|application|web|each|all|every)?\s*(servers?|hosts?|nodes?|machines?|instances?|workers?)\b", t):
         return None
     if not line.code and not re.search(r"https?://|:\d{2,5}\b", line.title):
         return None
@@ -546,7 +547,7 @@ def lines_below(line: Line) -> list[str]:
 @rule
 def _backup_retention(line: Line) -> Proposal | None:
     t = line.lower
-    m = re.search(r"(\d+)[- ]?days?\b.*\bretention|\bretention\b[^\d]{0,20}(\d+)[- ]?days?|\bkeep\w*\b.*?(\d+)[- ]?days?", t)
+    m = re.search(r"(\d+)[- ]?days?\b.*\bretention|\bretention\b[^\d]{0,20}(\d+)[- ]?days?|\b(?:keep\w*|kept)\b.*?(\d+)[- ]?days?", t)
     about_backups = _has(r"backup|dump|snapshot", t) or _has(r"backup|dump|snapshot", _nearest_context(line))
     if not about_backups:
         return None
@@ -768,8 +769,10 @@ def _endpoint_reachable(line: Line) -> Proposal | None:
         if status:
             params["expect"] = status.group(1)
         return Proposal([("http_status", params)], 0.75, f"endpoint {paths[0]} answers")
-    if _has(r"\b(frontend|site|page|home ?page|web ?app)\b", t) and _has(r"loads?|available|up\b|accessible", t):
-        return Proposal([("http_status", {"path": "/"})], 0.7, "the front page answers")
+    if _has(r"\b(frontend|site|page|home ?page|web ?app)\b", t) and _has(r"loads?|available|up\b|accessible|answers?|returns?|respond\w*", t):
+        status = re.search(r"\b([1-5]\d\d)\b", t)
+        return Proposal([("http_status", {"path": "/", **({"expect": status.group(1)} if status else {})})], 0.7,
+                        "the front page answers")
     if _has(r"\b(api )?endpoints?\b", t) and _has(r"respond\w*|answer\w*", t):
         return Proposal([("http_status", {"path": "${api_path}"})], 0.65,
                         "an API path answers (a variable); every endpoint a person covers", attest=True)
@@ -815,7 +818,8 @@ def _compression(line: Line) -> Proposal | None:
 def _cache_headers(line: Line) -> Proposal | None:
     t = line.lower
     paths = [p for p in _url_paths(line) if re.search(r"\.\w{2,5}$|static|assets", p)]
-    if _has(r"cache-control|caching headers?|cache headers?|expires headers?|etag", t) or (
+    if _has(r"cache-control|caching headers?|cache headers?|expires headers?|etag|"
+            r"cach\w* (lifetimes?|max-?age|expir\w*)|(long|far-future) cach\w*", t) or (
         _has(r"static (files?|assets?|content).*cach|cach\w* .*static", t)
     ):
         if paths:
@@ -924,7 +928,8 @@ def _tls(line: Line) -> Proposal | None:
             return Proposal([("tls_certificate", {"min_days": "30"}), ("tls_certificate", {})], 0.45,
                             "renewal is a process; a check can only see the current expiry")
         return None
-    protocols = re.search(r"tls\s*v?(1\.[0-3])\s*(\+|or (?:higher|later|above)|only|minimum)|(?:min(?:imum)?|at least)\s+tls\s*v?(1\.[0-3])", t)
+    protocols = re.search(r"tls\s*v?(1\.[0-3])\s*(\+|(?:or|and) (?:higher|later|above|newer)|only|minimum)|"
+                          r"(?:min(?:imum)?|at least)\s+tls\s*v?(1\.[0-3])", t)
     if protocols or _has(r"(sslv[23]|tls ?v?1\.[01])\b.*\b(disabled|off|refused|rejected|not (allowed|accepted|supported))|weak (ciphers|protocols)", t):
         version = (protocols and (protocols.group(1) or protocols.group(3))) or "1.2"
         spellings = [("tls_protocols", {"minimum": f"TLSv{version}"}), ("tls_protocols", {"min_version": version})]
@@ -1154,16 +1159,37 @@ def _db_charset(line: Line) -> Proposal | None:
     return None
 
 
+_PRIVILEGES = r"select|insert|update|delete|execute|usage|create|alter|drop|references|trigger|truncate"
+
+
+def _named_privileges(line: Line) -> Proposal | None:
+    """"only SELECT, INSERT on schema orders": the privileges and schemas named on the line."""
+    m = re.search(rf"\b((?:(?:{_PRIVILEGES})\s*(?:,|and|&)?\s*)+)\s+on\s+(?:the\s+)?(?:schemas?|databases?)\s+`?([\w,.`\s]+?)`?(?:$|\s+(?:only|and)\b|[.;])",
+                  line.title, re.IGNORECASE)
+    if not m:
+        return None
+    privileges = ",".join(p.upper() for p in re.findall(_PRIVILEGES, m.group(1), re.IGNORECASE))
+    schemas = ",".join(re.findall(r"\w+", m.group(2).replace("`", "")))
+    params = {"privileges": privileges, "schemas": schemas}
+    account = re.search(r"\b(?:account|user|role)\s+`?([\w.-]+)`?", line.title, re.IGNORECASE)
+    if account and account.group(1).lower() not in ("holds", "has", "can"):
+        params["account"] = account.group(1)
+    return Proposal([("db_least_privilege", params)], 0.8, f"only {privileges} on {schemas}")
+
+
 @rule
 def _db_least_privilege(line: Line) -> Proposal | None:
     t = line.lower
+    named = _named_privileges(line) if _has(r"\bonly\b", t) else None
+    if named is not None:
+        return named
     if not _has(r"least[- ]privilege|minimum (required )?(permissions|privileges)|minimal (permissions|privileges)|"
                 r"(correct|appropriate|limited|restricted) (permissions|privileges|grants)|no superuser|not (a )?superuser|"
                 r"roles and (permissions|privileges)|(permissions|privileges|grants) (configured|granted)", t):
         return None
     if not (_db_context(line) or _has(r"service account|user", t)):
         return None
-    return Proposal(
+    return _named_privileges(line) or Proposal(
         [("db_least_privilege", {"privileges": "${app_privileges}", "schemas": "${app_schemas}"})], 0.7,
         "least privilege: the privileges and schemas the account may hold are variables",
     )
@@ -1211,7 +1237,8 @@ def _db_connect(line: Line) -> Proposal | None:
         return None
     if not own and not _has(r"connect\w*", t):
         return None
-    if not _has(r"verified|successful|tested|works|working|accessible|reachable|established|responding|ok\b|available", t):
+    if not _has(r"verified|successful|tested|works|working|accessible|reachable|established|responding|ok\b|available|"
+                r"can (connect|log ?in)", t):
         return None
     return Proposal([("db_connect", {})], (0.75 if own else 0.65) + _db_penalty(line), "database reachable")
 

@@ -404,15 +404,34 @@ def _decide(entry: Line, registry: Registry) -> Decision:
     if ops:
         return Decision(entry, Status.MANUAL, None, None,
                         f"a recurring operations task (under '{ops}'), not a release gate")
-    if container_section(entry) and re.search(r"\bhealth ?checks?\b", entry.lower) and not re.search(
+    if container_section(entry) and re.search(r"\bhealth ?checks?\b|\bhealthy\b", entry.lower) and not re.search(
         r"endpoint|url|/\w", entry.lower
     ):
-        container = [n for n in registry.names() if "container" in n and "health" in n]
-        if not container:
-            return Decision(entry, Status.MANUAL, None, None,
-                            "a container's health check (under a container heading): no catalog check reads it")
-        entry = replace(entry, title=entry.title + f" ({container[0]})")
+        return _container_health(entry, registry)
     return _plan(entry, registry)
+
+
+def _container_health(entry: Line, registry: Registry) -> Decision:
+    """Under a Docker/container heading, a health check is the container's, not an HTTP probe.
+
+    "configured" is a property of the image or the Compose file (a
+    HEALTHCHECK); "passing"/"healthy" is the running container's state.
+    """
+    configured = re.search(r"\b(configured|defined|set up|added|in place|present)\b", entry.lower)
+    if configured:
+        options = [("compose_service", {"path": "${compose_file}", "require": "healthcheck"}),
+                   ("dockerfile", {"path": "${dockerfile}", "require": "healthcheck"})]
+        reason = "a container health check is declared (Compose file or Dockerfile, a variable)"
+    else:
+        options = [("container", {"name": "${container}", "require": "running,healthy"})]
+        reason = "the container runs and its health check passes (the container's name is a variable)"
+    proposal = Proposal(options, 0.75, reason)
+    bindings, why = resolve(proposal, registry, entry)
+    if not bindings:
+        return Decision(entry, Status.MANUAL, None, None,
+                        f"a container's health check (under a container heading): {why}")
+    variables = tuple(v for b in bindings for v in variables_of(b.params))
+    return Decision(entry, Status.BOUND, LineBinding(tuple(bindings)).text(), proposal, "", variables, (reason,))
 
 
 def _plan(entry: Line, registry: Registry) -> Decision:
@@ -421,7 +440,10 @@ def _plan(entry: Line, registry: Registry) -> Decision:
     whole = _best(line, registry)
     several = _per_clause(line, registry)
     distinct = {b.check for _, found in several for b in found}
-    if several and (whole is None or len(distinct) > 1):
+    # The whole line read as one check explains only one of its clauses: the
+    # others are requirements of their own. A richer whole-line reading wins.
+    partial = whole is None or any(whole[1] == found for _, found in several)
+    if several and partial and (whole is None or len(distinct) > 1):
         # Several requirements ("2 GB RAM, 1 CPU"); a list of names for one check
         # ("tables (A, B)") stays one binding when the whole line reads as one.
         plans = several
@@ -497,7 +519,10 @@ def _without_defaults(line: Line) -> Line:
     return replace(line, title=" ".join(title.split()), marked=" ".join(marked.split()))
 
 
-_CLAUSE_SPLIT = re.compile(r"\s*(?:,|;|\band\b|&|\+)\s*", re.IGNORECASE)
+_CLAUSE_SPLIT = re.compile(r"\s*(?:,|;|&|\+)\s*", re.IGNORECASE)
+#: "and" joins two requirements when a number stands on each side ("4 cores and 16 GiB");
+#: elsewhere it joins words of one ("enabled and running").
+_AND_SPLIT = re.compile(r"(?<=\d)([^,;]*?)\s+\band\b\s+(?=[^,;]*\d)", re.IGNORECASE)
 
 
 def clauses(line: Line) -> list[Line]:
@@ -513,6 +538,7 @@ def clauses(line: Line) -> list[Line]:
         texts = [f"{outside} {p}".strip() for p in parts]
     else:
         texts = [p for p in _CLAUSE_SPLIT.split(line.title) if p.strip()]
+        texts = [part for t in texts for part in _AND_SPLIT.sub(r"\1 ;; ", t).split(" ;; ") if part.strip()]
     if len(texts) < 2:
         return []
     return [replace(line, title=t, marked=t, code="") for t in texts]
