@@ -256,8 +256,11 @@ def test_chromium_renders_the_report(
     assert png.stat().st_size > 20_000  # a blank page is a few kB
     dom = browser.dom(rendered, width)
     assert "✗ NO-GO" in dom
-    assert re.search(r'id="shown"[^>]*>\s*\d+ of \d+ items shown', dom) is None or True
-    # scripts ran (the filter initialised) and no injected script became an element
+    # The counter says how many lines the page shows, before any filter is touched.
+    shown = re.search(r'id="shown"[^>]*>\s*(\d+) lines<', dom)
+    assert shown is not None
+    assert int(shown.group(1)) == dom.count('<details class="it ') > 0
+    # no injected script became an element
     assert dom.count("<script") == 1
     assert "<img src=\"x\"" not in dom and "<img src=x" not in dom
 
