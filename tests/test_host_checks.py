@@ -653,13 +653,21 @@ def test_checklist_run_over_the_fleet(fleet: Fleet, golive_project) -> None:
     entries = ",\n    ".join(
         f'{{ name = "{name}", url = "{url}", ssh_config = "{fleet.ssh_config}" }}' for name, url in hosts
     )
+    # The fleet's hosts share this machine's system: the line asks for what it runs.
+    release = dict(
+        line.split("=", 1) for line in Path("/etc/os-release").read_text().splitlines()
+        if "=" in line
+    )
+    distribution = release["ID"].strip('"')
+    major = release.get("VERSION_ID", "0").strip('"').split(".")[0]
     golive_project.write(
         """\
         # Servers
         - [ ] Minimum 1 vCPU <!-- golive: cpu min=1 on=web -->
-        - [ ] Debian 12+ <!-- golive: os distribution=debian min_version=12 on=web -->
+        - [ ] Recent system <!-- golive: os distribution=DIST min_version=MAJOR on=web -->
         - [ ] No password logins <!-- golive: sshd_config config=CONFIG on=web -->
-        """.replace("CONFIG", str(fleet.workdir / "host0" / "sshd_config")),
+        """.replace("CONFIG", str(fleet.workdir / "host0" / "sshd_config"))
+        .replace("DIST", distribution).replace("MAJOR", major),
         environments=f"""
 [environments.fleet.hosts]
 web = [
