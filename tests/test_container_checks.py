@@ -724,3 +724,30 @@ def test_include_copies_another_project_without_merging() -> None:
     ev = facts(judge_services(project, require=["pinned_image", "named_volumes"]))
     assert ev["prometheus: pinned_image"] == (True, "image prom/prometheus:v2.54.1")
     assert ev["prometheus: named_volumes"] == (True, "named prometheus-data")
+
+
+def test_services_of_inactive_profiles_are_not_judged(local_host: Any) -> None:
+    path = str(COMPOSE / "profiles" / "compose.yaml")
+    out = run("compose_service", local_host, path=path, require="pinned_image,restart")
+    assert out.status == "passed", out.summary()
+    assert out.details["services"] == ["api"] and out.details["not_started"] == ["adminer"]
+    debug = run("compose_service", local_host, path=path, require="pinned_image", profiles="debug")
+    assert debug.status == "failed"
+    assert debug.observed == "adminer: pinned_image: image adminer:latest: moving tag :latest"
+    with pytest.raises(CheckError, match="no service runs with profiles"):
+        judge_services(
+            load_project(read_local, str(COMPOSE / "profiles" / "only-debug.yaml")),
+            require=["restart"],
+        )
+
+
+def test_k8s_workload_reads_a_directory_of_manifests(local_host: Any, tmp_path: Path) -> None:
+    docs = (DATA / "k8s" / "production.yaml").read_text().split("\n---\n")
+    for i, doc in enumerate(docs):
+        (tmp_path / f"{i:02d}-part.yaml").write_text(doc)
+    (tmp_path / "README.md").write_text("not a manifest: {")
+    out = run(
+        "k8s_workload", local_host, path=str(tmp_path), require="pdb,hpa", workloads="celery-worker"
+    )
+    assert out.status == "passed", out.summary()
+    assert len(out.details["files"]) == len(docs)

@@ -25,6 +25,7 @@ from urllib.parse import quote, unquote, urlsplit
 
 import pytest
 
+from pytest_golive.core import variables
 from pytest_golive.core.secrets import Secret, looks_secret, reveal
 
 if TYPE_CHECKING:
@@ -743,8 +744,6 @@ safe_address = _safe_dsn
 
 # --- variables ------------------------------------------------------------------------
 
-_VAR = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
-
 
 class _Resolver:
     """Resolves ``${VAR}`` (and ``${VAR:-default}``) from the process environment.
@@ -780,6 +779,8 @@ class _Resolver:
             if match.group(0) == "$$":
                 return "$"
             var, default = match.group(1), match.group(2)
+            if "." in var:
+                return match.group(0)  # an environment's variable (${db.host}), not the process's
             if var in self.environ:
                 used.append(var)
                 Secret(self.environ[var], f"${{{var}}}")
@@ -793,7 +794,7 @@ class _Resolver:
             )
             return ""
 
-        result = _VAR.sub(sub, text)
+        result = variables.REFERENCE.sub(sub, text)
         if used:
             return Secret(result, "${" + "}, ${".join(used) + "}")
         return result

@@ -7,7 +7,6 @@ target is touched, with the file, the line and the nearest valid names.
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,13 +18,12 @@ from pytest_golive.checklist import ChecklistError, Item, read_checklist
 from pytest_golive.checklist.model import CANONICAL_SECTIONS
 from pytest_golive.checks.registry import REGISTRY, Check, CheckDefinitionError
 from pytest_golive.checks.rules import validate_params
+from pytest_golive.core import variables as references
 from pytest_golive.core.config import OtherEnvironment, TargetSpec
 from pytest_golive.core.outcome import Outcome, combine
 from pytest_golive.core.secrets import Secret, mask, mask_data
 from pytest_golive.engine.evaluate import Job
 from pytest_golive.integration import session as gsession
-
-_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_.]*)\}")
 
 
 class GoliveCheckFailed(Exception):
@@ -150,13 +148,12 @@ def _substitute(params: dict[str, Any], variables: dict[str, Any]) -> tuple[dict
     out: dict[str, Any] = {}
     missing: list[str] = []
     for key, value in params.items():
-        if not isinstance(value, str) or "${" not in value:
+        if not isinstance(value, str) or "$" not in value:
             out[key] = value
             continue
         unset: list[str] = []
 
-        def sub(match: re.Match[str], unset: list[str] = unset) -> str:
-            name = match.group(1)
+        def lookup(name: str, default: str | None, unset: list[str] = unset) -> str | None:
             if name in variables:
                 v = variables[name]
                 if isinstance(v, Secret):
@@ -165,10 +162,12 @@ def _substitute(params: dict[str, Any], variables: dict[str, Any]) -> tuple[dict
             if name in os.environ:
                 Secret(os.environ[name], f"${{{name}}}")
                 return os.environ[name]
+            if default is not None:
+                return default
             unset.append(name)
-            return match.group(0)
+            return None
 
-        text = _VAR.sub(sub, value)
+        text = references.substitute(value, lookup)
         missing += [m for m in unset if m not in missing]
         # A value built from the process environment is registered with the
         # masker (above), so it is masked wherever it is shown.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fnmatch
+import posixpath
 import re
 from dataclasses import dataclass
 
@@ -122,6 +123,22 @@ def exists_on_host(host: HostTarget, path: str) -> bool:
         raise CheckError(
             f"host {host.name}: cannot look for {path}: {type(exc).__name__}"
         ) from None
+
+
+def directory_files(host: HostTarget, path: str, suffixes: tuple[str, ...]) -> list[str] | None:
+    """The files directly in ``path`` ending in one of ``suffixes``; None for no directory."""
+    try:
+        node = host.testinfra.file(path)
+        if not node.is_directory:
+            return None
+        names = sorted(str(n) for n in node.listdir())
+    except CheckError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any backend failure is one line
+        raise CheckError(f"host {host.name}: cannot list {path}: {type(exc).__name__}") from None
+    return [
+        posixpath.join(path, n) for n in names if n.endswith(suffixes) and not n.startswith(".")
+    ]
 
 
 def plural(n: int, word: str) -> str:

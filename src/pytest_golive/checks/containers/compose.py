@@ -278,10 +278,11 @@ def judge_services(
     restart_policies: list[str] | None = None,
     allow_bind_mounts: list[str] | None = None,
     require_digest: bool = False,
+    profiles: list[str] | None = None,
 ) -> Evidence:
     """One fact per (service, required property) of the merged model."""
     ev = Evidence()
-    chosen = _chosen(project, services)
+    chosen = _chosen(project, services, profiles)
     policies = restart_policies or DEFAULT_RESTART
     allowed_binds = allow_bind_mounts or []
     judges: dict[ComposeProperty, Callable[[str, dict[str, Any]], tuple[bool, str]]] = {
@@ -312,11 +313,31 @@ def judge_services(
     return ev
 
 
-def _chosen(project: Project, services: list[str] | None) -> list[str]:
+def active_services(project: Project, profiles: list[str] | None) -> list[str]:
+    """The services ``docker compose up`` starts with these profiles active.
+
+    A service with ``profiles:`` runs only when one of them is active (15-profiles.md).
+    """
+    active = set(profiles or [])
+    out = []
+    for name, svc in sorted(project.services.items()):
+        own = svc.get("profiles")
+        if not own or "*" in active or active & {str(p) for p in own}:
+            out.append(name)
+    return out
+
+
+def _chosen(project: Project, services: list[str] | None, profiles: list[str] | None) -> list[str]:
     if not project.services:
         raise CheckError(f"Compose file {project.files[0]}: defines no services")
     if not services:
-        return sorted(project.services)
+        running = active_services(project, profiles)
+        if not running:
+            raise CheckError(
+                f"Compose file {project.files[0]}: no service runs with profiles "
+                f"{', '.join(profiles or []) or '(none)'}"
+            )
+        return running
     unknown = [s for s in services if s not in project.services]
     if unknown:
         raise CheckError(
@@ -352,6 +373,7 @@ def compose_service(
     restart_policies: list[str] | None = None,
     allow_bind_mounts: list[str] | None = None,
     require_digest: bool = False,
+    profiles: list[str] | None = None,
 ) -> Outcome:
     """Every service of a Compose project has what production needs (health, restarts, limits, ...).
 
@@ -388,6 +410,9 @@ def compose_service(
         restart_policies: the acceptable restart policies.
         allow_bind_mounts: host paths or container targets (shell globs) that may be bind-mounted.
         require_digest: ``pinned_image`` needs an ``@sha256:`` digest, a tag is not enough.
+        profiles: the profiles production runs with (``COMPOSE_PROFILES``); a service with
+            ``profiles:`` none of which is listed is not started, so it is not judged
+            (``*``: every service).
     """
     wanted = [str(p) for p in (require or ALL_PROPERTIES)]
     project = load_project(host_reader(host), path, overrides=overrides, env_file=env_file)
@@ -398,11 +423,14 @@ def compose_service(
         restart_policies=restart_policies,
         allow_bind_mounts=allow_bind_mounts,
         require_digest=require_digest,
+        profiles=profiles,
     )
+    judged = services or active_services(project, profiles)
     return ev.outcome(
         files=project.files,
         env_file=project.env_file,
         unset_variables=project.unset_variables,
-        services=sorted(services or project.services),
+        services=sorted(judged),
+        not_started=sorted(set(project.services) - set(judged)) if not services else [],
         required=wanted,
     )

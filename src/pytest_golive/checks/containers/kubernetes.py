@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 import yaml
 
-from pytest_golive.checks.containers._common import ImageRef, read_on_host
+from pytest_golive.checks.containers._common import ImageRef, directory_files, read_on_host
 from pytest_golive.checks.registry import check
 from pytest_golive.core.outcome import CheckError, Evidence, Outcome
 from pytest_golive.targets.host import HostTarget
@@ -324,7 +324,8 @@ def k8s_workload(
     * ``hpa``: a HorizontalPodAutoscaler targets it (ask for it).
 
     Args:
-        path: the manifest file on the host; use a variable such as ``${k8s_manifests}``.
+        path: the manifest file on the host, or a directory whose ``.yaml``/``.yml``/``.json``
+            files are read together; use a variable such as ``${k8s_manifests}``.
         require: the properties to check (default: replicas, resources, probes, non_root,
             pinned_image; add pdb and hpa when the checklist asks for them).
         workloads: only these workloads (``name`` or ``Kind/name``).
@@ -332,7 +333,12 @@ def k8s_workload(
         require_digest: images need ``@sha256:`` digests, tags are not enough.
     """
     wanted = [str(p) for p in (require or DEFAULT_PROPERTIES)]
-    docs = documents(read_on_host(host, path, "manifest"), f"{host.name}:{path}")
+    files = directory_files(host, path, (".yaml", ".yml", ".json")) or [path]
+    docs = [
+        doc
+        for file in files
+        for doc in documents(read_on_host(host, file, "manifest"), f"{host.name}:{file}")
+    ]
     ev = judge_workloads(
         docs,
         require=wanted,
@@ -341,4 +347,4 @@ def k8s_workload(
         require_digest=require_digest,
     )
     found = [w.label for w in find_workloads(docs, workloads)]
-    return ev.outcome(file=path, workloads=found, required=wanted)
+    return ev.outcome(files=files, workloads=found, required=wanted)
