@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -498,3 +499,113 @@ def test_two_runs_at_once_in_the_same_project(tmp_path: Path) -> None:
     assert not [
         p for p in (root / "out").iterdir() if p.name not in ("results.json", "report.html")
     ]
+
+
+def test_database_that_stops_during_a_query(tmp_path: Path) -> None:
+    """The server ends the session while the query runs (as a restart or failover does)."""
+    require(port_open(3306), "the machine's MariaDB on 127.0.0.1:3306")
+    import pymysql
+
+    root = project(
+        tmp_path,
+        "- [ ] Query <!-- golive: db_query sql='SELECT SLEEP(40) AS golive_fault' id=query -->\n",
+        targets="""
+        [environments.prod.databases.main]
+        dsn = "mysql://root@127.0.0.1:3306/mysql"
+        query_timeout = 60
+        """,
+    )
+    args = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-p",
+        "no:cacheprovider",
+        "--golive=prod",
+        "--golive-json=out/results.json",
+        "--golive-report=out/report.html",
+        "--junitxml=out/junit.xml",
+    ]
+    started = time.monotonic()
+    proc = subprocess.Popen(
+        args,
+        cwd=root,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "GOLIVE_PLANTED": PLANTED},
+        stdin=subprocess.DEVNULL,
+    )
+    admin = pymysql.connect(host="127.0.0.1", port=3306, user="root", autocommit=True)
+    try:
+        killed = False
+        deadline = time.monotonic() + 60
+        while not killed and time.monotonic() < deadline and proc.poll() is None:
+            with admin.cursor() as cur:
+                cur.execute(
+                    "SELECT id FROM information_schema.processlist "
+                    "WHERE info LIKE 'SELECT SLEEP(40) AS golive_fault%'"
+                )
+                for (thread,) in cur.fetchall():
+                    cur.execute(f"KILL CONNECTION {int(thread)}")
+                    killed = True
+            time.sleep(0.2)
+    finally:
+        admin.close()
+    output, _ = proc.communicate(timeout=120)
+    assert killed, output
+    result = Run(proc.returncode, output, time.monotonic() - started, root)
+    assert_fault(result, "query", "main", bound=60)
+
+
+def test_disk_full_while_writing_reports(tmp_path: Path) -> None:
+    """A report that does not fit leaves the previous one whole and says so in one line."""
+    require(os.geteuid() == 0 and shutil.which("mount") is not None, "root and mount (tmpfs)")
+    full = tmp_path / "full"
+    full.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(full)],
+        capture_output=True,
+        text=True,
+    )
+    require(mounted.returncode == 0, f"a tmpfs mount: {mounted.stderr.strip()}")
+    try:
+        previous = "<!DOCTYPE html><html>the previous report</html>\n"
+        (full / "report.html").write_text(previous, encoding="utf-8")
+        lines = "".join(
+            f"- [ ] Manual line {i} with a long title to fill the report\n" for i in range(3000)
+        )
+        root = project(tmp_path / "p", lines)
+        args = [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-p",
+            "no:cacheprovider",
+            "--golive=prod",
+            "-q",
+            "--golive-json=out/results.json",
+            f"--golive-report={full / 'report.html'}",
+        ]
+        proc = subprocess.run(
+            args,
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            env={**os.environ, "GOLIVE_PLANTED": PLANTED},
+            stdin=subprocess.DEVNULL,
+        )
+        out = proc.stdout + proc.stderr
+        assert "Traceback" not in out, out[-3000:]
+        said = [ln for ln in out.splitlines() if "--golive-report" in ln and "cannot write" in ln]
+        assert len(said) == 1, out[-3000:]
+        assert "No space left on device" in said[0] and "previous file is left" in said[0]
+        assert (full / "report.html").read_text(encoding="utf-8") == previous
+        assert [p.name for p in full.iterdir()] == ["report.html"]  # no temporary file left
+        # The other report was still written, and the verdict still told.
+        jsonschema.validate(json.loads((root / "out" / "results.json").read_text()), SCHEMA)
+        assert "GOLIVE prod: NO-GO" in out
+        assert proc.returncode == 1
+    finally:
+        subprocess.run(["umount", str(full)], capture_output=True)

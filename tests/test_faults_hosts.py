@@ -277,3 +277,88 @@ def test_commands_that_print_garbage(
             assert r["status"] in status, r
         else:
             assert r["status"] == "passed", r
+
+
+# --- remote runners (--tx) ----------------------------------------------------------
+
+
+def _tx_run(root: Path, *tx: str) -> Run:
+    args = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-p",
+        "no:cacheprovider",
+        "--golive=prod",
+        "--dist",
+        "loadgroup",
+    ]
+    for spec in tx:
+        args += ["--tx", spec]
+    started = time.monotonic()
+    proc = subprocess.run(
+        args,
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "GOLIVE_PLANTED": PLANTED},
+        stdin=subprocess.DEVNULL,
+    )
+    return Run(proc.returncode, proc.stdout + proc.stderr, time.monotonic() - started, root)
+
+
+def _one_line_usage_error(result: Run, *words: str) -> None:
+    assert result.returncode == pytest.ExitCode.USAGE_ERROR, result.output
+    assert "Traceback" not in result.output and "execnet" not in result.output
+    said = [ln for ln in result.output.splitlines() if ln.startswith("ERROR: --tx")]
+    assert len(said) == 1, result.output
+    for word in words:
+        assert word in said[0], said[0]
+
+
+def test_tx_runner_whose_directory_is_not_writable(tmp_path: Path) -> None:
+    require(os.geteuid() == 0 and shutil.which("mount") is not None, "root and mount (tmpfs)")
+    readonly = tmp_path / "ro"
+    readonly.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "ro,size=64k", "tmpfs", str(readonly)],
+        capture_output=True,
+        text=True,
+    )
+    require(mounted.returncode == 0, f"a read-only tmpfs mount: {mounted.stderr.strip()}")
+    try:
+        root = tmp_path / "p"
+        root.mkdir()
+        (root / "golive.toml").write_text(
+            'checklists = ["c.md"]\n[environments.prod.hosts]\nlocal = ["local://"]\n'
+        )
+        (root / "c.md").write_text("- [ ] CPU <!-- golive: cpu min=1 -->\n")
+        runner_dir = readonly / "runner"
+        _one_line_usage_error(
+            _tx_run(root, f"popen//chdir={runner_dir}"), str(readonly), "not writable"
+        )
+    finally:
+        subprocess.run(["umount", str(readonly)], capture_output=True)
+
+
+def test_tx_runner_whose_ssh_key_is_missing(private_fleet: Fleet, tmp_path: Path) -> None:
+    root = tmp_path / "p"
+    root.mkdir()
+    (root / "golive.toml").write_text(
+        'checklists = ["c.md"]\n[environments.prod.hosts]\nlocal = ["local://"]\n'
+    )
+    (root / "c.md").write_text("- [ ] CPU <!-- golive: cpu min=1 -->\n")
+    host = private_fleet.hosts[0]
+    missing = tmp_path / "no-such-key"
+    _one_line_usage_error(
+        _tx_run(root, f"ssh=-i {missing} {host.user}@{host.address}//python={sys.executable}"),
+        str(missing),
+        "does not exist",
+    )
+    # A directory the runner's account cannot write, tested on the runner itself.
+    spec = (
+        f"ssh=-F {private_fleet.ssh_config} {host.user}@{host.address}"
+        f"//python={sys.executable}//chdir=/etc/golive-runner"
+    )
+    _one_line_usage_error(_tx_run(root, spec), "/etc/golive-runner", "not a writable directory")

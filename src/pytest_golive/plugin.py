@@ -38,7 +38,8 @@ STATUS_WORDS = {
 
 #: Concurrent evaluation ahead of reporting, and xdist defaults, as plugins of their own.
 pytest_plugins = ("pytest_golive.integration.prefetch", "pytest_golive.integration.xdist_support",
-                  "pytest_golive.integration.approval", "pytest_golive.integration.catalog")
+                  "pytest_golive.integration.approval", "pytest_golive.integration.catalog",
+                  "pytest_golive.integration.remote_runners")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
