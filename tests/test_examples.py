@@ -354,6 +354,14 @@ def test_analytics_dashboard_is_go_with_manual_items_as_warnings(
         "reverse-proxy-setup/http-to-https-redirect-enabled",
     ):
         assert {r["severity"] for r in by_id(report)[item_id]} == {"warning"}, item_id
+    # The firewall and patch lines are read from this machine for real (as root: nft and
+    # apt work), whatever they find; here they are warnings, on the server they block.
+    for item_id, word in (("security/firewall-rules-configured", "inbound"),
+                          ("infrastructure-setup/operating-system-updated", "security updates")):
+        results = by_id(report)[item_id]
+        assert {r["severity"] for r in results} == {"warning"}, item_id
+        assert {r["status"] for r in results} <= {"passed", "failed"}, results
+        assert all(word in json.dumps(r["details"]) for r in results), results
 
 
 def test_analytics_dashboard_manual_items_block_by_default(analytics_dashboard: Example) -> None:
@@ -448,6 +456,9 @@ CP_PASSED = [
 ]
 CP_CUSTOM = ["monitoring/celery-workers-heartbeat", "deployment/k8s-content-generator-replicas"]
 
+    "infrastructure-preparation/cloud-infrastructure-provisioned/dns-records-created",
+    "monitoring-verification/logging/application-logs-flowing",
+    "security/security-review/verify-no-secrets-in-logs",
 
 def test_content_platform_is_go_with_manual_items_as_warnings(
     content_platform: ContentPlatform,
@@ -489,6 +500,23 @@ def test_content_platform_one_replica_fails(content_platform: ContentPlatform) -
 
 def test_content_platform_stale_heartbeat_fails(content_platform: ContentPlatform) -> None:
     import redis
+
+def test_content_platform_secret_in_the_log_fails(content_platform: ContentPlatform) -> None:
+    """The JWT secret of .env.production in the log: NO-GO naming file and line, never the value."""
+    env = (content_platform.root / "app" / ".env.production").read_text(encoding="utf-8")
+    secret = next(
+        ln.split("=", 1)[1] for ln in env.splitlines() if ln.startswith("JWT_SECRET_KEY=")
+    )
+    log = content_platform.root / "logs" / "app.log"
+    with open(log, "a", encoding="utf-8") as f:
+        f.write(f"DEBUG signing with {secret}\n")
+    code, output, report = content_platform.example.run("--golive-manual=warn")
+    assert code != 0 and "GOLIVE example: NO-GO" in output
+    found = by_id(report)["security/security-review/verify-no-secrets-in-logs"]
+    assert {r["status"] for r in found} == {"failed"}, found
+    assert f"{log}:4: value of JWT_SECRET_KEY from" in output, output[-4000:]
+    assert secret not in output and secret not in json.dumps(report)
+
 
     with redis.Redis(host="127.0.0.1", port=6379, db=0) as cache:
         cache.set(content_platform.heartbeat_key, str(time.time() - 3600), ex=600)

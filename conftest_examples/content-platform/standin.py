@@ -2,10 +2,12 @@
 
 ``python standin.py ROOT [--port N]`` lays out, under ROOT, what the checks read
 (``app/.env.production`` and its template, a fresh database dump in ``backups/``,
+fresh application logs in ``logs/``,
 ``bin/kubectl``: a STAND-IN for kubectl printing the recorded deployment in
 ``bin/deployment.json``, and ``deploy/``: the Dockerfile and the rendered Kubernetes
 manifests), then serves the API's ``/health``, ``/ready``,
-``/docs`` and ``/openapi.json`` on 127.0.0.1.
+``/docs`` and ``/openapi.json`` on 127.0.0.1, and answers DNS questions for the
+API's name over UDP on the same port number (a STAND-IN for the zone's servers).
 
 It prints ``listening on PORT`` once it is ready. The Celery heartbeat is not
 written here: the test writes it into Redis before the run (see README.md).
@@ -46,6 +48,47 @@ def prepare(root: Path) -> None:
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
+    # What the API writes while it runs: requests logged, credentials masked.
+    logs = root / "logs"
+    logs.mkdir(exist_ok=True)
+    (logs / "app.log").write_text(
+        "2026-12-01T07:00:00Z INFO content-generator 1.8.2 started\n"
+        "2026-12-01T07:00:01Z INFO connected to database user=content password=*****\n"
+        "2026-12-01T07:00:02Z INFO GET /health 200 3ms\n"
+    )
+
+
+#: The records the DNS stand-in serves: the API's public name, as the zone would.
+DNS_RECORDS = {("api.halcytone.com.", "A"): ["127.0.0.1"]}
+
+
+def serve_dns(port: int) -> None:
+    """Answer A questions for :data:`DNS_RECORDS` on 127.0.0.1 (UDP), NXDOMAIN for the rest."""
+    import socket
+
+    import dns.message
+    import dns.rcode
+    import dns.rdatatype
+    import dns.rrset
+
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", port))
+    while True:
+        data, peer = sock.recvfrom(4096)
+        try:
+            query = dns.message.from_wire(data)
+        except Exception:  # noqa: BLE001 - not a DNS question: ignore it
+            continue
+        answer = dns.message.make_response(query)
+        question = query.question[0]
+        key = (question.name.to_text().lower(), dns.rdatatype.to_text(question.rdtype))
+        names = {name for name, _ in DNS_RECORDS}
+        if key in DNS_RECORDS:
+            answer.answer.append(dns.rrset.from_text_list(question.name, 300, "IN", key[1],
+                                                          DNS_RECORDS[key]))
+        elif key[0] not in names:
+            answer.set_rcode(dns.rcode.NXDOMAIN)
+        sock.sendto(answer.to_wire(), peer)
     def do_GET(self) -> None:  # noqa: N802 - http.server's naming
         routes = {
             "/health": (200, "application/json", json.dumps({"status": "healthy"}).encode()),
@@ -77,4 +120,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    import threading
+
+    threading.Thread(target=serve_dns, args=(server.server_address[1],), daemon=True).start()
     main()

@@ -78,11 +78,56 @@ def cmd_diff(args: argparse.Namespace) -> int:
 
 def cmd_verify(args: argparse.Namespace) -> int:
     from pytest_golive.report.json_report import load_public_key, read_json, verify
+    from pytest_golive.tools.bundle import is_bundle, verify_bundle
 
+    if is_bundle(Path(args.report)):
+        key = load_public_key(Path(args.public_key)) if args.public_key else None
+        check = verify_bundle(Path(args.report), key)
+        for line in check.lines:
+            print(f"  {line}")
+        word = "intact" if check.intact else "NOT VERIFIED"
+        how = " and signed" if key is not None and check.intact else ""
+        print(f"{args.report}: {word}: " + (f"every member matches its manifest{how}"
+                                            if check.intact else "see the lines above"))
+        return 0 if check.intact else 1
+    if not args.public_key:
+        print(f"golive verify: {args.report}: a JSON report is checked against its signer's key: "
+              "pass --public-key KEY", file=sys.stderr)
+        return 2
     result = verify(read_json(Path(args.report)), load_public_key(Path(args.public_key)))
     word = "intact" if result.intact else "NOT VERIFIED"
     print(f"{args.report}: {word}: {result.reason}")
     return 0 if result.intact else 1
+
+
+def cmd_bundle(args: argparse.Namespace) -> int:
+    from pytest_golive.core.config import ConfigError, find_config
+    from pytest_golive.report.json_report import read_json
+    from pytest_golive.tools.bundle import BundleInputs, write_bundle
+
+    report = read_json(Path(args.report))
+    config = Path(args.config) if args.config else None
+    if config is None:
+        try:
+            config, _ = find_config(Path.cwd())
+        except ConfigError:
+            config = None  # a report alone can be bundled; the manifest says what is in it
+    if not config or not config.is_file():
+        if args.config:
+            print(f"golive bundle: --config {config}: file not found", file=sys.stderr)
+            return 2
+    finished = str(report.get("finished") or "")[:10] or "undated"
+    out = Path(args.output) if args.output else Path(
+        f"golive-bundle-{report.get('environment', 'run')}-{finished}.tar.gz")
+    manifest = write_bundle(out, BundleInputs(
+        report=report, junit=Path(args.junit) if args.junit else None, config=config,
+        extra=[Path(a) for a in args.add]), Path(args.sign_key) if args.sign_key else None)
+    for member in manifest["members"]:
+        print(f"  {member['name']}  {member['sha256']}")
+    signed = " (signed)" if "signature" in manifest else ""
+    print(f"wrote {out}: {len(manifest['members'])} files{signed}, verdict {manifest['verdict']}; "
+          f"check it with: golive verify {out}")
+    return 0
 
 
 def cmd_keygen(args: argparse.Namespace) -> int:
@@ -132,12 +177,24 @@ def add_report_commands(sub: Any) -> None:
     p.add_argument("--fail-on-new", action="store_true", help="exit 1 when there are new failures")
     p.set_defaults(func=_guard(cmd_diff))
 
-    p = sub.add_parser("verify", help="check that a signed JSON report is intact")
-    p.add_argument("report", metavar="REPORT.json")
-    p.add_argument(
-        "--public-key", required=True, metavar="KEY", help="the signer's Ed25519 public key (PEM)"
-    )
+    p = sub.add_parser("verify", help="check that a signed JSON report or a bundle is intact")
+    p.add_argument("report", metavar="REPORT.json|BUNDLE.tar.gz")
+    p.add_argument("--public-key", metavar="KEY",
+                   help="the signer's Ed25519 public key (PEM); required for a JSON report")
     p.set_defaults(func=_guard(cmd_verify))
+
+    p = sub.add_parser("bundle", help="one archive of the evidence: reports, checklists as run, "
+                                      "configuration (secrets masked), waivers, attestations")
+    p.add_argument("report", metavar="RESULTS.json", help="the JSON report the run wrote")
+    p.add_argument("-o", "--output", metavar="OUT.tar.gz", default=None,
+                   help="default: golive-bundle-ENV-DATE.tar.gz here")
+    p.add_argument("--junit", metavar="JUNIT.xml", help="the run's JUnit XML")
+    p.add_argument("--config", metavar="PATH", default=None,
+                   help="the configuration (default: golive.toml or [tool.golive] here)")
+    p.add_argument("--add", metavar="FILE", action="append", default=[],
+                   help="another file to include (repeatable)")
+    p.add_argument("--sign-key", metavar="KEY", help="sign the JSON and the manifest (Ed25519)")
+    p.set_defaults(func=_guard(cmd_bundle))
 
     p = sub.add_parser("keygen", help="make an Ed25519 key pair for signing reports")
     p.add_argument("private", nargs="?", default="golive-signing.pem", metavar="PRIVATE.pem")
