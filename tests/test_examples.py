@@ -453,12 +453,12 @@ CP_PASSED = [
     "post-deployment-verification/service-health/api-docs-accessible-https-api-halcytone-com-docs",
     "configuration/container-images/production-dockerfile-created-dockerfile-prod",
     "configuration/container-images/multi-stage-build-optimized",
-]
-CP_CUSTOM = ["monitoring/celery-workers-heartbeat", "deployment/k8s-content-generator-replicas"]
-
     "infrastructure-preparation/cloud-infrastructure-provisioned/dns-records-created",
     "monitoring-verification/logging/application-logs-flowing",
     "security/security-review/verify-no-secrets-in-logs",
+]
+CP_CUSTOM = ["monitoring/celery-workers-heartbeat", "deployment/k8s-content-generator-replicas"]
+
 
 def test_content_platform_is_go_with_manual_items_as_warnings(
     content_platform: ContentPlatform,
@@ -498,9 +498,6 @@ def test_content_platform_one_replica_fails(content_platform: ContentPlatform) -
                         "observed 1/1 ready/desired replicas, expected >= 3 of each")
 
 
-def test_content_platform_stale_heartbeat_fails(content_platform: ContentPlatform) -> None:
-    import redis
-
 def test_content_platform_secret_in_the_log_fails(content_platform: ContentPlatform) -> None:
     """The JWT secret of .env.production in the log: NO-GO naming file and line, never the value."""
     env = (content_platform.root / "app" / ".env.production").read_text(encoding="utf-8")
@@ -517,6 +514,9 @@ def test_content_platform_secret_in_the_log_fails(content_platform: ContentPlatf
     assert f"{log}:4: value of JWT_SECRET_KEY from" in output, output[-4000:]
     assert secret not in output and secret not in json.dumps(report)
 
+
+def test_content_platform_stale_heartbeat_fails(content_platform: ContentPlatform) -> None:
+    import redis
 
     with redis.Redis(host="127.0.0.1", port=6379, db=0) as cache:
         cache.set(content_platform.heartbeat_key, str(time.time() - 3600), ex=600)

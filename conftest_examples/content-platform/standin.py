@@ -45,9 +45,6 @@ def prepare(root: Path) -> None:
     deploy.mkdir(exist_ok=True)
     for name in ("Dockerfile.prod", "production.yaml"):
         shutil.copy(HERE / "standin" / "deploy" / name, deploy / name)
-
-
-class Handler(http.server.BaseHTTPRequestHandler):
     # What the API writes while it runs: requests logged, credentials masked.
     logs = root / "logs"
     logs.mkdir(exist_ok=True)
@@ -89,6 +86,9 @@ def serve_dns(port: int) -> None:
         elif key[0] not in names:
             answer.set_rcode(dns.rcode.NXDOMAIN)
         sock.sendto(answer.to_wire(), peer)
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
     def do_GET(self) -> None:  # noqa: N802 - http.server's naming
         routes = {
             "/health": (200, "application/json", json.dumps({"status": "healthy"}).encode()),
@@ -115,12 +115,12 @@ def main() -> None:
     args = parser.parse_args()
     prepare(args.root)
     server = http.server.ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
+    import threading
+
+    threading.Thread(target=serve_dns, args=(server.server_address[1],), daemon=True).start()
     print(f"listening on {server.server_address[1]}", flush=True)
     server.serve_forever()
 
 
 if __name__ == "__main__":
-    import threading
-
-    threading.Thread(target=serve_dns, args=(server.server_address[1],), daemon=True).start()
     main()

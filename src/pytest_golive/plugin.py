@@ -14,11 +14,11 @@ import pytest
 
 from pytest_golive.checklist import is_checklist
 from pytest_golive.checklist.model import CANONICAL_SECTIONS
-from pytest_golive.core.secrets import MASKER, mask, mask_data
-from pytest_golive.core.verdict import check_severity, decide, stale_waivers
-from pytest_golive.integration import custom
+from pytest_golive.core.secrets import MASKER, mask
+from pytest_golive.core.verdict import check_severity, stale_waivers
+from pytest_golive.integration import custom, item_reports
 from pytest_golive.integration import session as gsession
-from pytest_golive.integration.collection import ChecklistFile, GoliveItem, result_record
+from pytest_golive.integration.collection import ChecklistFile, GoliveItem
 from pytest_golive.integration.fixtures import (  # noqa: F401 - fixtures are found by name
     FIXTURE_KINDS,
     golive_db,
@@ -27,14 +27,6 @@ from pytest_golive.integration.fixtures import (  # noqa: F401 - fixtures are fo
     golive_host,
     golive_target,
 )
-
-STATUS_WORDS = {
-    "waived": ("waived", "W", ("WAIVED", {"yellow": True})),
-    "manual-attested": ("attested", "A", ("ATTESTED", {"green": True})),
-    "pending-warn": ("pending", "P", ("PENDING", {"yellow": True})),
-    "pending-block": ("pending", "P", ("PENDING", {"red": True})),
-    "warning": ("warned", "w", ("WARN", {"yellow": True})),
-}
 
 #: Concurrent evaluation ahead of reporting, and xdist defaults, as plugins of their own.
 pytest_plugins = ("pytest_golive.integration.prefetch", "pytest_golive.integration.xdist_support",
@@ -237,127 +229,22 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     report = yield
     if gs is not None:
         if isinstance(item, GoliveItem):
-            if call.when == "call" and item.golive_result is not None:
-                report.golive = item.golive_result
-                _apply_decision(report, item.golive_result)
-                _add_properties(report, item.golive_result)
+            record = item.golive_result if call.when == "call" else None
         else:
-            _python_test_result(gs, item, call, report)
-        if getattr(report, "golive", None) is not None and call.when != "teardown":
-            _keep_properties(item, report)
-    _mask_report(report)
+            record = item_reports.python_test_result(gs, item, call, report)
+        item_reports.attach(item, call, report, record)
+    item_reports.mask_report(report)
     return report
 
 
-def _keep_properties(item: pytest.Item, report: Any) -> None:
-    """Copy the golive properties to the item: junitxml writes the teardown report's."""
-    known = set(item.user_properties)
-    item.user_properties.extend(p for p in report.user_properties if p not in known)
-
-
-def _python_test_result(gs: gsession.GoliveSession, item: pytest.Item, call: Any, report: Any) -> None:
-    """A plain pytest test in a readiness run is a checklist line too."""
-    if call.when == "setup" and report.passed:
-        return
-    if call.when == "teardown" and (report.passed or report.skipped):
-        return
-    # A failing teardown after a recorded call is recorded again and replaces
-    # the call's result (RunResults.add): pytest counts it as an error, so must the verdict.
-    model, target = custom.item_model(item)
-    observed_status = custom.observed_status(call, report)
-    observed, expected, details = custom.evidence_words(item, call, report)
-    plain = custom.plain_longrepr(call)
-    if plain is not None:
-        report.longrepr = plain  # the message is the whole story: no plugin traceback
-    decision = decide(gs.policy, model.id, target, model.severity, observed_status, False, observed)
-
-    class _Outcome:
-        def __init__(self) -> None:
-            self.observed, self.expected, self.details = observed, expected, details
-    record = result_record(
-        nodeid=item.nodeid, item=model, target=_spec_of(gs, target), check=None, params={},
-        outcome=_Outcome(), decision=decision, duration=report.duration, kind="test",
-        order=gs.order.setdefault(item.nodeid, len(gs.order)),
-    )
-    report.golive = record
-    _apply_decision(report, record)
-    _add_properties(report, record)
-
-
-def _spec_of(gs: gsession.GoliveSession, name: str | None) -> Any:
-    return gs.env.target(name) if name else None
-
-
-def _apply_decision(report: Any, record: dict[str, Any]) -> None:
-    """Make pytest's outcome agree with the verdict: failed exactly when blocking."""
-    status, blocking = record["status"], record["blocking"]
-    if blocking and not report.failed:
-        report.outcome = "failed"
-        report.longrepr = mask(record.get("message") or record.get("observed") or status)
-    elif not blocking and report.failed:
-        report.outcome = "skipped"
-        message = (record.get("message") or record.get("observed") or status).strip()
-        report.longrepr = (record["source"], max(record["line"] - 1, 0), mask(message.splitlines()[0]))
-
-
-def _add_properties(report: Any, record: dict[str, Any]) -> None:
-    """JUnit properties per test case, so CI test reporters show the evidence."""
-    props = [
-        ("golive.section", record["section"]),
-        ("golive.item", record["id"]),
-        ("golive.severity", record["severity"]),
-        ("golive.target", record["target"] or ""),
-        ("golive.status", record["status"]),
-        ("golive.observed", record["observed"]),
-        ("golive.expected", record["expected"]),
-    ]
-    if record.get("waiver"):
-        w = record["waiver"]
-        props.append(("golive.waiver", f"{w.get('reason')} ({w.get('owner')}, until {w.get('expires')})"))
-    existing = {k for k, _ in report.user_properties}
-    report.user_properties.extend((k, mask(str(v))) for k, v in props if k not in existing)
-
-
-def _mask_report(report: Any) -> None:
-    """Mask every secret in what pytest will print or write for this report."""
-    if not MASKER.values():
-        return
-    longrepr = report.longrepr
-    if longrepr is not None:
-        if isinstance(longrepr, tuple):
-            report.longrepr = (longrepr[0], longrepr[1], mask(str(longrepr[2])))
-        elif not isinstance(longrepr, str):
-            text = str(longrepr)
-            masked = mask(text)
-            if masked != text:
-                report.longrepr = masked
-        else:
-            report.longrepr = mask(longrepr)
-    report.sections = [(title, mask(content)) for title, content in report.sections]
-    if hasattr(report, "user_properties"):  # a CollectReport has none
-        report.user_properties = [(k, mask_data(v)) for k, v in report.user_properties]
-
-
 def pytest_collectreport(report: pytest.CollectReport) -> None:
-    _mask_report(report)
+    item_reports.mask_report(report)
 
 
 def pytest_report_teststatus(report: Any, config: pytest.Config) -> Any:
-    record = getattr(report, "golive", None)
-    if record is None or gsession.get(config) is None:
+    if gsession.get(config) is None:
         return None
-    status, blocking = record["status"], record["blocking"]
-    if status == "waived":
-        return STATUS_WORDS["waived"]
-    if status == "manual-attested":
-        return STATUS_WORDS["manual-attested"]
-    if status == "manual-pending":
-        return STATUS_WORDS["pending-block" if blocking else "pending-warn"]
-    if status in ("failed", "error") and not blocking:
-        return STATUS_WORDS["warning"]
-    if status == "error" and blocking:
-        return "error", "E", ("ERROR", {"red": True})
-    return None
+    return item_reports.teststatus(report)
 
 
 @pytest.hookimpl(tryfirst=True)

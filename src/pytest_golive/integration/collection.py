@@ -20,9 +20,11 @@ from pytest_golive.checks.registry import REGISTRY, Check, CheckDefinitionError
 from pytest_golive.checks.rules import validate_params
 from pytest_golive.core import variables as references
 from pytest_golive.core.config import OtherEnvironment, TargetSpec
+from pytest_golive.core.item_result import ItemResult
 from pytest_golive.core.outcome import Outcome, combine
-from pytest_golive.core.secrets import Secret, mask, mask_data
+from pytest_golive.core.secrets import Secret, mask
 from pytest_golive.engine.evaluate import Job
+from pytest_golive.engine.record import item_result
 from pytest_golive.integration import session as gsession
 
 
@@ -192,7 +194,7 @@ class GoliveItem(pytest.Item):
         self.chk = None if preset is not None else chk
         self.params = params
         self.spec = spec
-        self.golive_result: dict[str, Any] | None = None
+        self.golive_result: ItemResult | None = None
         for marker in item.markers:
             self.add_marker(marker)
         if spec is not None:
@@ -221,7 +223,7 @@ class GoliveItem(pytest.Item):
             outcome.status if outcome else None, self.line_check is None, detail,
             attest=self.item.attest,
         )
-        self.golive_result = result_record(
+        self.golive_result = item_result(
             nodeid=self.nodeid, item=self.item, target=self.spec, check=self.line_check,
             params=self.params, outcome=outcome, decision=decision,
             duration=(outcome.duration if outcome is not None and outcome.duration is not None
@@ -277,46 +279,3 @@ class GoliveItem(pytest.Item):
 
     def reportinfo(self) -> tuple[Path, int, str]:
         return self.path, max(self.item.line - 1, 0), self.name
-
-
-def result_record(*, nodeid: str, item: Item, target: TargetSpec | None, check: Check | None,
-                  params: dict[str, Any], outcome: Outcome | None, decision: Any,
-                  duration: float, order: int = 0, kind: str = "checklist") -> dict[str, Any]:
-    """The plain-data result of one item, as carried on its report and into every renderer."""
-    return mask_data({
-        "nodeid": nodeid,
-        "kind": kind,
-        "id": item.id,
-        "section": item.section,
-        "section_title": item.section_title,
-        "title": item.title,
-        "parent": item.parent,
-        "check": check.name if check else None,
-        "params": {k: (str(v) if isinstance(v, Secret) else v) for k, v in params.items()},
-        "manual": check is None and kind == "checklist",
-        "target": target.name if target else None,
-        "target_kind": target.kind if target else (check.target if check else None),
-        "severity": decision.severity,
-        "status": decision.status,
-        "blocking": decision.blocking,
-        "observed": outcome.observed if outcome else "",
-        "expected": outcome.expected if outcome else "",
-        "details": _jsonable(outcome.details) if outcome else {},
-        "message": decision.message,
-        "waiver": decision.waiver,
-        "attestation": decision.attestation,
-        "source": item.source,
-        "line": item.line,
-        "duration": round(duration, 4),
-        "order": order,
-    })
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple, set)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, (str, int, float, bool)) or value is None:
-        return value
-    return str(value)
