@@ -23,7 +23,9 @@ from pathlib import Path
 from typing import Any
 
 from pytest_golive.core import verdict
+from pytest_golive.core.item_result import ItemResult
 from pytest_golive.core.secrets import mask_data
+from pytest_golive.core.status import display_status
 from pytest_golive.core.version import __version__
 
 SCHEMA_VERSION = "1.0"
@@ -51,9 +53,11 @@ class RunResults:
     #: Attestations of this environment that match no collected item.
     stale_attestations: list[dict[str, Any]] = field(default_factory=list)
 
-    def add(self, result: dict[str, Any]) -> None:
+    def add(self, result: ItemResult | dict[str, Any]) -> None:
         """Add one item's result; a later result of the same item (a failing
         teardown after its call) replaces the earlier one."""
+        if isinstance(result, ItemResult):
+            result = result.to_dict()
         index: dict[str, int] = self.__dict__.setdefault("_positions", {})
         if len(index) != len(self.results):  # results were set or edited directly
             index.clear()
@@ -180,15 +184,8 @@ class RunResults:
         return merged
 
 
-def _display_status(result: dict[str, Any]) -> str:
-    """The status a person reads: a failing warning is 'warning', not 'failed'."""
-    status = str(result["status"])
-    if status in ("failed", "error") and not result.get("blocking"):
-        return "warning"
-    return status
-
-
-display_status = _display_status
+#: The status a person reads: a failing warning is 'warning', not 'failed' (core/status.py).
+_display_status = display_status
 
 
 def now_iso() -> str:

@@ -22,6 +22,8 @@ from typing import Any
 
 import pytest
 
+from pytest_golive.core.item_result import ItemResult
+
 
 def user_chose_dist(config: pytest.Config) -> bool:
     """Whether ``--dist``/``-d`` was given anywhere pytest reads options from."""
@@ -103,15 +105,15 @@ class _Merger:
         numbers the items it ran; here they are renumbered in collection
         order, so the merged report lists results as a serial run does.
         """
-        record = getattr(report, "golive", None)
-        if not isinstance(record, dict):
+        data = getattr(report, "golive", None)
+        if not isinstance(data, dict):
             return
-        nodeid = str(record.get("nodeid", ""))
-        target = record.get("target")
+        record = ItemResult.from_dict(data)
+        nodeid, target = record.nodeid, record.target
         if target and nodeid.endswith(f"@{target}"):
-            record["nodeid"] = nodeid[: -len(target) - 1]
+            nodeid = nodeid[: -len(target) - 1]
         from pytest_golive.integration.approval import serial_nodeid
 
-        serial = serial_nodeid(report.nodeid)
-        if serial in self.order:
-            record["order"] = self.order[serial]
+        order = self.order.get(serial_nodeid(report.nodeid))
+        placed = record.placed(nodeid=nodeid, order=order)
+        report.golive = placed.to_dict()  # type: ignore[attr-defined]

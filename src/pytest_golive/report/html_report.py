@@ -17,6 +17,7 @@ import jinja2
 
 from pytest_golive.core.atomic import write_atomic
 from pytest_golive.core.results import display_status
+from pytest_golive.core.status import Status
 from pytest_golive.report.json_report import digest as document_digest
 from pytest_golive.report.lines import (
     Line,
@@ -33,16 +34,7 @@ from pytest_golive.report.lines import (
 
 #: status -> (icon, word, short css class).
 #: The word is always shown: colour is never the only signal.
-STATUS = {
-    "failed": ("✗", "FAILED", "fail"),
-    "error": ("⚠", "ERROR", "err"),
-    "manual-pending": ("?", "PENDING", "pend"),
-    "warning": ("!", "WARNING", "warn"),
-    "waived": ("⊘", "WAIVED", "waiv"),
-    "manual-attested": ("✎", "ATTESTED", "att"),
-    "passed": ("✓", "PASSED", "pass"),
-    "skipped": ("–", "SKIPPED", "skip"),
-}
+STATUS = {s.value: (s.icon, s.label, s.css) for s in Status}
 ORDER = list(STATUS)
 #: Shown open by default: what an approver has to read.
 OPEN = {"failed", "error", "manual-pending", "warning"}

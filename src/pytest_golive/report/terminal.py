@@ -5,10 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from pytest_golive.core.results import RunResults, display_status
+from pytest_golive.core.status import Status
 
-COLUMNS = ("passed", "failed", "error", "warning", "waived", "manual-pending", "manual-attested",
-           "skipped")
-HEADERS = {"manual-pending": "pending", "manual-attested": "attested"}
+#: Summary columns, in this order; each status's header comes from core/status.py.
+COLUMNS = tuple(s.value for s in (
+    Status.PASSED, Status.FAILED, Status.ERROR, Status.NOT_CONFIGURED, Status.WARNING,
+    Status.WAIVED, Status.MANUAL_PENDING, Status.MANUAL_ATTESTED, Status.SKIPPED))
+HEADERS = {s.value: s.header for s in Status}
 
 
 def verdict_line(results: RunResults) -> str:
@@ -126,8 +129,7 @@ def _item_reasons(tr: Any, results: RunResults) -> None:
         return
     tr.write_sep("-", "golive: waived, pending, warning and attested items")
     for r in rows:
-        word = {"waived": "WAIVED", "manual-pending": "PENDING", "warning": "WARN",
-                "manual-attested": "ATTESTED"}[display_status(r)]
+        word = Status(display_status(r)).verbose
         reason = (r.get("message") or r.get("observed") or "").splitlines()
         tr.write_line(f"{word} {_short(r['nodeid'])} - {reason[0] if reason else ''}")
 
