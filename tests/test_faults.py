@@ -609,3 +609,76 @@ def test_disk_full_while_writing_reports(tmp_path: Path) -> None:
         assert proc.returncode == 1
     finally:
         subprocess.run(["umount", str(full)], capture_output=True)
+
+
+# --- converging targets ------------------------------------------------------------
+
+
+def _converging_server(fail_first: int) -> tuple[Any, int]:
+    """An HTTP server whose /health answers 503 for its first ``fail_first`` requests."""
+    import http.server
+    import threading
+
+    seen = {"n": 0}
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
+            seen["n"] += 1
+            code = 503 if seen["n"] <= fail_first else 200
+            self.send_response(code)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, server.server_address[1]
+
+
+@pytest.mark.parametrize("how", ["line", "option"])
+def test_a_converging_endpoint_is_retried_and_says_so(tmp_path: Path, how: str) -> None:
+    server, port = _converging_server(fail_first=2)
+    try:
+        retry = " retry=30s" if how == "line" else ""
+        root = project(
+            tmp_path,
+            f"- [ ] Health <!-- golive: http_status path=/health expect=200{retry} id=health -->\n",
+            targets=f"""
+            [environments.prod.endpoints.api]
+            url = "http://127.0.0.1:{port}"
+            timeout = 3
+            """,
+        )
+        result = run(root, *(["--golive-wait", "30"] if how == "option" else []))
+    finally:
+        server.shutdown()
+    health = result.result("health")
+    assert health["status"] == "passed", health
+    # The retry hides nothing: the evidence says two attempts did not pass, and what they saw.
+    assert health["details"]["attempts"] == 3 and health["details"]["failed_attempts"] == 2
+    assert "after 2 that did not" in health["observed"] and "503" in health["observed"]
+    assert result.json["verdict"]["verdict"] == "GO"
+
+
+def test_a_line_that_never_converges_ends_at_its_deadline(tmp_path: Path) -> None:
+    server, port = _converging_server(fail_first=10**6)
+    try:
+        root = project(
+            tmp_path,
+            "- [ ] Health <!-- golive: http_status path=/health expect=200 retry=6s id=health -->\n",
+            targets=f"""
+            [environments.prod.endpoints.api]
+            url = "http://127.0.0.1:{port}"
+            timeout = 3
+            """,
+        )
+        result = run(root)
+    finally:
+        server.shutdown()
+    assert result.elapsed < 60
+    health = result.result("health")
+    assert health["status"] == "failed"
+    assert health["details"]["attempts"] >= 3
+    assert "still so after" in health["observed"]

@@ -31,7 +31,8 @@ from pytest_golive.integration.fixtures import (  # noqa: F401 - fixtures are fo
 #: Concurrent evaluation ahead of reporting, and xdist defaults, as plugins of their own.
 pytest_plugins = ("pytest_golive.integration.prefetch", "pytest_golive.integration.xdist_support",
                   "pytest_golive.integration.approval", "pytest_golive.integration.catalog",
-                  "pytest_golive.integration.remote_runners")
+                  "pytest_golive.integration.remote_runners",
+                  "pytest_golive.integration.converging")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

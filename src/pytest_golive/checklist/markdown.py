@@ -27,6 +27,7 @@ from pytest_golive.checklist.model import (
     LineBinding,
     canonical_sections,
     marker_name,
+    parse_duration,
     parse_line_binding,
     repair_mojibake,
     slugify,
@@ -213,6 +214,8 @@ def _make_item(
         attest=parsed.attest,
         targets=options.get("targets"),
         severity=options.get("severity", "blocker"),
+        retry=(parse_duration(options["retry"], f"{source}:{line}: retry=")
+               if "retry" in options else None),
         source=source,
         line=line,
         parent=parent.id if parent else None,

@@ -27,7 +27,7 @@ from typing import Any
 SEVERITIES = ("blocker", "warning")
 
 #: Keys of a binding that configure the item rather than the check.
-RESERVED_KEYS = ("id", "on", "targets", "severity")
+RESERVED_KEYS = ("id", "on", "targets", "severity", "retry")
 
 CANONICAL_SECTIONS: dict[str, str] = {
     "infrastructure": "hosts, hardware, operating system and system software",
@@ -187,6 +187,8 @@ class Item:
     bindings: tuple[Binding, ...] = ()
     #: A person must attest the line as well (beside its checks, if any).
     attest: bool = False
+    #: Seconds to keep retrying the line's checks until they pass (``retry=60s``).
+    retry: float | None = None
 
     def __post_init__(self) -> None:
         # Code that builds an Item from ``check``/``params`` alone keeps working.
@@ -344,6 +346,18 @@ def parse_line_binding(text: str) -> LineBinding:
             continue
         bindings.append(Binding(head, params))
     return LineBinding(tuple(bindings), attest and bool(bindings), options)
+
+
+_DURATION = re.compile(r"\s*(\d+(?:\.\d+)?)\s*(s|sec|secs|seconds?|m|min|mins|minutes?)?\s*")
+
+
+def parse_duration(text: str, where: str) -> float:
+    """Seconds from ``60``, ``60s``, ``2m``; a :class:`BindingError` naming ``where`` else."""
+    match = _DURATION.fullmatch(text)
+    if not match:
+        raise BindingError(f"{where}: '{text}' is not a duration (write 60s or 2m)")
+    seconds = float(match.group(1))
+    return seconds * 60 if (match.group(2) or "s").startswith("m") else seconds
 
 
 def assign_ids(items: list[Item]) -> None:
