@@ -22,10 +22,13 @@ import os
 import shutil
 from pathlib import Path
 
+import standin_monitoring
+
 HERE = Path(__file__).resolve().parent
 
 
 def prepare(root: Path) -> None:
+    standin_monitoring.prepare_ci(root)
     app = root / "app"
     app.mkdir(parents=True, exist_ok=True)
     shutil.copy(HERE / "standin" / "app.env", app / ".env.production")
@@ -97,7 +100,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
             "/openapi.json": (200, "application/json", json.dumps(
                 {"openapi": "3.1.0", "info": {"title": "Content Generator", "version": "1.8.2"}, "paths": {}}).encode()),
         }
-        status, content_type, body = routes.get(self.path, (404, "text/plain", b"not found"))
+        monitoring = standin_monitoring.answer(self.path, dict(self.headers.items()))
+        status, content_type, body = monitoring or routes.get(
+            self.path, (404, "text/plain", b"not found"))
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
