@@ -240,3 +240,39 @@ def test_a_hanging_check_does_not_keep_pytest_alive(pytester: pytest.Pytester,
         assert f"{what} did not finish within 2s (settings.check_timeout)" in items[item_id]["observed"]
     assert items["custom/enough-cpus"]["status"] == "passed"
     assert items["security/test_sleeps_forever"]["status"] == "error"
+
+
+# --- finding 4: golive_endpoint verifies with the endpoint's own CA bundle ----------------
+
+
+@pytest.mark.real_systems
+def test_endpoint_fixture_uses_its_ca_bundle_whatever_the_environment_says(
+        pytester: pytest.Pytester, https_lab: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    import certifi
+
+    app = https_lab.server("app")
+    self_signed = https_lab.server("tls:self_signed")
+    # As on many CI images: a bundle that does not hold the lab's CA wins unless told otherwise.
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", certifi.where())
+    monkeypatch.setenv("CURL_CA_BUNDLE", certifi.where())
+    pytester.makefile(".toml", golive=f"""\
+        checklists = []
+        [environments.prod.endpoints.api]
+        url = "{app.url}"
+        ca_bundle = "{https_lab.ca_bundle}"
+        [environments.prod.endpoints.lab]
+        url = "{self_signed.url}"
+        verify = false
+        """)
+    pytester.makepyfile(test_api="""
+        import pytest
+
+        @pytest.mark.security
+        def test_health(golive_endpoint):
+            assert golive_endpoint.get("/").status_code == 200
+        """)
+    result, data = _run(pytester)
+    statuses = {r["nodeid"]: r["status"] for r in data["results"]}
+    assert statuses == {"test_api.py::test_health[api]": "passed",
+                        "test_api.py::test_health[lab]": "passed"}, data["results"]
+    assert result.ret == 0

@@ -51,6 +51,9 @@ class BaseUrlSession(requests.Session):
         if method.upper() not in ("GET", "HEAD", "OPTIONS"):
             raise ValueError(f"golive_endpoint allows safe methods only, not {method}")
         kwargs.setdefault("timeout", self.default_timeout)
+        # Explicitly, per request: given verify=None, requests lets REQUESTS_CA_BUNDLE or
+        # CURL_CA_BUNDLE replace the session's own (the endpoint's ca_bundle, or verify = false).
+        kwargs.setdefault("verify", self.verify)
         if not url.startswith(("http://", "https://")):
             url = urljoin(self.base_url, url.lstrip("/"))
         return super().request(method, url, *args, **kwargs)
