@@ -41,11 +41,12 @@ def test_every_imported_checklist_collects_without_an_error(pytester: pytest.Pyt
         target = pytester.path / name
         shutil.copyfile(source, target)
         out = io.StringIO()
-        assert run_import(target, write=True, out=out, config=pytester.path / "none.toml") == 0, out.getvalue()
+        config = pytester.path / "none.toml"
+        assert run_import(target, write=True, out=out, config=config) == 0, out.getvalue()
         # A checklist written for its own configuration names its targets with on=:
         # here every target answers to all of those names.
-        groups.update(g for sel in re.findall(r"(?<![\w])on=([\w,.-]+)", target.read_text(encoding="utf-8"))
-                      for g in sel.split(","))
+        written = target.read_text(encoding="utf-8")
+        groups.update(g for sel in re.findall(r"(?<![\w])on=([\w,.-]+)", written) for g in sel.split(","))
         names.append(name)
     group_list = ", ".join(f'"{g}"' for g in sorted(groups))
     (pytester.path / "secret.env").write_text("API_KEY=x\n", encoding="utf-8")
@@ -69,7 +70,8 @@ def test_every_imported_checklist_collects_without_an_error(pytester: pytest.Pyt
     config = pytester.path / "golive.toml"
     text = config.read_text(encoding="utf-8").replace(
         'app = [{ url = "local://", name = "app" }]',
-        "\n".join(f'"{g}" = [{{ url = "local://", name = "app" }}]' for g in sorted({"app", *groups})),
+        "\n".join(f'"{g}" = [{{ url = "local://", name = "app" }}]'
+                  for g in sorted({"app", *groups})),
     )
     config.write_text(text, encoding="utf-8")
     result = pytester.runpytest("--golive=all", "--collect-only", "-q")
@@ -79,4 +81,5 @@ def test_every_imported_checklist_collects_without_an_error(pytester: pytest.Pyt
     bound = sum(1 for n in names for item in read_checklist(pytester.path / n) if item.check)
     collected = re.search(r"(\d+) tests? collected", output)
     assert collected and int(collected.group(1)) > bound, output[-2000:]
-    print(f"{len(names)} checklists imported: {bound} bound lines, {collected.group(1)} items collected")
+    print(f"{len(names)} checklists imported: {bound} bound lines, "
+          f"{collected.group(1)} items collected")
