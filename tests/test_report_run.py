@@ -188,11 +188,30 @@ def test_pytest_html_gets_golive_columns_and_the_verdict(reports: Path) -> None:
     for column in ("Section", "Target", "Severity", "Evidence"):
         assert f'data-column-type="golive{column.lower()}">{column}</th>' in html
     assert "GOLIVE prod: NO-GO" in html
+    # pytest-html counts and labels rows with golive's words, as golive's own summary does
+    for count in ('<span class="failed">2 Failed,</span>', '<span class="passed">2 Passed,</span>',
+                  '<span class="error">0 Errors,</span>', '<span class="waived">1 Waived,</span>',
+                  '<span class="pending">1 Pending,</span>',
+                  '<span class="warning">1 Warnings,</span>'):
+        assert count in html, count
+    assert "golive: 2 failed, 1 pending, 1 warning, 1 waived, 2 passed" in html
+    assert "&#34;result&#34;: &#34;Waived&#34;" in html and "&#34;result&#34;: &#34;Pending&#34;" in html
     assert (
         "observed 2 vCPUs, expected &amp;gt;= 999 vCPUs" in html
         or "expected &gt;= 999 vCPUs" in html
     )
     assert "<script>alert(" not in html
+
+
+def test_pytest_html_outcome_words() -> None:
+    from pytest_golive.integration.pytest_html_hooks import outcome_word
+
+    assert outcome_word({"status": "error", "blocking": True}) == "Error"
+    assert outcome_word({"status": "error", "blocking": False}) == "Warning"
+    assert outcome_word({"status": "failed", "blocking": True}) == "Failed"
+    assert outcome_word({"status": "manual-pending", "blocking": False}) == "Pending"
+    assert outcome_word({"status": "manual-attested", "blocking": False}) == "Attested"
+    assert outcome_word(None) is None
 
 
 def test_pytest_html_is_untouched_without_golive(pytester: pytest.Pytester) -> None:

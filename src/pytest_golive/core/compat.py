@@ -86,6 +86,9 @@ PATCHES: dict[str, Patch] = {
         Patch("pytest-main-color", "pytest", (8,), (9, 2),
               "the terminal reporter's ``_set_main_color`` recomputes the colour of the "
               "summary line after an empty 'failed' entry is added for a NO-GO"),
+        Patch("pytest-html-outcomes", "pytest-html", (4, 1), (5,),
+              "pytest-html's ReportData gets golive's outcomes (waived, attested, pending, "
+              "warning) and its add_test is wrapped to count each row under golive's word"),
         Patch("cryptography-oid-name", "cryptography", (42,), (51,),
               "an object identifier's ``_name`` gives the readable name of a signature "
               "algorithm that has no hash (Ed25519)"),
@@ -370,6 +373,31 @@ def recolor_summary(terminalreporter: Any) -> None:
               missing="TerminalReporter._set_main_color is gone"):
         assert reset is not None
         reset()
+
+
+# --- pytest-html -----------------------------------------------------------------------
+
+
+def pytest_html_report_data(config: Any) -> Any:
+    """pytest-html's ``ReportData`` of this run (its outcome counts and rows), or None.
+
+    pytest-html's hooks let a plugin change a row's cells but not the outcome
+    it is counted under, and its outcomes are a fixed set: golive's statuses
+    (an error, a waived or pending item) would be counted as pytest's.
+    """
+    try:
+        from pytest_html.basereport import BaseReport  # type: ignore[import-untyped]
+    except ImportError:
+        return None
+    plugin = next((p for p in config.pluginmanager.get_plugins() if isinstance(p, BaseReport)),
+                  None)
+    data = getattr(plugin, "_report", None)
+    present = isinstance(getattr(data, "_outcomes", None), dict) and callable(
+        getattr(data, "add_test", None))
+    if not _guard("pytest-html-outcomes", present, needed=False,
+                  missing="ReportData._outcomes or ReportData.add_test is gone"):
+        return None
+    return data
 
 
 # --- cryptography ----------------------------------------------------------------------
