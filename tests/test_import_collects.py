@@ -46,7 +46,8 @@ def test_every_imported_checklist_collects_without_an_error(pytester: pytest.Pyt
         # A checklist written for its own configuration names its targets with on=:
         # here every target answers to all of those names.
         written = target.read_text(encoding="utf-8")
-        groups.update(g for sel in re.findall(r"(?<![\w])on=([\w,.-]+)", written) for g in sel.split(","))
+        selectors = re.findall(r"(?<![\w])on=([\w,.-]+)", written)
+        groups.update(g for sel in selectors for g in sel.split(","))
         names.append(name)
     group_list = ", ".join(f'"{g}"' for g in sorted(groups))
     (pytester.path / "secret.env").write_text("API_KEY=x\n", encoding="utf-8")

@@ -438,3 +438,64 @@ def test_a_multi_line_item_is_annotated_where_its_paragraph_ends() -> None:
         assert lines[5] == "  per node <!-- golive: memory min_gib=8 -->"
     items = read_markdown("x.md", new)
     assert [i.check for i in items] == [d.binding.split()[0] if d.binding else None for d in decisions]
+
+
+def test_import_adds_the_checklist_to_the_configuration(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    config = tmp_path / "golive.toml"
+    config.write_text('checklists = ["old.md"]\n\n[environments.prod.hosts]\nweb = ["local://"]\n')
+    (tmp_path / "docs").mkdir()
+    path = tmp_path / "docs" / "release.md"
+    path.write_text("# Host\n\n- [ ] Minimum 2 vCPUs\n")
+
+    out = io.StringIO()
+    assert run_import(path, write=False, out=out) == 0
+    assert 'checklists = ["old.md", "docs/release.md"]' in out.getvalue()
+    assert config.read_text().startswith('checklists = ["old.md"]\n')  # a dry run writes nothing
+
+    out = io.StringIO()
+    assert run_import(path, write=True, out=out) == 0
+    assert 'added docs/release.md to golive.toml' in out.getvalue()
+    assert config.read_text().startswith('checklists = ["old.md", "docs/release.md"]\n')
+    assert "[environments.prod.hosts]" in config.read_text()
+
+    out = io.StringIO()
+    assert run_import(path, write=True, out=out) == 0  # again: nothing changes
+    assert "golive.toml already runs docs/release.md" in out.getvalue()
+    assert config.read_text().count("docs/release.md") == 1
+
+
+def test_a_configuration_without_checklists_gets_them_and_an_unusual_one_gets_the_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    config = tmp_path / "golive.toml"
+    config.write_text('[environments.prod.hosts]\nweb = ["local://"]\n')
+    path = tmp_path / "c.md"
+    path.write_text("# H\n\n- [ ] Minimum 2 vCPUs\n")
+    assert run_import(path, write=True, out=io.StringIO()) == 0
+    assert config.read_text().startswith('checklists = ["c.md"]\n\n[environments.prod.hosts]')
+
+    config.write_text('checklists = [\n  "a.md",\n]\n[environments.prod.hosts]\nweb = ["local://"]\n')
+    before = config.read_text()
+    out = io.StringIO()
+    assert run_import(path, write=True, out=out) == 0
+    assert config.read_text() == before  # not a form we edit: the exact line is printed instead
+    assert 'checklists = ["c.md"]' in out.getvalue()
+
+
+def test_re_importing_an_imported_file_changes_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "c.md"
+    path.write_text(
+        "# Host\n\n- [ ] Minimum 2GB RAM, 1 CPU core\n- [ ] Backup strategy implemented\n"
+        "- [ ] `LOG_LEVEL` - Logging level (default: INFO)\n"
+    )
+    assert run_import(path, write=True, out=io.StringIO(), config=tmp_path / "none.toml") == 0
+    once = path.read_bytes()
+    assert b"memory min_gib=2; cpu min=1" in once and b"; attest" in once
+    out = io.StringIO()
+    assert run_import(path, write=True, out=out, config=tmp_path / "none.toml") == 0
+    assert path.read_bytes() == once
+    assert "2 kept" in out.getvalue()
+    # A stated default is not a requirement: no exact LOG_LEVEL=INFO blocker is written.
+    assert b"equals=INFO" not in once

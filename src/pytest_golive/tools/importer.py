@@ -720,7 +720,7 @@ def add_to_config(path: Path, write: bool, explicit: Path | None = None) -> str:
     checks it; anything else is left to the user with the exact line to add.
     """
     config = find_config_for(path, explicit)
-    if config is None:
+    if config is None or not config.is_file():
         rel = os.path.relpath(path.resolve(), Path.cwd())
         return (f"no golive.toml found: run 'golive init', then list the checklist in it:\n"
                 f'  checklists = ["{rel}"]')
