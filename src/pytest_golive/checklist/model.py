@@ -358,22 +358,3 @@ def parse_duration(text: str, where: str) -> float:
         raise BindingError(f"{where}: '{text}' is not a duration (write 60s or 2m)")
     seconds = float(match.group(1))
     return seconds * 60 if (match.group(2) or "s").startswith("m") else seconds
-
-
-def assign_ids(items: list[Item]) -> None:
-    """Make derived ids unique within a file without depending on order where possible.
-
-    A derived id is ``section/parent-slug/title-slug`` already; two lines
-    with the same title under the same parent (a true duplicate) get ``-2``,
-    ``-3`` in document order, the only case where position matters.
-    """
-    seen: dict[str, int] = {}
-    for item in items:
-        base = item.id
-        if base in seen:
-            if item.explicit_id:
-                raise BindingError(f"{item.location}: id '{base}' is used twice in this checklist")
-            seen[base] += 1
-            item.id = f"{base}-{seen[base]}"
-        else:
-            seen[base] = 1

@@ -19,7 +19,6 @@ fails collection with the checklist file and line, never at run time.
 
 from __future__ import annotations
 
-import difflib
 import inspect
 import os
 import types
@@ -28,6 +27,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, get_args, get_origin
 
+from pytest_golive.core.hints import did_you_mean as _did_you_mean
 from pytest_golive.core.secrets import Secret
 
 #: Target kinds a check may run against. ``none`` checks run once per item,
@@ -446,13 +446,3 @@ def _type_name(annotation: Any) -> str:
 
 def _jsonable(value: Any) -> bool:
     return value is None or isinstance(value, (str, int, float, bool, list, dict, tuple))
-
-
-def _did_you_mean(name: str, candidates: list[str]) -> str:
-    close = difflib.get_close_matches(name, candidates, n=3, cutoff=0.6)
-    if not close:
-        return ""
-    return " (did you mean " + " or ".join(f"'{c}'" for c in close) + "?)"
-
-
-did_you_mean = _did_you_mean

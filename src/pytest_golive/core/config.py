@@ -13,11 +13,10 @@ schema cannot express (URLs, DSNs, variables).
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
 import tomllib
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,6 +25,7 @@ from urllib.parse import quote, unquote, urlsplit
 import pytest
 
 from pytest_golive.core import variables
+from pytest_golive.core.hints import did_you_mean as _did_you_mean
 from pytest_golive.core.secrets import Secret, looks_secret, reveal
 
 if TYPE_CHECKING:
@@ -439,16 +439,6 @@ def _article(kind: Any) -> str:
     return words.get(kind, str(kind))
 
 
-def _did_you_mean(name: str, candidates: list[str] | set[str]) -> str:
-    close = difflib.get_close_matches(name, list(candidates), n=3, cutoff=0.6)
-    return " (did you mean " + " or ".join(f"'{c}'" for c in close) + "?)" if close else ""
-
-
-def environment_names(path: Path, data: dict[str, Any]) -> list[str]:
-    envs = data.get("environments")
-    return sorted(envs) if isinstance(envs, dict) else []
-
-
 def load_environment(
     rootdir: Path, name: str, explicit: str | os.PathLike[str] | None = None,
     environ: Mapping[str, str] | None = None,
@@ -798,21 +788,3 @@ class _Resolver:
         if used:
             return Secret(result, "${" + "}, ${".join(used) + "}")
         return result
-
-
-def iter_secrets(env: Environment) -> Iterator[Secret]:
-    for t in env.targets:
-        for v in _walk(t.options):
-            if isinstance(v, Secret):
-                yield v
-
-
-def _walk(value: Any) -> Iterator[Any]:
-    if isinstance(value, Mapping):
-        for v in value.values():
-            yield from _walk(v)
-    elif isinstance(value, (list, tuple)):
-        for v in value:
-            yield from _walk(v)
-    else:
-        yield value

@@ -23,7 +23,6 @@ import yaml
 
 from pytest_golive.core.config import ConfigError
 
-STATUSES = ("passed", "failed", "error", "waived", "manual-pending", "manual-attested", "skipped")
 SEVERITIES = ("blocker", "warning")
 
 

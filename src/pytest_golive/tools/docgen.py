@@ -123,14 +123,3 @@ def _anchor(name: str) -> str:
     return name.lower()
 
 
-def write_check_reference(root: Path, registry: Registry = REGISTRY) -> Path:
-    """Write ``docs/checks.md`` under ``root``; return its path."""
-    path = Path(root) / REFERENCE_PATH
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render_check_reference(registry), encoding="utf-8")
-    return path
-
-
-def check_reference_is_current(root: Path, registry: Registry = REGISTRY) -> bool:
-    path = Path(root) / REFERENCE_PATH
-    return path.is_file() and path.read_text(encoding="utf-8") == render_check_reference(registry)
