@@ -667,7 +667,8 @@ def test_a_line_that_never_converges_ends_at_its_deadline(tmp_path: Path) -> Non
     try:
         root = project(
             tmp_path,
-            "- [ ] Health <!-- golive: http_status path=/health expect=200 retry=6s id=health -->\n",
+            "- [ ] Health <!-- golive: http_status path=/health expect=200 retry=6s id=health "
+            "-->\n",
             targets=f"""
             [environments.prod.endpoints.api]
             url = "http://127.0.0.1:{port}"

@@ -189,13 +189,20 @@ def test_pytest_html_gets_golive_columns_and_the_verdict(reports: Path) -> None:
         assert f'data-column-type="golive{column.lower()}">{column}</th>' in html
     assert "GOLIVE prod: NO-GO" in html
     # pytest-html counts and labels rows with golive's words, as golive's own summary does
-    for count in ('<span class="failed">2 Failed,</span>', '<span class="passed">2 Passed,</span>',
-                  '<span class="error">0 Errors,</span>', '<span class="waived">1 Waived,</span>',
-                  '<span class="pending">1 Pending,</span>',
-                  '<span class="warning">1 Warnings,</span>'):
+    for count in (
+        '<span class="failed">2 Failed,</span>',
+        '<span class="passed">2 Passed,</span>',
+        '<span class="error">0 Errors,</span>',
+        '<span class="waived">1 Waived,</span>',
+        '<span class="pending">1 Pending,</span>',
+        '<span class="warning">1 Warnings,</span>',
+    ):
         assert count in html, count
     assert "golive: 2 failed, 1 pending, 1 warning, 1 waived, 2 passed" in html
-    assert "&#34;result&#34;: &#34;Waived&#34;" in html and "&#34;result&#34;: &#34;Pending&#34;" in html
+    assert (
+        "&#34;result&#34;: &#34;Waived&#34;" in html
+        and "&#34;result&#34;: &#34;Pending&#34;" in html
+    )
     assert (
         "observed 2 vCPUs, expected &amp;gt;= 999 vCPUs" in html
         or "expected &gt;= 999 vCPUs" in html

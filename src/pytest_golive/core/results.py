@@ -129,13 +129,20 @@ class RunResults:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RunResults:
         return cls(
-            environment=data["environment"], started=data.get("started", ""),
-            finished=data.get("finished", ""), targets=data.get("targets", []),
-            results=list(data.get("results", [])), collection_errors=data.get("collection_errors", []),
-            stale_waivers=data.get("stale_waivers", []), checklists=data.get("checklists", []),
-            groups=data.get("groups", []), provenance=data.get("provenance", {}),
-            options=data.get("options", {}), runs=list(data.get("runs", [])),
-            baseline=data.get("baseline"), change=dict(data.get("change") or {}),
+            environment=data["environment"],
+            started=data.get("started", ""),
+            finished=data.get("finished", ""),
+            targets=data.get("targets", []),
+            results=list(data.get("results", [])),
+            collection_errors=data.get("collection_errors", []),
+            stale_waivers=data.get("stale_waivers", []),
+            checklists=data.get("checklists", []),
+            groups=data.get("groups", []),
+            provenance=data.get("provenance", {}),
+            options=data.get("options", {}),
+            runs=list(data.get("runs", [])),
+            baseline=data.get("baseline"),
+            change=dict(data.get("change") or {}),
             description=str(data.get("environment_description") or ""),
             stale_attestations=list(data.get("stale_attestations") or []),
         )
@@ -247,20 +254,41 @@ def ci_context(environ: Mapping[str, str]) -> dict[str, str] | None:
     if environ.get("GITHUB_ACTIONS") == "true":
         url = ""
         if environ.get("GITHUB_REPOSITORY") and environ.get("GITHUB_RUN_ID"):
-            url = (f"{get('GITHUB_SERVER_URL') or 'https://github.com'}/{environ['GITHUB_REPOSITORY']}"
-                   f"/actions/runs/{environ['GITHUB_RUN_ID']}")
-        return {"system": "GitHub Actions", "actor": get("GITHUB_TRIGGERING_ACTOR", "GITHUB_ACTOR"),
-                "url": url, "ref": get("GITHUB_REF_NAME"), "commit": get("GITHUB_SHA")}
+            url = (
+                f"{get('GITHUB_SERVER_URL') or 'https://github.com'}/{environ['GITHUB_REPOSITORY']}"
+                f"/actions/runs/{environ['GITHUB_RUN_ID']}"
+            )
+        return {
+            "system": "GitHub Actions",
+            "actor": get("GITHUB_TRIGGERING_ACTOR", "GITHUB_ACTOR"),
+            "url": url,
+            "ref": get("GITHUB_REF_NAME"),
+            "commit": get("GITHUB_SHA"),
+        }
     if environ.get("GITLAB_CI") == "true":
-        return {"system": "GitLab CI", "actor": get("GITLAB_USER_LOGIN", "GITLAB_USER_NAME"),
-                "url": get("CI_JOB_URL"), "ref": get("CI_COMMIT_REF_NAME"), "commit": get("CI_COMMIT_SHA")}
+        return {
+            "system": "GitLab CI",
+            "actor": get("GITLAB_USER_LOGIN", "GITLAB_USER_NAME"),
+            "url": get("CI_JOB_URL"),
+            "ref": get("CI_COMMIT_REF_NAME"),
+            "commit": get("CI_COMMIT_SHA"),
+        }
     if environ.get("JENKINS_URL"):
-        return {"system": "Jenkins", "actor": get("BUILD_USER_ID", "BUILD_USER"), "url": get("BUILD_URL"),
-                "ref": get("GIT_BRANCH"), "commit": get("GIT_COMMIT")}
+        return {
+            "system": "Jenkins",
+            "actor": get("BUILD_USER_ID", "BUILD_USER"),
+            "url": get("BUILD_URL"),
+            "ref": get("GIT_BRANCH"),
+            "commit": get("GIT_COMMIT"),
+        }
     if environ.get("TF_BUILD", "").lower() == "true":
         from pytest_golive.core.change import azure_run_url
 
-        return {"system": "Azure Pipelines", "actor": get("BUILD_REQUESTEDFOR", "BUILD_REQUESTEDFOREMAIL"),
-                "url": azure_run_url(environ), "ref": get("BUILD_SOURCEBRANCHNAME"),
-                "commit": get("BUILD_SOURCEVERSION")}
+        return {
+            "system": "Azure Pipelines",
+            "actor": get("BUILD_REQUESTEDFOR", "BUILD_REQUESTEDFOREMAIL"),
+            "url": azure_run_url(environ),
+            "ref": get("BUILD_SOURCEBRANCHNAME"),
+            "commit": get("BUILD_SOURCEVERSION"),
+        }
     return None

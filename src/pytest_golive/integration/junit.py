@@ -34,11 +34,16 @@ def suite_properties(config: pytest.Config) -> list[tuple[str, str]]:
     # What the run is evidence for, so a CI test reporter shows it beside the verdict.
     change = gs.results.change
     pipeline = change.get("pipeline") or {}
-    for name, value in (("golive.change", change.get("ticket")), ("golive.release", change.get("release")),
-                        ("golive.git_commit", change.get("git_commit")),
-                        ("golive.pipeline", " ".join(str(pipeline[k]) for k in ("system", "run_id")
-                                                     if pipeline.get(k))),
-                        ("golive.pipeline_url", pipeline.get("url"))):
+    for name, value in (
+        ("golive.change", change.get("ticket")),
+        ("golive.release", change.get("release")),
+        ("golive.git_commit", change.get("git_commit")),
+        (
+            "golive.pipeline",
+            " ".join(str(pipeline[k]) for k in ("system", "run_id") if pipeline.get(k)),
+        ),
+        ("golive.pipeline_url", pipeline.get("url")),
+    ):
         if value:
             props.append((name, str(value)))
     return [(k, mask(v)) for k, v in props]

@@ -88,7 +88,9 @@ def register_report_hooks(config: pytest.Config) -> None:
 
     if not config.pluginmanager.has_plugin("golive-junit"):
         config.pluginmanager.register(JunitSuiteProperties(), "golive-junit")
-    if config.pluginmanager.has_plugin("html") and not config.pluginmanager.has_plugin("golive-html"):
+    if config.pluginmanager.has_plugin("html") and not config.pluginmanager.has_plugin(
+        "golive-html"
+    ):
         from pytest_golive.integration import pytest_html_hooks
 
         config.pluginmanager.register(pytest_html_hooks, "golive-html")

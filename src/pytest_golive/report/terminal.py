@@ -89,11 +89,16 @@ def _reasons(tr: Any, results: RunResults, everything: bool) -> None:
 
     lines = group_lines(results.results)
     attend = attention(lines)
-    if not (attend.failing or attend.expired_waivers or attend.pending or attend.warnings
-            or everything):
+    if not (
+        attend.failing or attend.expired_waivers or attend.pending or attend.warnings or everything
+    ):
         return
-    blocks = bool(attend.failing or attend.expired_waivers or any(x.blocking for x in attend.pending))
-    tr.write_sep("-", "golive: what blocks the release, first" if blocks else "golive: needs attention")
+    blocks = bool(
+        attend.failing or attend.expired_waivers or any(x.blocking for x in attend.pending)
+    )
+    tr.write_sep(
+        "-", "golive: what blocks the release, first" if blocks else "golive: needs attention"
+    )
     for section in attend.failing:
         tr.write_line(f"{section.title}:", bold=True)
         for line in section.lines:
