@@ -672,7 +672,9 @@ def report(path: Path, decisions: list[Decision], out: TextIO, verbose: bool = F
             print(f"  L{d.line.number:<5d} {d.binding:<48s} {_short(d.line.title)}", file=out)
             extra = [f"needs {', '.join(d.variables)}"] if d.variables else []
             extra += [d.note] if d.note else []
-            guessed = d.proposal.guessed if d.proposal else ()
+            # A guess the binding no longer holds (it became a variable) is not shown.
+            guessed = [g for g in (d.proposal.guessed if d.proposal else ())
+                       if "=" not in g or g.split(" ")[0] in (d.binding or "")]
             extra += [f"guessed: {', '.join(guessed)}"] if guessed else []
             why = "; ".join([*d.reasons, *extra])
             print(f"  {'':6s} why: {why}", file=out)
