@@ -751,3 +751,36 @@ def test_k8s_workload_reads_a_directory_of_manifests(local_host: Any, tmp_path: 
     )
     assert out.status == "passed", out.summary()
     assert len(out.details["files"]) == len(docs)
+
+
+@pytest.mark.parametrize(
+    ("title", "context", "code", "binding"),
+    [
+        (
+            "Docker Compose configured",
+            "If Using Docker",
+            "",
+            ("compose_service", {"path": "${compose_file}"}),
+        ),
+        (
+            "Production Dockerfile created (Dockerfile.prod)",
+            "Container Images",
+            "Dockerfile.prod",
+            ("dockerfile", {"path": "Dockerfile.prod"}),
+        ),
+        (
+            "Pods running (3/3 minimum)",
+            "Deploy to Kubernetes",
+            "",
+            (
+                "k8s_workload",
+                {"path": "${k8s_manifests}", "require": "replicas", "min_replicas": "3"},
+            ),
+        ),
+    ],
+)
+def test_rules_for_whole_files_and_replica_ratios(
+    title: str, context: str, code: str, binding: tuple[str, dict[str, str]]
+) -> None:
+    proposal = propose(Line(1, 0, title, title, context, code, False))
+    assert proposal is not None and proposal.candidates[0] == binding, proposal

@@ -62,6 +62,8 @@ _REPLICAS = re.compile(
 _PROBES = re.compile(r"liveness|readiness|probes?")
 _PDB = re.compile(r"poddisruptionbudget|disruption budget|\bpdbs?\b")
 _HPA = re.compile(r"\bhpa\b|autoscal")
+#: A line saying a file is there and fit, without naming a property.
+_READY = re.compile(r"\b(configured|created|set up|in place|ready|production|exists?|defined)\b")
 #: Words about what a running system does: a file cannot show them.
 _RUNTIME = re.compile(
     r"\b(passing|passes|successful(ly)?|responding|working|green|tested|monitored|"
@@ -116,6 +118,12 @@ def _compose(line: Line) -> Proposal | None:
         # restarts, volumes, privileges. Compose is the usual place to say it.
         wanted = [p for p in wanted if p in _RUN_CONFIG]
         confidence = 0.6
+    if not wanted and kind == "compose" and _COMPOSE.search(line.lower) and _READY.search(t):
+        # "Docker Compose configured": every property, the whole production standard.
+        path = _named(_COMPOSE_FILE, line) or "${compose_file}"
+        return Proposal(
+            [("compose_service", {"path": path})], 0.6, "the Compose project is production-ready"
+        )
     if not wanted:
         return None
     path = _named(_COMPOSE_FILE, line) or "${compose_file}"
@@ -188,11 +196,15 @@ def _dockerfile(line: Line) -> Proposal | None:
                 confidence = 0.55  # deployed images are also named in Compose files and manifests
         if _SECRETS.search(t) and re.search(r"dockerfile|image|env|arg|build", t):
             wanted.append("no_secrets")
+    code_path = next((w.strip("`'\"") for w in line.code.split() if "Dockerfile" in w), None)
+    if not wanted and re.search(r"dockerfile", line.lower) and _READY.search(t):
+        # "Production Dockerfile created": it exists and holds to every property.
+        path = code_path or _named(_DOCKERFILE_PATH, line) or "${dockerfile}"
+        return Proposal([("dockerfile", {"path": path})], 0.7, "a production Dockerfile")
     if not wanted:
         return None
     if "pinned_base" in wanted and "digest" in t:
         params["require_digest"] = "true"
-    code_path = next((w.strip("`'\"") for w in line.code.split() if "Dockerfile" in w), None)
     path = code_path or _named(_DOCKERFILE_PATH, line) or "${dockerfile}"
     wanted = list(dict.fromkeys(wanted))
     return Proposal(
@@ -210,7 +222,12 @@ def _k8s(line: Line) -> Proposal | None:
     wanted: list[str] = []
     params: dict[str, str] = {}
     m = _REPLICAS.search(t)
-    if m and re.search(r"replica|pods|instances", t):
+    ratio = re.search(r"\b(\d+)\s*/\s*\d+\b", t)
+    if ratio and re.search(r"replica|pods|instances", t):
+        # "Pods running (3/3 minimum)": the manifests ask for 3; running, a person sees.
+        wanted.append("replicas")
+        params["min_replicas"] = ratio.group(1)
+    elif m and re.search(r"replica|pods|instances", t):
         wanted.append("replicas")
         params["min_replicas"] = m.group(1) or m.group(2)
     elif re.search(r"replicas|high availability|multiple (pods|replicas)", t):
