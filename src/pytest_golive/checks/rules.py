@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pytest_golive.checks.registry import Check, CheckDefinitionError, coerce
+from pytest_golive.core import variables
 
 
 @dataclass
@@ -127,10 +128,6 @@ def rule(func: Rule) -> Rule:
 
 # --- validation -----------------------------------------------------------------------
 
-#: A ``${name}`` reference to a variable of the environment.
-VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_.]*)\}")
-
-
 def validate_params(chk: Check, raw: Mapping[str, Any]) -> dict[str, Any]:
     """Validate a binding's parameters exactly as collection does.
 
@@ -142,7 +139,7 @@ def validate_params(chk: Check, raw: Mapping[str, Any]) -> dict[str, Any]:
     """
     if "severity" in raw and chk.param("severity") is None:
         raise CheckDefinitionError(f"severity must be blocker or warning, not '{raw['severity']}'")
-    pending = {k for k, v in raw.items() if isinstance(v, str) and VARIABLE.search(v)}
+    pending = {k for k, v in raw.items() if isinstance(v, str) and variables.names(v)}
     if not pending:
         params = chk.validate(raw)
         extra = getattr(chk.func, "golive_validate", None)
@@ -177,5 +174,5 @@ def variables_of(params: Mapping[str, Any]) -> list[str]:
     found: list[str] = []
     for value in params.values():
         if isinstance(value, str):
-            found += [m for m in VARIABLE.findall(value) if m not in found]
+            found += [m for m in variables.names(value) if m not in found]
     return found
