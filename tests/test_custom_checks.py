@@ -276,3 +276,112 @@ def test_endpoint_fixture_uses_its_ca_bundle_whatever_the_environment_says(
     assert statuses == {"test_api.py::test_health[api]": "passed",
                         "test_api.py::test_health[lab]": "passed"}, data["results"]
     assert result.ret == 0
+
+
+# --- finding 8: a catalog check from a test -------------------------------------------------
+
+REUSE_TESTS = """\
+import pytest
+import pytest_golive
+
+
+@pytest.mark.infrastructure
+def test_cpus_by_fixture(golive_host):
+    pytest_golive.run_check("cpu", golive_host, min=1)
+
+
+@pytest.mark.infrastructure
+def test_cpus_by_name():
+    pytest_golive.run_check("cpu", "local", min=1)
+
+
+@pytest.mark.infrastructure
+def test_cpus_by_handle(golive_target):
+    pytest_golive.run_check("cpu", golive_target("local"), min=1)
+
+
+@pytest.mark.infrastructure
+def test_returns_a_failed_outcome(golive_host):
+    return pytest_golive.run_check("cpu", golive_host, min=100000)
+
+
+@pytest.mark.infrastructure
+def test_bad_parameter(golive_host):
+    pytest_golive.run_check("cpu", golive_host, min="many")
+
+
+@pytest.mark.infrastructure
+def test_wrong_kind(golive_host):
+    pytest_golive.run_check("http_status", golive_host, path="/health")
+"""
+
+
+def test_a_test_runs_a_catalog_check_with_its_evidence(pytester: pytest.Pytester) -> None:
+    _project(pytester, checklist="# Release\n", tests=REUSE_TESTS)
+    result, data = _run(pytester)
+    items = {r["nodeid"].split("::")[1]: r for r in data["results"]}
+    for name in ("test_cpus_by_fixture[local]", "test_cpus_by_name", "test_cpus_by_handle"):
+        assert items[name]["status"] == "passed", items[name]
+        assert "CPU" in items[name]["observed"] or "cpu" in items[name]["observed"].lower()
+        assert items[name]["expected"], items[name]
+    failed = items["test_returns_a_failed_outcome[local]"]
+    assert failed["status"] == "failed" and failed["blocking"]
+    assert "100000" in failed["expected"]
+    bad = items["test_bad_parameter[local]"]
+    assert bad["status"] == "error" and "parameter 'min'" in bad["observed"]
+    wrong = items["test_wrong_kind[local]"]
+    assert wrong["status"] == "error"
+    assert "runs on endpoint targets; 'local' is a host" in wrong["observed"]
+    assert result.ret == 1
+    assert "PytestReturnNotNoneWarning" not in result.stdout.str()
+
+
+# --- finding 10: secrets a test prints, derives or reads itself ----------------------------
+
+LEAKY_TESTS = """\
+import base64
+import os
+
+import pytest
+import pytest_golive
+
+
+@pytest.mark.security
+def test_prints_what_it_should_not(golive_evidence):
+    token = os.environ["GOLIVE_TEST_API_TOKEN"]            # listed in settings.secret_env
+    mine = pytest_golive.secret("locally-made-" + "c0ffee-credential")
+    print("token", token, token.upper(), token.lower())
+    print("basic", base64.b64encode(f"svc:{token}".encode()).decode())
+    print("b64", base64.b64encode(token.encode()).decode())
+    print("mine", mine, base64.b64encode(f"admin:{mine}".encode()).decode())
+    golive_evidence.observed(f"token {token}")
+    assert False, f"saw {token} and {mine}"
+"""
+
+PLANTED = "Zq8-rT41-secret-Wm"
+
+
+@pytest.mark.parametrize("capture", ["-s", "--capture=tee-sys"])
+def test_secrets_are_masked_with_s_and_tee_sys(pytester: pytest.Pytester, capture: str,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    from support.leaks import assert_no_leak
+
+    monkeypatch.setenv("GOLIVE_TEST_API_TOKEN", PLANTED)
+    pytester.makefile(".toml", golive="""\
+        checklists = []
+        [settings]
+        secret_env = ["GOLIVE_TEST_API_TOKEN"]
+        [environments.prod.hosts]
+        local = ["local://"]
+        """)
+    pytester.makepyfile(test_leaky=LEAKY_TESTS)
+    html, junit = pytester.path / "report.html", pytester.path / "junit.xml"
+    result = pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", "--golive=prod", capture, "-rA",
+        f"--golive-json={pytester.path / 'results.json'}", f"--golive-report={html}",
+        f"--junitxml={junit}", timeout=120)
+    assert result.ret == 1
+    out = result.stdout.str() + result.stderr.str()
+    assert "token *****" in out and "basic " in out  # it printed, masked
+    assert_no_leak([PLANTED, "locally-made-c0ffee-credential"], out,
+                   pytester.path / "results.json", html, junit)

@@ -60,6 +60,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="show full tracebacks for errors inside checks (for check authors)")
 
 
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_load_initial_conftests(early_config: pytest.Config) -> Any:
+    """Before pytest starts capturing: mask secrets in whatever reaches the terminal."""
+    if getattr(early_config.known_args_namespace, "golive", None):
+        # Cleanups run last first: this one after capture has given the streams back.
+        early_config.add_cleanup(gsession.mask_streams())
+    return (yield)
+
+
 def pytest_configure(config: pytest.Config) -> None:
     for name, doc in CANONICAL_SECTIONS.items():
         config.addinivalue_line(

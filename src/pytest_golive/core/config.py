@@ -87,6 +87,12 @@ _SETTINGS = {
         "manual": {"enum": ["block", "warn"]},
         "attestation_valid_days": {"type": "integer", "minimum": 1},
         "allow_waivers_without_expiry": {"type": "boolean"},
+        "secret_env": {
+            "type": "array",
+            "items": {"type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_]*$"},
+            "description": "Environment variables whose values are secrets: masked in every "
+            "output, also when a check or test reads them itself.",
+        },
     },
 }
 
@@ -218,6 +224,8 @@ class Settings:
     manual: str = "block"
     attestation_valid_days: int | None = None
     allow_waivers_without_expiry: bool = False
+    #: Environment variables whose values are secrets (masked wherever they are shown).
+    secret_env: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -492,7 +500,12 @@ def _build(path: Path, data: dict[str, Any], name: str, environ: Mapping[str, st
     raw = _merged_env(path, data["environments"], name)
     resolver = _Resolver(path, f"environments.{name}", environ)
     settings_raw = {**data.get("settings", {}), **raw.get("settings", {})}
+    if "secret_env" in settings_raw:
+        settings_raw["secret_env"] = tuple(settings_raw["secret_env"])
     settings = Settings(**settings_raw)
+    for secret_name in settings.secret_env:
+        if environ.get(secret_name):
+            Secret(environ[secret_name], f"${{{secret_name}}}")  # registers it with the masker
     variables = {k: resolver.value(v, f"vars.{k}") for k, v in raw.get("vars", {}).items()}
 
     targets: list[TargetSpec] = []

@@ -57,6 +57,7 @@ class Masker:
         from urllib.parse import quote, quote_plus
 
         variants.update({quote(value, safe=""), quote_plus(value)})
+        variants.update(base64_forms(value))
         with self._lock:
             new = variants - self._values
             if new:
@@ -78,9 +79,39 @@ class Masker:
         with self._lock:
             if self._pattern is None:
                 ordered = sorted(self._values, key=len, reverse=True)
-                self._pattern = re.compile("|".join(re.escape(v) for v in ordered))
+                # Any case: an upper-cased token or a lower-cased header shows the same secret.
+                self._pattern = re.compile("|".join(re.escape(v) for v in ordered), re.IGNORECASE)
             pattern = self._pattern
         return pattern.sub(MASK, text)
+
+
+#: Shortest run of base64 characters masked as the encoding of part of a secret.
+MIN_BASE64_CORE = 8
+
+
+def base64_forms(value: str) -> set[str]:
+    """How ``value`` looks base64-encoded, alone or inside a longer text.
+
+    Basic auth sends ``base64("user:" + password)``, tokens are passed on
+    base64-encoded: the secret's bytes then sit at some offset in what is
+    encoded. Each group of three bytes that is all secret encodes to the same
+    four characters whatever comes before, given the offset modulo 3; so the
+    run of such groups, for each of the three offsets, is masked wherever it
+    appears (the one or two characters at each end that also encode
+    neighbouring bytes stay, and say nothing). Standard and URL-safe alphabets.
+    """
+    import base64
+
+    raw = value.encode("utf-8")
+    forms = {base64.b64encode(raw).decode("ascii")}
+    for offset in range(3):
+        encoded = base64.b64encode(b"\0" * offset + raw).decode("ascii")
+        first, end = (1 if offset else 0), (offset + len(raw)) // 3
+        core = encoded[4 * first: 4 * end]
+        if len(core) >= MIN_BASE64_CORE:
+            forms.add(core)
+    forms |= {f.replace("+", "-").replace("/", "_") for f in forms}
+    return {f for f in forms if len(f) >= MIN_SECRET_LENGTH}
 
 
 MASKER = Masker()
@@ -89,6 +120,40 @@ MASKER = Masker()
 def mask(text: str) -> str:
     """Replace every known secret value in ``text`` by ``*****``."""
     return MASKER.mask(text)
+
+
+def secret(value: str) -> str:
+    """Mark ``value`` secret and give it back: masked from now on in every output.
+
+    For a value a custom check reads itself (``os.environ["API_TOKEN"]``, a
+    file, a vault)::
+
+        token = pytest_golive.secret(os.environ["API_TOKEN"])
+    """
+    MASKER.add(value)
+    return value
+
+
+class MaskingStream:
+    """A text stream that masks secrets in what is written to it (``-s``, ``tee-sys``).
+
+    Everything else (``isatty``, ``fileno``, ``encoding``, ``buffer``) is the
+    wrapped stream's own.
+    """
+
+    def __init__(self, stream: Any) -> None:
+        self.golive_wrapped = stream
+
+    def write(self, text: str) -> int:
+        self.golive_wrapped.write(MASKER.mask(text) if MASKER.values() else text)
+        return len(text)
+
+    def writelines(self, lines: Iterable[str]) -> None:
+        for line in lines:
+            self.write(line)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.golive_wrapped, name)
 
 
 def mask_data(data: Any) -> Any:

@@ -73,7 +73,9 @@ class TestEvidence:
         self._expected: str = ""
         self.facts: list[dict[str, Any]] = []
         self.details: dict[str, Any] = {}
-        self.outcome: Outcome | None = None
+        #: Catalog checks this test ran (:func:`run_check`), with their outcomes.
+        self.checks: list[tuple[str, Outcome]] = []
+        self._outcome_words: tuple[str, str] | None = None
 
     def __repr__(self) -> str:
         observed, expected = self.words()
@@ -93,13 +95,18 @@ class TestEvidence:
     def detail(self, key: str, value: Any) -> None:
         self.details[key] = value
 
-    def record(self, outcome: Outcome) -> None:
-        """Take a check's outcome as (part of) this test's evidence."""
-        self.outcome = outcome
-        if outcome.observed:
-            self._observed = outcome.observed
-        if outcome.expected:
-            self._expected = outcome.expected
+    def record(self, outcome: Outcome, check: str = "") -> None:
+        """Take a check's outcome as (part of) this test's evidence.
+
+        One outcome is the test's evidence as it is; several (a test that
+        runs several catalog checks) are shown one fact per check.
+        """
+        if check:
+            self.checks.append((check, outcome))
+            if len(self.checks) > 1:
+                self.details["checks"] = [{"check": name, **o.to_dict()} for name, o in self.checks]
+                return
+        self._outcome_words = (outcome.observed, outcome.expected)
         self.details.update(outcome.details)
 
     def failing(self) -> list[dict[str, Any]]:
@@ -107,6 +114,13 @@ class TestEvidence:
 
     def words(self) -> tuple[str, str]:
         """(observed, expected) in words: the facts that fail first, else all of them."""
+        if len(self.checks) > 1 and not self.facts:
+            bad = [(n, o) for n, o in self.checks if not o.ok] or self.checks
+            return (self._observed or "; ".join(f"{n}: {o.observed}" for n, o in bad),
+                    self._expected or "; ".join(f"{n}: {o.expected}" for n, o in bad))
+        if self._outcome_words is not None and not self.facts:
+            return (self._observed or self._outcome_words[0],
+                    self._expected or self._outcome_words[1])
         if self.facts:
             shown = self.failing() or self.facts
             observed = "; ".join(f"{f['fact']}: {f['observed']}" for f in shown)
@@ -177,6 +191,8 @@ def current_evidence() -> TestEvidence | None:
 
 #: The evidence of the test pytest is running, for code on threads the test started.
 _MAIN: dict[str, TestEvidence] = {}
+#: The readiness run of the test running now (for :func:`run_check`).
+_SESSION: dict[str, gsession.GoliveSession] = {}
 
 
 def evidence_of(item: pytest.Item) -> TestEvidence:
@@ -206,6 +222,7 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
             _CURRENT.evidence = None
 
     _MAIN["evidence"] = evidence
+    _SESSION["gs"] = gs
     try:
         result = call_bounded(call, gs.engine.limit, f"test {pyfuncitem.name}", name="golive-test")
     except Overdue as exc:
@@ -349,3 +366,65 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         terminalreporter.write_line(
             f"golive: {gs.plain_tests} test(s) deselected: not checklist lines (no section "
             "marker, no golive fixture); run them without --golive", yellow=True)
+
+
+# --- a catalog check from a test ----------------------------------------------------------
+
+
+def run_check(name: str, target: Any = None, /, **params: Any) -> Outcome:
+    """Run the catalog check ``name`` on ``target`` from a golive test; its outcome.
+
+    ``target`` is a fixture value (``golive_host``, ``golive_endpoint``,
+    ``golive_db``), a handle from ``golive_target(...)``, a target's name, or
+    nothing for a check that needs no target. Parameters are validated as in a
+    checklist; the check runs under ``settings.check_timeout``; its evidence
+    becomes the test's. A failed outcome fails the test, an error makes it an
+    error, a check that does not apply skips it::
+
+        @pytest.mark.reliability
+        def test_health(golive_endpoint):
+            pytest_golive.run_check("http_status", golive_endpoint, path="/health")
+    """
+    from pytest_golive.checks.registry import REGISTRY, CheckDefinitionError
+    from pytest_golive.checks.rules import validate_params
+    from pytest_golive.engine.evaluate import Job
+    from pytest_golive.integration.fixtures import target_of
+
+    gs = _SESSION.get("gs")
+    if gs is None:
+        raise CheckError(f"run_check('{name}'): only inside a test of a readiness run "
+                         "(pytest --golive=ENV, a test marked with a section marker or golive)")
+    try:
+        chk = REGISTRY.get(name)
+    except KeyError as exc:
+        raise CheckError(f"run_check: {exc.args[0]}") from None
+    try:
+        validated = validate_params(chk, params)
+    except CheckDefinitionError as exc:
+        raise CheckError(f"run_check('{name}'): {exc}") from None
+    spec = None
+    if isinstance(target, str):
+        spec = gs.env.target(target)
+        if spec is None:
+            known = ", ".join(t.name for t in gs.env.targets) or "none"
+            raise CheckError(f"run_check('{name}'): no target '{target}' in environment "
+                             f"'{gs.env.name}' (known: {known})")
+    elif target is not None:
+        spec = target_of(target)
+        if spec is None:
+            raise CheckError(f"run_check('{name}'): {type(target).__name__} is not a golive "
+                             "target: pass a golive fixture, a golive_target(...) handle or a "
+                             "target's name")
+    if chk.target == "none":
+        spec = None
+    elif spec is None:
+        raise CheckError(f"run_check('{name}'): check {name} needs a {chk.target} target")
+    elif spec.kind != chk.target:
+        raise CheckError(f"run_check('{name}'): check {name} runs on {chk.target} targets; "
+                         f"'{spec.name}' is a {spec.kind}")
+    outcome = gs.engine.run(Job(key=f"run_check:{name}", check=chk, spec=spec, params=validated))
+    evidence = current_evidence()
+    if evidence is not None:
+        evidence.record(outcome, name)
+    _raise_for(outcome)
+    return outcome

@@ -24,6 +24,28 @@ from pytest_golive.integration import session as gsession
 
 FIXTURE_KINDS = {"golive_host": "host", "golive_endpoint": "endpoint", "golive_db": "database"}
 
+#: What each fixture value stands for, by id: ``pytest_golive.run_check(name, golive_host)``
+#: converts a fixture value back to its target explicitly (the values are testinfra's,
+#: requests' and the drivers' own objects, which cannot carry it themselves).
+_TARGET_OF: dict[int, tuple[Any, TargetSpec]] = {}
+
+
+def target_of(value: Any) -> TargetSpec | None:
+    """The target a fixture value (or a ``golive_target`` handle) stands for, if any."""
+    known = _TARGET_OF.get(id(value))
+    if known is not None and known[0] is value:
+        return known[1]
+    spec = getattr(value, "spec", None)
+    return spec if isinstance(spec, TargetSpec) else None
+
+
+def _remember(value: Any, request: pytest.FixtureRequest) -> Any:
+    spec = getattr(request, "param", None)
+    if isinstance(spec, TargetSpec):
+        _TARGET_OF[id(value)] = (value, spec)
+        request.addfinalizer(lambda: _TARGET_OF.pop(id(value), None))
+    return value
+
 
 def _session(request: pytest.FixtureRequest) -> gsession.GoliveSession:
     gs = gsession.get(request.config)
@@ -57,7 +79,7 @@ def golive_host(request: pytest.FixtureRequest) -> Any:
         handle.run("true")
     except CheckError as exc:
         pytest.fail(str(exc), pytrace=False)
-    return handle.testinfra
+    return _remember(handle.testinfra, request)
 
 
 @pytest.fixture
@@ -69,7 +91,7 @@ def golive_endpoint(request: pytest.FixtureRequest) -> Any:
     session = BaseUrlSession(handle.base_url, handle.timeout)
     session.verify = handle.verify
     session.headers.update(handle.session.headers)
-    yield session
+    yield _remember(session, request)
     session.close()
 
 
@@ -78,7 +100,7 @@ def golive_db(request: pytest.FixtureRequest) -> Any:
     """A read-only DB-API connection (or redis client) for each database target."""
     handle = _handle(request)
     try:
-        return handle.connection()
+        return _remember(handle.connection(), request)
     except CheckError as exc:
         pytest.fail(str(exc), pytrace=False)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -109,3 +110,30 @@ class ExitStatusNote:
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         _EXIT_STATUS["status"] = int(session.exitstatus)
+
+
+def mask_streams() -> Callable[[], None]:
+    """Mask secrets in what reaches the terminal by any path; returns how to undo it.
+
+    pytest masks nothing it does not capture: with ``-s`` a test's ``print``
+    goes straight to the terminal, and ``--capture=tee-sys`` copies it there.
+    Wrapping ``sys.stdout``/``sys.stderr`` before pytest starts capturing puts
+    the mask under both (the tee writes to the stream it found at the start).
+    """
+    import sys
+
+    from pytest_golive.core.secrets import MaskingStream
+
+    before = sys.stdout, sys.stderr
+    if not isinstance(sys.stdout, MaskingStream):
+        sys.stdout = MaskingStream(sys.stdout)
+    if not isinstance(sys.stderr, MaskingStream):
+        sys.stderr = MaskingStream(sys.stderr)
+
+    def undo() -> None:
+        if isinstance(sys.stdout, MaskingStream):
+            sys.stdout = before[0]
+        if isinstance(sys.stderr, MaskingStream):
+            sys.stderr = before[1]
+
+    return undo
