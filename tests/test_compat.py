@@ -312,3 +312,25 @@ def test_oid_name_names_a_signature_algorithm_without_hash() -> None:
 
     assert compat.oid_name(SignatureAlgorithmOID.ED25519) == "ed25519"
     assert compat.oid_name(SignatureAlgorithmOID.RSA_WITH_SHA256) == "sha256WithRSAEncryption"
+
+
+def test_a_run_puts_the_log_record_factory_back(pytester: pytest.Pytester) -> None:
+    """The masking record factory lives for the run only (pytest_unconfigure undoes it)."""
+    pytester.makefile(".toml", golive=(
+        'checklists = ["checklist.md"]\n[environments.prod.hosts]\nlocal = ["local://"]\n'))
+    pytester.makefile(".md", checklist="# R\n## S\n- [ ] CPUs <!-- golive: cpu min=1 -->\n")
+    pytester.makeconftest(
+        """
+        import logging
+
+        def pytest_sessionfinish(session):
+            factory = logging.getLogRecordFactory()
+            masked = getattr(factory, "golive_masking", False)
+            (session.config.rootpath / "masked.txt").write_text(str(masked))
+        """
+    )
+    before = logging.getLogRecordFactory()
+    result = pytester.runpytest("-p", "no:cacheprovider", "--golive=prod")
+    result.assert_outcomes(passed=1)
+    assert (pytester.path / "masked.txt").read_text() == "True"  # masked during the run
+    assert logging.getLogRecordFactory() is before
