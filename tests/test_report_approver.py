@@ -664,3 +664,14 @@ def test_names_are_the_same_serially_and_under_xdist(project: pytest.Pytester) -
     assert names["serial"] == names["xdist"]
     assert not any("@" in n for n in names["xdist"]), names["xdist"]
     assert sections["serial"] == sections["xdist"] == ["infrastructure", "sign-off", "operations"]
+
+
+@pytest.mark.real_systems
+def test_each_bad_checklist_line_counts_as_one_error(project: pytest.Pytester) -> None:
+    project.makefile(".md", checklist=CHECKLIST + "- [ ] a <!-- golive: cpux min=1 -->\n"
+                     "- [ ] b <!-- golive: cpu mni=1 -->\n- [ ] c <!-- golive: memroy -->\n")
+    result = project.runpytest("-p", "no:cacheprovider", "--golive=prod", "--golive-json=r.json")
+    listed = [line for line in result.outlines if line.startswith("checklist error: ")]
+    assert len(listed) == 3, listed
+    assert "3 checklist error(s)" in result.stdout.str()
+    assert len(json.loads((project.path / "r.json").read_text())["collection_errors"]) == 3

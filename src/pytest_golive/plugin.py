@@ -278,7 +278,13 @@ class _Collector:
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if report.failed:
             message = mask(str(report.longrepr))
-            self.gs.results.collection_errors.append({"nodeid": report.nodeid, "message": message})
+            # A checklist file reports every bad line at once, one per line: each is an error
+            # of its own, so the count in the verdict is the count listed.
+            parts = [message]
+            if not report.nodeid.endswith(".py"):
+                parts = [line for line in message.splitlines() if line.strip()] or [message]
+            self.gs.results.collection_errors += [{"nodeid": report.nodeid, "message": part}
+                                                  for part in parts]
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

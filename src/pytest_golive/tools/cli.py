@@ -234,12 +234,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return int(args.func(args) or 0)
+        code = int(args.func(args) or 0)
     except (pytest.UsageError, OSError, ValueError) as exc:
         print(f"golive {args.command}: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
+    # Subcommands share argparse's convention (docs/exit-codes.md): 2 is a usage error.
+    # Some helpers answer with pytest's usage code, 4; the command line says 2.
+    return USAGE if code == PYTEST_USAGE else code
+
+
+#: The exit code of a usage error of a subcommand, and pytest's own for one.
+USAGE, PYTEST_USAGE = 2, 4
 
 
 if __name__ == "__main__":
