@@ -325,6 +325,11 @@ def analytics_dashboard(tmp_path: Path) -> Iterator[Example]:
 
 
 AD_PASSED = [
+    # The pipeline's reports, as standin.py lays them out.
+    "code-review/no-linter-errors-or-warnings",
+    "testing/unit-tests-passing-backend",
+    "testing/integration-tests-passing",
+    "dependencies/no-vulnerable-dependencies-run-pip-audit",
     "configuration/env-file-created-from-env-template",
     "configuration/api-ports-configured-correctly",
     "configuration/cors-origins-set-for-production-domains",
