@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -650,8 +651,12 @@ def test_live_containers_with_podman(
     podman_env: Podman, pytester: pytest.Pytester, local_host: Any
 ) -> None:
     pm = podman_env
+    # The container's environment holds its secrets; inspect must leave it on the host.
+    token = "golive-" + uuid.uuid4().hex
     pm.run(
         "golive-api",
+        "--env",
+        f"DB_PASSWORD={token}",
         "--user",
         "10001:10001",
         "--restart",
@@ -702,10 +707,13 @@ def test_live_containers_with_podman(
         "no:cacheprovider",
         "--golive=prod",
         "-rA",
+        "--log-level=DEBUG",
         f"--golive-json={pytester.path / 'results.json'}",
         timeout=300,
     )
     output = result.stdout.str() + result.stderr.str()
+    assert token in pm("container", "inspect", "golive-api").stdout  # it is there to leak
+    assert_no_leak([token], output, pytester.path / "results.json", *everything(api))
     assert _statuses(pytester) == {
         "containers/api-container-running-and-healthy": "passed",
         "containers/worker-container-running-and-healthy": "failed",
@@ -784,3 +792,25 @@ def test_rules_for_whole_files_and_replica_ratios(
 ) -> None:
     proposal = propose(Line(1, 0, title, title, context, code, False))
     assert proposal is not None and proposal.candidates[0] == binding, proposal
+
+
+def test_an_engine_that_cannot_answer_is_one_line(local_host: Any) -> None:
+    """docker without a daemon here, or no docker at all: either way one line, no traceback."""
+    with pytest.raises(CheckError) as info:
+        run("container", local_host, name="anything", engine="docker")
+    message = str(info.value)
+    assert "\n" not in message and message.startswith("host local: ")
+    assert "docker is not installed" in message or "inspect anything failed: docker: " in message
+
+
+def test_unreadable_files_are_one_line(local_host: Any, tmp_path: Path) -> None:
+    broken = tmp_path / "compose.yaml"
+    broken.write_text("services:\n  api:\n    image: [unclosed\n    password: hunter2-not-shown\n")
+    with pytest.raises(CheckError) as info:
+        run("compose_service", local_host, path=str(broken))
+    assert str(info.value) == f"Compose file {broken}: not valid YAML at line 4"
+    (tmp_path / "Dockerfile").write_text("# only a comment\n")
+    with pytest.raises(CheckError, match="no FROM instruction"):
+        run("dockerfile", local_host, path=str(tmp_path / "Dockerfile"))
+    with pytest.raises(CheckError, match="does not exist"):
+        run("k8s_workload", local_host, path=str(tmp_path / "none.yaml"))
