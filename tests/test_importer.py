@@ -496,6 +496,49 @@ def test_re_importing_an_imported_file_changes_nothing(tmp_path: Path) -> None:
     out = io.StringIO()
     assert run_import(path, write=True, out=out, config=tmp_path / "none.toml") == 0
     assert path.read_bytes() == once
-    assert "2 kept" in out.getvalue()
+    assert "3 kept" in out.getvalue()
     # A stated default is not a requirement: no exact LOG_LEVEL=INFO blocker is written.
     assert b"equals=INFO" not in once
+
+
+# The lines of a Docker-deployed API's checklist that went wrong before, as they were written.
+ISSUE_LINES = """\
+# API go-live
+
+## Environment
+- [ ] **Required Environment Variables**
+  - [ ] `GROQ_API_KEY` - Valid Groq API key
+  - [ ] `ALLOWED_ORIGINS` - Production domain(s)
+  - [ ] `LOG_LEVEL` - Logging level (default: INFO)
+## Security
+- [ ] No sensitive data in version control
+## Infrastructure
+- [ ] Docker Compose 2.0+ installed
+- [ ] Minimum 2GB RAM, 1 CPU core
+- [ ] Automated backups working
+## Docker Configuration
+- [ ] Health checks configured
+## Daily Tasks
+- [ ] Verify backups ran
+"""
+
+
+def test_the_lines_that_went_wrong_before() -> None:
+    _, decisions = import_text(ISSUE_LINES)
+    got = {d.line.title: (d.status, d.binding) for d in decisions}
+    # A bold parent is the sum of its children: never an env_required without keys.
+    assert got["Required Environment Variables"] == ("group", None)
+    assert got["GROQ_API_KEY - Valid Groq API key"] == ("bound", "env_required keys=GROQ_API_KEY")
+    assert got["ALLOWED_ORIGINS - Production domain(s)"] == ("bound", "cors_origins key=ALLOWED_ORIGINS")
+    # An optional variable with a default: any valid level, not blocking, never exactly INFO.
+    status, binding = got["LOG_LEVEL - Logging level (default: INFO)"]
+    assert status == "bound" and "severity=warning" in binding and "equals=INFO" not in binding
+    assert got["No sensitive data in version control"] == ("bound", "secrets_in_repo")
+    assert got["Minimum 2GB RAM, 1 CPU core"] == ("bound", "memory min_gib=2; cpu min=1")
+    assert got["Automated backups working"][1] == "newest_file_age directory=${backup_dir} max_age_hours=26"
+    # Under a Docker heading a health check is the container's, not an HTTP probe.
+    assert got["Health checks configured"][1].split()[0] in ("compose_service", "dockerfile")
+    assert got["Verify backups ran"] == ("manual", None)
+    for d in decisions:
+        for one in (parse_line_binding(d.binding).bindings if d.status == "bound" and d.binding else ()):
+            validate_params(REGISTRY.get(one.check), one.params)

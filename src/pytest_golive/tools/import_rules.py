@@ -983,6 +983,11 @@ def _log_level(line: Line) -> Proposal | None:
     cleaned = re.sub(r"\bnot\s+\w+", "", t)
     levels = [lv.upper() for lv in _LEVELS if re.search(rf"\b{lv}\b", cleaned)]
     if not levels:
+        if _KEY_LISTING.match(line.marked.strip()):
+            # The setting itself, listed with its default: any valid level (the importer
+            # makes a line with a default non-blocking).
+            return Proposal([("env_value", {"key": "LOG_LEVEL", "one_of": "DEBUG,INFO,WARNING,ERROR,CRITICAL",
+                                            "ignore_case": "true"})], 0.7, "LOG_LEVEL is a valid level")
         if _has(r"appropriate|correct\w*|production|set", t):
             return Proposal([("env_value", {"key": "LOG_LEVEL", "one_of": "${log_levels}"})], 0.65,
                             "log level one of the production levels (a variable)", ("key=LOG_LEVEL",))
@@ -1043,6 +1048,33 @@ def _env_keys(line: Line) -> list[str]:
     return [k for k in re.findall(r"\b([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+)\b", line.marked) if not k.isdigit()]
 
 
+#: A line that lists one setting and says what it is for ("`GROQ_API_KEY` - Valid Groq API key").
+_KEY_LISTING = re.compile(r"^`?([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+)`?\s*(?:[-:\u2013\u2014]|\(|$)")
+
+
+@rule
+def _env_key_listed(line: Line) -> Proposal | None:
+    """A setting listed by name under an environment-variables heading or group: it is set.
+
+    The description that follows is the team's ("Production domain(s)"): the
+    key's own name says what a check can add (``*_ORIGINS`` are CORS origins).
+    A stated default or "optional" makes the line non-blocking (the importer's
+    job), never an exact value.
+    """
+    m = _KEY_LISTING.match(line.marked.strip())
+    if not m:
+        return None
+    key = m.group(1)
+    around = f"{line.context} {line.title}".lower()
+    if not _has(r"environment|variables|\.env\b|settings|config\w*|secrets?|keys?", around):
+        return None
+    if re.search(r"(ORIGINS?|CORS)", key):
+        return Proposal([("cors_origins", {"key": key})], 0.85, f"{key} holds explicit https origins")
+    if key in ("LOG_LEVEL", "LOGLEVEL"):
+        return None  # the log-level rule reads it
+    return Proposal([("env_required", {"keys": key})], 0.8, f"{key} is set")
+
+
 @rule
 def _env_key_set(line: Line) -> Proposal | None:
     keys = _env_keys(line)
@@ -1056,9 +1088,12 @@ def _env_key_set(line: Line) -> Proposal | None:
 @rule
 def _secrets_in_repo(line: Line) -> Proposal | None:
     t = line.lower
-    if not _has(r"\b(secrets?|credentials?|keys?|passwords?|tokens?)\b", t):
+    if not _has(r"\b(secrets?|credentials?|keys?|passwords?|tokens?|sensitive (data|values|information))\b", t):
         return None
-    if _has(r"not (in|committed to) (the )?(code|repo\w*|source|git|version control)|hard-?coded|committed|in (the )?repo", t):
+    if _has(r"\b(logs?|logging)\b", t):
+        return None
+    if _has(r"not (in|committed to) (the )?(code|repo\w*|source|git|version control)|hard-?coded|committed|in (the )?repo|"
+            r"\b(no|none|never)\b.*\bin (the )?(version control|vcs|git|source control|repo\w*|code ?base)\b", t):
         return Proposal([("secrets_in_repo", {})], 0.75, "no secrets in the repository")
     return None
 
