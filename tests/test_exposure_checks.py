@@ -357,11 +357,63 @@ def test_firewall_from_iptables_save_as_root(fw: FirewallHost) -> None:
     target = _host(fw.options(root=True), "root")
     try:
         out = run("firewall_policy", target, allowed_ports=f"22,{ROOT_PORT},443")
-        assert out.status == "passed" and out.details["source"] == "iptables", out
+        assert out.status == "passed" and out.details["source"] == "nftables and iptables-save"
+        assert "INPUT: drop" in out.observed, out
         out = run("firewall_policy", target, allowed_ports="22")
         assert out.status == "failed" and "443/tcp" in out.observed, out
+        out = run("firewall_policy", target, source="iptables", allowed_ports="22")
+        assert out.status == "failed" and out.details["source"] == "iptables", out
     finally:
         target.close()
+
+
+@pytest.mark.real_systems
+def test_native_nftables_beside_iptables_rules(fw: FirewallHost) -> None:
+    """A host's own nftables table next to a tool's iptables rules (as Docker adds them):
+    the native table drops by default, the iptables INPUT chain accepts; both are read."""
+    fw.nft(DROP_RULESET)
+    subprocess.run(
+        [
+            "ip",
+            "netns",
+            "exec",
+            fw.host.namespace,
+            "iptables",
+            "-A",
+            "INPUT",
+            "-p",
+            "tcp",
+            "-m",
+            "multiport",
+            "--dports",
+            "8080,8081",
+            "-j",
+            "ACCEPT",
+        ],
+        check=True,
+        timeout=30,
+    )
+    target = _host(fw.options(root=True), "root")
+    try:
+        out = run("firewall_policy", target, allowed_ports=f"22,{ROOT_PORT},80,443")
+        assert out.status == "passed", out
+        assert "inet filter input: drop" in out.observed and "INPUT: accept" in out.observed
+        # 8080 is accepted by the iptables chain but dropped by the native one: not open.
+        out = run("firewall_policy", target, required_ports="8080")
+        assert out.status == "failed" and "not open: 8080" in out.observed, out
+    finally:
+        target.close()
+
+
+def test_merge_of_captured_nft_and_iptables_save() -> None:
+    nft = exposure.parse_nft_json((DATA / "nft-iptables-nft.json").read_text())
+    ipt = exposure.parse_iptables_save((DATA / "iptables-save.txt").read_text())
+    merged = exposure.merge_iptables(nft, ipt, None)
+    out = exposure.judge_firewall(
+        merged, allowed_ports=ports("22", "80", "443", "8080-8082", "5432")
+    )
+    assert out.status == "passed", out
+    assert [c["chain"] for c in out.details["chains"]] == ["INPUT"]
 
 
 # --- import rules ---------------------------------------------------------------------------------

@@ -374,6 +374,8 @@ class Chain:
     rules: list[Rule] = field(default_factory=list)
     #: For base chains hooked on input: the policy (accept when none is set).
     policy: Verdict | None = None
+    #: The nftables family and table the chain is in ("" for iptables-save and ufw).
+    table: tuple[str, str] = ("", "")
 
 
 @dataclass(frozen=True)
@@ -410,6 +412,8 @@ class Ruleset:
     inputs: list[Chain] = field(default_factory=list)
     chains: dict[str, Chain] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    #: nftables tables holding iptables-nft rules (xt matches), which nft cannot show in full.
+    xt_tables: set[tuple[str, str]] = field(default_factory=set)
 
 
 @dataclass
@@ -611,12 +615,14 @@ def parse_nft_json(text: str) -> Ruleset:
             c = item["chain"]
             if c.get("family") not in ("ip", "ip6", "inet"):
                 continue
-            chain = Chain(f"{c.get('family')} {c.get('table')} {c.get('name')}")
+            chain = Chain(
+                f"{c.get('family')} {c.get('table')} {c.get('name')}",
+                table=(str(c.get("family", "")), str(c.get("table", ""))),
+            )
             keyed[(c.get("family", ""), c.get("table", ""), c.get("name", ""))] = chain
             if c.get("hook") == "input" and c.get("type", "filter") == "filter":
                 chain.policy = Verdict(c.get("policy", "accept"))
                 ruleset.inputs.append(chain)
-    xt = False
     for item in items:
         if "rule" not in item:
             continue
@@ -626,18 +632,36 @@ def parse_nft_json(text: str) -> Ruleset:
         if owner is None:
             continue
         rule = _nft_rule(r.get("expr", []), sets, key[0], key[1])
-        xt = xt or any("xt" in e for e in r.get("expr", []) if isinstance(e, dict))
+        if any("xt" in e for e in r.get("expr", []) if isinstance(e, dict)):
+            ruleset.xt_tables.add((key[0], key[1]))
         owner.rules.append(rule)
     for (family, table, _), chain in keyed.items():
         ruleset.chains[chain.name] = chain
         for rule in chain.rules:
             if rule.verdict in (Verdict.JUMP, Verdict.GOTO):
                 rule.target = f"{family} {table} {rule.target}"
-    if xt:
+    if ruleset.xt_tables:
+        tables = ", ".join(f"{f} {t}" for f, t in sorted(ruleset.xt_tables))
         ruleset.notes.append(
-            "iptables-nft rules (xt matches) present: iptables-save reads them in full"
+            f"iptables-nft rules (xt matches) in {tables}: iptables-save reads them in full"
         )
     return ruleset
+
+
+def merge_iptables(nft: Ruleset, ipv4: Ruleset | None, ipv6: Ruleset | None) -> Ruleset:
+    """nftables' own tables, with the iptables-nft tables read through iptables-save instead."""
+    merged = Ruleset("nftables and iptables-save", notes=list(nft.notes))
+    replaced = {("ip", "filter"): ipv4, ("ip6", "filter"): ipv6}
+    for chain in nft.inputs:
+        if chain.table in nft.xt_tables and replaced.get(chain.table) is not None:
+            continue
+        merged.inputs.append(chain)
+    merged.chains.update(nft.chains)
+    for other in (ipv4, ipv6):
+        if other is not None:
+            merged.inputs += other.inputs
+            merged.chains.update(other.chains)
+    return merged
 
 
 def _nft_values(
@@ -790,9 +814,13 @@ def _nft_text(exprs: list[Any]) -> str:
 # --- iptables-save ----------------------------------------------------------------------------
 
 
-def parse_iptables_save(text: str) -> Ruleset:
-    """The ``filter`` table of ``iptables-save``: INPUT's policy, its rules, user chains."""
-    ruleset = Ruleset("iptables")
+def parse_iptables_save(text: str, prefix: str = "") -> Ruleset:
+    """The ``filter`` table of ``iptables-save``: INPUT's policy, its rules, user chains.
+
+    ``prefix`` names the chains apart (``ip6 INPUT``) when IPv4 and IPv6 rules are judged
+    together.
+    """
+    ruleset = Ruleset("ip6tables" if prefix.startswith("ip6") else "iptables")
     table = ""
     for line in text.splitlines():
         line = line.strip()
@@ -803,8 +831,9 @@ def parse_iptables_save(text: str) -> Ruleset:
             continue
         if line.startswith(":"):
             name, policy = (line[1:].split() + ["-"])[:2]
+            name = prefix + name
             chain = ruleset.chains.setdefault(name, Chain(name))
-            if name == "INPUT":
+            if name == prefix + "INPUT":
                 chain.policy = (
                     Verdict(policy.lower())
                     if policy.lower() in ("accept", "drop")
@@ -817,8 +846,11 @@ def parse_iptables_save(text: str) -> Ruleset:
                 words = shlex.split(line)
             except ValueError:
                 words = line.split()
-            chain = ruleset.chains.setdefault(words[1], Chain(words[1]))
-            chain.rules.append(_iptables_rule(words[2:], line))
+            chain = ruleset.chains.setdefault(prefix + words[1], Chain(prefix + words[1]))
+            rule = _iptables_rule(words[2:], line)
+            if rule.target:
+                rule.target = prefix + rule.target
+            chain.rules.append(rule)
     return ruleset
 
 
@@ -1012,8 +1044,16 @@ def read_ruleset(host: HostTarget, source: Source) -> Ruleset:
                 ruleset = parse_nft_json(text)
             except ValueError as exc:
                 raise CheckError(f"host {host.name}: {exc}") from None
-            if not (ruleset.notes and source == "auto"):
+            if not ruleset.xt_tables or source == "nftables":
                 return ruleset
+            ipv4 = ipv6 = None
+            if ("ip", "filter") in ruleset.xt_tables:
+                text4 = _run_tool(host, "iptables-save", "iptables-save -t filter")
+                ipv4 = parse_iptables_save(text4) if text4 is not None else None
+            if ("ip6", "filter") in ruleset.xt_tables:
+                text6 = _run_tool(host, "ip6tables-save", "ip6tables-save -t filter")
+                ipv6 = parse_iptables_save(text6, "ip6 ") if text6 is not None else None
+            return merge_iptables(ruleset, ipv4, ipv6)
         tried.append("nft")
     if source in ("auto", "iptables"):
         text = _run_tool(host, "iptables-save", "iptables-save")
