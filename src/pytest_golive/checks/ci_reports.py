@@ -162,7 +162,7 @@ def junit_totals(root: Element, where: str, suite_glob: str | None = None) -> Te
         ):
             continue
         suites += 1
-        stamp = _timestamp(suite._elem.get("timestamp"))
+        stamp = _timestamp(suite.timestamp)  # junitparser's own attribute, not its tree
         if stamp:
             stamps.append(stamp)
         cases = list(suite)
