@@ -814,3 +814,26 @@ def test_unreadable_files_are_one_line(local_host: Any, tmp_path: Path) -> None:
         run("dockerfile", local_host, path=str(tmp_path / "Dockerfile"))
     with pytest.raises(CheckError, match="does not exist"):
         run("k8s_workload", local_host, path=str(tmp_path / "none.yaml"))
+
+
+@pytest.mark.parametrize(
+    ("name", "raw", "message"),
+    [
+        (
+            "k8s_workload",
+            {"path": "m.yaml", "min_replicas": "0"},
+            "min_replicas must be at least 1",
+        ),
+        ("container", {"name": "api", "max_restarts": "-1"}, "max_restarts must not be negative"),
+        ("compose_service", {"path": "c.yaml", "require": "healthchecks"}, "is not one of"),
+    ],
+)
+def test_bindings_that_cannot_run_are_refused_at_collection(
+    name: str, raw: dict[str, str], message: str
+) -> None:
+    from pytest_golive.checks.registry import CheckDefinitionError
+
+    chk = REGISTRY.get(name)
+    with pytest.raises((ValueError, CheckDefinitionError), match=message):
+        params = chk.validate(raw)
+        getattr(chk.func, "golive_validate", lambda p: None)(params)

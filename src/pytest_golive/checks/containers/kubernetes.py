@@ -348,3 +348,12 @@ def k8s_workload(
     )
     found = [w.label for w in find_workloads(docs, workloads)]
     return ev.outcome(files=files, workloads=found, required=wanted)
+
+
+def _validate(params: dict[str, Any]) -> None:
+    if int(params.get("min_replicas", 2)) < 1:
+        raise ValueError("min_replicas must be at least 1")
+
+
+# Collection calls this, so a binding that can never run fails with its checklist line.
+k8s_workload.golive_validate = _validate  # type: ignore[attr-defined]

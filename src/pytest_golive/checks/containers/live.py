@@ -276,3 +276,14 @@ def container(
     )
     state = doc.get("State") or {}
     return ev.outcome(container=name, engine=used, status=state.get("Status"), required=wanted)
+
+
+def _validate(params: dict[str, Any]) -> None:
+    if int(params.get("max_restarts", 0)) < 0:
+        raise ValueError("max_restarts must not be negative")
+    if not str(params.get("name", "")).strip():
+        raise ValueError("name must name a container")
+
+
+# Collection calls this, so a binding that can never run fails with its checklist line.
+container.golive_validate = _validate  # type: ignore[attr-defined]
