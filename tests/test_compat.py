@@ -334,3 +334,33 @@ def test_a_run_puts_the_log_record_factory_back(pytester: pytest.Pytester) -> No
     result.assert_outcomes(passed=1)
     assert (pytester.path / "masked.txt").read_text() == "True"  # masked during the run
     assert logging.getLogRecordFactory() is before
+
+
+# --- pytest-html -------------------------------------------------------------------------
+
+
+def test_pytest_html_report_data_takes_an_outcome_of_ours(pytester: pytest.Pytester) -> None:
+    pytester.makeconftest(
+        """
+        from pytest_golive.core import compat
+
+        def pytest_sessionstart(session):
+            data = compat.pytest_html_report_data(session.config)
+            assert data is not None, "pytest-html's report data not found"
+            compat.pytest_html_add_outcome(data, "canary", "Canaries")
+            original = data.add_test
+
+            def add_test(test_data, report, outcome, logs):
+                return original(test_data, report, "canary" if report.when == "call" else outcome,
+                                logs)
+
+            data.add_test = add_test
+        """
+    )
+    pytester.makepyfile("def test_one():\n    pass\n")
+    result = pytester.runpytest("-p", "no:cacheprovider", "--html=report.html")
+    result.assert_outcomes(passed=1)
+    html = (pytester.path / "report.html").read_text()
+    # The row is counted under our outcome, with its label, as pytest-html counts its own.
+    assert '<span class="canary">1 Canaries,</span>' in html
+    assert '<span class="passed">0 Passed,</span>' in html

@@ -48,7 +48,7 @@ def pytest_sessionstart(session: Any) -> None:
     if data is None or getattr(data, "golive_outcomes", False):
         return
     for key, label in EXTRA_OUTCOMES.items():
-        data._outcomes.setdefault(key, {"label": label, "value": 0})
+        compat.pytest_html_add_outcome(data, key, label)
     original = data.add_test
 
     def add_test(test_data: Any, report: Any, outcome: str, logs: Any) -> Any:
