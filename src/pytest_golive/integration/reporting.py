@@ -51,7 +51,7 @@ REPORT_ERRORS = pytest.StashKey[list[str]]()
 
 
 def _written(config: pytest.Config, option: str, value: str,
-             write: Callable[[Path], None]) -> None:
+             write: Callable[[Path], object]) -> None:
     """Write one report; a failure is one line, and the other reports are still written."""
     path = Path(value)
     existed = path.exists()
