@@ -90,7 +90,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
     signals.install()
     _mask_log_records(config)
-    _add_checklist_args(config, gs.checklists)
+    gsession.add_checklist_args(config, gs.checklists)
     from pytest_golive.integration.reporting import register_report_hooks
 
     register_report_hooks(config)
@@ -131,21 +131,6 @@ def _mask_log_records(config: pytest.Config) -> None:
         return masking_factory
 
     config.stash[_UNDO_LOG_MASKING] = compat.wrap_log_records(wrap)
-
-
-def _add_checklist_args(config: pytest.Config, checklists: list[Path]) -> None:
-    """Make pytest collect the environment's checklists wherever they live.
-
-    Skipped when the command line selects node ids, so
-    ``pytest --golive=prod tests/test_x.py::test_a`` runs just that.
-    """
-    given = config.invocation_params.args
-    if any("::" in str(a) for a in given):
-        return
-    present = {Path(a).resolve() for a in config.args if "::" not in a}
-    for path in checklists:
-        if path not in present:
-            config.args.append(str(path))
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -261,30 +246,8 @@ def pytest_report_teststatus(report: Any, config: pytest.Config) -> Any:
 def pytest_sessionstart(session: pytest.Session) -> None:
     gs = gsession.get(session.config)
     if gs is not None:
-        session.config.pluginmanager.register(_Collector(gs), "golive-collector")
-
-
-class _Collector:
-    """Collects every report's result into the run's model (on the xdist controller too)."""
-
-    def __init__(self, gs: gsession.GoliveSession) -> None:
-        self.gs = gs
-
-    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        record = getattr(report, "golive", None)
-        if record is not None:
-            self.gs.results.add(record)
-
-    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
-        if report.failed:
-            message = mask(str(report.longrepr))
-            # A checklist file reports every bad line at once, one per line: each is an error
-            # of its own, so the count in the verdict is the count listed.
-            parts = [message]
-            if not report.nodeid.endswith(".py"):
-                parts = [line for line in message.splitlines() if line.strip()] or [message]
-            self.gs.results.collection_errors += [{"nodeid": report.nodeid, "message": part}
-                                                  for part in parts]
+        session.config.pluginmanager.register(item_reports.ResultsCollector(gs),
+                                              "golive-collector")
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
@@ -295,7 +258,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     from pytest_golive.integration.reporting import REPORT_ERRORS, write_reports
 
     gs.results.finished = now_iso()
-    incomplete = _incomplete(session, exitstatus)
+    incomplete = gsession.incomplete(session, exitstatus)
     if incomplete and not gs.results.collection_errors:
         gs.results.options["incomplete"] = incomplete
     collected = session.config.stash.get(COLLECTED_KEY, None)
@@ -309,14 +272,6 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if session.config.stash.get(REPORT_ERRORS, None) and session.exitstatus == 0:
         # A GO whose report could not be written must not pass a pipeline that attaches it.
         session.exitstatus = pytest.ExitCode.USAGE_ERROR
-
-
-def _incomplete(session: pytest.Session, exitstatus: int) -> str:
-    """Why the run stopped before every selected item ran, or ''."""
-    if exitstatus == pytest.ExitCode.INTERRUPTED:
-        return "interrupted"
-    stopped = session.shouldfail or session.shouldstop
-    return str(stopped) if stopped else ""
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:

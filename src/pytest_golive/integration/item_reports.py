@@ -120,3 +120,26 @@ def mask_report(report: pytest.TestReport | pytest.CollectReport) -> None:
     report.sections = [(title, mask(content)) for title, content in report.sections]
     if isinstance(report, pytest.TestReport):  # a CollectReport has no properties
         report.user_properties = [(k, mask_data(v)) for k, v in report.user_properties]
+
+
+class ResultsCollector:
+    """Collects every report's result into the run's model (on the xdist controller too)."""
+
+    def __init__(self, gs: gsession.GoliveSession) -> None:
+        self.gs = gs
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        record = getattr(report, "golive", None)
+        if record is not None:
+            self.gs.results.add(record)
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if report.failed:
+            message = mask(str(report.longrepr))
+            # A checklist file reports every bad line at once, one per line: each is an error
+            # of its own, so the count in the verdict is the count listed.
+            parts = [message]
+            if not report.nodeid.endswith(".py"):
+                parts = [line for line in message.splitlines() if line.strip()] or [message]
+            self.gs.results.collection_errors += [{"nodeid": report.nodeid, "message": part}
+                                                  for part in parts]

@@ -137,3 +137,26 @@ def mask_streams() -> Callable[[], None]:
             sys.stderr = before[1]
 
     return undo
+
+
+def add_checklist_args(config: pytest.Config, checklists: list[Path]) -> None:
+    """Make pytest collect the environment's checklists wherever they live.
+
+    Skipped when the command line selects node ids, so
+    ``pytest --golive=prod tests/test_x.py::test_a`` runs just that.
+    """
+    given = config.invocation_params.args
+    if any("::" in str(a) for a in given):
+        return
+    present = {Path(a).resolve() for a in config.args if "::" not in a}
+    for path in checklists:
+        if path not in present:
+            config.args.append(str(path))
+
+
+def incomplete(session: pytest.Session, exitstatus: int) -> str:
+    """Why the run stopped before every selected item ran, or ''."""
+    if exitstatus == pytest.ExitCode.INTERRUPTED:
+        return "interrupted"
+    stopped = session.shouldfail or session.shouldstop
+    return str(stopped) if stopped else ""
