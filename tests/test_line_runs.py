@@ -117,12 +117,12 @@ def test_unset_variables_make_the_line_not_configured(pytester: pytest.Pytester)
         "- [ ] Root is a directory <!-- golive: file path=${root_dir} type=directory id=ROOT -->\n"
     ))
     recent = items["backups/RECENT"]
-    assert recent["status"] == "error" and recent["blocking"]
+    assert recent["status"] == "not-configured" and recent["blocking"]
     assert recent["observed"].startswith("not configured: variable backup_dir is not set")
     assert "[environments.local.vars]" in recent["observed"]
     assert recent["details"]["not_configured"] == ["backup_dir"]
     assert items["backups/ROOT"]["status"] == "passed"
-    result.stdout.fnmatch_lines(["*NO-GO*"])
+    result.stdout.fnmatch_lines(["*NO-GO*1 item(s) not configured (unset variables)*"])
     assert result.ret == 1
 
 

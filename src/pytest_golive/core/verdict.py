@@ -317,7 +317,9 @@ def decide(policy: Policy, item_id: str, target: str | None, declared_severity: 
     """The status and blocking flag of one item result.
 
     ``observed_status`` is the check's outcome (passed, failed, error,
-    skipped); ``None`` for a manual line. Anything that would block (a
+    skipped), or ``not-configured`` for a line whose variables are unset
+    (it blocks like a pending line and is never a pass); ``None`` for a
+    manual line. Anything that would block (a
     failure, an error, a pending manual line) can be waived; a severity
     that is not ``warning`` blocks, so a mistake never turns into "go".
 
@@ -485,7 +487,8 @@ def overall(results: list[dict[str, Any]], collection_errors: int = 0,
     """
     blocking = sorted((r for r in results if r.get("blocking")), key=_attention_order(results))
     pending = [r for r in blocking if r["status"] == "manual-pending"]
-    failing = [r for r in blocking if r["status"] != "manual-pending"]
+    unset = [r for r in blocking if r["status"] == "not-configured"]
+    failing = [r for r in blocking if r["status"] not in ("manual-pending", "not-configured")]
     decided = [r for r in results if r["status"] != "skipped"]
     reasons = []
     if not results:
@@ -500,6 +503,8 @@ def overall(results: list[dict[str, Any]], collection_errors: int = 0,
         reasons.append(f"{len(failing)} blocker(s) failing")
     if pending:
         reasons.append(f"{len(pending)} manual item(s) pending")
+    if unset:
+        reasons.append(f"{len(unset)} item(s) not configured (unset variables)")
     return {
         "verdict": "NO-GO" if reasons else "GO",
         "blocking": [r["nodeid"] for r in blocking],

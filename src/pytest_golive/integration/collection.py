@@ -218,10 +218,12 @@ class GoliveItem(pytest.Item):
         from pytest_golive.core import verdict
 
         detail = outcome.summary() if outcome else ""
+        observed = outcome.status if outcome else None
+        if outcome is not None and outcome.details.get("not_configured"):
+            observed = "not-configured"
         decision = verdict.decide(
             gs.policy, self.item.id, self.target_name, self.item.severity,
-            outcome.status if outcome else None, self.line_check is None, detail,
-            attest=self.item.attest,
+            observed, self.line_check is None, detail, attest=self.item.attest,
         )
         self.golive_result = item_result(
             nodeid=self.nodeid, item=self.item, target=self.spec, check=self.line_check,
@@ -230,7 +232,7 @@ class GoliveItem(pytest.Item):
                       else time.perf_counter() - started),
             order=gs.order.setdefault(self.nodeid, len(gs.order)),
         )
-        if decision.status in ("failed", "error") or (decision.status == "manual-pending"):
+        if decision.status in ("failed", "error", "not-configured", "manual-pending"):
             raise GoliveCheckFailed(self._failure_text(outcome, decision))
 
     def _observe(self, gs: gsession.GoliveSession) -> Outcome:
