@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from pytest_golive.core.results import display_status
+from pytest_golive.core.status import display_status
 
 BAD = ("failed", "error", "manual-pending", "warning")
 GOOD = ("passed", "manual-attested", "skipped")

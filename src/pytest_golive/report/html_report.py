@@ -16,8 +16,7 @@ from typing import Any
 import jinja2
 
 from pytest_golive.core.atomic import write_atomic
-from pytest_golive.core.results import display_status
-from pytest_golive.core.status import Status
+from pytest_golive.core.status import Status, display_status
 from pytest_golive.report.json_report import digest as document_digest
 from pytest_golive.report.lines import (
     Line,
@@ -37,12 +36,12 @@ from pytest_golive.report.lines import (
 STATUS = {s.value: (s.icon, s.label, s.css) for s in Status}
 ORDER = list(STATUS)
 #: Shown open by default: what an approver has to read.
-OPEN = {"failed", "error", "manual-pending", "warning"}
+OPEN = {"failed", "error", "not-configured", "manual-pending", "warning"}
 #: Blocking items listed in the verdict banner; the rest are one filter away.
 BANNER_BLOCKING = 12
 #: Progress bars read left to right from done to not done.
-BAR_ORDER = ["passed", "manual-attested", "waived", "skipped", "warning", "manual-pending", "error",
-             "failed"]
+BAR_ORDER = ["passed", "manual-attested", "waived", "skipped", "warning", "manual-pending",
+             "not-configured", "error", "failed"]
 
 
 #: Bidirectional-text controls let a string display reversed ("gnp.exe" as "exe.png"):

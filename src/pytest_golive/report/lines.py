@@ -20,11 +20,12 @@ from enum import Enum
 from typing import Any
 from urllib.parse import urlsplit
 
-from pytest_golive.core.results import display_status
+from pytest_golive.core.status import Status, display_status
 
 #: From worst to best: a line shows the worst status among its targets.
-SEVERITY_ORDER = ("error", "failed", "manual-pending", "warning", "waived", "manual-attested",
-                  "passed", "skipped")
+SEVERITY_ORDER: tuple[str, ...] = tuple(s.value for s in (
+    Status.ERROR, Status.NOT_CONFIGURED, Status.FAILED, Status.MANUAL_PENDING, Status.WARNING,
+    Status.WAIVED, Status.MANUAL_ATTESTED, Status.PASSED, Status.SKIPPED))
 
 #: Target kind -> the plural a sentence uses.
 KIND_NOUNS = {"host": ("host", "hosts"), "endpoint": ("endpoint", "endpoints"),
@@ -32,6 +33,7 @@ KIND_NOUNS = {"host": ("host", "hosts"), "endpoint": ("endpoint", "endpoints"),
 
 #: Words in sentences: what happened on a target.
 VERBS = {"failed": "failed", "error": "could not be checked", "warning": "failed (warning)",
+         "not-configured": "not configured",
          "waived": "waived", "manual-pending": "waiting for sign-off",
          "manual-attested": "attested", "passed": "passed", "skipped": "not applicable"}
 

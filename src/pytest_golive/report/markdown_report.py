@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from pytest_golive.core.atomic import write_atomic
-from pytest_golive.core.results import display_status
+from pytest_golive.core.status import display_status
 from pytest_golive.report.html_report import ORDER, STATUS, format_when, neutralise
 from pytest_golive.report.json_report import digest as document_digest
 from pytest_golive.report.lines import Line, attention, by_section, group_lines, scope

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from pytest_golive.core.results import RunResults, display_status
-from pytest_golive.core.status import Status
+from pytest_golive.core.results import RunResults
+from pytest_golive.core.status import Status, display_status
 
 #: Summary columns, in this order; each status's header comes from core/status.py.
 COLUMNS = tuple(s.value for s in (
@@ -102,7 +102,7 @@ def _reasons(tr: Any, results: RunResults, everything: bool) -> None:
     for section in attend.failing:
         tr.write_line(f"{section.title}:", bold=True)
         for line in section.lines:
-            word = "ERROR" if line.status == "error" else "FAILED"
+            word = Status.of(line.status).label
             tr.write_line(f"  {word} {line.id}  {line.title} - {line.sentence()}", red=True)
     for line in attend.expired_waivers:
         tr.write_line(f"EXPIRED WAIVER {line.id}  {line.title} - {line.sentence()}", red=True)
