@@ -92,7 +92,10 @@ def test_read_only_sql_accepts_single_reads(sql: str) -> None:
         ("SELECT 'a\\' ; DROP TABLE t; SELECT '", "only one statement"),
         ("SELECT 5 # 3; DROP TABLE t", "only one statement"),
         ("EXPLAIN ANALYZE DELETE FROM t", "is not allowed"),
-        ("SELECT set_config('default_transaction_read_only', 'off', false)", "set_config() changes server state"),
+        (
+            "SELECT set_config('default_transaction_read_only', 'off', false)",
+            "set_config() changes server state",
+        ),
         ("SELECT nextval('orders_id_seq')", "nextval() changes server state"),
         ("SELECT GET_LOCK('x', 10)", "get_lock() changes server state"),
         ("  ", "empty"),
@@ -107,7 +110,10 @@ def test_read_only_sql_refuses_anything_else(sql: str, reason: str) -> None:
 
 def test_db_query_parameters_are_validated_like_a_checklist_binding() -> None:
     entry = REGISTRY.get("db_query")
-    assert entry.validate({"sql": "SELECT 1", "min_rows": "2"}) == {"sql": "SELECT 1", "min_rows": 2}
+    assert entry.validate({"sql": "SELECT 1", "min_rows": "2"}) == {
+        "sql": "SELECT 1",
+        "min_rows": 2,
+    }
     with pytest.raises(CheckDefinitionError, match="min_rows"):
         entry.validate({"sql": "SELECT 1", "min_rows": "many"})
     assert "validate_read_only_sql" in checks.__all__
@@ -116,7 +122,9 @@ def test_db_query_parameters_are_validated_like_a_checklist_binding() -> None:
 # --- MariaDB ---------------------------------------------------------------------------
 
 
-def test_mysql_connect_reports_version_and_round_trip(mysql_lab: MysqlLab, targets: list[DatabaseTarget]) -> None:
+def test_mysql_connect_reports_version_and_round_trip(
+    mysql_lab: MysqlLab, targets: list[DatabaseTarget]
+) -> None:
     db = mysql_lab.app()
     targets.append(db)
     out = run(checks.db_connect, db)
@@ -135,7 +143,9 @@ def test_mysql_version(mysql_lab: MysqlLab, targets: list[DatabaseTarget]) -> No
     assert out.status == "failed" and out.expected == ">= 99.1" and "MariaDB" in out.observed
 
 
-def test_mysql_tls_fails_on_a_plain_connection_and_account(mysql_lab: MysqlLab, targets: list[DatabaseTarget]) -> None:
+def test_mysql_tls_fails_on_a_plain_connection_and_account(
+    mysql_lab: MysqlLab, targets: list[DatabaseTarget]
+) -> None:
     db = mysql_lab.app()
     targets.append(db)
     out = run(checks.db_tls, db)
@@ -158,14 +168,19 @@ def test_mysql_tables_and_columns(mysql_lab: MysqlLab, targets: list[DatabaseTar
     assert run(checks.db_tables, db, tables=TABLE).status == "passed"
     out = run(checks.db_tables, db, tables=f"{TABLE}, orders")
     assert out.status == "failed" and out.details["missing"] == ["orders"]
-    assert run(checks.db_columns, db, table=TABLE, columns="transaction_id, status, created_at").status == "passed"
+    assert (
+        run(checks.db_columns, db, table=TABLE, columns="transaction_id, status, created_at").status
+        == "passed"
+    )
     out = run(checks.db_columns, db, table=TABLE, columns="status, retries")
     assert out.status == "failed" and "lacks retries" in out.observed
     out = run(checks.db_columns, db, table="orders", columns="id")
     assert out.status == "failed" and "does not exist" in out.observed
 
 
-def test_mysql_indexes_found_and_missing(mysql_lab: MysqlLab, targets: list[DatabaseTarget]) -> None:
+def test_mysql_indexes_found_and_missing(
+    mysql_lab: MysqlLab, targets: list[DatabaseTarget]
+) -> None:
     root = mysql_lab.root()
     targets.append(root)
     wanted = "idx_status, idx_created_at, PRIMARY, transaction_id"
@@ -176,7 +191,9 @@ def test_mysql_indexes_found_and_missing(mysql_lab: MysqlLab, targets: list[Data
     assert "idx_status" in out.details["present"]
 
 
-def test_mysql_charset_utf8mb4_and_latin1(mysql_lab: MysqlLab, targets: list[DatabaseTarget]) -> None:
+def test_mysql_charset_utf8mb4_and_latin1(
+    mysql_lab: MysqlLab, targets: list[DatabaseTarget]
+) -> None:
     root = mysql_lab.root()
     targets.append(root)
     assert run(checks.db_charset, root, tables="true").status == "passed"
@@ -186,7 +203,9 @@ def test_mysql_charset_utf8mb4_and_latin1(mysql_lab: MysqlLab, targets: list[Dat
     assert f"{TABLE} (latin1)" in out.observed
 
 
-def test_mysql_variable_value_and_bounds(mysql_lab: MysqlLab, targets: list[DatabaseTarget]) -> None:
+def test_mysql_variable_value_and_bounds(
+    mysql_lab: MysqlLab, targets: list[DatabaseTarget]
+) -> None:
     db = mysql_lab.app()
     targets.append(db)
     assert run(checks.db_variable, db, name="max_connections", min="1").status == "passed"
@@ -202,18 +221,27 @@ def test_mysql_variable_value_and_bounds(mysql_lab: MysqlLab, targets: list[Data
     assert "not a variable name" in error_of(checks.db_variable, db, name="x'; --", value="1")
 
 
-def test_mysql_least_privilege_app_account_passes(mysql_lab: MysqlLab, targets: list[DatabaseTarget]) -> None:
+def test_mysql_least_privilege_app_account_passes(
+    mysql_lab: MysqlLab, targets: list[DatabaseTarget]
+) -> None:
     db = mysql_lab.app()
     targets.append(db)
     params = {"privileges": ",".join(APP_PRIVILEGES), "schemas": mysql_lab.good, "others": "false"}
     out = run(checks.db_least_privilege, db, **params)
     assert out.status == "passed", out.summary()
     assert run(checks.db_least_privilege, db, exact="true", **params).status == "passed"
-    out = run(checks.db_least_privilege, db, **{**params, "privileges": "SELECT, INSERT, UPDATE, DELETE, ALTER"}, exact="true")
+    out = run(
+        checks.db_least_privilege,
+        db,
+        **{**params, "privileges": "SELECT, INSERT, UPDATE, DELETE, ALTER"},
+        exact="true",
+    )
     assert out.status == "failed" and "lacks ALTER" in out.observed
 
 
-def test_mysql_least_privilege_over_privileged_account_fails(mysql_lab: MysqlLab, targets: list[DatabaseTarget]) -> None:
+def test_mysql_least_privilege_over_privileged_account_fails(
+    mysql_lab: MysqlLab, targets: list[DatabaseTarget]
+) -> None:
     root = mysql_lab.root()
     targets.append(root)
     out = run(
@@ -232,10 +260,16 @@ def test_mysql_least_privilege_over_privileged_account_fails(mysql_lab: MysqlLab
     assert "grant option: on *.*" in out.observed
 
 
-def test_mysql_least_privilege_flags_other_accounts_with_all(mysql_lab: MysqlLab, targets: list[DatabaseTarget]) -> None:
+def test_mysql_least_privilege_flags_other_accounts_with_all(
+    mysql_lab: MysqlLab, targets: list[DatabaseTarget]
+) -> None:
     root = mysql_lab.root()
     targets.append(root)
-    params = {"account": f"{mysql_lab.app_user}@%", "privileges": APP_PRIVILEGES, "schemas": [mysql_lab.good]}
+    params = {
+        "account": f"{mysql_lab.app_user}@%",
+        "privileges": APP_PRIVILEGES,
+        "schemas": [mysql_lab.good],
+    }
     out = run(checks.db_least_privilege, root, **params)
     assert out.status == "failed"
     assert f"{mysql_lab.wide_user}@% (ALL PRIVILEGES)" in out.observed
@@ -245,19 +279,28 @@ def test_mysql_least_privilege_flags_other_accounts_with_all(mysql_lab: MysqlLab
     assert any(f["fact"] == "other accounts" for f in out.details["facts"])
 
 
-def test_mysql_least_privilege_others_needs_a_reader_of_mysql_user(mysql_lab: MysqlLab, targets: list[DatabaseTarget]) -> None:
+def test_mysql_least_privilege_others_needs_a_reader_of_mysql_user(
+    mysql_lab: MysqlLab, targets: list[DatabaseTarget]
+) -> None:
     db = mysql_lab.app()
     targets.append(db)
-    text = error_of(checks.db_least_privilege, db, privileges=APP_PRIVILEGES, schemas=[mysql_lab.good])
+    text = error_of(
+        checks.db_least_privilege, db, privileges=APP_PRIVILEGES, schemas=[mysql_lab.good]
+    )
     assert "cannot list other accounts" in text and "others=false" in text
 
 
 def test_mysql_query_sample_data(mysql_lab: MysqlLab, targets: list[DatabaseTarget]) -> None:
     good, bad = mysql_lab.app(), mysql_lab.root(database=mysql_lab.bad)
     targets += [good, bad]
-    assert run(checks.db_query, good, sql=f"SELECT COUNT(*) FROM {TABLE}", equals="3").status == "passed"
+    assert (
+        run(checks.db_query, good, sql=f"SELECT COUNT(*) FROM {TABLE}", equals="3").status
+        == "passed"
+    )
     assert run(checks.db_query, good, sql=f"SELECT * FROM {TABLE}", rows="3").status == "passed"
-    assert run(checks.db_query, good, sql=f"SELECT * FROM {TABLE}").status == "passed"  # >= 1 row by default
+    assert (
+        run(checks.db_query, good, sql=f"SELECT * FROM {TABLE}").status == "passed"
+    )  # >= 1 row by default
     like = f"SELECT COUNT(*) FROM {TABLE} WHERE transaction_id LIKE 'tx-%'"  # a bare % needs no escaping
     assert run(checks.db_query, good, sql=like, equals="3").status == "passed"
     out = run(checks.db_query, bad, sql=f"SELECT * FROM {TABLE}", min_rows="1")
@@ -266,7 +309,9 @@ def test_mysql_query_sample_data(mysql_lab: MysqlLab, targets: list[DatabaseTarg
     assert out.status == "failed" and out.observed == "value: 0"
 
 
-def test_mysql_query_refuses_writes_at_run_time(mysql_lab: MysqlLab, targets: list[DatabaseTarget]) -> None:
+def test_mysql_query_refuses_writes_at_run_time(
+    mysql_lab: MysqlLab, targets: list[DatabaseTarget]
+) -> None:
     db = mysql_lab.app()
     targets.append(db)
     text = error_of(checks.db_query, db, sql=f"DELETE FROM {TABLE}")
@@ -287,7 +332,8 @@ def test_mysql_session_is_read_only_even_for_a_write_that_slips_through(
     with db.connection().cursor() as cur:
         with pytest.raises(pymysql.err.MySQLError) as info:
             cur.execute(
-                f"INSERT INTO {TABLE} (transaction_id, source_system, transaction_type, status) VALUES ('x', 'a', 'b', 'c')"
+                f"INSERT INTO {TABLE} (transaction_id, source_system, transaction_type, status) "
+                "VALUES ('x', 'a', 'b', 'c')"
             )
         assert info.value.args[0] == 1792  # ER_CANT_EXECUTE_IN_READ_ONLY_TRANSACTION
         with pytest.raises(pymysql.err.MySQLError):
@@ -297,7 +343,9 @@ def test_mysql_session_is_read_only_even_for_a_write_that_slips_through(
     assert float(db.scalar("SELECT @@SESSION.max_statement_time")) == 10.0
 
 
-def test_mysql_replication_not_applicable_without_replica(mysql_lab: MysqlLab, targets: list[DatabaseTarget]) -> None:
+def test_mysql_replication_not_applicable_without_replica(
+    mysql_lab: MysqlLab, targets: list[DatabaseTarget]
+) -> None:
     root = mysql_lab.root()
     targets.append(root)
     out = run(checks.db_replication_lag, root, max_seconds="5")
@@ -324,7 +372,11 @@ def test_mysql_unknown_database(mysql_lab: MysqlLab) -> None:
 
 def test_mysql_server_down(mysql_lab: MysqlLab, assert_no_leak: Any) -> None:
     port = free_port()
-    db = db_target(dsn("mysql", port, mysql_lab.app_user, mysql_lab.app_password, mysql_lab.good), "down-db", connect_timeout=2)
+    db = db_target(
+        dsn("mysql", port, mysql_lab.app_user, mysql_lab.app_password, mysql_lab.good),
+        "down-db",
+        connect_timeout=2,
+    )
     text = error_of(checks.db_connect, db)
     assert f"127.0.0.1:{port}" in text and "connect" in text.lower()
     assert_no_leak([mysql_lab.app_password], text)
@@ -344,7 +396,9 @@ def test_mysql_query_running_for_minutes_is_stopped_at_the_timeout(
     assert_no_leak([mysql_lab.app_password], text)
 
 
-def test_mysql_outcomes_never_contain_the_password(mysql_lab: MysqlLab, targets: list[DatabaseTarget], assert_no_leak: Any) -> None:
+def test_mysql_outcomes_never_contain_the_password(
+    mysql_lab: MysqlLab, targets: list[DatabaseTarget], assert_no_leak: Any
+) -> None:
     db = mysql_lab.app()
     targets.append(db)
     outputs: list[Any] = []
@@ -352,7 +406,10 @@ def test_mysql_outcomes_never_contain_the_password(mysql_lab: MysqlLab, targets:
         (checks.db_connect, {}),
         (checks.db_tls, {}),
         (checks.db_tables, {"tables": TABLE}),
-        (checks.db_least_privilege, {"privileges": APP_PRIVILEGES, "schemas": [mysql_lab.good], "others": "false"}),
+        (
+            checks.db_least_privilege,
+            {"privileges": APP_PRIVILEGES, "schemas": [mysql_lab.good], "others": "false"},
+        ),
         (checks.db_query, {"sql": f"SELECT '{mysql_lab.app_password}'", "equals": "x"}),
     ]:
         out = run(check, db, **params)
@@ -392,8 +449,13 @@ def test_pg_exists_tables_columns(pg_lab: PostgresLab, targets: list[DatabaseTar
     assert run(checks.db_tables, db, tables=TABLE, schema="app").status == "passed"
     out = run(checks.db_tables, db, tables=f"{TABLE}, orders", schema="app")
     assert out.status == "failed" and out.details["missing"] == ["orders"]
-    assert run(checks.db_columns, db, table=TABLE, columns="id, status", schema="app").status == "passed"
-    assert run(checks.db_columns, db, table=TABLE, columns="retries", schema="app").status == "failed"
+    assert (
+        run(checks.db_columns, db, table=TABLE, columns="id, status", schema="app").status
+        == "passed"
+    )
+    assert (
+        run(checks.db_columns, db, table=TABLE, columns="retries", schema="app").status == "failed"
+    )
 
 
 def test_pg_indexes_found_and_missing(pg_lab: PostgresLab, targets: list[DatabaseTarget]) -> None:
@@ -413,11 +475,19 @@ def test_pg_charset(pg_lab: PostgresLab, targets: list[DatabaseTarget]) -> None:
     assert out.status == "failed" and "LATIN1" in out.observed
 
 
-def test_pg_variable_shows_the_read_only_session(pg_lab: PostgresLab, targets: list[DatabaseTarget]) -> None:
+def test_pg_variable_shows_the_read_only_session(
+    pg_lab: PostgresLab, targets: list[DatabaseTarget]
+) -> None:
     db = pg_lab.target(pg_lab.app_role)
     targets.append(db)
-    assert run(checks.db_variable, db, name="default_transaction_read_only", value="on").status == "passed"
-    assert run(checks.db_variable, db, name="default_transaction_read_only", value="false").status == "failed"
+    assert (
+        run(checks.db_variable, db, name="default_transaction_read_only", value="on").status
+        == "passed"
+    )
+    assert (
+        run(checks.db_variable, db, name="default_transaction_read_only", value="false").status
+        == "failed"
+    )
     assert run(checks.db_variable, db, name="max_connections", min="5").status == "passed"
     out = run(checks.db_variable, db, name="statement_timeout", max="1")
     assert out.status == "failed" and "10000 ms" in out.observed
@@ -430,7 +500,9 @@ def test_pg_least_privilege(pg_lab: PostgresLab, targets: list[DatabaseTarget]) 
     good = {"privileges": APP_PRIVILEGES, "schemas": ["app"], "admins": admins}
     out = run(checks.db_least_privilege, db, **good, others="false")
     assert out.status == "passed", out.summary()
-    assert run(checks.db_least_privilege, db, **good, exact="true", others="false").status == "passed"
+    assert (
+        run(checks.db_least_privilege, db, **good, exact="true", others="false").status == "passed"
+    )
     out = run(checks.db_least_privilege, db, account=pg_lab.super_role, **good, others="false")
     assert out.status == "failed" and "role attributes: super" in out.observed
     out = run(checks.db_least_privilege, db, account=pg_lab.creator_role, **good, others="false")
@@ -439,7 +511,11 @@ def test_pg_least_privilege(pg_lab: PostgresLab, targets: list[DatabaseTarget]) 
     assert "grant option: on bad.ims_transaction_logs" in out.observed
     assert "SELECT on bad.ims_transaction_logs" in out.observed
     out = run(checks.db_least_privilege, db, **good)
-    assert out.status == "failed" and "superuser: " in out.observed and pg_lab.super_role in out.observed
+    assert (
+        out.status == "failed"
+        and "superuser: " in out.observed
+        and pg_lab.super_role in out.observed
+    )
     out = run(checks.db_least_privilege, db, **{**good, "admins": [*admins, pg_lab.super_role]})
     assert pg_lab.super_role not in out.observed
 
@@ -449,12 +525,19 @@ def test_pg_query_and_read_only_session(pg_lab: PostgresLab, targets: list[Datab
 
     db = pg_lab.target(pg_lab.app_role)
     targets.append(db)
-    assert run(checks.db_query, db, sql=f"SELECT COUNT(*) FROM app.{TABLE}", equals="3").status == "passed"
+    assert (
+        run(checks.db_query, db, sql=f"SELECT COUNT(*) FROM app.{TABLE}", equals="3").status
+        == "passed"
+    )
     like = f"SELECT COUNT(*) FROM app.{TABLE} WHERE transaction_id LIKE 'tx-%'"
     assert run(checks.db_query, db, sql=like, equals="3").status == "passed"
-    out = run(checks.db_query, db, sql=f"SELECT * FROM app.{TABLE} WHERE status = 'failed'", min_rows="1")
+    out = run(
+        checks.db_query, db, sql=f"SELECT * FROM app.{TABLE} WHERE status = 'failed'", min_rows="1"
+    )
     assert out.status == "failed" and out.observed == "rows: 0 rows"
-    assert "query refused" in error_of(checks.db_query, db, sql=f"WITH d AS (DELETE FROM app.{TABLE} RETURNING 1) SELECT * FROM d")
+    assert "query refused" in error_of(
+        checks.db_query, db, sql=f"WITH d AS (DELETE FROM app.{TABLE} RETURNING 1) SELECT * FROM d"
+    )
     with db.connection().cursor() as cur:
         with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
             cur.execute(f"DELETE FROM app.{TABLE}")
@@ -475,7 +558,9 @@ def test_pg_faults_are_one_line(pg_lab: PostgresLab, targets: list[DatabaseTarge
     assert run(checks.db_query, slow, sql="SELECT 1", equals="1").status == "passed"
     missing = pg_lab.target(database=f"{pg_lab.database}_nope")
     assert "does not exist" in error_of(checks.db_connect, missing)
-    down = db_target(dsn("postgresql", free_port(), "postgres", None, "postgres"), "pg-down", connect_timeout=2)
+    down = db_target(
+        dsn("postgresql", free_port(), "postgres", None, "postgres"), "pg-down", connect_timeout=2
+    )
     text = error_of(checks.db_connect, down)
     assert "pg-down" in text and "refused" in text.lower()
 
@@ -496,7 +581,9 @@ def test_redis_machine_server_fails_every_hardening_check(machine_redis: Databas
     assert "DEBUG (enable-debug-command no)" in out.details["disabled"]
 
 
-def test_redis_private_server_passes_every_hardening_check(private_redis: PrivateRedis, targets: list[DatabaseTarget]) -> None:
+def test_redis_private_server_passes_every_hardening_check(
+    private_redis: PrivateRedis, targets: list[DatabaseTarget]
+) -> None:
     db = private_redis.target()
     targets.append(db)
     out = run(checks.redis_auth_required, db)
@@ -513,7 +600,9 @@ def test_redis_private_server_passes_every_hardening_check(private_redis: Privat
     assert "DEBUG (renamed or absent)" in out.details["disabled"]
 
 
-def test_redis_dangerous_commands_through_acl(private_redis: PrivateRedis, targets: list[DatabaseTarget]) -> None:
+def test_redis_dangerous_commands_through_acl(
+    private_redis: PrivateRedis, targets: list[DatabaseTarget]
+) -> None:
     admin, app = private_redis.target(), private_redis.target(user="app")
     targets += [admin, app]
     out = run(checks.redis_dangerous_commands, admin, commands="SHUTDOWN, MONITOR", account="app")
@@ -525,13 +614,21 @@ def test_redis_dangerous_commands_through_acl(private_redis: PrivateRedis, targe
     assert out.status == "failed" and "SHUTDOWN (ACL not checkable)" in out.details["enabled"]
 
 
-def test_redis_connect_version_variable(machine_redis: DatabaseTarget, private_redis: PrivateRedis) -> None:
+def test_redis_connect_version_variable(
+    machine_redis: DatabaseTarget, private_redis: PrivateRedis
+) -> None:
     out = run(checks.db_connect, machine_redis)
     assert out.status == "passed" and out.details["server_version"]
     assert run(checks.db_version, machine_redis, min="6").status == "passed"
     assert run(checks.db_version, machine_redis, min="99").status == "failed"
-    assert run(checks.db_variable, machine_redis, name="maxmemory-policy", value="noeviction").status == "passed"
-    assert run(checks.db_variable, machine_redis, name="maxmemory-policy", value="allkeys-lru").status == "failed"
+    assert (
+        run(checks.db_variable, machine_redis, name="maxmemory-policy", value="noeviction").status
+        == "passed"
+    )
+    assert (
+        run(checks.db_variable, machine_redis, name="maxmemory-policy", value="allkeys-lru").status
+        == "failed"
+    )
     assert run(checks.db_tables, machine_redis, tables="x").status == "skipped"
 
 
@@ -541,13 +638,17 @@ def test_redis_wrong_password_and_down_are_one_line_without_the_password(
     wrong = planted_password("wrong")
     text = error_of(checks.db_connect, private_redis.target(password=wrong))
     assert "private-redis" in text and ("invalid" in text.lower() or "WRONGPASS" in text)
-    down = db_target(dsn("redis", free_port(), "", private_redis.password, "0"), "redis-down", connect_timeout=2)
+    down = db_target(
+        dsn("redis", free_port(), "", private_redis.password, "0"), "redis-down", connect_timeout=2
+    )
     down_text = error_of(checks.db_connect, down)
     assert "redis-down" in down_text and "refused" in down_text.lower()
     assert_no_leak([wrong, private_redis.password], text, down_text)
 
 
-def test_checks_that_do_not_apply_say_so(mysql_lab: MysqlLab, machine_redis: DatabaseTarget, targets: list[DatabaseTarget]) -> None:
+def test_checks_that_do_not_apply_say_so(
+    mysql_lab: MysqlLab, machine_redis: DatabaseTarget, targets: list[DatabaseTarget]
+) -> None:
     db = mysql_lab.app()
     targets.append(db)
     out = run(checks.redis_maxmemory, db)
@@ -559,7 +660,9 @@ def test_checks_that_do_not_apply_say_so(mysql_lab: MysqlLab, machine_redis: Dat
 # --- private MariaDB: TLS and replication ----------------------------------------------
 
 
-def test_mysql_tls_passes_for_an_account_that_requires_it(private_mariadb: PrivateMariadb, targets: list[DatabaseTarget]) -> None:
+def test_mysql_tls_passes_for_an_account_that_requires_it(
+    private_mariadb: PrivateMariadb, targets: list[DatabaseTarget]
+) -> None:
     db = private_mariadb.target("tls_app", "tls-app-pw", ssl_ca=str(private_mariadb.ca))
     targets.append(db)
     out = run(checks.db_tls, db)
@@ -568,7 +671,9 @@ def test_mysql_tls_passes_for_an_account_that_requires_it(private_mariadb: Priva
     assert "REQUIRE SSL" in out.observed
 
 
-def test_mysql_tls_fails_for_an_account_that_may_skip_it(private_mariadb: PrivateMariadb, targets: list[DatabaseTarget]) -> None:
+def test_mysql_tls_fails_for_an_account_that_may_skip_it(
+    private_mariadb: PrivateMariadb, targets: list[DatabaseTarget]
+) -> None:
     db = private_mariadb.target("plain_app", "plain-app-pw", ssl_ca=str(private_mariadb.ca))
     targets.append(db)
     out = run(checks.db_tls, db)
@@ -577,34 +682,59 @@ def test_mysql_tls_fails_for_an_account_that_may_skip_it(private_mariadb: Privat
     assert run(checks.db_tls, db, require_account="false").status == "passed"
     plain = private_mariadb.target("plain_app", "plain-app-pw", query="?ssl_mode=disabled")
     targets.append(plain)
-    assert "connection: not encrypted" in run(checks.db_tls, plain, require_account="false").observed
+    assert (
+        "connection: not encrypted" in run(checks.db_tls, plain, require_account="false").observed
+    )
 
 
-def test_mysql_tls_account_refused_without_tls_and_with_a_wrong_ca(private_mariadb: PrivateMariadb, tmp_path: Path) -> None:
+def test_mysql_tls_account_refused_without_tls_and_with_a_wrong_ca(
+    private_mariadb: PrivateMariadb, tmp_path: Path
+) -> None:
     plain = private_mariadb.target("tls_app", "tls-app-pw", query="?ssl_mode=disabled")
     assert "Access denied" in error_of(checks.db_connect, plain)
     other_ca = tmp_path / "other.pem"
 
     subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(tmp_path / "k.pem"),
-         "-out", str(other_ca), "-days", "1", "-subj", "/CN=other"],
-        check=True, capture_output=True,
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            str(tmp_path / "k.pem"),
+            "-out",
+            str(other_ca),
+            "-days",
+            "1",
+            "-subj",
+            "/CN=other",
+        ],
+        check=True,
+        capture_output=True,
     )
     wrong = private_mariadb.target("tls_app", "tls-app-pw", ssl_ca=str(other_ca))
     assert "certificate verify failed" in error_of(checks.db_connect, wrong)
 
 
-def test_mysql_least_privilege_no_other_account_with_all(private_mariadb: PrivateMariadb, targets: list[DatabaseTarget]) -> None:
+def test_mysql_least_privilege_no_other_account_with_all(
+    private_mariadb: PrivateMariadb, targets: list[DatabaseTarget]
+) -> None:
     db = private_mariadb.target(ssl_ca=str(private_mariadb.ca))
     targets.append(db)
-    out = run(checks.db_least_privilege, db, account="plain_app", privileges="SELECT", schemas="app")
+    out = run(
+        checks.db_least_privilege, db, account="plain_app", privileges="SELECT", schemas="app"
+    )
     assert out.status == "passed", out.summary()
     assert any(f["fact"] == "other accounts" and f["ok"] for f in out.details["facts"])
     out = run(checks.db_least_privilege, db, account="repl", privileges="SELECT", schemas="app")
     assert out.status == "failed" and "global privileges: REPLICATION SLAVE" in out.observed
 
 
-def test_replication_lag_on_a_running_replica(private_replica: PrivateMariadb, targets: list[DatabaseTarget]) -> None:
+def test_replication_lag_on_a_running_replica(
+    private_replica: PrivateMariadb, targets: list[DatabaseTarget]
+) -> None:
     db = private_replica.target()
     targets.append(db)
     out = run(checks.db_replication_lag, db, max_seconds="3600")
@@ -612,7 +742,9 @@ def test_replication_lag_on_a_running_replica(private_replica: PrivateMariadb, t
     assert "s behind" in out.observed
 
 
-def test_replication_lag_fails_when_replication_stopped(private_replica: PrivateMariadb, targets: list[DatabaseTarget]) -> None:
+def test_replication_lag_fails_when_replication_stopped(
+    private_replica: PrivateMariadb, targets: list[DatabaseTarget]
+) -> None:
     from support.databases import wait_replicating
 
     db = private_replica.target()
@@ -627,24 +759,35 @@ def test_replication_lag_fails_when_replication_stopped(private_replica: Private
     assert "not replicating (IO thread Yes, SQL thread No)" in out.observed
 
 
-def test_replication_lag_not_applicable_on_the_primary(private_mariadb: PrivateMariadb, targets: list[DatabaseTarget]) -> None:
+def test_replication_lag_not_applicable_on_the_primary(
+    private_mariadb: PrivateMariadb, targets: list[DatabaseTarget]
+) -> None:
     db = private_mariadb.target(ssl_ca=str(private_mariadb.ca))
     targets.append(db)
     assert run(checks.db_replication_lag, db, max_seconds="1").status == "skipped"
 
 
-def test_pg_password_never_appears(pg_lab: PostgresLab, targets: list[DatabaseTarget], assert_no_leak: Any) -> None:
+def test_pg_password_never_appears(
+    pg_lab: PostgresLab, targets: list[DatabaseTarget], assert_no_leak: Any
+) -> None:
     """The server trusts 127.0.0.1, so a planted password is sent and ignored: it must still never show."""
     password = planted_password("pg")
     db = db_target(dsn("postgresql", 5432, pg_lab.app_role, password, pg_lab.database), "pg-app")
-    missing = db_target(dsn("postgresql", 5432, pg_lab.app_role, password, f"{pg_lab.database}_nope"), "pg-missing")
-    down = db_target(dsn("postgresql", free_port(), pg_lab.app_role, password, pg_lab.database), "pg-down")
+    missing = db_target(
+        dsn("postgresql", 5432, pg_lab.app_role, password, f"{pg_lab.database}_nope"), "pg-missing"
+    )
+    down = db_target(
+        dsn("postgresql", free_port(), pg_lab.app_role, password, pg_lab.database), "pg-down"
+    )
     targets += [db, missing, down]
     outputs: list[Any] = [error_of(checks.db_connect, missing), error_of(checks.db_connect, down)]
     for check, params in [
         (checks.db_connect, {}),
         (checks.db_tls, {}),
-        (checks.db_least_privilege, {"privileges": APP_PRIVILEGES, "schemas": ["app"], "others": "false"}),
+        (
+            checks.db_least_privilege,
+            {"privileges": APP_PRIVILEGES, "schemas": ["app"], "others": "false"},
+        ),
         (checks.db_query, {"sql": f"SELECT '{password}'", "equals": "x"}),
     ]:
         out = run(check, db, **params)
@@ -673,17 +816,23 @@ E2E_CHECKLIST = """\
 
 
 @pytest.fixture
-def db_project(pytester: pytest.Pytester, mysql_lab: MysqlLab, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
+def db_project(
+    pytester: pytest.Pytester, mysql_lab: MysqlLab, monkeypatch: pytest.MonkeyPatch
+) -> pytest.Pytester:
     monkeypatch.setenv("GOLIVE_TEST_DB_PASSWORD", mysql_lab.app_password)
-    pytester.makefile(".toml", golive=E2E_CONFIG.format(user=mysql_lab.app_user, database=mysql_lab.good))
+    pytester.makefile(
+        ".toml", golive=E2E_CONFIG.format(user=mysql_lab.app_user, database=mysql_lab.good)
+    )
     pytester.makefile(".md", checklist=E2E_CHECKLIST.format(database=mysql_lab.good))
     return pytester
 
 
-def test_a_write_in_db_query_fails_collection_with_one_line(db_project: pytest.Pytester, mysql_lab: MysqlLab) -> None:
+def test_a_write_in_db_query_fails_collection_with_one_line(
+    db_project: pytest.Pytester, mysql_lab: MysqlLab
+) -> None:
     db_project.makefile(
         ".md",
-        checklist="## Database\n- [ ] Clean up <!-- golive: db_query sql=\"DELETE FROM ims_transaction_logs\" -->\n",
+        checklist='## Database\n- [ ] Clean up <!-- golive: db_query sql="DELETE FROM ims_transaction_logs" -->\n',
     )
     result = db_project.runpytest("--golive=prod")
     result.stdout.fnmatch_lines(["*checklist.md*'DELETE' statements are not reads*"])
@@ -692,9 +841,15 @@ def test_a_write_in_db_query_fails_collection_with_one_line(db_project: pytest.P
     assert mysql_lab.root().scalar(f"SELECT COUNT(*) FROM {TABLE}") == 3
 
 
-def test_database_lines_run_through_the_plugin(db_project: pytest.Pytester, mysql_lab: MysqlLab, assert_no_leak: Any) -> None:
-    result = db_project.runpytest("--golive=prod", "-rA", f"--junitxml={db_project.path / 'junit.xml'}")
+def test_database_lines_run_through_the_plugin(
+    db_project: pytest.Pytester, mysql_lab: MysqlLab, assert_no_leak: Any
+) -> None:
+    result = db_project.runpytest(
+        "--golive=prod", "-rA", f"--junitxml={db_project.path / 'junit.xml'}"
+    )
     out = result.stdout.str()
     result.assert_outcomes(passed=3, failed=1)
     assert "DB-SAMPLE" in out and "value: 3" in out  # the failing line shows its evidence
-    assert_no_leak([mysql_lab.app_password], out, result.stderr.str(), db_project.path / "junit.xml")
+    assert_no_leak(
+        [mysql_lab.app_password], out, result.stderr.str(), db_project.path / "junit.xml"
+    )

@@ -44,7 +44,9 @@ class Host:
 
 def _target(fleet: Fleet, url: str, name: str = "t", **settings: object) -> HostTarget:
     options = {"url": url} if url.startswith("local") else fleet.options(url)
-    return HostTarget(TargetSpec("host", name, (), options), Settings(**{"connect_timeout": 3, **settings}))
+    return HostTarget(
+        TargetSpec("host", name, (), options), Settings(**{"connect_timeout": 3, **settings})
+    )
 
 
 @pytest.fixture(scope="module")
@@ -70,7 +72,9 @@ def remote(request: pytest.FixtureRequest, fleet: Fleet) -> Iterator[Host]:
 
 
 @pytest.fixture(params=KINDS)
-def host(request: pytest.FixtureRequest, fleet: Fleet, local_listener: tuple[str, int]) -> Iterator[Host]:
+def host(
+    request: pytest.FixtureRequest, fleet: Fleet, local_listener: tuple[str, int]
+) -> Iterator[Host]:
     kind = request.param
     first = fleet.hosts[0]
     if kind == "local":
@@ -107,17 +111,27 @@ def test_cpu_and_memory(host: Host) -> None:
 def test_disk_free_and_size(host: Host) -> None:
     assert_status(run("disk_free", host.target, path="/", min_gib="0.001"), "passed", "free on /")
     assert_status(run("disk_free", host.target, path="/", min_gib="1e9"), "failed", ">= 1e+09 GiB")
-    assert_status(run("disk_size", host.target, path="/", min_gib="0.001"), "passed", "file system for /")
+    assert_status(
+        run("disk_size", host.target, path="/", min_gib="0.001"), "passed", "file system for /"
+    )
     assert_status(run("disk_size", host.target, path="/", min_gib="1e9"), "failed")
 
 
 def test_os(host: Host) -> None:
-    assert_status(run("os", host.target, distribution="debian, ubuntu", min_version="11"), "passed", "debian")
-    assert_status(run("os", host.target, distribution="ubuntu,rhel"), "failed", "distribution: debian")
+    assert_status(
+        run("os", host.target, distribution="debian, ubuntu", min_version="11"), "passed", "debian"
+    )
+    assert_status(
+        run("os", host.target, distribution="ubuntu,rhel"), "failed", "distribution: debian"
+    )
     assert_status(run("os", host.target, min_version="99"), "failed", ">= 99")
     # Per-distribution minimums, as in "Ubuntu 20.04+ or RHEL 8+".
-    assert_status(run("os", host.target, distribution="ubuntu>=20.04,debian>=11"), "passed", "version")
-    assert_status(run("os", host.target, distribution="ubuntu>=20.04,debian>=99"), "failed", "version: 12")
+    assert_status(
+        run("os", host.target, distribution="ubuntu>=20.04,debian>=11"), "passed", "version"
+    )
+    assert_status(
+        run("os", host.target, distribution="ubuntu>=20.04,debian>=99"), "failed", "version: 12"
+    )
     # Debian names no parent in ID_LIKE: include_like changes nothing here.
     assert_status(run("os", host.target, distribution="rhel", include_like="true"), "failed")
 
@@ -125,19 +139,34 @@ def test_os(host: Host) -> None:
 def test_usage(host: Host) -> None:
     assert_status(run("memory_usage", host.target, max_percent="100.1"), "passed", "GiB in use")
     assert_status(run("memory_usage", host.target, max_percent="0"), "failed", "< 0%")
-    assert_status(run("cpu_usage", host.target, max_percent="100.1"), "passed", "CPU in use over 1s")
+    assert_status(
+        run("cpu_usage", host.target, max_percent="100.1"), "passed", "CPU in use over 1s"
+    )
     assert_status(run("cpu_usage", host.target, max_percent="0"), "failed", "< 0%")
 
 
 def test_command_version(host: Host) -> None:
-    assert_status(run("command_version", host.target, command="python3", min_version="3.11"), "passed", "Python 3.")
-    assert_status(run("command_version", host.target, command="python3", min_version="99"), "failed", ">= 99")
+    assert_status(
+        run("command_version", host.target, command="python3", min_version="3.11"),
+        "passed",
+        "Python 3.",
+    )
+    assert_status(
+        run("command_version", host.target, command="python3", min_version="99"), "failed", ">= 99"
+    )
     assert_status(run("command_version", host.target, command="git"), "passed", "git version")
-    assert_status(run("command_version", host.target, command="no-such-command-x"), "failed", "not found")
-    assert_status(run("command_version", host.target, command="no-such-command-x", present="false"), "passed")
+    assert_status(
+        run("command_version", host.target, command="no-such-command-x"), "failed", "not found"
+    )
+    assert_status(
+        run("command_version", host.target, command="no-such-command-x", present="false"), "passed"
+    )
     # A subcommand that does not exist makes the whole command absent ("docker compose" without the plugin).
-    assert_status(run("command_version", host.target, command="git no-such-subcommand", min_version="2.0"),
-                  "failed", "not usable")
+    assert_status(
+        run("command_version", host.target, command="git no-such-subcommand", min_version="2.0"),
+        "failed",
+        "not usable",
+    )
 
 
 def test_bad_input_is_one_line(fleet: Fleet, shared_dir: Path) -> None:
@@ -146,17 +175,34 @@ def test_bad_input_is_one_line(fleet: Fleet, shared_dir: Path) -> None:
         run("command_version", target, command="docker 'compose")
     conf = shared_dir / "odd.conf"
     conf.write_text('"/var/log/odd.log {\n rotate 3\n}\n')
-    outcome = run("logrotate", target, path="/var/log/x.log", config=str(conf), config_dir=str(shared_dir / "none"))
+    outcome = run(
+        "logrotate",
+        target,
+        path="/var/log/x.log",
+        config=str(conf),
+        config_dir=str(shared_dir / "none"),
+    )
     assert_status(outcome, "failed", "no rule")
 
 
 def test_package(host: Host) -> None:
-    assert_status(run("package", host.target, name="openssh-server", min_version="8"), "passed", "installed: yes")
-    assert_status(run("package", host.target, name="openssh-server", min_version="99"), "failed", ">= 99")
+    assert_status(
+        run("package", host.target, name="openssh-server", min_version="8"),
+        "passed",
+        "installed: yes",
+    )
+    assert_status(
+        run("package", host.target, name="openssh-server", min_version="99"), "failed", ">= 99"
+    )
     assert_status(run("package", host.target, name="no-such-package-x"), "failed", "installed: no")
-    assert_status(run("packages", host.target, names="openssh-server, iproute2"), "passed", "all 2 installed")
-    assert_status(run("packages", host.target, names="openssh-server, no-such-package-x"), "failed",
-                  "missing: no-such-package-x")
+    assert_status(
+        run("packages", host.target, names="openssh-server, iproute2"), "passed", "all 2 installed"
+    )
+    assert_status(
+        run("packages", host.target, names="openssh-server, no-such-package-x"),
+        "failed",
+        "missing: no-such-package-x",
+    )
 
 
 def test_service(host: Host) -> None:
@@ -165,30 +211,50 @@ def test_service(host: Host) -> None:
     outcome = run("service", host.target, name="ssh")
     if pid1 in ("systemd", "init") or Path("/run/systemd/system").is_dir():
         assert outcome.status in ("passed", "failed") and "running" in outcome.observed, outcome
-        assert_status(run("service", host.target, name="no-such-service-x"), "failed", "not running")
+        assert_status(
+            run("service", host.target, name="no-such-service-x"), "failed", "not running"
+        )
     else:
         assert_status(outcome, "skipped", "no init system", f"PID 1 is {pid1}", "service ssh")
 
 
 def test_process(host: Host) -> None:
     assert_status(run("process", host.target, name="sshd", user="root"), "passed", "sshd process")
-    assert_status(run("process", host.target, name="sshd", running="false"), "failed", "no sshd process")
-    assert_status(run("process", host.target, name="no-such-daemon"), "failed", "0 no-such-daemon processes")
+    assert_status(
+        run("process", host.target, name="sshd", running="false"), "failed", "no sshd process"
+    )
+    assert_status(
+        run("process", host.target, name="no-such-daemon"), "failed", "0 no-such-daemon processes"
+    )
     assert_status(run("process", host.target, name="no-such-daemon", running="false"), "passed")
 
 
 # --- network ---------------------------------------------------------------------------------------
 
+
 def test_port_listening(host: Host) -> None:
     address, port = host.listener
-    assert_status(run("port_listening", host.target, port=str(port), address=address), "passed", address)
+    assert_status(
+        run("port_listening", host.target, port=str(port), address=address), "passed", address
+    )
     assert_status(run("port_listening", host.target, port=str(port)), "passed")
-    assert_status(run("port_listening", host.target, port=str(port), address="10.201.255.254"), "failed")
-    assert_status(run("port_listening", host.target, port="1"), "failed", "nothing listening on 1/tcp")
+    assert_status(
+        run("port_listening", host.target, port=str(port), address="10.201.255.254"), "failed"
+    )
+    assert_status(
+        run("port_listening", host.target, port="1"), "failed", "nothing listening on 1/tcp"
+    )
     assert_status(run("port_listening", host.target, port="1", listening="false"), "passed")
-    assert_status(run("port_listening", host.target, port=str(port), listening="false"), "failed", "not listening")
+    assert_status(
+        run("port_listening", host.target, port=str(port), listening="false"),
+        "failed",
+        "not listening",
+    )
     # Bound to one address only: not exposed on all addresses.
-    assert_status(run("port_listening", host.target, port=str(port), address="0.0.0.0", listening="false"), "passed")
+    assert_status(
+        run("port_listening", host.target, port=str(port), address="0.0.0.0", listening="false"),
+        "passed",
+    )
 
 
 def test_port_listening_on_all_addresses(fleet: Fleet) -> None:
@@ -198,18 +264,29 @@ def test_port_listening_on_all_addresses(fleet: Fleet) -> None:
     try:
         port = sock.getsockname()[1]
         target = _target(fleet, "local://", "local")
-        assert_status(run("port_listening", target, port=str(port), address="127.0.0.1"), "passed", "0.0.0.0")
-        assert_status(run("port_listening", target, port=str(port), address="0.0.0.0", listening="false"),
-                      "failed", "0.0.0.0")
+        assert_status(
+            run("port_listening", target, port=str(port), address="127.0.0.1"), "passed", "0.0.0.0"
+        )
+        assert_status(
+            run("port_listening", target, port=str(port), address="0.0.0.0", listening="false"),
+            "failed",
+            "0.0.0.0",
+        )
     finally:
         sock.close()
 
 
 def test_tcp_reachable_from(host: Host, fleet: Fleet) -> None:
     other = fleet.hosts[1].address
-    assert_status(run("tcp_reachable_from", host.target, to=f"{other}:22"), "passed", "reachable from")
-    assert_status(run("tcp_reachable_from", host.target, to=f"{other}:23"), "failed", ": Connection refused")
-    assert_status(run("tcp_reachable_from", host.target, to=f"{other}:23", reachable="false"), "passed")
+    assert_status(
+        run("tcp_reachable_from", host.target, to=f"{other}:22"), "passed", "reachable from"
+    )
+    assert_status(
+        run("tcp_reachable_from", host.target, to=f"{other}:23"), "failed", ": Connection refused"
+    )
+    assert_status(
+        run("tcp_reachable_from", host.target, to=f"{other}:23", reachable="false"), "passed"
+    )
     outcome = run("tcp_reachable_from", host.target, to=f"{fleet.unreachable}:22", timeout="1")
     assert_status(outcome, "failed", "not reachable")
 
@@ -221,13 +298,22 @@ def test_tcp_reachable_from_rejects_bad_destination(fleet: Fleet) -> None:
 
 # --- accounts and files ---------------------------------------------------------------------------
 
+
 def test_user(host: Host, fleet: Fleet) -> None:
     home = str(fleet.workdir / "home")
-    assert_status(run("user", host.target, name=fleet.user, shell="/bin/bash", home=home, groups=fleet.user),
-                  "passed", "uid")
-    assert_status(run("user", host.target, name=fleet.user, shell="/usr/sbin/nologin"), "failed",
-                  "shell: /bin/bash")
-    assert_status(run("user", host.target, name=fleet.user, groups="sudo"), "failed", "member of sudo")
+    assert_status(
+        run("user", host.target, name=fleet.user, shell="/bin/bash", home=home, groups=fleet.user),
+        "passed",
+        "uid",
+    )
+    assert_status(
+        run("user", host.target, name=fleet.user, shell="/usr/sbin/nologin"),
+        "failed",
+        "shell: /bin/bash",
+    )
+    assert_status(
+        run("user", host.target, name=fleet.user, groups="sudo"), "failed", "member of sudo"
+    )
     assert_status(run("user", host.target, name="root"), "failed", "uid 0")
     assert_status(run("user", host.target, name="root", non_root="false"), "passed")
     assert_status(run("user", host.target, name="no-such-user-x"), "failed", "exists: no")
@@ -246,11 +332,25 @@ def test_file(host: Host, shared_dir: Path) -> None:
     path = shared_dir / "app.env"
     path.write_text("MODE=production\n")
     path.chmod(0o644)
-    assert_status(run("file", host.target, path=str(path), type="file", mode="0644", owner="root",
-                      contains="^MODE=production$"), "passed")
+    assert_status(
+        run(
+            "file",
+            host.target,
+            path=str(path),
+            type="file",
+            mode="0644",
+            owner="root",
+            contains="^MODE=production$",
+        ),
+        "passed",
+    )
     assert_status(run("file", host.target, path=str(path), mode="0600"), "failed", "mode: 0644")
-    assert_status(run("file", host.target, path=str(shared_dir / "missing")), "failed", "exists: no")
-    assert_status(run("file", host.target, path=str(path), contains="^MODE=staging$"), "failed", "no match")
+    assert_status(
+        run("file", host.target, path=str(shared_dir / "missing")), "failed", "exists: no"
+    )
+    assert_status(
+        run("file", host.target, path=str(path), contains="^MODE=staging$"), "failed", "no match"
+    )
     with pytest.raises(CheckError, match="mode must be an octal mode"):
         run("file", host.target, path=str(path), mode="rw-r--r--")
 
@@ -259,26 +359,55 @@ def test_directory_permissions(host: Host, shared_dir: Path, fleet: Fleet) -> No
     uploads = shared_dir / "uploads"
     uploads.mkdir(mode=0o755)
     (uploads / "ok.txt").write_text("x")
-    assert_status(run("directory_permissions", host.target, path=str(uploads), mode="0755", max_mode="0755",
-                      owner="root", group="root", recursive="true"), "passed")
-    assert_status(run("directory_permissions", host.target, path=str(uploads), max_mode="0700"), "failed",
-                  "no more than 0700")
-    assert_status(run("directory_permissions", host.target, path=str(uploads), writable_by="root"), "passed")
-    assert_status(run("directory_permissions", host.target, path=str(uploads), writable_by=fleet.user), "failed",
-                  f"writable by {fleet.user}")
+    assert_status(
+        run(
+            "directory_permissions",
+            host.target,
+            path=str(uploads),
+            mode="0755",
+            max_mode="0755",
+            owner="root",
+            group="root",
+            recursive="true",
+        ),
+        "passed",
+    )
+    assert_status(
+        run("directory_permissions", host.target, path=str(uploads), max_mode="0700"),
+        "failed",
+        "no more than 0700",
+    )
+    assert_status(
+        run("directory_permissions", host.target, path=str(uploads), writable_by="root"), "passed"
+    )
+    assert_status(
+        run("directory_permissions", host.target, path=str(uploads), writable_by=fleet.user),
+        "failed",
+        f"writable by {fleet.user}",
+    )
     shutil.chown(uploads, group=fleet.user)
     uploads.chmod(0o775)
-    assert_status(run("directory_permissions", host.target, path=str(uploads), writable_by=fleet.user), "passed")
+    assert_status(
+        run("directory_permissions", host.target, path=str(uploads), writable_by=fleet.user),
+        "passed",
+    )
     uploads.chmod(0o755)
     shutil.chown(uploads, group="root")
     loose = uploads / "loose.txt"
     loose.write_text("x")
     loose.chmod(0o666)
-    outcome = run("directory_permissions", host.target, path=str(uploads), max_mode="0755", recursive="true")
+    outcome = run(
+        "directory_permissions", host.target, path=str(uploads), max_mode="0755", recursive="true"
+    )
     assert_status(outcome, "failed", "loose.txt")
-    assert_status(run("directory_permissions", host.target, path=str(loose)), "failed", "regular file")
-    assert_status(run("directory_permissions", host.target, path=str(uploads / "none")), "failed",
-                  "no such directory")
+    assert_status(
+        run("directory_permissions", host.target, path=str(loose)), "failed", "regular file"
+    )
+    assert_status(
+        run("directory_permissions", host.target, path=str(uploads / "none")),
+        "failed",
+        "no such directory",
+    )
 
 
 # --- log rotation, schedules, backups ----------------------------------------------------------------
@@ -307,22 +436,50 @@ def test_logrotate(host: Host, shared_dir: Path) -> None:
     conf_dir.mkdir()
     conf.write_text(LOGROTATE_CONF.format(dir=conf_dir))
     (conf_dir / "app").write_text(APP_RULE.format(rotate=14))
-    (conf_dir / "app.dpkg-old").write_text(APP_RULE.format(rotate=1).replace("app/*.log", "old/*.log"))
+    (conf_dir / "app.dpkg-old").write_text(
+        APP_RULE.format(rotate=1).replace("app/*.log", "old/*.log")
+    )
     (conf_dir / "web").write_text("/var/log/web.log\n/var/log/web-error.log {\n  nocompress\n}\n")
     where = {"config": str(conf), "config_dir": str(conf_dir)}
-    assert_status(run("logrotate", host.target, path="/var/log/app/api.log", min_rotate="14", compress="true",
-                      frequency="daily", **where), "passed", "app")
-    assert_status(run("logrotate", host.target, path="/var/log/app/api.log", min_rotate="30", **where),
-                  "failed", "rotate 14")
+    assert_status(
+        run(
+            "logrotate",
+            host.target,
+            path="/var/log/app/api.log",
+            min_rotate="14",
+            compress="true",
+            frequency="daily",
+            **where,
+        ),
+        "passed",
+        "app",
+    )
+    assert_status(
+        run("logrotate", host.target, path="/var/log/app/api.log", min_rotate="30", **where),
+        "failed",
+        "rotate 14",
+    )
     # Global defaults apply to a rule that sets nothing itself.
-    outcome = run("logrotate", host.target, path="/var/log/web.log", min_rotate="4", compress="true",
-                  frequency="daily", **where)
+    outcome = run(
+        "logrotate",
+        host.target,
+        path="/var/log/web.log",
+        min_rotate="4",
+        compress="true",
+        frequency="daily",
+        **where,
+    )
     assert_status(outcome, "failed", "compress: nocompress", "frequency: weekly")
     assert "rotate" not in outcome.observed
     # A rule's patterns may be spread over the lines before its "{".
-    assert_status(run("logrotate", host.target, path="/var/log/web-error.log", compress="false", **where),
-                  "passed", "/var/log/web.log /var/log/web-error.log")
-    assert_status(run("logrotate", host.target, path="/var/log/old/x.log", **where), "failed", "no rule")
+    assert_status(
+        run("logrotate", host.target, path="/var/log/web-error.log", compress="false", **where),
+        "passed",
+        "/var/log/web.log /var/log/web-error.log",
+    )
+    assert_status(
+        run("logrotate", host.target, path="/var/log/old/x.log", **where), "failed", "no rule"
+    )
 
 
 def test_logrotate_unreadable_rule_is_an_error(remote: Host, shared_dir: Path) -> None:
@@ -331,17 +488,28 @@ def test_logrotate_unreadable_rule_is_an_error(remote: Host, shared_dir: Path) -
     conf_dir.mkdir()
     (conf_dir / "secret").write_text("/var/log/x.log {\n rotate 9\n}\n")
     (conf_dir / "secret").chmod(0o600)
-    with pytest.raises(CheckError, match=f"host {host.target.name}: reading logrotate configuration failed"):
-        run("logrotate", host.target, path="/var/log/x.log", config=str(shared_dir / "none"),
-            config_dir=str(conf_dir))
+    with pytest.raises(
+        CheckError, match=f"host {host.target.name}: reading logrotate configuration failed"
+    ):
+        run(
+            "logrotate",
+            host.target,
+            path="/var/log/x.log",
+            config=str(shared_dir / "none"),
+            config_dir=str(conf_dir),
+        )
 
 
 def test_cron_or_timer(host: Host, shared_dir: Path, fleet: Fleet) -> None:
     crontab, cron_dir, spool = shared_dir / "crontab", shared_dir / "cron.d", shared_dir / "spool"
     cron_dir.mkdir()
     spool.mkdir(mode=0o755)
-    crontab.write_text("SHELL=/bin/sh\n17 * * * * root cd / && run-parts --report /etc/cron.hourly\n")
-    (cron_dir / "backup").write_text("# nightly\nMAILTO=ops\n30 2 * * * backup /usr/local/bin/db-backup --full\n")
+    crontab.write_text(
+        "SHELL=/bin/sh\n17 * * * * root cd / && run-parts --report /etc/cron.hourly\n"
+    )
+    (cron_dir / "backup").write_text(
+        "# nightly\nMAILTO=ops\n30 2 * * * backup /usr/local/bin/db-backup --full\n"
+    )
     (spool / fleet.user).write_text("@daily /home/app/bin/cleanup-sessions\n")
     daily = shared_dir / "cron.daily"
     daily.mkdir()
@@ -349,17 +517,36 @@ def test_cron_or_timer(host: Host, shared_dir: Path, fleet: Fleet) -> None:
     (daily / "files-backup").chmod(0o755)
     (daily / "disabled.dpkg-old").write_text("#!/bin/sh\n/usr/local/bin/old-job\n")
     (daily / "disabled.dpkg-old").chmod(0o755)
-    where = {"crontab": str(crontab), "cron_dir": str(cron_dir), "spool_dir": str(spool),
-             "periodic_dirs": str(daily)}
-    assert_status(run("cron_or_timer", host.target, command="db-backup", user="backup", **where), "passed",
-                  "30 2 * * *", "as backup")
-    assert_status(run("cron_or_timer", host.target, command="cleanup-sessions", **where), "passed",
-                  f"as {fleet.user}", "@daily")
-    assert_status(run("cron_or_timer", host.target, command="db-backup", user="root", **where), "failed")
-    assert_status(run("cron_or_timer", host.target, command="logrotate", **where), "failed", "no schedule")
+    where = {
+        "crontab": str(crontab),
+        "cron_dir": str(cron_dir),
+        "spool_dir": str(spool),
+        "periodic_dirs": str(daily),
+    }
+    assert_status(
+        run("cron_or_timer", host.target, command="db-backup", user="backup", **where),
+        "passed",
+        "30 2 * * *",
+        "as backup",
+    )
+    assert_status(
+        run("cron_or_timer", host.target, command="cleanup-sessions", **where),
+        "passed",
+        f"as {fleet.user}",
+        "@daily",
+    )
+    assert_status(
+        run("cron_or_timer", host.target, command="db-backup", user="root", **where), "failed"
+    )
+    assert_status(
+        run("cron_or_timer", host.target, command="logrotate", **where), "failed", "no schedule"
+    )
     # A run-parts script, matched on its content; names run-parts skips do not count.
-    assert_status(run("cron_or_timer", host.target, command="rsync-offsite", **where), "passed",
-                  "files-backup: daily (as root)")
+    assert_status(
+        run("cron_or_timer", host.target, command="rsync-offsite", **where),
+        "passed",
+        "files-backup: daily (as root)",
+    )
     assert_status(run("cron_or_timer", host.target, command="old-job", **where), "failed")
 
 
@@ -368,37 +555,74 @@ def test_cron_or_timer_unreadable_crontabs_cannot_conclude(remote: Host, shared_
     spool = shared_dir / "spool"
     spool.mkdir(mode=0o700)
     with pytest.raises(CheckError, match="cannot read .*spool .*permission denied"):
-        run("cron_or_timer", host.target, command="db-backup", crontab=str(shared_dir / "none"),
-            cron_dir=str(shared_dir / "none.d"), spool_dir=str(spool), periodic_dirs=str(shared_dir / "none"))
+        run(
+            "cron_or_timer",
+            host.target,
+            command="db-backup",
+            crontab=str(shared_dir / "none"),
+            cron_dir=str(shared_dir / "none.d"),
+            spool_dir=str(spool),
+            periodic_dirs=str(shared_dir / "none"),
+        )
 
 
 def test_newest_file_age(host: Host, shared_dir: Path) -> None:
     backups = shared_dir / "backups"
     backups.mkdir()
     now = time.time()
-    for name, hours in (("db-1.sql.gz", 2), ("db-2.sql.gz", 30), ("db-3.sql.gz", 24 * 9), ("notes.txt", 0)):
+    for name, hours in (
+        ("db-1.sql.gz", 2),
+        ("db-2.sql.gz", 30),
+        ("db-3.sql.gz", 24 * 9),
+        ("notes.txt", 0),
+    ):
         path = backups / name
         path.write_text(name)
         os.utime(path, (now - hours * 3600, now - hours * 3600))
     args = {"directory": str(backups), "pattern": "*.sql.gz"}
-    assert_status(run("newest_file_age", host.target, max_age_hours="26", retention_days="7", **args), "passed",
-                  "db-1.sql.gz", "db-3.sql.gz")
-    assert_status(run("newest_file_age", host.target, max_age_hours="1", **args), "failed", "db-1.sql.gz is 2.0 h")
-    assert_status(run("newest_file_age", host.target, retention_days="30", **args), "failed", "db-3.sql.gz is 9.0 days")
-    assert_status(run("newest_file_age", host.target, directory=str(backups), pattern="*.dump"), "failed",
-                  "0 files")
-    assert_status(run("newest_file_age", host.target, directory=str(shared_dir / "none")), "failed",
-                  "no directory")
+    assert_status(
+        run("newest_file_age", host.target, max_age_hours="26", retention_days="7", **args),
+        "passed",
+        "db-1.sql.gz",
+        "db-3.sql.gz",
+    )
+    assert_status(
+        run("newest_file_age", host.target, max_age_hours="1", **args),
+        "failed",
+        "db-1.sql.gz is 2.0 h",
+    )
+    assert_status(
+        run("newest_file_age", host.target, retention_days="30", **args),
+        "failed",
+        "db-3.sql.gz is 9.0 days",
+    )
+    assert_status(
+        run("newest_file_age", host.target, directory=str(backups), pattern="*.dump"),
+        "failed",
+        "0 files",
+    )
+    assert_status(
+        run("newest_file_age", host.target, directory=str(shared_dir / "none")),
+        "failed",
+        "no directory",
+    )
 
 
 # --- kernel, mounts, time, sshd ------------------------------------------------------------------
 
+
 def test_sysctl(host: Host) -> None:
     assert_status(run("sysctl", host.target, name="kernel.ostype", value="Linux"), "passed")
-    assert_status(run("sysctl", host.target, name="kernel.ostype", value="FreeBSD"), "failed", "Linux")
+    assert_status(
+        run("sysctl", host.target, name="kernel.ostype", value="FreeBSD"), "failed", "Linux"
+    )
     assert_status(run("sysctl", host.target, name="kernel.pid_max", min="1"), "passed")
     assert_status(run("sysctl", host.target, name="kernel.pid_max", max="1"), "failed", "<= 1")
-    assert_status(run("sysctl", host.target, name="kernel.no_such_key", value="1"), "failed", "no such parameter")
+    assert_status(
+        run("sysctl", host.target, name="kernel.no_such_key", value="1"),
+        "failed",
+        "no such parameter",
+    )
     with pytest.raises(CheckError, match="not a kernel parameter"):
         run("sysctl", host.target, name="../etc/passwd")
 
@@ -414,12 +638,19 @@ def _root_mount() -> tuple[str, list[str]]:
 
 def test_mount(host: Host, shared_dir: Path) -> None:
     fstype, options = _root_mount()
-    assert_status(run("mount", host.target, path="/etc", options=",".join(options[:2]), fstype=fstype),
-                  "passed", options[0])
+    assert_status(
+        run("mount", host.target, path="/etc", options=",".join(options[:2]), fstype=fstype),
+        "passed",
+        options[0],
+    )
     assert_status(run("mount", host.target, path="/", dedicated="true"), "passed")
     assert_status(run("mount", host.target, path="/proc", fstype="ext4"), "failed", "type: proc")
-    assert_status(run("mount", host.target, path="/etc", options="no-such-option"), "failed", "no-such-option")
-    assert_status(run("mount", host.target, path=str(shared_dir), dedicated="true"), "failed", "mount point")
+    assert_status(
+        run("mount", host.target, path="/etc", options="no-such-option"), "failed", "no-such-option"
+    )
+    assert_status(
+        run("mount", host.target, path=str(shared_dir), dedicated="true"), "failed", "mount point"
+    )
 
 
 def _time_daemons() -> set[str]:
@@ -443,8 +674,21 @@ def test_time_sync(fleet: Fleet, tmp_path: Path) -> None:
             assert_status(run("time_sync", target), "failed", "no time synchronisation daemon")
     conf = tmp_path / "chrony.conf"
     conf.write_text(f"cmdport 0\npidfile {tmp_path}/chronyd.pid\n")
-    proc = subprocess.Popen(["ip", "netns", "exec", fleet.hosts[2].namespace, chronyd, "-x", "-n", "-u", "root",
-                             "-f", str(conf)])
+    proc = subprocess.Popen(
+        [
+            "ip",
+            "netns",
+            "exec",
+            fleet.hosts[2].namespace,
+            chronyd,
+            "-x",
+            "-n",
+            "-u",
+            "root",
+            "-f",
+            str(conf),
+        ]
+    )
     try:
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline and not (tmp_path / "chronyd.pid").exists():
@@ -466,7 +710,10 @@ def test_sshd_config(host: Host, fleet: Fleet, shared_dir: Path) -> None:
     # Root asks sshd itself; a plain account can only read the file.
     assert outcome.details["source"] == ("sshd -T" if host.kind == "local" else f"parsed {good}")
     weak = shared_dir / "sshd_config"
-    weak.write_text(f"Include {shared_dir}/conf.d/*.conf\nPermitRootLogin=no\nMatch User x\n  PasswordAuthentication no\n")
+    weak.write_text(
+        f"Include {shared_dir}/conf.d/*.conf\nPermitRootLogin=no\nMatch User x\n  "
+        "PasswordAuthentication no\n"
+    )
     (shared_dir / "conf.d").mkdir()
     (shared_dir / "conf.d" / "10-pw.conf").write_text("PasswordAuthentication yes\n")
     outcome = run("sshd_config", host.target, config=str(weak))
@@ -475,7 +722,9 @@ def test_sshd_config(host: Host, fleet: Fleet, shared_dir: Path) -> None:
     # Nothing set: sshd's defaults allow passwords and key-only root logins.
     (shared_dir / "empty_config").write_text("# nothing\n")
     outcome = run("sshd_config", host.target, config=str(shared_dir / "empty_config"))
-    assert_status(outcome, "failed", "passwordauthentication: yes", "permitrootlogin: prohibit-password")
+    assert_status(
+        outcome, "failed", "passwordauthentication: yes", "permitrootlogin: prohibit-password"
+    )
 
 
 def test_bad_parameters_are_one_line() -> None:
@@ -487,15 +736,22 @@ def test_bad_parameters_are_one_line() -> None:
 
 # --- faults ---------------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("scheme", ["ssh", "paramiko"])
 def test_unreachable_host_is_one_error_and_not_retried(fleet: Fleet, scheme: str) -> None:
-    target = _target(fleet, f"{scheme}://{fleet.user}@{fleet.unreachable}", "ghost", connect_timeout=2)
+    target = _target(
+        fleet, f"{scheme}://{fleet.user}@{fleet.unreachable}", "ghost", connect_timeout=2
+    )
     with pytest.raises(CheckError) as first:
         run("cpu", target)
     message = str(first.value)
     assert message.startswith("host ghost: cannot connect: ") and "\n" not in message
     assert fleet.unreachable in message or "timed out" in message.lower()
-    for name, params in (("memory", {"min_gib": "1"}), ("os", {}), ("file", {"path": "/etc/hostname"})):
+    for name, params in (
+        ("memory", {"min_gib": "1"}),
+        ("os", {}),
+        ("file", {"path": "/etc/hostname"}),
+    ):
         with pytest.raises(CheckError) as again:
             run(name, target, **params)
         assert str(again.value) == message
@@ -509,11 +765,18 @@ def test_refused_login_names_host_and_cause(fleet: Fleet, scheme: str, tmp_path:
     with pytest.raises(CheckError, match=r"^host wrong-user: login refused: "):
         run("cpu", wrong_user)
     config = tmp_path / "ssh_config"
-    config.write_text(f"Host *\n  IdentityFile {fleet.wrong_identity_file}\n  IdentitiesOnly yes\n"
-                      f"  UserKnownHostsFile {fleet.workdir / 'known_hosts'}\n  StrictHostKeyChecking yes\n")
-    options = {"url": f"{scheme}://{fleet.user}@{address}", "ssh_config": str(config),
-               "ssh_identity_file": str(fleet.wrong_identity_file)}
-    wrong_key = HostTarget(TargetSpec("host", "wrong-key", (), options), Settings(connect_timeout=3))
+    config.write_text(
+        f"Host *\n  IdentityFile {fleet.wrong_identity_file}\n  IdentitiesOnly yes\n"
+        f"  UserKnownHostsFile {fleet.workdir / 'known_hosts'}\n  StrictHostKeyChecking yes\n"
+    )
+    options = {
+        "url": f"{scheme}://{fleet.user}@{address}",
+        "ssh_config": str(config),
+        "ssh_identity_file": str(fleet.wrong_identity_file),
+    }
+    wrong_key = HostTarget(
+        TargetSpec("host", "wrong-key", (), options), Settings(connect_timeout=3)
+    )
     with pytest.raises(CheckError, match=r"^host wrong-key: login refused: "):
         run("cpu", wrong_key)
 
@@ -528,11 +791,15 @@ def test_host_keys_are_verified(fleet: Fleet, scheme: str, tmp_path: Path) -> No
     for case, known in cases.items():
         (tmp_path / case).write_text(known)
         config = tmp_path / f"{case}.config"
-        config.write_text(f"Host *\n  IdentityFile {fleet.identity_file}\n  IdentitiesOnly yes\n"
-                          f"  UserKnownHostsFile {tmp_path / case}\n  StrictHostKeyChecking yes\n")
+        config.write_text(
+            f"Host *\n  IdentityFile {fleet.identity_file}\n  IdentitiesOnly yes\n"
+            f"  UserKnownHostsFile {tmp_path / case}\n  StrictHostKeyChecking yes\n"
+        )
         options = {"url": f"{scheme}://{fleet.user}@{first.address}", "ssh_config": str(config)}
         target = HostTarget(TargetSpec("host", case, (), options), Settings(connect_timeout=3))
-        with pytest.raises(CheckError, match=rf"^host {case}: cannot connect: .*(?i:host key|known_hosts)"):
+        with pytest.raises(
+            CheckError, match=rf"^host {case}: cannot connect: .*(?i:host key|known_hosts)"
+        ):
             target.run("true")
 
 
@@ -552,10 +819,17 @@ def test_hanging_command_is_bounded(fleet: Fleet, kind: str) -> None:
 def test_host_that_stops_answering_is_one_error(fleet: Fleet, scheme: str) -> None:
     """A host unplugged mid-session (its link down) fails the command instead of hanging it."""
     victim = fleet.hosts[2]
-    target = _target(fleet, f"{scheme}://{fleet.user}@{victim.address}", "unplugged",
-                     connect_timeout=1, command_timeout=1)
+    target = _target(
+        fleet,
+        f"{scheme}://{fleet.user}@{victim.address}",
+        "unplugged",
+        connect_timeout=1,
+        command_timeout=1,
+    )
     assert target.run("true").rc == 0
-    subprocess.run(["ip", "-n", victim.namespace, "link", "set", victim.interface, "down"], check=True)
+    subprocess.run(
+        ["ip", "-n", victim.namespace, "link", "set", victim.interface, "down"], check=True
+    )
     try:
         with pytest.raises(CheckError, match=r"^host unplugged: cannot connect: "):
             target.run("true")
@@ -563,7 +837,9 @@ def test_host_that_stops_answering_is_one_error(fleet: Fleet, scheme: str) -> No
             run("cpu", target)
         assert target.failed_attempts == 1
     finally:
-        subprocess.run(["ip", "-n", victim.namespace, "link", "set", victim.interface, "up"], check=True)
+        subprocess.run(
+            ["ip", "-n", victim.namespace, "link", "set", victim.interface, "up"], check=True
+        )
         target.close()
     assert _target(fleet, victim.ssh_url, "back").run("true").rc == 0
 
@@ -573,9 +849,18 @@ def test_pool_isolates_failing_hosts(fleet: Fleet) -> None:
         TargetSpec("host", "good", (), fleet.options(fleet.hosts[2].ssh_url)),
         TargetSpec("host", "ghost", (), fleet.options(f"ssh://{fleet.user}@{fleet.unreachable}")),
     ]
-    env = Environment(name="test", source=Path("golive.toml"), root=Path("."), targets=specs, vars={},
-                      checklists=[], waivers=None, attestations=None, settings=Settings(connect_timeout=2),
-                      severity={})
+    env = Environment(
+        name="test",
+        source=Path("golive.toml"),
+        root=Path("."),
+        targets=specs,
+        vars={},
+        checklists=[],
+        waivers=None,
+        attestations=None,
+        settings=Settings(connect_timeout=2),
+        severity={},
+    )
     pool = TargetPool(env)
     try:
         ghost = pool.handle(specs[1])
@@ -629,11 +914,17 @@ def test_build_fleet_teardown_leaves_nothing(fleet: Fleet, tmp_path: Path) -> No
         target.close()
     finally:
         extra.teardown()
-    namespaces = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, check=True).stdout
+    namespaces = subprocess.run(
+        ["ip", "netns", "list"], capture_output=True, text=True, check=True
+    ).stdout
     assert extra.hosts[0].namespace not in namespaces
-    links = subprocess.run(["ip", "-o", "-4", "addr", "show"], capture_output=True, text=True, check=True).stdout
+    links = subprocess.run(
+        ["ip", "-o", "-4", "addr", "show"], capture_output=True, text=True, check=True
+    ).stdout
     assert extra.hosts[0].address.rsplit(".", 1)[0] + ".1/" not in links
-    users = subprocess.run(["getent", "passwd", extra.user], capture_output=True, text=True, check=False)
+    users = subprocess.run(
+        ["getent", "passwd", extra.user], capture_output=True, text=True, check=False
+    )
     assert users.returncode != 0
     assert not extra.workdir.exists()
     # The session's fleet is untouched.
@@ -651,7 +942,8 @@ def test_checklist_run_over_the_fleet(fleet: Fleet, golive_project) -> None:
         ("ghost", f"ssh://{fleet.user}@{fleet.unreachable}"),
     ]
     entries = ",\n    ".join(
-        f'{{ name = "{name}", url = "{url}", ssh_config = "{fleet.ssh_config}" }}' for name, url in hosts
+        f'{{ name = "{name}", url = "{url}", ssh_config = "{fleet.ssh_config}" }}'
+        for name, url in hosts
     )
     # The fleet's hosts share this machine's system: the line asks for what it runs.
     release = dict(
@@ -681,7 +973,9 @@ web = [
     for record in records:
         target = record["nodeid"].rsplit("[", 1)[-1].rstrip("]")
         by_target.setdefault(target, []).append(record)
-    assert {r["status"] for name in ("good-ssh", "good-paramiko") for r in by_target[name]} == {"passed"}, records
+    assert {r["status"] for name in ("good-ssh", "good-paramiko") for r in by_target[name]} == {
+        "passed"
+    }, records
     ghost = by_target["ghost"]
     assert len(ghost) == 3 and {r["status"] for r in ghost} == {"error"}, ghost
     text = result.stdout.str()

@@ -67,7 +67,10 @@ GENERALISATION = [
     ("Tables `orders` and `customers` exist", "db_tables tables=orders,customers"),
     ("chronyd keeps the clock in sync", "time_sync"),
     ("Port 8443 is listening", "port_listening port=8443"),
-    ("Nightly database dumps land in /srv/backups", "newest_file_age directory=/srv/backups max_age_hours=26"),
+    (
+        "Nightly database dumps land in /srv/backups",
+        "newest_file_age directory=/srv/backups max_age_hours=26",
+    ),
     ("Log files rotated weekly (/var/log/myapp/app.log)", "logrotate path=/var/log/myapp/app.log"),
     ("Service `nginx` enabled and running", "service name=nginx"),
     ("Unprivileged account `deploy` exists", "user name=deploy"),
@@ -76,12 +79,21 @@ GENERALISATION = [
     ("SSH: root login disabled", "sshd_config permit_root_login=no"),
     ("vm.swappiness = 10", "sysctl name=vm.swappiness value=10"),
     ("Debug mode turned off", "env_value key=DEBUG equals=false"),
-    ("Allowed CORS origins limited to https://app.example.com", "cors allowed_origins=https://app.example.com"),
+    (
+        "Allowed CORS origins limited to https://app.example.com",
+        "cors allowed_origins=https://app.example.com",
+    ),
     ("Only TLS 1.3 or higher is accepted", "tls_protocols minimum=TLSv1.3"),
-    ("Server certificate /etc/nginx/tls/site.pem installed", "certificate_file path=/etc/nginx/tls/site.pem"),
+    (
+        "Server certificate /etc/nginx/tls/site.pem installed",
+        "certificate_file path=/etc/nginx/tls/site.pem",
+    ),
     ("Triton MySQL user created", "db_connect"),
     # A directory the line does not name is a variable: /var/backups is fresh on any Debian host.
-    ("Backups kept for 14 days (retention)", "newest_file_age directory=${backup_dir} retention_days=14"),
+    (
+        "Backups kept for 14 days (retention)",
+        "newest_file_age directory=${backup_dir} retention_days=14",
+    ),
     ("Minimum 2GB RAM, 1 CPU core", "memory min_gib=2; cpu min=1"),
     ("Docker Compose 2.0+ installed", "command_version command='docker compose' min_version=2.0"),
     ("Automated backups working", "newest_file_age directory=${backup_dir} max_age_hours=26"),
@@ -101,7 +113,10 @@ GENERALISATION = [
     ("SECRET_KEY is at least 50 characters", "secret_strength keys=SECRET_KEY min_length=50"),
     ("max_connections >= 500", "db_variable name=max_connections min=500"),
     ("Tables users, orders, and payments created", "db_tables tables=users,orders,payments"),
-    ("Index `idx_orders_created` exists on table `orders`", "db_indexes table=orders indexes=idx_orders_created"),
+    (
+        "Index `idx_orders_created` exists on table `orders`",
+        "db_indexes table=orders indexes=idx_orders_created",
+    ),
 ]
 
 
@@ -109,15 +124,21 @@ GENERALISATION = [
 def test_lines_are_read_by_meaning(line: str, expected: str) -> None:
     decision = _decision(line)
     if _valid(expected):
-        assert decision.status == "bound", f"{line!r}: {decision.status} {decision.binding} ({decision.note})"
+        assert decision.status == "bound", (
+            f"{line!r}: {decision.status} {decision.binding} ({decision.note})"
+        )
         assert decision.binding == expected
     else:
         # Not (yet) in the catalog: proposed, but never written as a broken binding.
-        assert decision.status == "unsure", f"{line!r} bound to {decision.binding} though {expected} is invalid"
+        assert decision.status == "unsure", (
+            f"{line!r} bound to {decision.binding} though {expected} is invalid"
+        )
         assert decision.binding.split()[0] == expected.split()[0]
 
 
-@pytest.mark.skipif("tls_certificate" not in REGISTRY, reason="proven once the TLS checks are in the catalog")
+@pytest.mark.skipif(
+    "tls_certificate" not in REGISTRY, reason="proven once the TLS checks are in the catalog"
+)
 def test_certificate_validity_days_become_a_parameter() -> None:
     decision = _decision("TLS cert valid for 30+ days")
     assert decision.status == "bound", decision
@@ -159,7 +180,10 @@ def test_code_block_of_an_item_names_what_a_check_needs() -> None:
         "  ```sql\n  CREATE TABLE invoices (id INT);\n  CREATE TABLE payments (id INT);\n  ```\n"
     )
     new, decisions = import_text(text)
-    assert [d.binding for d in decisions] == ["service name=billing-api", "db_tables tables=invoices,payments"]
+    assert [d.binding for d in decisions] == [
+        "service name=billing-api",
+        "db_tables tables=invoices,payments",
+    ]
     assert strip_bindings(new) == text
 
 
@@ -191,8 +215,12 @@ def test_sample_checklists_are_imported_without_changing_visible_text(tmp_path: 
                 validate_params(REGISTRY.get(one.check), one.params)
 
         # Coverage: a real share of each checklist is machine-checkable, and sign-offs are not.
-        assert 10 <= len(bound) < len(items) // 2, f"{sample.name}: {len(bound)} of {len(items)} bound"
-        assert all(not i.check for i in items if re.search(r"sign-?off|approv", i.section_title, re.I))
+        assert 10 <= len(bound) < len(items) // 2, (
+            f"{sample.name}: {len(bound)} of {len(items)} bound"
+        )
+        assert all(
+            not i.check for i in items if re.search(r"sign-?off|approv", i.section_title, re.I)
+        )
         report = out.getvalue()
         assert f"{len(items)} checklist lines" in report
         assert re.search(rf"bound\s+{len(bound)}\b", report)
@@ -228,8 +256,11 @@ def test_dry_run_shows_per_line_binding_variables_and_why(tmp_path: Path) -> Non
     assert run_import(path, write=False, out=out) == 0
     report = out.getvalue()
     # One line naming three requirements: three checks, their numbers left to variables.
-    assert ("cpu min=${min_cpus}; memory min_gib=${min_memory_gib}; disk_size path=/ min_gib=${min_disk_gib}"
-            in report), report
+    assert (
+        "cpu min=${min_cpus}; memory min_gib=${min_memory_gib}; disk_size path=/ "
+        "min_gib=${min_disk_gib}"
+        in report
+    ), report
     assert "needs min_cpus, min_memory_gib, min_disk_gib" in report
     # The machine proves the backups are recent; a person attests the strategy.
     assert "newest_file_age directory=${backup_dir} max_age_hours=26; attest" in report
@@ -262,7 +293,11 @@ def test_only_task_lines_outside_code_blocks_are_annotated() -> None:
     )
     new, decisions = import_text(text)
     assert len(decisions) == 1
-    changed = [i for i, (a, b) in enumerate(zip(text.splitlines(), new.splitlines(), strict=True)) if a != b]
+    changed = [
+        i
+        for i, (a, b) in enumerate(zip(text.splitlines(), new.splitlines(), strict=True))
+        if a != b
+    ]
     assert changed == ([10] if decisions[0].status == "bound" else [])
 
 
@@ -304,7 +339,11 @@ def test_annotate_and_strip_are_inverse() -> None:
 def test_unreadable_path_is_a_usage_error(tmp_path: Path) -> None:
     out = io.StringIO()
     assert run_import(tmp_path / "missing.md", write=True, out=out) == 4
-    assert "cannot read" in out.getvalue() and "\n" == out.getvalue()[-1] and out.getvalue().count("\n") == 1
+    assert (
+        "cannot read" in out.getvalue()
+        and "\n" == out.getvalue()[-1]
+        and out.getvalue().count("\n") == 1
+    )
     assert run_import(tmp_path, write=True, out=io.StringIO()) == 4
     yaml = tmp_path / "c.yaml"
     yaml.write_text("- title: x\n")
@@ -437,10 +476,14 @@ def test_a_multi_line_item_is_annotated_where_its_paragraph_ends() -> None:
     if _valid("memory min_gib=8"):
         assert lines[5] == "  per node <!-- golive: memory min_gib=8 -->"
     items = read_markdown("x.md", new)
-    assert [i.check for i in items] == [d.binding.split()[0] if d.binding else None for d in decisions]
+    assert [i.check for i in items] == [
+        d.binding.split()[0] if d.binding else None for d in decisions
+    ]
 
 
-def test_import_adds_the_checklist_to_the_configuration(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_import_adds_the_checklist_to_the_configuration(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     config = tmp_path / "golive.toml"
     config.write_text('checklists = ["old.md"]\n\n[environments.prod.hosts]\nweb = ["local://"]\n')
@@ -476,7 +519,9 @@ def test_a_configuration_without_checklists_gets_them_and_an_unusual_one_gets_th
     assert run_import(path, write=True, out=io.StringIO()) == 0
     assert config.read_text().startswith('checklists = ["c.md"]\n\n[environments.prod.hosts]')
 
-    config.write_text('checklists = [\n  "a.md",\n]\n[environments.prod.hosts]\nweb = ["local://"]\n')
+    config.write_text(
+        'checklists = [\n  "a.md",\n]\n[environments.prod.hosts]\nweb = ["local://"]\n'
+    )
     before = config.read_text()
     out = io.StringIO()
     assert run_import(path, write=True, out=out) == 0
@@ -529,16 +574,24 @@ def test_the_lines_that_went_wrong_before() -> None:
     # A bold parent is the sum of its children: never an env_required without keys.
     assert got["Required Environment Variables"] == ("group", None)
     assert got["GROQ_API_KEY - Valid Groq API key"] == ("bound", "env_required keys=GROQ_API_KEY")
-    assert got["ALLOWED_ORIGINS - Production domain(s)"] == ("bound", "cors_origins key=ALLOWED_ORIGINS")
+    assert got["ALLOWED_ORIGINS - Production domain(s)"] == (
+        "bound",
+        "cors_origins key=ALLOWED_ORIGINS",
+    )
     # An optional variable with a default: any valid level, not blocking, never exactly INFO.
     status, binding = got["LOG_LEVEL - Logging level (default: INFO)"]
     assert status == "bound" and "severity=warning" in binding and "equals=INFO" not in binding
     assert got["No sensitive data in version control"] == ("bound", "secrets_in_repo")
     assert got["Minimum 2GB RAM, 1 CPU core"] == ("bound", "memory min_gib=2; cpu min=1")
-    assert got["Automated backups working"][1] == "newest_file_age directory=${backup_dir} max_age_hours=26"
+    assert (
+        got["Automated backups working"][1]
+        == "newest_file_age directory=${backup_dir} max_age_hours=26"
+    )
     # Under a Docker heading a health check is the container's, not an HTTP probe.
     assert got["Health checks configured"][1].split()[0] in ("compose_service", "dockerfile")
     assert got["Verify backups ran"] == ("manual", None)
     for d in decisions:
-        for one in (parse_line_binding(d.binding).bindings if d.status == "bound" and d.binding else ()):
+        for one in (
+            parse_line_binding(d.binding).bindings if d.status == "bound" and d.binding else ()
+        ):
             validate_params(REGISTRY.get(one.check), one.params)

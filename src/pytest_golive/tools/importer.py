@@ -121,7 +121,11 @@ def scan(text: str) -> list[Line]:
 
 
 def _task_line(
-    tokens: list[Token], start: int, headings: dict[int, str], stack: list[int | None], lines: list[Line]
+    tokens: list[Token],
+    start: int,
+    headings: dict[int, str],
+    stack: list[int | None],
+    lines: list[Line],
 ) -> Line | None:
     depth = 0
     inline: Token | None = None
@@ -150,9 +154,13 @@ def _task_line(
     match = _TASK.match(inline.content)
     if not match:
         return None
-    raw = inline.content[match.end():]
-    found = [" ".join(m.group(1).split()) for m in
-             re.finditer(r"<!--\s*golive\s*:(.*?)-->", raw + "".join(html), re.DOTALL | re.IGNORECASE)]
+    raw = inline.content[match.end() :]
+    found = [
+        " ".join(m.group(1).split())
+        for m in re.finditer(
+            r"<!--\s*golive\s*:(.*?)-->", raw + "".join(html), re.DOTALL | re.IGNORECASE
+        )
+    ]
     has_binding = bool(_ANY_BINDING.search(raw) or any(_ANY_BINDING.search(h) for h in html))
     spans = re.findall(r"`([^`]+)`", raw)
     parents = [lines[p].title for p in stack if p is not None]
@@ -224,19 +232,25 @@ _OPERATIONS = re.compile(
     r"\b(daily|weekly|monthly|quarterly|yearly|annual|nightly|recurring|ongoing|routine|periodic)\b"
     r"[^/]*\b(tasks?|maintenance|checks?|operations|duties|routines?|reviews?|jobs?)\b"
     r"|\bmaintenance\b|\bpost[- ]?(deployment|launch|release) review\b|\bretrospective\b"
-    r"|\bpost[- ]?launch\b|\brollback procedure\b|\bfirst \d+ (hours|days)\b|\b\d+[- ]hours? health\b",
+    r"|\bpost[- ]?launch\b|\brollback procedure\b|\bfirst \d+ (hours|days)\b|\b\d+[- ]hours? "
+    r"health\b",
     re.IGNORECASE,
 )
-_CONTAINER_SECTION = re.compile(r"\b(docker|containers?|compose|kubernetes|k8s|pods?|helm|images?)\b", re.I)
+_CONTAINER_SECTION = re.compile(
+    r"\b(docker|containers?|compose|kubernetes|k8s|pods?|helm|images?)\b", re.I
+)
 #: A default or an optional clause on the line: the line does not block.
 _DEFAULT = re.compile(r"\(?\s*\bdefaults?(?:\s+is|\s+to|:)?\s+[`'\"]?[\w./:-]+[`'\"]?\s*\)?", re.I)
 _OPTIONAL = re.compile(
-    r"\boptional(ly)?\b|\bif (implemented|applicable|needed|used|using|required|any|enabled|available)\b"
+    r"\boptional(ly)?\b|\bif "
+    r"(implemented|applicable|needed|used|using|required|any|enabled|available)\b"
     r"|\(if\b|\bnice to have\b|\bwhere applicable\b|\bwhen (used|applicable|enabled)\b",
     re.IGNORECASE,
 )
 #: Words that leave a part of a machine-checked line to a person.
-_PARTLY = re.compile(r"\b(strategy|obtained and tested|and tested|tested successfully|properly|correctly)\b", re.I)
+_PARTLY = re.compile(
+    r"\b(strategy|obtained and tested|and tested|tested successfully|properly|correctly)\b", re.I
+)
 
 
 def operations_heading(line: Line) -> str | None:
@@ -317,7 +331,13 @@ def with_variables(check: str, params: dict[str, str], proposal: Proposal, line:
     if chk.target == "host":
         for key in _PATH_PARAMS:
             value = out.get(key)
-            if not value or "${" in value or value in said or value.rstrip("/") in said and value != "/":
+            if (
+                not value
+                or "${" in value
+                or value in said
+                or value.rstrip("/") in said
+                and value != "/"
+            ):
                 continue
             if value == "/" and check in ("disk_free", "disk_size") and not _purpose(line):
                 continue  # "the host's storage": its root file system
@@ -330,7 +350,11 @@ def with_variables(check: str, params: dict[str, str], proposal: Proposal, line:
 
 def _purpose(line: Line) -> bool:
     """The line names what the space is for (logs, backups, data), not just "storage"."""
-    return bool(re.search(r"\b(logs?|backups?|dumps?|uploads?|database|data|media|cache)\b", line.title, re.I))
+    return bool(
+        re.search(
+            r"\b(logs?|backups?|dumps?|uploads?|database|data|media|cache)\b", line.title, re.I
+        )
+    )
 
 
 # --- deciding -----------------------------------------------------------------------
@@ -391,21 +415,35 @@ def decide(lines: list[Line], registry: Registry = REGISTRY) -> list[Decision]:
 def _decide(entry: Line, registry: Registry) -> Decision:
     if entry.has_binding:
         if entry.existing is None:
-            return Decision(entry, Status.MANUAL, None, None, "its binding cannot be read; left as it is")
+            return Decision(
+                entry, Status.MANUAL, None, None, "its binding cannot be read; left as it is"
+            )
         try:
             manual = parse_line_binding(entry.existing).manual
         except BindingError:
             manual = False
         return Decision(entry, Status.MANUAL if manual else Status.KEPT, entry.existing)
     if entry.children:
-        return Decision(entry, Status.GROUP, None, None,
-                        f"a group line: the sum of its {len(entry.children)} sub-item(s)")
+        return Decision(
+            entry,
+            Status.GROUP,
+            None,
+            None,
+            f"a group line: the sum of its {len(entry.children)} sub-item(s)",
+        )
     ops = operations_heading(entry)
     if ops:
-        return Decision(entry, Status.MANUAL, None, None,
-                        f"a recurring operations task (under '{ops}'), not a release gate")
-    if container_section(entry) and re.search(r"\bhealth ?checks?\b|\bhealthy\b", entry.lower) and not re.search(
-        r"endpoint|url|/\w", entry.lower
+        return Decision(
+            entry,
+            Status.MANUAL,
+            None,
+            None,
+            f"a recurring operations task (under '{ops}'), not a release gate",
+        )
+    if (
+        container_section(entry)
+        and re.search(r"\bhealth ?checks?\b|\bhealthy\b", entry.lower)
+        and not re.search(r"endpoint|url|/\w", entry.lower)
     ):
         return _container_health(entry, registry)
     return _plan(entry, registry)
@@ -424,14 +462,23 @@ def _container_health(entry: Line, registry: Registry) -> Decision:
         reason = "a container health check is declared (Compose file or Dockerfile, a variable)"
     else:
         options = [("container", {"name": "${container}", "require": "running,healthy"})]
-        reason = "the container runs and its health check passes (the container's name is a variable)"
+        reason = (
+            "the container runs and its health check passes (the container's name is a variable)"
+        )
     proposal = Proposal(options, 0.75, reason)
     bindings, why = resolve(proposal, registry, entry)
     if not bindings:
-        return Decision(entry, Status.MANUAL, None, None,
-                        f"a container's health check (under a container heading): {why}")
+        return Decision(
+            entry,
+            Status.MANUAL,
+            None,
+            None,
+            f"a container's health check (under a container heading): {why}",
+        )
     variables = tuple(v for b in bindings for v in variables_of(b.params))
-    return Decision(entry, Status.BOUND, LineBinding(tuple(bindings)).text(), proposal, "", variables, (reason,))
+    return Decision(
+        entry, Status.BOUND, LineBinding(tuple(bindings)).text(), proposal, "", variables, (reason,)
+    )
 
 
 def _plan(entry: Line, registry: Registry) -> Decision:
@@ -453,16 +500,30 @@ def _plan(entry: Line, registry: Registry) -> Decision:
         plans = []
     if not plans:
         delta = adjust(line)
-        candidates = [replace(p, confidence=round(p.confidence + delta, 2)) for p in propose_all(line)]
+        candidates = [
+            replace(p, confidence=round(p.confidence + delta, 2)) for p in propose_all(line)
+        ]
         candidates = [p for p in candidates if p.confidence > SHOW_THRESHOLD]
         if not candidates:
-            why = "its words are about a person's work" if delta < 0 else "no catalog check fits its words"
+            why = (
+                "its words are about a person's work"
+                if delta < 0
+                else "no catalog check fits its words"
+            )
             return Decision(entry, Status.MANUAL, note=why)
         best = max(candidates, key=lambda p: p.confidence)
         bindings, why = resolve(best, registry, line)
-        suggestion = LineBinding(tuple(bindings)).text() if bindings else format_binding(*best.candidates[0])
-        return Decision(entry, Status.UNSURE, suggestion, best,
-                        why or f"low confidence ({best.confidence:.0%})", reasons=(best.reason,))
+        suggestion = (
+            LineBinding(tuple(bindings)).text() if bindings else format_binding(*best.candidates[0])
+        )
+        return Decision(
+            entry,
+            Status.UNSURE,
+            suggestion,
+            best,
+            why or f"low confidence ({best.confidence:.0%})",
+            reasons=(best.reason,),
+        )
     bindings = [b for _, found in plans for b in found]
     proposals = [p for p, _ in plans]
     attest = any(p.attest for p in proposals) or bool(_PARTLY.search(_words_only(entry)))
@@ -496,7 +557,11 @@ def _best(line: Line, registry: Registry) -> tuple[Proposal, list[Binding]] | No
         if confidence < BIND_THRESHOLD:
             # Words about a person's work lower a sure machine reading: the machine
             # proves its part and a person attests the rest.
-            if delta < 0 and proposal.confidence >= BIND_THRESHOLD and _PARTLY.search(_words_only(line)):
+            if (
+                delta < 0
+                and proposal.confidence >= BIND_THRESHOLD
+                and _PARTLY.search(_words_only(line))
+            ):
                 proposal = replace(proposal, attest=True)
             else:
                 break
@@ -538,7 +603,12 @@ def clauses(line: Line) -> list[Line]:
         texts = [f"{outside} {p}".strip() for p in parts]
     else:
         texts = [p for p in _CLAUSE_SPLIT.split(line.title) if p.strip()]
-        texts = [part for t in texts for part in _AND_SPLIT.sub(r"\1 ;; ", t).split(" ;; ") if part.strip()]
+        texts = [
+            part
+            for t in texts
+            for part in _AND_SPLIT.sub(r"\1 ;; ", t).split(" ;; ")
+            if part.strip()
+        ]
     if len(texts) < 2:
         return []
     return [replace(line, title=t, marked=t, code="") for t in texts]
@@ -576,7 +646,9 @@ def import_text(text: str, registry: Registry = REGISTRY) -> tuple[str, list[Dec
     """The annotated text and the decision for every line (a pure function: no I/O)."""
     lines = scan(text)
     decisions = decide(lines, registry)
-    bindings = {d.line.index: d.binding for d in decisions if d.status == Status.BOUND and d.binding}
+    bindings = {
+        d.line.index: d.binding for d in decisions if d.status == Status.BOUND and d.binding
+    }
     return annotate(text, bindings), decisions
 
 
@@ -594,7 +666,9 @@ def _decode(data: bytes) -> tuple[str, str]:
         return data.decode("latin-1"), "latin-1"
 
 
-def run_import(path: Path, write: bool, out: TextIO = sys.stdout, config: Path | None = None) -> int:
+def run_import(
+    path: Path, write: bool, out: TextIO = sys.stdout, config: Path | None = None
+) -> int:
     """Annotate the checklist at ``path`` (or only report, when ``write`` is false).
 
     Returns an exit code: 0 done, 3 internal error (nothing written), 4 usage
@@ -610,8 +684,11 @@ def run_import(path: Path, write: bool, out: TextIO = sys.stdout, config: Path |
         print(f"golive import: {path}: not a file", file=_errors(out))
         return EXIT_USAGE
     if path.suffix.lower() in (".yml", ".yaml"):
-        print(f"golive import: {path}: a YAML checklist names its checks already; import reads Markdown",
-              file=_errors(out))
+        print(
+            f"golive import: {path}: a YAML checklist names its checks already; import reads "
+            "Markdown",
+            file=_errors(out),
+        )
         return EXIT_USAGE
     text, codec = _decode(data)
     try:
@@ -624,11 +701,16 @@ def run_import(path: Path, write: bool, out: TextIO = sys.stdout, config: Path |
         try:
             read_markdown(path, new_text)
         except ChecklistError as exc:  # a proposal the reader cannot read: write nothing
-            print(f"golive import: internal error, {path} left unchanged:\n{exc}", file=_errors(out))
+            print(
+                f"golive import: internal error, {path} left unchanged:\n{exc}", file=_errors(out)
+            )
             return EXIT_INTERNAL
     report(path, decisions, out, verbose=not write)
     if broken_before:
-        print(f"\nlines with a binding the reader rejects (left as they are):\n{broken_before}", file=out)
+        print(
+            f"\nlines with a binding the reader rejects (left as they are):\n{broken_before}",
+            file=out,
+        )
     cov = coverage(decisions)
     if write and cov.new:
         path.write_bytes(new_text.encode(codec))
@@ -636,10 +718,17 @@ def run_import(path: Path, write: bool, out: TextIO = sys.stdout, config: Path |
     elif write:
         print(f"\nnothing new to bind; {path} unchanged", file=out)
     else:
-        print(f"\ndry run: {path} unchanged (run without --dry-run to write the {cov.new} binding(s))", file=out)
+        print(
+            f"\ndry run: {path} unchanged (run without --dry-run to write the {cov.new} "
+            "binding(s))",
+            file=out,
+        )
     variables = sorted({v for d in decisions if d.status == Status.BOUND for v in d.variables})
     if variables:
-        print("\nvariables the new bindings need (until set, their lines are 'not configured'):", file=out)
+        print(
+            "\nvariables the new bindings need (until set, their lines are 'not configured'):",
+            file=out,
+        )
         print("  [environments.ENV.vars]", file=out)
         for v in variables:
             print(f'  {v} = "..."', file=out)
@@ -663,7 +752,10 @@ def report(path: Path, decisions: list[Decision], out: TextIO, verbose: bool = F
     pct = (100 * cov.bound / cov.lines) if cov.lines else 0.0
     print(f"{path}: {cov.lines} checklist lines", file=out)
     print(f"  bound   {cov.bound:4d}  ({pct:.0f}%: {cov.new} new, {cov.kept} kept)", file=out)
-    print(f"  manual  {cov.manual:4d}  (a person signs these; groups are the sum of their sub-items)", file=out)
+    print(
+        f"  manual  {cov.manual:4d}  (a person signs these; groups are the sum of their sub-items)",
+        file=out,
+    )
     print(f"  unsure  {len(cov.unsure):4d}  (not written: review below)", file=out)
     bound = [d for d in decisions if d.status == Status.BOUND]
     if bound:
@@ -683,8 +775,11 @@ def report(path: Path, decisions: list[Decision], out: TextIO, verbose: bool = F
         for d in cov.unsure:
             conf = d.proposal.confidence if d.proposal else 0.0
             why = d.note or (d.proposal.reason if d.proposal else "")
-            print(f"  L{d.line.number:<5d} {conf:.0%}  {d.binding or '?':<40s} {_short(d.line.title)}  ({why})",
-                  file=out)
+            print(
+                f"  L{d.line.number:<5d} {conf:.0%}  {d.binding or '?':<40s} "
+                f"{_short(d.line.title)}  ({why})",
+                file=out,
+            )
     if verbose:
         others = [d for d in decisions if d.status in (Status.MANUAL, Status.GROUP, Status.KEPT)]
         if others:
@@ -692,8 +787,11 @@ def report(path: Path, decisions: list[Decision], out: TextIO, verbose: bool = F
             for d in others:
                 what = d.binding if d.status == Status.KEPT else d.status.value
                 why = d.note or ("kept as written" if d.status == Status.KEPT else "")
-                print(f"  L{d.line.number:<5d} {what:<10s} {_short(d.line.title)}" + (f"  ({why})" if why else ""),
-                      file=out)
+                print(
+                    f"  L{d.line.number:<5d} {what:<10s} {_short(d.line.title)}"
+                    + (f"  ({why})" if why else ""),
+                    file=out,
+                )
 
 
 def _short(text: str, width: int = 60) -> str:
@@ -731,7 +829,7 @@ def add_to_config(path: Path, write: bool, explicit: Path | None = None) -> str:
         text = config.read_text(encoding="utf-8")
         data = tomllib.loads(text)
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        return f"{config}: cannot read it ({exc}); add the checklist yourself:\n  checklists = [\"{rel}\"]"
+        return f'{config}: cannot read it ({exc}); add the checklist yourself:\n  checklists = ["{rel}"]'
     listed = list(data.get("checklists") or [])
     for env in (data.get("environments") or {}).values():
         if isinstance(env, dict):
@@ -749,7 +847,7 @@ def add_to_config(path: Path, write: bool, explicit: Path | None = None) -> str:
         at = first_table.start() if first_table else len(text)
         new_text = text[:at] + new_line + "\n" + ("\n" if first_table else "") + text[at:]
     else:
-        return f"{config.name} does not run {rel} yet: add it to its checklists, e.g.\n  checklists = [\"{rel}\"]"
+        return f'{config.name} does not run {rel} yet: add it to its checklists, e.g.\n  checklists = ["{rel}"]'
     if not write:
         return f"{config.name} does not run {rel} yet; without --dry-run import sets:\n  {new_line}"
     config.write_text(new_text, encoding="utf-8")
