@@ -52,6 +52,8 @@ def item_result(*, nodeid: str, item: Item, target: TargetSpec | None, check: Ch
         duration=duration,
         order=order,
         checks=_checks(check, outcome),
+        # the binding as written in the checklist, for reports ("Check: cpu min=4")
+        extra={"binding": item.binding} if getattr(item, "binding", None) else {},
     )
 
 
