@@ -339,6 +339,16 @@ def test_jacoco_xml_with_its_doctype() -> None:
     assert run("coverage_report", DATA / "jacoco.xml", min_line="90").status == "failed"
 
 
+def test_a_coverage_report_that_measured_nothing_fails(tmp_path: Path) -> None:
+    empty = tmp_path / "coverage.json"
+    empty.write_text(
+        '{"meta": {"branch_coverage": false}, "totals": {"num_statements": 0, '
+        '"covered_lines": 0, "percent_covered": 100.0}}'
+    )
+    out = run("coverage_report", empty, min_line="1")
+    assert out.status == "failed" and "no lines measured" in out.observed
+
+
 def test_coverage_wrong_files(tmp_path: Path) -> None:
     (tmp_path / "x.json").write_text('{"files": {}}')
     assert "not a coverage.py JSON report" in error_of("coverage_report", tmp_path / "x.json")
@@ -467,6 +477,21 @@ def test_judge_vulnerabilities_is_pure() -> None:
         dt.date(2026, 1, 1),
     )
     assert out.status == "failed" and out.details["counted"] == ["CVE-2023-45853"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"dependencies": [], "fixes": []}',
+        '{"SchemaVersion": 2, "ArtifactName": "x", "Results": []}',
+        '{"version": "2.1.0", "runs": []}',
+    ],
+)
+def test_a_scan_of_nothing_fails(tmp_path: Path, text: str) -> None:
+    report = tmp_path / "scan.json"
+    report.write_text(text)
+    out = run("vulnerability_report", report, severity="low")
+    assert out.status == "failed" and "scanned nothing" in out.observed
 
 
 def test_vulnerability_report_age_and_wrong_files(tmp_path: Path) -> None:

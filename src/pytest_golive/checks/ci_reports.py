@@ -360,7 +360,7 @@ def coverage_from_xml(root: Element, where: str) -> Coverage:
 
         lp, ls = pct(line)
         bp, bs = pct(branch) if branch is not None else (None, "?")
-        return Coverage("JaCoCo XML", lp if lp is not None else 100.0, bp, ls, bs)
+        return Coverage("JaCoCo XML", lp, bp, ls, bs)
     raise CheckError(f"{where}: not a Cobertura or JaCoCo coverage report (root <{root.tag}>)")
 
 
@@ -373,7 +373,7 @@ def coverage_from_json(data: Any, where: str) -> Coverage:
     measured = bool(data.get("meta", {}).get("branch_coverage")) and branches > 0
     return Coverage(
         "coverage.py JSON",
-        covered * 100 / statements if statements else 100.0,
+        covered * 100 / statements if statements else None,
         int(totals.get("covered_branches", 0)) * 100 / branches if measured else None,
         f"{covered}/{statements}",
         f"{totals.get('covered_branches', 0)}/{branches}",
@@ -383,7 +383,13 @@ def coverage_from_json(data: Any, where: str) -> Coverage:
 def judge_coverage(cov: Coverage, min_line: float, min_branch: float | None) -> Outcome:
     ev = Evidence()
     line = cov.line_percent or 0.0
-    ev.add("lines", line >= min_line, f"{line:.1f}% of lines ({cov.lines})", f">= {min_line:g}%")
+    if cov.line_percent is None:
+        # A report that measured no line (wrong --source, an empty run) proves nothing.
+        ev.add("lines", False, f"no lines measured ({cov.lines})", f">= {min_line:g}%")
+    else:
+        ev.add(
+            "lines", line >= min_line, f"{line:.1f}% of lines ({cov.lines})", f">= {min_line:g}%"
+        )
     if min_branch is not None:
         if cov.branch_percent is None:
             ev.add("branches", False, "branch coverage not measured", f">= {min_branch:g}%")
@@ -727,6 +733,30 @@ def findings(doc: Any, where: str) -> tuple[str, list[Finding]]:
     )
 
 
+def scanned_count(doc: Any) -> int | None:
+    """How many packages or targets a report says it scanned; None when its format does not say."""
+    if not isinstance(doc, (dict, list)):
+        return None
+    if isinstance(doc, list):  # pip-audit's older top-level list
+        return len(doc)
+    if "runs" in doc and "version" in doc:
+        return len(doc.get("runs") or [])
+    if "Results" in doc:
+        return len(doc.get("Results") or [])
+    if isinstance(doc.get("matches"), list):
+        return 1 if doc.get("source") else None
+    meta = doc.get("metadata")
+    if isinstance(meta, dict):
+        deps = meta.get("dependencies")
+        if isinstance(deps, dict) and "total" in deps:
+            return int(deps["total"])
+        if "totalDependencies" in meta:
+            return int(meta["totalDependencies"])
+    if isinstance(doc.get("dependencies"), list):
+        return len(doc["dependencies"])
+    return None
+
+
 @dataclass(frozen=True)
 class Allowance:
     id: str
@@ -758,8 +788,13 @@ def judge_vulnerabilities(
     severity: Severity,
     allow: Sequence[Allowance],
     today: dt.date,
+    scanned: int | None = None,
 ) -> Outcome:
-    """No finding at or above ``severity`` (unknown severity counts) unless allowed, unexpired."""
+    """No finding at or above ``severity`` (unknown severity counts) unless allowed, unexpired.
+
+    ``scanned`` is how many packages or targets the report says were scanned (None when
+    the format does not say); a report that scanned nothing fails: it proves nothing.
+    """
     counted, allowed, expired_used = [], [], []
     for f in found:
         if f.severity != Severity.UNKNOWN and f.severity < severity:
@@ -785,8 +820,10 @@ def judge_vulnerabilities(
     unknown = sum(1 for f in counted if f.severity == Severity.UNKNOWN)
     if unknown:
         observed += f" ({unknown} of unknown severity count: the report does not rate them)"
+    if scanned == 0:
+        observed = f"the report scanned nothing (0 packages or targets); {observed}"
     return Outcome.of(
-        not counted,
+        not counted and scanned != 0,
         observed,
         f"no {sev_name} or higher finding in the {fmt} report",
         format=fmt,
@@ -794,6 +831,7 @@ def judge_vulnerabilities(
         counted=[f.id for f in counted],
         allowed=allowed,
         expired_allowances=expired_used,
+        scanned=scanned,
     )
 
 
@@ -823,8 +861,11 @@ def vulnerability_report(
     """
     where = f"vulnerability report {file.where}"
     allowances = parse_allowances(allow, where)
-    fmt, found = findings(parse_json(file.read_text(), where), where)
-    out = judge_vulnerabilities(fmt, found, Severity[severity.upper()], allowances, Clock().today())
+    doc = parse_json(file.read_text(), where)
+    fmt, found = findings(doc, where)
+    out = judge_vulnerabilities(
+        fmt, found, Severity[severity.upper()], allowances, Clock().today(), scanned_count(doc)
+    )
     if max_age_hours is not None:
         ev = Evidence()
         ev.add("findings", out.ok, out.observed, out.expected)
