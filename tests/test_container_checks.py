@@ -555,7 +555,7 @@ def test_captured_podman_inspect(form: str) -> None:
             "All containers running and healthy",
             "Docker",
             "container",
-            {"name": "${container}", "require": "running,healthy"},
+            {"name": "${containers}", "require": "running,healthy"},
         ),
     ],
 )
@@ -688,14 +688,25 @@ def test_live_containers_with_podman(
         require="running,healthy,restarts,restart_policy,non_root,pinned_image",
     )
     assert api.status == "passed", api.summary()
-    assert api.details["engine"] == "podman"
+    assert api.details["engine"] == {"golive-api": "podman"}
     worker = run("container", local_host, name="golive-worker", engine="podman")
     assert (
         worker.status == "failed"
         and worker.observed == "healthy: unhealthy (failing streak 1); non_root: no user (root)"
     )
     absent = run("container", local_host, name="golive-nothing-here", engine="podman")
-    assert absent.status == "failed" and absent.observed == "no container golive-nothing-here"
+    assert (
+        absent.status == "failed" and absent.observed == "exists: no container golive-nothing-here"
+    )
+    both = run("container", local_host, name="golive-api,golive-worker", require="running,healthy")
+    assert both.status == "failed"
+    assert both.observed == "golive-worker: healthy: unhealthy (failing streak 1)"
+    assert [f["fact"] for f in both.details["facts"]] == [
+        "golive-api: running",
+        "golive-api: healthy",
+        "golive-worker: running",
+        "golive-worker: healthy",
+    ]
 
     _project(
         pytester,

@@ -216,7 +216,7 @@ def judge_container(
 def container(
     host: HostTarget,
     *,
-    name: str,
+    name: list[str],
     require: list[ContainerProperty] | None = None,
     engine: Engine = "auto",
     max_restarts: int = 0,
@@ -224,9 +224,10 @@ def container(
     image: str | None = None,
     require_digest: bool = False,
 ) -> Outcome:
-    """A container on the host is running, healthy, not restarting, non-root, from a pinned image.
+    """Containers on the host are running, healthy, not restarting, non-root, from pinned images.
 
-    One ``docker inspect`` (or ``podman inspect``) on the host, read-only. Properties:
+    One ``docker inspect`` (or ``podman inspect``) per container on the host, read-only.
+    Properties, one fact per container:
 
     * ``running``: the container runs (not exited, not restarting);
     * ``healthy``: its health check says healthy (no health check fails);
@@ -240,7 +241,8 @@ def container(
     ``docker`` group: set ``sudo = true`` on the host if the account cannot read it.
 
     Args:
-        name: the container's name or id; a variable such as ``${api_container}``.
+        name: the containers' names or ids (``api,worker``); a variable such as
+            ``${containers}``.
         require: the properties to check (default: running, healthy, restarts, non_root,
             pinned_image).
         engine: ``docker``, ``podman``, or ``auto`` (docker if installed, else podman).
@@ -250,13 +252,40 @@ def container(
         require_digest: ``pinned_image`` needs an ``@sha256:`` digest.
     """
     wanted = [str(p) for p in (require or DEFAULT_PROPERTIES)]
+    names = [n for n in (name if isinstance(name, list) else [name]) if str(n).strip()]
+    ev = Evidence()
+    engines: dict[str, str] = {}
+    statuses: dict[str, Any] = {}
+    for one in names:
+        prefix = f"{one}: " if len(names) > 1 else ""
+        found = _inspect(host, engine, one)
+        if found is None:
+            ev.add(f"{prefix}exists", False, f"no container {one}", f"a container {one}")
+            continue
+        engines[one], doc = found
+        statuses[one] = (doc.get("State") or {}).get("Status")
+        judged = judge_container(
+            doc,
+            require=wanted,
+            max_restarts=max_restarts,
+            restart_policies=restart_policies,
+            image=image,
+            require_digest=require_digest,
+        )
+        for fact in judged.facts:
+            ev.add(prefix + fact["fact"], fact["ok"], fact["observed"], fact["expected"])
+    return ev.outcome(containers=names, engine=engines, status=statuses, required=wanted)
+
+
+def _inspect(host: HostTarget, engine: str, name: str) -> tuple[str, dict[str, Any]] | None:
+    """(engine, inspect document) of one container; None if no engine knows it."""
     result = host.run(inspect_command(engine, name))
     where = f"host {host.name}"
     if result.rc == _NO_ENGINE:
         what = "docker or podman" if engine == "auto" else engine
         raise CheckError(f"{where}: {what} is not installed (set engine= to the one the host uses)")
     if result.rc == _ABSENT:
-        return Outcome.failed(f"no container {name}", f"a container {name}", engine=engine)
+        return None
     if result.rc != 0:
         why = " ".join(str(result.stderr).split())[:200] or f"exit status {result.rc}"
         hint = (
@@ -265,23 +294,13 @@ def container(
             else ""
         )
         raise CheckError(f"{where}: inspect {name} failed: {mask(why)}{hint}")
-    used, doc = parse_inspect(str(result.stdout), where)
-    ev = judge_container(
-        doc,
-        require=wanted,
-        max_restarts=max_restarts,
-        restart_policies=restart_policies,
-        image=image,
-        require_digest=require_digest,
-    )
-    state = doc.get("State") or {}
-    return ev.outcome(container=name, engine=used, status=state.get("Status"), required=wanted)
+    return parse_inspect(str(result.stdout), where)
 
 
 def _validate(params: dict[str, Any]) -> None:
     if int(params.get("max_restarts", 0)) < 0:
         raise ValueError("max_restarts must not be negative")
-    if not str(params.get("name", "")).strip():
+    if not [n for n in params.get("name") or [] if str(n).strip()]:
         raise ValueError("name must name a container")
 
 

@@ -269,7 +269,7 @@ def _live(line: Line) -> Proposal | None:
     if re.search(r"restart", t):
         wanted.append("restarts")
     return Proposal(
-        [("container", {"name": "${container}", "require": ",".join(wanted)})],
+        [("container", {"name": "${containers}", "require": ",".join(wanted)})],
         0.7,
         f"a live container: {', '.join(wanted)}",
     )
