@@ -301,7 +301,8 @@ def test_mysql_query_sample_data(mysql_lab: MysqlLab, targets: list[DatabaseTarg
     assert (
         run(checks.db_query, good, sql=f"SELECT * FROM {TABLE}").status == "passed"
     )  # >= 1 row by default
-    like = f"SELECT COUNT(*) FROM {TABLE} WHERE transaction_id LIKE 'tx-%'"  # a bare % needs no escaping
+    # A bare % needs no escaping.
+    like = f"SELECT COUNT(*) FROM {TABLE} WHERE transaction_id LIKE 'tx-%'"
     assert run(checks.db_query, good, sql=like, equals="3").status == "passed"
     out = run(checks.db_query, bad, sql=f"SELECT * FROM {TABLE}", min_rows="1")
     assert out.status == "failed" and out.observed == "rows: 0 rows"
@@ -770,7 +771,8 @@ def test_replication_lag_not_applicable_on_the_primary(
 def test_pg_password_never_appears(
     pg_lab: PostgresLab, targets: list[DatabaseTarget], assert_no_leak: Any
 ) -> None:
-    """The server trusts 127.0.0.1, so a planted password is sent and ignored: it must still never show."""
+    """The server trusts 127.0.0.1, so a planted password is sent and ignored: it must still never
+    show."""
     password = planted_password("pg")
     db = db_target(dsn("postgresql", 5432, pg_lab.app_role, password, pg_lab.database), "pg-app")
     missing = db_target(
@@ -812,7 +814,7 @@ E2E_CHECKLIST = """\
 - [ ] Tables created with indexes <!-- golive: db_indexes table=ims_transaction_logs indexes=idx_status,idx_created_at id=DB-INDEXES -->
 - [ ] Sample data available for testing <!-- golive: db_query sql="SELECT COUNT(*) FROM ims_transaction_logs" equals=4 id=DB-SAMPLE -->
 - [ ] Service account created with least privileges <!-- golive: db_least_privilege privileges=SELECT,INSERT,UPDATE,DELETE schemas={database} others=false id=DB-PRIV -->
-"""
+"""  # noqa: E501 - checklist lines, verbatim
 
 
 @pytest.fixture
@@ -832,7 +834,10 @@ def test_a_write_in_db_query_fails_collection_with_one_line(
 ) -> None:
     db_project.makefile(
         ".md",
-        checklist='## Database\n- [ ] Clean up <!-- golive: db_query sql="DELETE FROM ims_transaction_logs" -->\n',
+        checklist=(
+            "## Database\n"
+            '- [ ] Clean up <!-- golive: db_query sql="DELETE FROM ims_transaction_logs" -->\n'
+        ),
     )
     result = db_project.runpytest("--golive=prod")
     result.stdout.fnmatch_lines(["*checklist.md*'DELETE' statements are not reads*"])

@@ -161,7 +161,8 @@ def test_command_version(host: Host) -> None:
     assert_status(
         run("command_version", host.target, command="no-such-command-x", present="false"), "passed"
     )
-    # A subcommand that does not exist makes the whole command absent ("docker compose" without the plugin).
+    # A subcommand that does not exist makes the whole command absent ("docker compose" without the
+    # plugin).
     assert_status(
         run("command_version", host.target, command="git no-such-subcommand", min_version="2.0"),
         "failed",
@@ -229,7 +230,7 @@ def test_process(host: Host) -> None:
     assert_status(run("process", host.target, name="no-such-daemon", running="false"), "passed")
 
 
-# --- network ---------------------------------------------------------------------------------------
+# --- network --------------------------------------------------------------------------------------
 
 
 def test_port_listening(host: Host) -> None:
@@ -410,7 +411,7 @@ def test_directory_permissions(host: Host, shared_dir: Path, fleet: Fleet) -> No
     )
 
 
-# --- log rotation, schedules, backups ----------------------------------------------------------------
+# --- log rotation, schedules, backups -------------------------------------------------------------
 
 LOGROTATE_CONF = """\
 # defaults
@@ -664,7 +665,8 @@ def _time_daemons() -> set[str]:
 
 
 def test_time_sync(fleet: Fleet, tmp_path: Path) -> None:
-    """Fails without a time daemon, passes while chronyd runs (in a fleet namespace, with no servers)."""
+    """Fails without a time daemon, passes while chronyd runs (in a fleet namespace, with no
+    servers)."""
     chronyd = shutil.which("chronyd") or "/usr/sbin/chronyd"
     require(os.path.exists(chronyd), "chronyd (chrony)")
     targets = [_target(fleet, "local://", "local"), _target(fleet, fleet.hosts[0].ssh_url, "ssh"),
@@ -734,7 +736,7 @@ def test_bad_parameters_are_one_line() -> None:
         REGISTRY.get("tcp_reachable_from").validate({})
 
 
-# --- faults ---------------------------------------------------------------------------------------------
+# --- faults ---------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("scheme", ["ssh", "paramiko"])
@@ -875,7 +877,7 @@ def test_pool_isolates_failing_hosts(fleet: Fleet) -> None:
         pool.close()
 
 
-# --- connection reuse --------------------------------------------------------------------------------
+# --- connection reuse -----------------------------------------------------------------------------
 
 def test_ssh_reuses_one_connection_per_host(fleet: Fleet) -> None:
     target = _target(fleet, fleet.hosts[1].ssh_url, "mux")
@@ -899,10 +901,10 @@ def test_ssh_without_multiplexing_leaves_no_socket(fleet: Fleet) -> None:
     target.close()
 
 
-# --- the fleet itself ----------------------------------------------------------------------------------
+# --- the fleet itself -----------------------------------------------------------------------------
 
 def test_build_fleet_teardown_leaves_nothing(fleet: Fleet, tmp_path: Path) -> None:
-    """A second, independent fleet (as a benchmark builds one) coexists and cleans up after itself."""
+    """A second, independent fleet (as a benchmark builds one) coexists and cleans up after it."""
     from support.fleet import build_fleet
 
     extra = build_fleet(1, tmp_path)
@@ -931,7 +933,7 @@ def test_build_fleet_teardown_leaves_nothing(fleet: Fleet, tmp_path: Path) -> No
     assert _target(fleet, fleet.hosts[0].ssh_url, "still").run("true").rc == 0
 
 
-# --- a whole run --------------------------------------------------------------------------------------
+# --- a whole run ----------------------------------------------------------------------------------
 
 def test_checklist_run_over_the_fleet(fleet: Fleet, golive_project) -> None:
     """A checklist over three hosts: the unreachable one gives one error line per item, quickly,

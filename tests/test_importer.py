@@ -418,7 +418,9 @@ UNSEEN_EXPECTED = {
     "Each node: 8+ CPU cores": "cpu min=8",
     "Each node: RAM of at least 16 GB": "memory min_gib=16",
     "Root volume 100 GB or larger": "disk_size path=/ min_gib=100",
-    "Spare space: 25 GB free on /var/lib/postgresql": "disk_free path=/var/lib/postgresql min_gib=25",
+    "Spare space: 25 GB free on /var/lib/postgresql": (
+        "disk_free path=/var/lib/postgresql min_gib=25"
+    ),
     "Runs on Ubuntu 22.04": "os distribution=ubuntu min_version=22.04",
     "OpenJDK 17 available": "command_version command=java min_version=17",
     "chrony keeps clocks in sync": "time_sync",
@@ -436,7 +438,9 @@ UNSEEN_EXPECTED = {
     "PostgreSQL 14+": "db_version min=14",
     "Schema migrated: tables invoices, payments exist": "db_tables tables=invoices,payments",
     "Replication lag below 5 s": "db_replication_lag max_seconds=5",
-    "Daily pg_dump backups in /srv/backups/pg": "newest_file_age directory=/srv/backups/pg max_age_hours=26",
+    "Daily pg_dump backups in /srv/backups/pg": (
+        "newest_file_age directory=/srv/backups/pg max_age_hours=26"
+    ),
     "On-call rota published": None,
     "CAB approval recorded": None,
 }
@@ -465,7 +469,10 @@ def test_an_unseen_checklist_is_bound_by_meaning(tmp_path: Path) -> None:
 
 
 def test_a_multi_line_item_is_annotated_where_its_paragraph_ends() -> None:
-    text = "# H\n\n- [ ] Minimum 4 vCPUs\\\n  on every node\n- [ ] 8 GB RAM  \n  per node\n\n> - [ ] 16 cores\n"
+    text = (
+        "# H\n\n- [ ] Minimum 4 vCPUs\\\n  on every node\n"
+        "- [ ] 8 GB RAM  \n  per node\n\n> - [ ] 16 cores\n"
+    )
     new, decisions = import_text(text)
     assert strip_bindings(new) == text
     lines = new.splitlines()

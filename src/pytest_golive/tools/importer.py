@@ -204,7 +204,7 @@ def comment(binding: str) -> str:
 
 
 def strip_bindings(text: str) -> str:
-    """The inverse of :func:`annotate` for comments it wrote (used to prove nothing else changed)."""
+    """The inverse of :func:`annotate` for the comments it wrote (proves nothing else changed)."""
     return re.sub(r" <!-- golive: [^\n]*? -->", "", text)
 
 
@@ -313,7 +313,8 @@ def variable_name(check: str, param: str, line: Line) -> str:
         text = f"{line.title} {line.context}".lower()
         topic = next((t for t, words in _TOPICS if re.search(words, line.title.lower())), None)
         topic = topic or next((t for t, words in _TOPICS if re.search(words, text)), "app")
-        return f"{topic}_{'file' if param == 'path' and check in ('file', 'certificate_file') else 'dir'}"
+        kind = "file" if param == "path" and check in ("file", "certificate_file") else "dir"
+        return f"{topic}_{kind}"
     return f"{check}_{param}"
 
 
@@ -802,7 +803,8 @@ def _short(text: str, width: int = 60) -> str:
 
 
 def find_config_for(path: Path, explicit: Path | None = None) -> Path | None:
-    """The ``golive.toml`` a checklist belongs to: given, in the working directory, or above the file."""
+    """The ``golive.toml`` a checklist belongs to: given, in the working directory, or above the
+    file."""
     if explicit is not None:
         return explicit
     for directory in (Path.cwd(), *path.resolve().parents):
@@ -829,7 +831,8 @@ def add_to_config(path: Path, write: bool, explicit: Path | None = None) -> str:
         text = config.read_text(encoding="utf-8")
         data = tomllib.loads(text)
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        return f'{config}: cannot read it ({exc}); add the checklist yourself:\n  checklists = ["{rel}"]'
+        return (f'{config}: cannot read it ({exc}); add the checklist yourself:\n'
+                f'  checklists = ["{rel}"]')
     listed = list(data.get("checklists") or [])
     for env in (data.get("environments") or {}).values():
         if isinstance(env, dict):
@@ -847,7 +850,8 @@ def add_to_config(path: Path, write: bool, explicit: Path | None = None) -> str:
         at = first_table.start() if first_table else len(text)
         new_text = text[:at] + new_line + "\n" + ("\n" if first_table else "") + text[at:]
     else:
-        return f'{config.name} does not run {rel} yet: add it to its checklists, e.g.\n  checklists = ["{rel}"]'
+        return (f'{config.name} does not run {rel} yet: add it to its checklists, e.g.\n'
+                f'  checklists = ["{rel}"]')
     if not write:
         return f"{config.name} does not run {rel} yet; without --dry-run import sets:\n  {new_line}"
     config.write_text(new_text, encoding="utf-8")
@@ -855,7 +859,8 @@ def add_to_config(path: Path, write: bool, explicit: Path | None = None) -> str:
 
 
 def scaffold_init(directory: Path, out: TextIO = sys.stdout) -> int:
-    """``golive init``: write the starter files into ``directory`` (see :mod:`pytest_golive.tools.scaffold`)."""
+    """``golive init``: write the starter files into ``directory`` (see
+    :mod:`pytest_golive.tools.scaffold`)."""
     from pytest_golive.tools.scaffold import scaffold_init as scaffold
 
     return scaffold(Path(directory), out)
