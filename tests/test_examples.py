@@ -579,6 +579,15 @@ def test_reimporting_an_example_checklist_changes_nothing(name: str, tmp_path: P
         cwd=tmp_path,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert copy.read_text(encoding="utf-8") == (EXAMPLES / name / "checklist.md").read_text(
-        encoding="utf-8"
-    )
+    # Every binding written by hand is kept as it is; a line without one may gain one as the
+    # catalog grows (an unmarked line is not a manual mark), and nothing else changes.
+    from pytest_golive.tools.importer import strip_bindings
+
+    before = (EXAMPLES / name / "checklist.md").read_text(encoding="utf-8").splitlines()
+    after = copy.read_text(encoding="utf-8").splitlines()
+    assert len(after) == len(before)
+    for old, new in zip(before, after, strict=True):
+        if "golive:" in old:
+            assert new == old
+        else:
+            assert strip_bindings(new) == old

@@ -65,12 +65,18 @@ _HUMAN = re.compile(
     r"on-?call|rota|escalation)\b"
 )
 #: Words about a history or a period of watching, which a check of the present cannot see.
-_OVER_TIME = re.compile(r"\b(no gaps|gaps in|over time|trends?|for the (first|next|last) \d+ ?(hours|days|h)|"
-                        r"for \d+ ?(hours|h)|during)\b")
+_OVER_TIME = re.compile(
+    r"\b(no gaps|gaps in|over time|trends?|for the (first|next|last) \d+ ?(hours|days|h)|"
+    r"for \d+ ?(hours|h)|during)\b"
+)
 #: A test script of the team's, named on the line: a whole-report check cannot tell that one ran.
-_NAMED_SCRIPT = re.compile(r"(^|\s)(python3?|bash|sh|node|\./)\s*[\w./-]*test[\w./-]*", re.MULTILINE)
+_NAMED_SCRIPT = re.compile(
+    r"(^|\s)(python3?|bash|sh|node|\./)\s*[\w./-]*test[\w./-]*", re.MULTILINE
+)
 _CONDITIONAL = re.compile(r"\((if|when|optional)\b|\bif (using|needed|applicable)\b")
-_WATCH = re.compile(r"\b(alerts?|alerting|dashboards?|monitor(ed|ing)?|trend|over time|for \d+ hours)\b")
+_WATCH = re.compile(
+    r"\b(alerts?|alerting|dashboards?|monitor(ed|ing)?|trend|over time|for \d+ hours)\b"
+)
 
 
 def _adjust(line: Line) -> float:
@@ -121,7 +127,9 @@ def _cpu(line: Line) -> Proposal | None:
     t = line.lower
     if not _has(rf"\b{_CPU}\b", t) or _has(_NOT_CAPACITY, t):
         return None
-    m = re.search(rf"(\d+)[\s-]*\+?\s*(?:x\s*)?(?:physical\s+|logical\s+|virtual\s+|cpu\s+)?{_CPU}\b", t)
+    m = re.search(
+        rf"(\d+)[\s-]*\+?\s*(?:x\s*)?(?:physical\s+|logical\s+|virtual\s+|cpu\s+)?{_CPU}\b", t
+    )
     m = m or re.search(rf"\b{_CPU}\b[^\d\n]{{0,25}}?(\d+)(?!\s*(?:ghz|mhz|\.\d|%))", t)
     if not m:
         if _has(r"sufficient|enough|minimum|at least|resources", t):
@@ -139,11 +147,16 @@ def _memory(line: Line) -> Proposal | None:
     m = _near_number(t, r"\b(?:ram|memory|mem)\b", _SIZE)
     if not m:
         if _has(r"sufficient|enough|minimum|at least|resources", t):
-            return Proposal([("memory", {"min_gib": "${min_memory_gib}"})], 0.7,
-                            "memory requirement without a size: the size is a variable")
+            return Proposal(
+                [("memory", {"min_gib": "${min_memory_gib}"})],
+                0.7,
+                "memory requirement without a size: the size is a variable",
+            )
         return None
     number, unit = m.group(1), m.group(2)
-    return Proposal([("memory", {"min_gib": _gib(number, unit)})], 0.9, f"memory {number} {unit.upper()}")
+    return Proposal(
+        [("memory", {"min_gib": _gib(number, unit)})], 0.9, f"memory {number} {unit.upper()}"
+    )
 
 
 _DISK = r"\b(?:disks?|storage|ssd|hdd|nvme|volumes?|drives?|space|partitions?|file ?systems?)\b"
@@ -168,7 +181,9 @@ def _disk(line: Line) -> Proposal | None:
     t = line.lower
     free = bool(_has(r"\b(free|available|left|remaining|headroom|spare)\b", t))
     paths = _paths(line.title)
-    if not (_has(_DISK, t) or (free and paths and re.search(_SIZE, t))) or _has(r"usage|utili[sz]|%|alert|threshold", t):
+    if not (_has(_DISK, t) or (free and paths and re.search(_SIZE, t))) or _has(
+        r"usage|utili[sz]|%|alert|threshold", t
+    ):
         return None
     if _has(r"\b(ram|memory)\b", t):
         return None
@@ -177,10 +192,16 @@ def _disk(line: Line) -> Proposal | None:
     m = _near_number(t, _DISK, _SIZE, 40) if _has(_DISK, t) else re.search(_SIZE, t)
     if not m:
         if _has(r"sufficient|enough|minimum|at least|space", t):
-            check = "disk_size" if _has(r"allocat\w*|size|capacity|provision\w*", t) else "disk_free"
+            check = (
+                "disk_size" if _has(r"allocat\w*|size|capacity|provision\w*", t) else "disk_free"
+            )
             var = "min_disk_gib" if check == "disk_size" else "min_free_gib"
-            return Proposal([(check, {"path": path, "min_gib": f"${{{var}}}"})], 0.7,
-                            "disk requirement without a size: the size is a variable", guessed)
+            return Proposal(
+                [(check, {"path": path, "min_gib": f"${{{var}}}"})],
+                0.7,
+                "disk requirement without a size: the size is a variable",
+                guessed,
+            )
         return None
     size = _gib(m.group(1), m.group(2))
     params = {"path": path, "min_gib": size}
@@ -209,13 +230,17 @@ def _os_versions(text: str) -> list[tuple[str, str, bool]]:
     """(distribution, version, or-later) triples named in ``text``."""
     found = []
     names = "|".join(f"(?P<{k}>{v})" for k, v in _DISTROS.items())
-    for m in re.finditer(rf"\b(?:{names})\b((?:\s*(?:/|,|or|and)?\s*v?\d+(?:\.\d+)?\+?(?:\s*lts)?)*)", text, re.I):
+    for m in re.finditer(
+        rf"\b(?:{names})\b((?:\s*(?:/|,|or|and)?\s*v?\d+(?:\.\d+)?\+?(?:\s*lts)?)*)", text, re.I
+    ):
         distro = next(k for k in _DISTROS if m.group(k))
         versions = re.findall(r"(\d+(?:\.\d+)?)(\+)?", m.group(m.lastindex or 0) or "")
         if not versions:
             found.append((distro, "", False))
         for number, plus in versions:
-            found.append((distro, number, bool(plus) or bool(_has(r"or (later|newer|higher|above)", text))))
+            found.append(
+                (distro, number, bool(plus) or bool(_has(r"or (later|newer|higher|above)", text)))
+            )
     return found
 
 
@@ -225,13 +250,21 @@ def _os(line: Line) -> Proposal | None:
     if not found:
         return None
     distros = ",".join(dict.fromkeys(d for d, _, _ in found))
-    minimums = {d: v for d, v, _ in reversed(found) if v}  # the lowest version named per distribution
+    minimums = {
+        d: v for d, v, _ in reversed(found) if v
+    }  # the lowest version named per distribution
     described = ", ".join(f"{d} {v}" if v else d for d, v, _ in found)
     if len(minimums) == 1 and len(set(d for d, _, _ in found)) == 1:
         version = next(iter(minimums.values()))
-        return Proposal([("os", {"distribution": distros, "min_version": version})], 0.85, f"operating system {described}")
+        return Proposal(
+            [("os", {"distribution": distros, "min_version": version})],
+            0.85,
+            f"operating system {described}",
+        )
     guessed = ("no min_version: the distributions name different versions",) if minimums else ()
-    return Proposal([("os", {"distribution": distros})], 0.8, f"operating system {described}", guessed)
+    return Proposal(
+        [("os", {"distribution": distros})], 0.8, f"operating system {described}", guessed
+    )
 
 
 _TOOLS = {
@@ -270,7 +303,11 @@ def _command_version(line: Line) -> Proposal | None:
         if not m:
             continue
         number = m.group(1)
-        if "." not in number and not m.group(2) and not _has(r"version|installed|available|runtime|\blts\b|present", t):
+        if (
+            "." not in number
+            and not m.group(2)
+            and not _has(r"version|installed|available|runtime|\blts\b|present", t)
+        ):
             continue
         command = "mvn" if command == "java_" else command
         return Proposal(
@@ -295,7 +332,16 @@ def _package(line: Line) -> Proposal | None:
     named = re.search(r"\bpackages?\s+`?([a-z0-9][a-z0-9+._-]+)`?", t) or re.search(
         r"`([a-z0-9][a-z0-9+._-]+)`\s+packages?", t
     )
-    if named and named.group(1) in ("installed", "present", "available", "are", "is", "and", "for", "from"):
+    if named and named.group(1) in (
+        "installed",
+        "present",
+        "available",
+        "are",
+        "is",
+        "and",
+        "for",
+        "from",
+    ):
         named = None
     if named:
         return Proposal([("package", {"name": named.group(1)})], 0.75, f"package {named.group(1)}")
@@ -317,18 +363,29 @@ def _names_from_code(code: str, verbs: str) -> list[str]:
 @rule
 def _user(line: Line) -> Proposal | None:
     t = line.lower
-    if not _has(r"\b(users?|accounts?)\b", t) or not _has(r"\b(create[sd]?|exists?|present|added|set up|runs? as)\b", t):
+    if not _has(r"\b(users?|accounts?)\b", t) or not _has(
+        r"\b(create[sd]?|exists?|present|added|set up|runs? as)\b", t
+    ):
         return None
     if _has(r"\bprivileges?\b|permission|grant", t):
         return None
-    if _has(r"\b(database|db|mysql|mariadb|postgres\w*|redis|sql|snowflake|iam|admin panel|cloud|google|aws|gcp|azure)\b", t):
+    if _has(
+        r"\b(database|db|mysql|mariadb|postgres\w*|redis|sql|snowflake|iam|admin panel|cloud|google|aws|gcp|azure)\b",
+        t,
+    ):
         return None
-    if not _has(r"\b(application|app|service|system|dedicated|non-?root|unprivileged|daemon|run ?as)\b", t):
+    if not _has(
+        r"\b(application|app|service|system|dedicated|non-?root|unprivileged|daemon|run ?as)\b", t
+    ):
         return None
-    names = _names_from_code(line.code, "useradd|adduser") or re.findall(r"[`'\"]([a-z_][\w.-]*)[`'\"]", line.marked)
+    names = _names_from_code(line.code, "useradd|adduser") or re.findall(
+        r"[`'\"]([a-z_][\w.-]*)[`'\"]", line.marked
+    )
     if names:
         return Proposal([("user", {"name": names[0]})], 0.8, f"user {names[0]}")
-    return Proposal([("user", {"name": "${app_user}"})], 0.75, "application user: its name is a variable")
+    return Proposal(
+        [("user", {"name": "${app_user}"})], 0.75, "application user: its name is a variable"
+    )
 
 
 _SERVICE_STATE = r"enabled|enable|auto-?start|on boot|running|started|active|up"
@@ -336,21 +393,47 @@ _SERVICE_STATE = r"enabled|enable|auto-?start|on boot|running|started|active|up"
 
 #: Daemons that are a host's own services, named as their units usually are.
 _DAEMONS = {
-    "nginx": "nginx", "apache2": "apache2", "httpd": "httpd", "haproxy": "haproxy", "fail2ban": "fail2ban",
-    "chronyd": "chronyd", "chrony": "chronyd", "sshd": "sshd", "docker": "docker", "containerd": "containerd",
-    "cron": "cron", "crond": "crond", "rsyslog": "rsyslog", "auditd": "auditd", "firewalld": "firewalld",
-    "node_exporter": "node_exporter", "prometheus": "prometheus", "grafana": "grafana-server",
-    "supervisor": "supervisor", "supervisord": "supervisord", "postfix": "postfix", "filebeat": "filebeat",
-    "fluentd": "fluentd", "fluent-bit": "fluent-bit", "telegraf": "telegraf", "datadog-agent": "datadog-agent",
+    "nginx": "nginx",
+    "apache2": "apache2",
+    "httpd": "httpd",
+    "haproxy": "haproxy",
+    "fail2ban": "fail2ban",
+    "chronyd": "chronyd",
+    "chrony": "chronyd",
+    "sshd": "sshd",
+    "docker": "docker",
+    "containerd": "containerd",
+    "cron": "cron",
+    "crond": "crond",
+    "rsyslog": "rsyslog",
+    "auditd": "auditd",
+    "firewalld": "firewalld",
+    "node_exporter": "node_exporter",
+    "prometheus": "prometheus",
+    "grafana": "grafana-server",
+    "supervisor": "supervisor",
+    "supervisord": "supervisord",
+    "postfix": "postfix",
+    "filebeat": "filebeat",
+    "fluentd": "fluentd",
+    "fluent-bit": "fluent-bit",
+    "telegraf": "telegraf",
+    "datadog-agent": "datadog-agent",
 }
 
 
 @rule
 def _daemon(line: Line) -> Proposal | None:
     t = line.lower
-    if not _has(r"\b(running|active|started|enabled|up and running)\b", t) or _has(r"\b(not|no longer|disabled|stopped)\b", t):
+    if not _has(r"\b(running|active|started|enabled|up and running)\b", t) or _has(
+        r"\b(not|no longer|disabled|stopped)\b", t
+    ):
         return None
-    found = [unit for word, unit in _DAEMONS.items() if re.search(rf"(?<![\w/-]){re.escape(word)}(?![\w/-])", t)]
+    found = [
+        unit
+        for word, unit in _DAEMONS.items()
+        if re.search(rf"(?<![\w/-]){re.escape(word)}(?![\w/-])", t)
+    ]
     if len(found) == 1:
         return Proposal([("service", {"name": found[0]})], 0.7, f"service {found[0]} running")
     return None
@@ -361,10 +444,15 @@ def _service(line: Line) -> Proposal | None:
     t = line.lower
     if not _has(r"\b(systemd|services?|daemons?|units?)\b", t):
         return None
-    if _has(r"\b(external|web ?service|soap|api|micro-?services?|service account|services? (is|are) (reachable|healthy))\b", t):
+    if _has(
+        r"\b(external|web ?service|soap|api|micro-?services?|service account|services? (is|are) (reachable|healthy))\b",
+        t,
+    ):
         return None
     names = re.findall(r"([\w@-]+)\.service\b", line.title + "\n" + line.code)
-    names = names or _names_from_code(line.code, r"systemctl\s+(?:enable|start|status|restart|is-active|is-enabled)(?:\s+--now)?")
+    names = names or _names_from_code(
+        line.code, r"systemctl\s+(?:enable|start|status|restart|is-active|is-enabled)(?:\s+--now)?"
+    )
     names = names or re.findall(r"`([\w@.-]+)`", line.marked)
     enabled = bool(_has(r"enable|auto-?start|on boot|boot", t + " " + line.code))
     running = bool(_has(r"running|started|\bactive\b|\bstart\b|status", t + " " + line.code))
@@ -372,11 +460,16 @@ def _service(line: Line) -> Proposal | None:
         return None
     if not names:
         if _has(rf"\b({_SERVICE_STATE}|created|configured)\b", t) and _has(r"systemd|services?", t):
-            return Proposal([("service", {"name": "${app_service}"})], 0.65,
-                            "which service is the team's: its unit name is a variable")
+            return Proposal(
+                [("service", {"name": "${app_service}"})],
+                0.65,
+                "which service is the team's: its unit name is a variable",
+            )
         return None
     # The service check requires running and enabled by default, which is what these lines mean.
-    state = " and ".join(w for w, on in (("enabled", enabled), ("running", running)) if on) or "present"
+    state = (
+        " and ".join(w for w, on in (("enabled", enabled), ("running", running)) if on) or "present"
+    )
     return Proposal([("service", {"name": names[0]})], 0.8, f"service {names[0]} {state}")
 
 
@@ -395,30 +488,47 @@ def _port_listening(line: Line) -> Proposal | None:
         return None
     m = re.search(r"\b(?:listen(?:s|ing)?\s+on\s+(?:port\s+)?|port\s+)(\d{2,5})\b", t)
     if m and _has(r"listen|open|bound|accept", t):
-        return Proposal([("port_listening", {"port": m.group(1)})], 0.75, f"port {m.group(1)} listening")
+        return Proposal(
+            [("port_listening", {"port": m.group(1)})], 0.75, f"port {m.group(1)} listening"
+        )
     if _has(r"\bports?\b.*\b(configured|open|listening|bound)\b", t):
-        return Proposal([("port_listening", {"port": "${app_port}"})], 0.65,
-                        "the service listens on its port (a variable)")
+        return Proposal(
+            [("port_listening", {"port": "${app_port}"})],
+            0.65,
+            "the service listens on its port (a variable)",
+        )
     return None
 
 
 @rule
 def _log_format(line: Line) -> Proposal | None:
     t = line.lower
-    m = re.search(r"\b(json|structured|logfmt|plain[- ]text)\s+logging\b|\blog(?:ging)? format\b.*\b(json|logfmt|text)\b", t)
+    m = re.search(
+        r"\b(json|structured|logfmt|plain[- ]text)\s+logging\b|\blog(?:ging)? format\b.*\b(json|logfmt|text)\b",
+        t,
+    )
     if m and _has(r"enabled|configured|set|on\b|used", t):
         fmt = (m.group(1) or m.group(2) or "json").replace("structured", "json")
-        return Proposal([("env_value", {"key": "LOG_FORMAT", "equals": fmt})], 0.45,
-                        "which setting turns it on? LOG_FORMAT is a guess", ("key=LOG_FORMAT",))
+        return Proposal(
+            [("env_value", {"key": "LOG_FORMAT", "equals": fmt})],
+            0.45,
+            "which setting turns it on? LOG_FORMAT is a guess",
+            ("key=LOG_FORMAT",),
+        )
     return None
 
 
 @rule
 def _reachable_from(line: Line) -> Proposal | None:
     t = line.lower
-    if not _has(r"reachable|accessible|connectivity|can connect|connection", t) or not _has(r"\bfrom\b", t):
+    if not _has(r"reachable|accessible|connectivity|can connect|connection", t) or not _has(
+        r"\bfrom\b", t
+    ):
         return None
-    if not _has(r"\bfrom (the )?(app\w*|application|web|each|all|every)?\s*(servers?|hosts?|nodes?|machines?|instances?|workers?)\b", t):
+    if not _has(
+        r"\bfrom (the )?(app\w*|application|web|each|all|every)?\s*(servers?|hosts?|nodes?|machines?|instances?|workers?)\b",
+        t,
+    ):
         return None
     if not line.code and not re.search(r"https?://|:\d{2,5}\b", line.title):
         return None
@@ -426,33 +536,51 @@ def _reachable_from(line: Line) -> Proposal | None:
     for url in re.findall(r"https?://[^\s`'\")\]]+", line.title + "\n" + line.code):
         parts = urlsplit(url)
         if parts.hostname:
-            found.append(f"{parts.hostname}:{parts.port or (443 if parts.scheme == 'https' else 80)}")
-    found += re.findall(r"\b((?:[a-z0-9-]+\.)+[a-z]{2,}:\d{2,5})\b", line.title + "\n" + line.code, re.I)
+            found.append(
+                f"{parts.hostname}:{parts.port or (443 if parts.scheme == 'https' else 80)}"
+            )
+    found += re.findall(
+        r"\b((?:[a-z0-9-]+\.)+[a-z]{2,}:\d{2,5})\b", line.title + "\n" + line.code, re.I
+    )
     found = list(dict.fromkeys(found))
     if len(found) == 1:
-        return Proposal([("tcp_reachable_from", {"to": found[0]})], 0.75, f"{found[0]} reachable from the hosts")
+        return Proposal(
+            [("tcp_reachable_from", {"to": found[0]})], 0.75, f"{found[0]} reachable from the hosts"
+        )
     if found:
         # Every destination the line names must be reachable: one check each.
-        return Proposal([("tcp_reachable_from", {"to": found[0]})], 0.75,
-                        f"{len(found)} destinations reachable from the hosts",
-                        also=[("tcp_reachable_from", {"to": d}) for d in found[1:]])
+        return Proposal(
+            [("tcp_reachable_from", {"to": found[0]})],
+            0.75,
+            f"{len(found)} destinations reachable from the hosts",
+            also=[("tcp_reachable_from", {"to": d}) for d in found[1:]],
+        )
     return None
 
 
 @rule
 def _time_sync(line: Line) -> Proposal | None:
-    if _has(r"\b(ntpd?|chrony\w*|timesyncd|time[- ]?sync\w*|clock (is |in )?(sync\w*|drift)|clocks? in sync)\b", line.lower):
+    if _has(
+        r"\b(ntpd?|chrony\w*|timesyncd|time[- ]?sync\w*|clock (is |in )?(sync\w*|drift)|clocks? in sync)\b",
+        line.lower,
+    ):
         return Proposal([("time_sync", {})], 0.8, "time synchronisation")
     return None
 
 
 @rule
 def _sysctl(line: Line) -> Proposal | None:
-    m = re.search(r"\b((?:vm|net|kernel|fs)\.[a-z0-9_.]+)\s*=\s*([\w.-]+)", line.title + " " + line.code, re.I)
+    m = re.search(
+        r"\b((?:vm|net|kernel|fs)\.[a-z0-9_.]+)\s*=\s*([\w.-]+)", line.title + " " + line.code, re.I
+    )
     if m:
         return Proposal(
-            [("sysctl", {"name": m.group(1), "value": m.group(2)}), ("sysctl", {"key": m.group(1), "value": m.group(2)})],
-            0.8, f"kernel parameter {m.group(1)}",
+            [
+                ("sysctl", {"name": m.group(1), "value": m.group(2)}),
+                ("sysctl", {"key": m.group(1), "value": m.group(2)}),
+            ],
+            0.8,
+            f"kernel parameter {m.group(1)}",
         )
     return None
 
@@ -473,10 +601,17 @@ def _sshd(line: Line) -> Proposal | None:
     if not _has(r"\bssh", t):
         return None
     if _has(r"root login|permitrootlogin", t):
-        return Proposal([("sshd_config", {"permit_root_login": "no"}), ("sshd_config", {})], 0.75, "sshd root login")
+        return Proposal(
+            [("sshd_config", {"permit_root_login": "no"}), ("sshd_config", {})],
+            0.75,
+            "sshd root login",
+        )
     if _has(r"password auth\w*|passwordauthentication|key[- ]?(only|based)", t):
-        return Proposal([("sshd_config", {"password_authentication": "no"}), ("sshd_config", {})], 0.75,
-                        "sshd password authentication")
+        return Proposal(
+            [("sshd_config", {"password_authentication": "no"}), ("sshd_config", {})],
+            0.75,
+            "sshd password authentication",
+        )
     if _has(r"harden\w*|configured|secured", t):
         return Proposal([("sshd_config", {})], 0.65, "sshd configuration")
     return None
@@ -490,7 +625,11 @@ def _logrotate(line: Line) -> Proposal | None:
     rules = re.findall(r"^\s*(/\S+)\s*\{", line.code, re.MULTILINE)
     paths = rules or [p for p in _paths(line.title + "\n" + line.code) if re.search(r"log", p)]
     if not paths:
-        return Proposal([("logrotate", {"path": "${log_file}"})], 0.7, "log rotation: the log file is a variable")
+        return Proposal(
+            [("logrotate", {"path": "${log_file}"})],
+            0.7,
+            "log rotation: the log file is a variable",
+        )
     # A rule's glob (/opt/app/logs/*.log) stands for the files it rotates: name one of them.
     path = re.sub(r"\*", "app", paths[0])
     params = {"path": path}
@@ -503,7 +642,9 @@ def _logrotate(line: Line) -> Proposal | None:
     if re.search(r"^\s*compress\s*$", line.code, re.MULTILINE):
         params["compress"] = "true"
     guessed = (f"path={path} (a file the rule {paths[0]} covers)",) if "*" in paths[0] else ()
-    return Proposal([("logrotate", params), ("logrotate", {"path": path})], 0.85, "log rotation", guessed)
+    return Proposal(
+        [("logrotate", params), ("logrotate", {"path": path})], 0.85, "log rotation", guessed
+    )
 
 
 def _max_age_hours(text: str) -> tuple[str, bool]:
@@ -523,9 +664,15 @@ def _backups(line: Line) -> Proposal | None:
     t = line.lower
     if not _has(r"\bbackups?\b|\bbacked up\b|\bsnapshots?\b|\bdumps?\b", t):
         return None
-    if _has(r"restor\w*|retention|off-?site|replicat\w*|bucket|encrypt\w*|tested|test\b|verify .*integrity", t):
+    if _has(
+        r"restor\w*|retention|off-?site|replicat\w*|bucket|encrypt\w*|tested|test\b|verify .*integrity",
+        t,
+    ):
         return None
-    if not _has(r"schedul\w*|automat\w*|daily|nightly|hourly|weekly|running|completed|configured|enabled|in place|implemented|successful|every (night|day|hour|week)|taken|recent", t):
+    if not _has(
+        r"schedul\w*|automat\w*|daily|nightly|hourly|weekly|running|completed|configured|enabled|in place|implemented|successful|every (night|day|hour|week)|taken|recent",
+        t,
+    ):
         return None
     paths = _paths(line.title + "\n" + line.code)
     # A directory the line does not name is the team's: /var/backups is fresh on any Debian host.
@@ -533,10 +680,15 @@ def _backups(line: Line) -> Proposal | None:
     hours, hours_guessed = _max_age_hours(t + " " + " ".join(lines_below(line)))
     guessed = tuple(g for g, on in ((f"max_age_hours={hours}", hours_guessed),) if on)
     params = {"directory": path, "max_age_hours": hours}
-    retention = re.search(r"(\d+)[- ]?days? retention|retention[^\d]{0,20}(\d+)[- ]?days?", " ".join(lines_below(line)))
+    retention = re.search(
+        r"(\d+)[- ]?days? retention|retention[^\d]{0,20}(\d+)[- ]?days?",
+        " ".join(lines_below(line)),
+    )
     if retention:
         params["retention_days"] = retention.group(1) or retention.group(2)
-    return Proposal([("newest_file_age", params)], 0.75 if paths else 0.7, "backups are recent", guessed)
+    return Proposal(
+        [("newest_file_age", params)], 0.75 if paths else 0.7, "backups are recent", guessed
+    )
 
 
 def lines_below(line: Line) -> list[str]:
@@ -547,8 +699,13 @@ def lines_below(line: Line) -> list[str]:
 @rule
 def _backup_retention(line: Line) -> Proposal | None:
     t = line.lower
-    m = re.search(r"(\d+)[- ]?days?\b.*\bretention|\bretention\b[^\d]{0,20}(\d+)[- ]?days?|\b(?:keep\w*|kept)\b.*?(\d+)[- ]?days?", t)
-    about_backups = _has(r"backup|dump|snapshot", t) or _has(r"backup|dump|snapshot", _nearest_context(line))
+    m = re.search(
+        r"(\d+)[- ]?days?\b.*\bretention|\bretention\b[^\d]{0,20}(\d+)[- ]?days?|\b(?:keep\w*|kept)\b.*?(\d+)[- ]?days?",
+        t,
+    )
+    about_backups = _has(r"backup|dump|snapshot", t) or _has(
+        r"backup|dump|snapshot", _nearest_context(line)
+    )
     if not about_backups:
         return None
     if not m:
@@ -568,11 +725,17 @@ def _backup_retention(line: Line) -> Proposal | None:
 @rule
 def _cron(line: Line) -> Proposal | None:
     t = line.lower
-    if not _has(r"\b(cron(job|tab)?|systemd timer|timer unit|scheduled job)\b", t) or _has(r"backup", t):
+    if not _has(r"\b(cron(job|tab)?|systemd timer|timer unit|scheduled job)\b", t) or _has(
+        r"backup", t
+    ):
         return None
     m = re.search(r"[`'\"]([\w@.-]+)[`'\"]", line.marked)
     if m:
-        return Proposal([("cron_or_timer", {"command": re.escape(m.group(1))})], 0.7, f"scheduled job {m.group(1)}")
+        return Proposal(
+            [("cron_or_timer", {"command": re.escape(m.group(1))})],
+            0.7,
+            f"scheduled job {m.group(1)}",
+        )
     return Proposal([("cron_or_timer", {})], 0.45, "which job? add command=REGEX")
 
 
@@ -586,17 +749,28 @@ def _file_mode(line: Line) -> Proposal | None:
     t = line.lower
     if not _has(r"permissions?|\bmode\b|chmod|readable", t + " " + line.code):
         return None
-    if _db_context(line, own_only=True) or _has(r"\b(iam|roles?|service|grants?|users?|accounts?)\b", t):
+    if _db_context(line, own_only=True) or _has(
+        r"\b(iam|roles?|service|grants?|users?|accounts?)\b", t
+    ):
         return None
-    if not _has(r"\bfiles?\b|chmod|\bdirector(y|ies)\b|\bfolders?\b|\bdirs?\b|" + _MODE, t + " " + line.code):
+    if not _has(
+        r"\bfiles?\b|chmod|\bdirector(y|ies)\b|\bfolders?\b|\bdirs?\b|" + _MODE, t + " " + line.code
+    ):
         return None
     if _has(r"\bdirector(y|ies)\b|\bdirs?\b|\bfolders?\b", t):
         return _directory_permissions(line)
     chmod = re.search(rf"chmod\s+(?:-\w+\s+)?{_MODE[2:-2]}\s+(\S+)", line.code)
     mode = re.search(_MODE, t)
-    paths = _paths(line.title) or re.findall(r"[`'\"]?(\.env[\w.]*|[\w./-]+\.(?:pem|key|env|conf|cfg|ini|toml|yaml|yml))[`'\"]?", line.title)
+    paths = _paths(line.title) or re.findall(
+        r"[`'\"]?(\.env[\w.]*|[\w./-]+\.(?:pem|key|env|conf|cfg|ini|toml|yaml|yml))[`'\"]?",
+        line.title,
+    )
     if chmod:
-        return Proposal([("file", {"path": chmod.group(2), "mode": chmod.group(1).zfill(4)})], 0.8, "file mode from chmod")
+        return Proposal(
+            [("file", {"path": chmod.group(2), "mode": chmod.group(1).zfill(4)})],
+            0.8,
+            "file mode from chmod",
+        )
     if mode:
         digits = mode.group(1).lstrip("0").zfill(3)
         candidates: list[tuple[str, dict[str, str]]] = []
@@ -607,21 +781,30 @@ def _file_mode(line: Line) -> Proposal | None:
         candidates.append(("file_mode", {"max": digits}))
         return Proposal(candidates, 0.75, f"file mode {digits}")
     if _has(r"\b(set|correct\w*|configured|in place|restricted)\b", t):
-        return Proposal([("file_mode", {})], 0.65, "file permissions: the configured files are owner-only")
+        return Proposal(
+            [("file_mode", {})], 0.65, "file permissions: the configured files are owner-only"
+        )
     return Proposal([("file_mode", {})], 0.35, "file permissions: which file and which mode?")
 
 
 def _directory_permissions(line: Line) -> Proposal:
     chmod = re.search(r"chmod\s+(?:-\w+\s+)?(0?[0-7]{3,4})\s+(\S+)", line.code)
     chown = re.search(r"chown\s+(?:-\w+\s+)?([\w.-]+)(?::([\w.-]+))?\s+(\S+)", line.code)
-    path = (chmod and chmod.group(2)) or (chown and chown.group(3)) or next(iter(_paths(line.title)), None)
+    path = (
+        (chmod and chmod.group(2))
+        or (chown and chown.group(3))
+        or next(iter(_paths(line.title)), None)
+    )
     if not path:
         writable = _has(r"writ\w*", line.lower)
         params = {"path": "${data_dir}"}
         if writable:
             params["writable_by"] = "${app_user}"
-        return Proposal([("directory_permissions", params), ("directory_permissions", {"path": "${data_dir}"})],
-                        0.65, "directory permissions: the directory is a variable")
+        return Proposal(
+            [("directory_permissions", params), ("directory_permissions", {"path": "${data_dir}"})],
+            0.65,
+            "directory permissions: the directory is a variable",
+        )
     params = {"path": path}
     if chmod:
         params["mode"] = chmod.group(1).zfill(4)
@@ -631,16 +814,23 @@ def _directory_permissions(line: Line) -> Proposal:
     if chown and chown.group(2):
         full["group"] = chown.group(2)
     return Proposal(
-        [("directory_permissions", full), ("directory_permissions", params), ("directory_permissions", {"path": path}),
-         ("file", {**full, "type": "directory"})],
-        0.75, f"directory {path}",
+        [
+            ("directory_permissions", full),
+            ("directory_permissions", params),
+            ("directory_permissions", {"path": path}),
+            ("file", {**full, "type": "directory"}),
+        ],
+        0.75,
+        f"directory {path}",
     )
 
 
 @rule
 def _file_present(line: Line) -> Proposal | None:
     t = line.lower
-    if not _has(r"\b(present|exists?|in place|deployed|installed)\b", t) or not _has(r"\bfiles?\b|\bconfig", t):
+    if not _has(r"\b(present|exists?|in place|deployed|installed)\b", t) or not _has(
+        r"\bfiles?\b|\bconfig", t
+    ):
         return None
     paths = _paths(line.title)
     if paths:
@@ -648,7 +838,9 @@ def _file_present(line: Line) -> Proposal | None:
     return None
 
 
-_RELATIVE_FILE = re.compile(r"`?((?:[\w.-]+/)*[\w-]+\.(?:config|conf|cfg|ini|toml|ya?ml|json|env|xml|properties|pem|crt))`?")
+_RELATIVE_FILE = re.compile(
+    r"`?((?:[\w.-]+/)*[\w-]+\.(?:config|conf|cfg|ini|toml|ya?ml|json|env|xml|properties|pem|crt))`?"
+)
 
 
 @rule
@@ -668,13 +860,23 @@ def _relative_file(line: Line) -> Proposal | None:
 @rule
 def _virtualenv(line: Line) -> Proposal | None:
     t = line.lower
-    if not _has(r"virtual ?env\w*|\bvenv\b", t) or not _has(r"created|exists?|present|in place|set up", t):
+    if not _has(r"virtual ?env\w*|\bvenv\b", t) or not _has(
+        r"created|exists?|present|in place|set up", t
+    ):
         return None
     if _has(r"tested|dependencies", t):
         return None
     m = re.search(r"-m\s+venv\s+(\S+)", line.code)
-    where = "${app_dir}/" + m.group(1) if m and not m.group(1).startswith("/") else (m.group(1) if m else "${venv_dir}")
-    return Proposal([("file", {"path": f"{where}/bin/python"})], 0.7, "the virtual environment's interpreter exists")
+    where = (
+        "${app_dir}/" + m.group(1)
+        if m and not m.group(1).startswith("/")
+        else (m.group(1) if m else "${venv_dir}")
+    )
+    return Proposal(
+        [("file", {"path": f"{where}/bin/python"})],
+        0.7,
+        "the virtual environment's interpreter exists",
+    )
 
 
 @rule
@@ -686,32 +888,58 @@ def _usage(line: Line) -> Proposal | None:
         return None
     check = "cpu_usage" if kind.group(1) == "cpu" else "memory_usage"
     m = re.search(r"(?:<|below|under|less than|at most|max(?:imum)?)\s*(\d+(?:\.\d+)?)\s*%", t)
-    budget = m.group(1) if m else ("${max_cpu_percent}" if check == "cpu_usage" else "${max_memory_percent}")
-    return Proposal([(check, {"max_percent": budget})], 0.7 if m else 0.65,
-                    f"{kind.group(1).upper()} in use below {budget}%")
+    budget = (
+        m.group(1)
+        if m
+        else ("${max_cpu_percent}" if check == "cpu_usage" else "${max_memory_percent}")
+    )
+    return Proposal(
+        [(check, {"max_percent": budget})],
+        0.7 if m else 0.65,
+        f"{kind.group(1).upper()} in use below {budget}%",
+    )
 
 
 @rule
 def _setting_configured(line: Line) -> Proposal | None:
     """A setting the application reads is set ("Redis connection string configured", "API key generated")."""
     t = line.lower
-    m = re.search(r"\b((?:[a-z][\w-]*\s+){0,3}?(?:connection string|url|urls|dsn|username|api key|secret key|"
-                  r"secrets|secret|token|password))\s+(?:is\s+|are\s+)?(configured|set|generated|obtained|provided|"
-                  r"defined|created|in place)\b", t)
-    if not m or _env_keys(line) or _has(r"\b(manager|vault|rotation|policy|policies|encrypt\w*)\b", t):
+    m = re.search(
+        r"\b((?:[a-z][\w-]*\s+){0,3}?(?:connection string|url|urls|dsn|username|api key|secret key|"
+        r"secrets|secret|token|password))\s+(?:is\s+|are\s+)?(configured|set|generated|obtained|provided|"
+        r"defined|created|in place)\b",
+        t,
+    )
+    if (
+        not m
+        or _env_keys(line)
+        or _has(r"\b(manager|vault|rotation|policy|policies|encrypt\w*)\b", t)
+    ):
         return None
-    words = [w for w in re.findall(r"[a-z0-9]+", m.group(1)) if w not in ("the", "all", "production", "prod")]
+    words = [
+        w
+        for w in re.findall(r"[a-z0-9]+", m.group(1))
+        if w not in ("the", "all", "production", "prod")
+    ]
     name = "_".join(words[-4:])
-    return Proposal([("env_required", {"keys": f"${{{name}_key}}"})], 0.65,
-                    f"the setting holding the {m.group(1)} is set (its key name is a variable)")
+    return Proposal(
+        [("env_required", {"keys": f"${{{name}_key}}"})],
+        0.65,
+        f"the setting holding the {m.group(1)} is set (its key name is a variable)",
+    )
 
 
 @rule
 def _sample_data(line: Line) -> Proposal | None:
     t = line.lower
-    if _has(r"\b(sample|seed|test|reference|initial)\s+data\b", t) and _has(r"available|loaded|present|exists?|imported", t):
-        return Proposal([("db_query", {"sql": "${sample_data_query}", "min_rows": "1"})], 0.65,
-                        "a query returns rows (the query is a variable)")
+    if _has(r"\b(sample|seed|test|reference|initial)\s+data\b", t) and _has(
+        r"available|loaded|present|exists?|imported", t
+    ):
+        return Proposal(
+            [("db_query", {"sql": "${sample_data_query}", "min_rows": "1"})],
+            0.65,
+            "a query returns rows (the query is a variable)",
+        )
     return None
 
 
@@ -727,7 +955,11 @@ def _url_paths(line: Line) -> list[str]:
             found.append(path)
     for span in re.findall(r"`(/[\w./{}-]*)`|\((/[\w./-]+)\)", line.marked):
         found.extend(s for s in span if s)
-    found += [p for p in _paths(line.title) if p not in found and not p.startswith(("/etc", "/var", "/opt", "/usr"))]
+    found += [
+        p
+        for p in _paths(line.title)
+        if p not in found and not p.startswith(("/etc", "/var", "/opt", "/usr"))
+    ]
     return list(dict.fromkeys(found))
 
 
@@ -735,32 +967,55 @@ def _url_paths(line: Line) -> list[str]:
 def _health(line: Line) -> Proposal | None:
     t = line.lower
     kind = _has(r"\b(health|healthz|readiness|ready|liveness|live|status page|heartbeat|ping)\b", t)
-    if not kind or _has(r"every \d|alert|dashboards?|for \d+ ?h|\d+[- ]?hours?|consecutive|monitor", t):
+    if not kind or _has(
+        r"every \d|alert|dashboards?|for \d+ ?h|\d+[- ]?hours?|consecutive|monitor", t
+    ):
         return None
-    if not _has(r"endpoint|url|check|respond\w*|accessible|reachable|returns?|passing|\bok\b|\b200\b|\bup\b|available|/", t):
+    if not _has(
+        r"endpoint|url|check|respond\w*|accessible|reachable|returns?|passing|\bok\b|\b200\b|\bup\b|available|/",
+        t,
+    ):
         return None
     if _has(r"\b(database|db|redis|mysql|postgres\w*|services? healthy|all services)\b", t):
         return None
     paths = [p for p in _url_paths(line) if re.search(r"health|ready|live|status|ping|alive", p)]
     word = kind.group(1)
-    default = "/ready" if word in ("readiness", "ready") else "/live" if word in ("liveness", "live") else "/health"
+    default = (
+        "/ready"
+        if word in ("readiness", "ready")
+        else "/live"
+        if word in ("liveness", "live")
+        else "/health"
+    )
     path = paths[0] if paths else default
     guessed = () if paths else (f"path={path}",)
     params = {"path": path}
-    status = re.search(r"\b(?:returns?|answers?|with|responds? with)\s+(?:http\s+)?([1-5]\d\d)\b", t)
+    status = re.search(
+        r"\b(?:returns?|answers?|with|responds? with)\s+(?:http\s+)?([1-5]\d\d)\b", t
+    )
     if status:
         params["expect"] = status.group(1)
-    return Proposal([("http_status", params)], 0.8 if paths else 0.7, f"health endpoint {path}", guessed)
+    return Proposal(
+        [("http_status", params)], 0.8 if paths else 0.7, f"health endpoint {path}", guessed
+    )
 
 
 @rule
 def _endpoint_reachable(line: Line) -> Proposal | None:
     t = line.lower
-    if not _has(r"\b(endpoints?|api|url|page|site|frontend|dashboard)\b", t) and not _url_paths(line):
+    if not _has(r"\b(endpoints?|api|url|page|site|frontend|dashboard)\b", t) and not _url_paths(
+        line
+    ):
         return None
-    if not _has(r"respond\w*|accessible|reachable|loads?|returns?\b|answers?\b|available|\bup\b|exposed|served|works|live\b", t):
+    if not _has(
+        r"respond\w*|accessible|reachable|loads?|returns?\b|answers?\b|available|\bup\b|exposed|served|works|live\b",
+        t,
+    ):
         return None
-    if _has(r"external|third|soap|snowflake|google|notion|openai|crm|docs?\b|documentation|swagger|openapi", t):
+    if _has(
+        r"external|third|soap|snowflake|google|notion|openai|crm|docs?\b|documentation|swagger|openapi",
+        t,
+    ):
         return None
     paths = _url_paths(line)
     if paths:
@@ -769,13 +1024,22 @@ def _endpoint_reachable(line: Line) -> Proposal | None:
         if status:
             params["expect"] = status.group(1)
         return Proposal([("http_status", params)], 0.75, f"endpoint {paths[0]} answers")
-    if _has(r"\b(frontend|site|page|home ?page|web ?app)\b", t) and _has(r"loads?|available|up\b|accessible|answers?|returns?|respond\w*", t):
+    if _has(r"\b(frontend|site|page|home ?page|web ?app)\b", t) and _has(
+        r"loads?|available|up\b|accessible|answers?|returns?|respond\w*", t
+    ):
         status = re.search(r"\b([1-5]\d\d)\b", t)
-        return Proposal([("http_status", {"path": "/", **({"expect": status.group(1)} if status else {})})], 0.7,
-                        "the front page answers")
+        return Proposal(
+            [("http_status", {"path": "/", **({"expect": status.group(1)} if status else {})})],
+            0.7,
+            "the front page answers",
+        )
     if _has(r"\b(api )?endpoints?\b", t) and _has(r"respond\w*|answer\w*", t):
-        return Proposal([("http_status", {"path": "${api_path}"})], 0.65,
-                        "an API path answers (a variable); every endpoint a person covers", attest=True)
+        return Proposal(
+            [("http_status", {"path": "${api_path}"})],
+            0.65,
+            "an API path answers (a variable); every endpoint a person covers",
+            attest=True,
+        )
     return Proposal([("http_status", {"path": "/"})], 0.45, "which path? endpoint answers")
 
 
@@ -784,7 +1048,10 @@ def _openapi(line: Line) -> Proposal | None:
     t = line.lower
     if not _has(r"swagger|openapi|api (docs?|documentation|reference)\b|\bredoc\b", t):
         return None
-    if not _has(r"accessible|available|served|published|reachable|online|loads?|exposed|disabled|hidden|up\b", t):
+    if not _has(
+        r"accessible|available|served|published|reachable|online|loads?|exposed|disabled|hidden|up\b",
+        t,
+    ):
         return None
     paths = [p for p in _url_paths(line) if re.search(r"doc|swagger|openapi|redoc", p)]
     candidates: list[tuple[str, dict[str, str]]] = []
@@ -800,16 +1067,19 @@ def _openapi(line: Line) -> Proposal | None:
 @rule
 def _https_redirect(line: Line) -> Proposal | None:
     t = line.lower
-    if _has(r"\bhttp\b.*\bhttps\b|\bhttps\b.*\b(redirect|forced|enforced|only)\b|\bredirect\w*\b.*\bhttps\b", t) and _has(
-        r"redirect|forc|enforc|only", t
-    ):
+    if _has(
+        r"\bhttp\b.*\bhttps\b|\bhttps\b.*\b(redirect|forced|enforced|only)\b|\bredirect\w*\b.*\bhttps\b",
+        t,
+    ) and _has(r"redirect|forc|enforc|only", t):
         return Proposal([("https_redirect", {})], 0.85, "plain HTTP redirects to HTTPS")
     return None
 
 
 @rule
 def _compression(line: Line) -> Proposal | None:
-    if _has(r"\b(gzip|brotli|deflate|compression)\b", line.lower) and not _has(r"\blogs?\b|backup|image|rotat", line.lower):
+    if _has(r"\b(gzip|brotli|deflate|compression)\b", line.lower) and not _has(
+        r"\blogs?\b|backup|image|rotat", line.lower
+    ):
         return Proposal([("compression", {})], 0.8, "responses are compressed")
     return None
 
@@ -818,20 +1088,29 @@ def _compression(line: Line) -> Proposal | None:
 def _cache_headers(line: Line) -> Proposal | None:
     t = line.lower
     paths = [p for p in _url_paths(line) if re.search(r"\.\w{2,5}$|static|assets", p)]
-    if _has(r"cache-control|caching headers?|cache headers?|expires headers?|etag|"
-            r"cach\w* (lifetimes?|max-?age|expir\w*)|(long|far-future) cach\w*", t) or (
-        _has(r"static (files?|assets?|content).*cach|cach\w* .*static", t)
-    ):
+    if _has(
+        r"cache-control|caching headers?|cache headers?|expires headers?|etag|"
+        r"cach\w* (lifetimes?|max-?age|expir\w*)|(long|far-future) cach\w*",
+        t,
+    ) or (_has(r"static (files?|assets?|content).*cach|cach\w* .*static", t)):
         if paths:
-            return Proposal([("cache_headers", {"path": paths[0]})], 0.8, f"{paths[0]} is cacheable")
-        return Proposal([("cache_headers", {"path": "${static_asset}"})], 0.7,
-                        "static files cacheable: which asset is a variable")
+            return Proposal(
+                [("cache_headers", {"path": paths[0]})], 0.8, f"{paths[0]} is cacheable"
+            )
+        return Proposal(
+            [("cache_headers", {"path": "${static_asset}"})],
+            0.7,
+            "static files cacheable: which asset is a variable",
+        )
     return None
 
 
 @rule
 def _security_headers(line: Line) -> Proposal | None:
-    if _has(r"security headers|\bhsts\b|strict-transport|content-security-policy|\bcsp\b|x-frame-options|x-content-type", line.lower):
+    if _has(
+        r"security headers|\bhsts\b|strict-transport|content-security-policy|\bcsp\b|x-frame-options|x-content-type",
+        line.lower,
+    ):
         return Proposal([("security_headers", {})], 0.85, "security headers")
     return None
 
@@ -841,7 +1120,10 @@ def _cors(line: Line) -> Proposal | None:
     t = line.lower
     if not _has(r"\bcors\b|cross-origin|allowed origins", t):
         return None
-    sure = _has(r"restrict|production|not \[?\W*\*|specific|allow-?list|white-?list|limited|only|domains?", t)
+    sure = _has(
+        r"restrict|production|not \[?\W*\*|specific|allow-?list|white-?list|limited|only|domains?",
+        t,
+    )
     origins = re.findall(r"https?://[\w.-]+(?::\d+)?", line.title)
     params = {"allowed_origins": ",".join(origins)} if origins else {}
     return Proposal([("cors", params)], 0.85 if sure else 0.65, "CORS restricted")
@@ -850,30 +1132,46 @@ def _cors(line: Line) -> Proposal | None:
 @rule
 def _auth_required(line: Line) -> Proposal | None:
     t = line.lower
-    if _has(r"(authentication|auth|login|token|api key)s? (is |are )?(required|enforced|mandatory)|unauthenticated|"
-            r"requires? (an? )?(authentication|auth\w*|login|token|api key|credentials)|"
-            r"without (a )?(token|credentials|auth\w*)|endpoints? (are )?(protected|secured)|\b401\b", t):
+    if _has(
+        r"(authentication|auth|login|token|api key)s? (is |are )?(required|enforced|mandatory)|unauthenticated|"
+        r"requires? (an? )?(authentication|auth\w*|login|token|api key|credentials)|"
+        r"without (a )?(token|credentials|auth\w*)|endpoints? (are )?(protected|secured)|\b401\b",
+        t,
+    ):
         paths = _url_paths(line)
         if paths:
-            return Proposal([("auth_required", {"path": paths[0]})], 0.75, f"{paths[0]} requires authentication")
-        return Proposal([("auth_required", {"path": "${protected_path}"})], 0.7,
-                        "authentication required: the protected path is a variable")
+            return Proposal(
+                [("auth_required", {"path": paths[0]})], 0.75, f"{paths[0]} requires authentication"
+            )
+        return Proposal(
+            [("auth_required", {"path": "${protected_path}"})],
+            0.7,
+            "authentication required: the protected path is a variable",
+        )
     if _has(r"\b(authentication|auth|login)\b.*\b(works|enabled|configured|working)\b", t):
-        return Proposal([("auth_required", {"path": "${protected_path}"})], 0.65,
-                        "anonymous requests are refused (the protected path is a variable); logging in a person tries",
-                        attest=True)
+        return Proposal(
+            [("auth_required", {"path": "${protected_path}"})],
+            0.65,
+            "anonymous requests are refused (the protected path is a variable); "
+            "logging in a person tries",
+            attest=True,
+        )
     return None
 
 
 @rule
 def _rate_limit(line: Line) -> Proposal | None:
     t = line.lower
-    if _has(r"rate[- ]?limit\w*|throttl\w*", t) and _has(r"configured|enabled|in place|active|enforced|set up|applied", t):
+    if _has(r"rate[- ]?limit\w*|throttl\w*", t) and _has(
+        r"configured|enabled|in place|active|enforced|set up|applied", t
+    ):
         return Proposal([("rate_limited", {})], 0.75, "rate limiting")
     return None
 
 
-_LATENCY = r"(response times?|latency|p\d\d|\d\d(?:th|st|nd) percentile|ttfb|time to first byte|page load)"
+_LATENCY = (
+    r"(response times?|latency|p\d\d|\d\d(?:th|st|nd) percentile|ttfb|time to first byte|page load)"
+)
 
 
 @rule
@@ -881,11 +1179,17 @@ def _latency(line: Line) -> Proposal | None:
     t = line.lower
     if not _has(_LATENCY, t) or _has(r"alert|monitor|dashboard", t):
         return None
-    m = re.search(r"(?:<|≤|<=|under|below|within|less than|max(?:imum)?|at most)\s*(\d+(?:\.\d+)?)\s*(ms|milliseconds?|s|secs?|seconds?)\b", t)
+    m = re.search(
+        r"(?:<|≤|<=|under|below|within|less than|max(?:imum)?|at most)\s*(\d+(?:\.\d+)?)\s*(ms|milliseconds?|s|secs?|seconds?)\b",
+        t,
+    )
     if not m:
         if _has(r"\bsla\b|budget|acceptable|target", t):
-            return Proposal([("http_latency", {"p95_ms": "${max_latency_ms}"})], 0.7,
-                            "latency within a budget: the budget is a variable")
+            return Proposal(
+                [("http_latency", {"p95_ms": "${max_latency_ms}"})],
+                0.7,
+                "latency within a budget: the budget is a variable",
+            )
         return Proposal([("http_latency", {})], 0.4, "latency budget: add max_ms=N")
     value = float(m.group(1)) * (1 if m.group(2).startswith("m") else 1000)
     pct = re.search(r"\bp(\d\d(?:\.\d+)?)\b|\b(\d\d(?:\.\d+)?)(?:th|st|nd|rd)? percentile", t)
@@ -894,7 +1198,10 @@ def _latency(line: Line) -> Proposal | None:
     guessed: tuple[str, ...] = ()
     if pct:
         p = pct.group(1) or pct.group(2)
-        candidates += [("http_latency", {f"p{p}_ms": max_ms}), ("http_latency", {"max_ms": max_ms, "percentile": p})]
+        candidates += [
+            ("http_latency", {f"p{p}_ms": max_ms}),
+            ("http_latency", {"max_ms": max_ms, "percentile": p}),
+        ]
     elif _has(r"median|typical|average|p50", t):
         candidates.append(("http_latency", {"p50_ms": max_ms}))
     else:
@@ -923,33 +1230,58 @@ def _tls(line: Line) -> Proposal | None:
         return None
     if _db_context(line):
         return None
-    if _has(r"monitor|alert|renewal|auto-?renew|rotation|expiration monitoring|pinning|client cert", t):
+    if _has(
+        r"monitor|alert|renewal|auto-?renew|rotation|expiration monitoring|pinning|client cert", t
+    ):
         if _has(r"renew", t) and not _has(r"monitor|alert", t):
-            return Proposal([("tls_certificate", {"min_days": "30"}), ("tls_certificate", {})], 0.45,
-                            "renewal is a process; a check can only see the current expiry")
+            return Proposal(
+                [("tls_certificate", {"min_days": "30"}), ("tls_certificate", {})],
+                0.45,
+                "renewal is a process; a check can only see the current expiry",
+            )
         return None
-    protocols = re.search(r"tls\s*v?(1\.[0-3])\s*(\+|(?:or|and) (?:higher|later|above|newer)|only|minimum)|"
-                          r"(?:min(?:imum)?|at least)\s+tls\s*v?(1\.[0-3])", t)
-    if protocols or _has(r"(sslv[23]|tls ?v?1\.[01])\b.*\b(disabled|off|refused|rejected|not (allowed|accepted|supported))|weak (ciphers|protocols)", t):
+    protocols = re.search(
+        r"tls\s*v?(1\.[0-3])\s*(\+|(?:or|and) (?:higher|later|above|newer)|only|minimum)|"
+        r"(?:min(?:imum)?|at least)\s+tls\s*v?(1\.[0-3])",
+        t,
+    )
+    if protocols or _has(
+        r"(sslv[23]|tls ?v?1\.[01])\b.*\b(disabled|off|refused|rejected|not (allowed|accepted|supported))|weak (ciphers|protocols)",
+        t,
+    ):
         version = (protocols and (protocols.group(1) or protocols.group(3))) or "1.2"
-        spellings = [("tls_protocols", {"minimum": f"TLSv{version}"}), ("tls_protocols", {"min_version": version})]
+        spellings = [
+            ("tls_protocols", {"minimum": f"TLSv{version}"}),
+            ("tls_protocols", {"min_version": version}),
+        ]
         return Proposal(spellings, 0.8, f"TLS >= {version}")
     files = [p for p in _paths(line.title + "\n" + line.code) if re.search(r"\.(pem|crt|cer)$", p)]
     if files:
-        return Proposal([("certificate_file", {"path": files[0]})], 0.8, f"certificate file {files[0]}")
+        return Proposal(
+            [("certificate_file", {"path": files[0]})], 0.8, f"certificate file {files[0]}"
+        )
     if not _has(r"certif|\bcerts?\b|ssl|tls|https", t):
         return None
     days = re.search(r"(\d+)\s*\+?\s*days?", t)
-    if not _has(r"install\w*|valid|obtain\w*|configured|enabled|in place|working|expir\w*|trusted|chain|served|present|https", t):
+    if not _has(
+        r"install\w*|valid|obtain\w*|configured|enabled|in place|working|expir\w*|trusted|chain|served|present|https",
+        t,
+    ):
         return None
     candidates: list[tuple[str, dict[str, str]]] = []
     if days:
         d = days.group(1)
-        candidates += [("tls_certificate", {"min_days": d}), ("tls_certificate", {"days": d}),
-                       ("tls_certificate", {"min_days_left": d}), ("tls_certificate", {"min_valid_days": d})]
+        candidates += [
+            ("tls_certificate", {"min_days": d}),
+            ("tls_certificate", {"days": d}),
+            ("tls_certificate", {"min_days_left": d}),
+            ("tls_certificate", {"min_valid_days": d}),
+        ]
     else:
         candidates.append(("tls_certificate", {}))
-    return Proposal(candidates, 0.85 if days or _has(r"certif|\bcerts?\b", t) else 0.7, "TLS certificate valid")
+    return Proposal(
+        candidates, 0.85 if days or _has(r"certif|\bcerts?\b", t) else 0.7, "TLS certificate valid"
+    )
 
 
 # configuration and secrets -----------------------------------------------------------
@@ -964,11 +1296,18 @@ def _env_value(line: Line) -> Proposal | None:
         return Proposal([("env_value", {"key": key, "equals": value})], 0.9, f"{key}={value}")
     if pairs:
         key, value = pairs[0]
-        return Proposal([("env_value", {"key": key, "equals": value})], 0.45,
-                        f"{len(pairs)} settings on one line: split the line, one binding each")
+        return Proposal(
+            [("env_value", {"key": key, "equals": value})],
+            0.45,
+            f"{len(pairs)} settings on one line: split the line, one binding each",
+        )
     t = line.lower
-    if _has(r"\bdebug\b( mode)?\s*(is\s+)?(disabled|off|false|turned off)|\bno debug\b|disable debug", t):
-        return Proposal([("env_value", {"key": "DEBUG", "equals": "false"})], 0.75, "debug off", ("key=DEBUG",))
+    if _has(
+        r"\bdebug\b( mode)?\s*(is\s+)?(disabled|off|false|turned off)|\bno debug\b|disable debug", t
+    ):
+        return Proposal(
+            [("env_value", {"key": "DEBUG", "equals": "false"})], 0.75, "debug off", ("key=DEBUG",)
+        )
     return None
 
 
@@ -986,43 +1325,89 @@ def _log_level(line: Line) -> Proposal | None:
         if _KEY_LISTING.match(line.marked.strip()):
             # The setting itself, listed with its default: any valid level (the importer
             # makes a line with a default non-blocking).
-            return Proposal([("env_value", {"key": "LOG_LEVEL", "one_of": "DEBUG,INFO,WARNING,ERROR,CRITICAL",
-                                            "ignore_case": "true"})], 0.7, "LOG_LEVEL is a valid level")
+            return Proposal(
+                [
+                    (
+                        "env_value",
+                        {
+                            "key": "LOG_LEVEL",
+                            "one_of": "DEBUG,INFO,WARNING,ERROR,CRITICAL",
+                            "ignore_case": "true",
+                        },
+                    )
+                ],
+                0.7,
+                "LOG_LEVEL is a valid level",
+            )
         if _has(r"appropriate|correct\w*|production|set", t):
-            return Proposal([("env_value", {"key": "LOG_LEVEL", "one_of": "${log_levels}"})], 0.65,
-                            "log level one of the production levels (a variable)", ("key=LOG_LEVEL",))
-        return Proposal([("env_value", {"key": "LOG_LEVEL"})], 0.4, "which log level? add equals=LEVEL")
+            return Proposal(
+                [("env_value", {"key": "LOG_LEVEL", "one_of": "${log_levels}"})],
+                0.65,
+                "log level one of the production levels (a variable)",
+                ("key=LOG_LEVEL",),
+            )
+        return Proposal(
+            [("env_value", {"key": "LOG_LEVEL"})], 0.4, "which log level? add equals=LEVEL"
+        )
     if len(levels) == 1:
-        return Proposal([("env_value", {"key": "LOG_LEVEL", "equals": levels[0]})], 0.75,
-                        f"log level {levels[0]}", ("key=LOG_LEVEL",))
+        return Proposal(
+            [("env_value", {"key": "LOG_LEVEL", "equals": levels[0]})],
+            0.75,
+            f"log level {levels[0]}",
+            ("key=LOG_LEVEL",),
+        )
     allowed = ",".join(levels)
     return Proposal(
-        [("env_value", {"key": "LOG_LEVEL", "one_of": allowed}), ("env_value", {"key": "LOG_LEVEL", "allowed": allowed}),
-         ("env_value", {"key": "LOG_LEVEL", "in": allowed}), ("env_value", {"key": "LOG_LEVEL", "matches": "|".join(levels)}),
-         ("env_value", {"key": "LOG_LEVEL", "pattern": "^(" + "|".join(levels) + ")$"})],
-        0.7, f"log level one of {allowed}", ("key=LOG_LEVEL",),
+        [
+            ("env_value", {"key": "LOG_LEVEL", "one_of": allowed}),
+            ("env_value", {"key": "LOG_LEVEL", "allowed": allowed}),
+            ("env_value", {"key": "LOG_LEVEL", "in": allowed}),
+            ("env_value", {"key": "LOG_LEVEL", "matches": "|".join(levels)}),
+            ("env_value", {"key": "LOG_LEVEL", "pattern": "^(" + "|".join(levels) + ")$"}),
+        ],
+        0.7,
+        f"log level one of {allowed}",
+        ("key=LOG_LEVEL",),
     )
 
 
 @rule
 def _env_required(line: Line) -> Proposal | None:
     t = line.lower
-    if not _has(r"(required|all|mandatory) (environment |env )?variables|environment variables (are )?(set|configured|defined|present)|\.env\b.*(created|present)|\.env[\w.]* created from", t):
+    if not _has(
+        r"(required|all|mandatory) (environment |env )?variables|environment variables (are )?(set|configured|defined|present)|\.env\b.*(created|present)|\.env[\w.]* created from",
+        t,
+    ):
         return None
-    template = re.search(r"\bfrom\s+`?([\w./-]*(?:template|example|sample|dist)[\w./-]*)`?", line.marked, re.I)
+    template = re.search(
+        r"\bfrom\s+`?([\w./-]*(?:template|example|sample|dist)[\w./-]*)`?", line.marked, re.I
+    )
     if template and re.search(r"[./]", template.group(1)):
-        return Proposal([("env_required", {"template": template.group(1)})], 0.75, f"every key of {template.group(1)} set")
+        return Proposal(
+            [("env_required", {"template": template.group(1)})],
+            0.75,
+            f"every key of {template.group(1)} set",
+        )
     if _has(r"\btemplate\b", t):
-        return Proposal([("env_required", {"template": "${env_template}"})], 0.7,
-                        "every key of the template is set (the template's path is a variable)")
-    return Proposal([("env_required", {"keys": "${required_keys}"})], 0.7,
-                    "required variables set (their names are a variable)")
+        return Proposal(
+            [("env_required", {"template": "${env_template}"})],
+            0.7,
+            "every key of the template is set (the template's path is a variable)",
+        )
+    return Proposal(
+        [("env_required", {"keys": "${required_keys}"})],
+        0.7,
+        "required variables set (their names are a variable)",
+    )
 
 
 @rule
 def _placeholders(line: Line) -> Proposal | None:
     t = line.lower
-    if _has(r"placeholders?|changeme|default/test|(default|test|dummy|example|sample) values|todo values", t):
+    if _has(
+        r"placeholders?|changeme|default/test|(default|test|dummy|example|sample) values|todo values",
+        t,
+    ):
         if _has(r"replaced|remaining|removed|no |none|not", t):
             return Proposal([("env_no_placeholders", {})], 0.8, "no placeholder values")
     return None
@@ -1031,10 +1416,12 @@ def _placeholders(line: Line) -> Proposal | None:
 @rule
 def _secret_strength(line: Line) -> Proposal | None:
     t = line.lower
-    m = re.search(r"(\d+)\s*\+?\s*(?:or more\s+)?(?:characters|chars?|symbols|bytes)\b", t) or re.search(
-        r"(?:at least|min(?:imum)?(?: length)?:?)\s*(\d+)\s*(?:characters|chars?)?", t
-    )
-    if not m or not _has(r"(\b|_)(keys?|secrets?|passwords?|passphrases?|tokens?|credentials?)(\b|_)", t):
+    m = re.search(
+        r"(\d+)\s*\+?\s*(?:or more\s+)?(?:characters|chars?|symbols|bytes)\b", t
+    ) or re.search(r"(?:at least|min(?:imum)?(?: length)?:?)\s*(\d+)\s*(?:characters|chars?)?", t)
+    if not m or not _has(
+        r"(\b|_)(keys?|secrets?|passwords?|passphrases?|tokens?|credentials?)(\b|_)", t
+    ):
         return None
     params = {"min_length": m.group(1)}
     keys = _env_keys(line)
@@ -1045,7 +1432,11 @@ def _secret_strength(line: Line) -> Proposal | None:
 
 def _env_keys(line: Line) -> list[str]:
     """Setting names written as such (``SECRET_KEY``, ``DATABASE_URL``)."""
-    return [k for k in re.findall(r"\b([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+)\b", line.marked) if not k.isdigit()]
+    return [
+        k
+        for k in re.findall(r"\b([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+)\b", line.marked)
+        if not k.isdigit()
+    ]
 
 
 #: A line that lists one setting and says what it is for ("`GROQ_API_KEY` - Valid Groq API key").
@@ -1069,7 +1460,9 @@ def _env_key_listed(line: Line) -> Proposal | None:
     if not _has(r"environment|variables|\.env\b|settings|config\w*|secrets?|keys?", around):
         return None
     if re.search(r"(ORIGINS?|CORS)", key):
-        return Proposal([("cors_origins", {"key": key})], 0.85, f"{key} holds explicit https origins")
+        return Proposal(
+            [("cors_origins", {"key": key})], 0.85, f"{key} holds explicit https origins"
+        )
     if key in ("LOG_LEVEL", "LOGLEVEL"):
         return None  # the log-level rule reads it
     return Proposal([("env_required", {"keys": key})], 0.8, f"{key} is set")
@@ -1080,7 +1473,9 @@ def _env_key_set(line: Line) -> Proposal | None:
     keys = _env_keys(line)
     if not keys or "=" in line.title:
         return None
-    if _has(r"\b(set|defined|present|configured|exists?|provided|not empty|non-empty)\b", line.lower):
+    if _has(
+        r"\b(set|defined|present|configured|exists?|provided|not empty|non-empty)\b", line.lower
+    ):
         return Proposal([("env_required", {"keys": ",".join(keys)})], 0.8, f"{', '.join(keys)} set")
     return None
 
@@ -1088,19 +1483,27 @@ def _env_key_set(line: Line) -> Proposal | None:
 @rule
 def _secrets_in_repo(line: Line) -> Proposal | None:
     t = line.lower
-    if not _has(r"\b(secrets?|credentials?|keys?|passwords?|tokens?|sensitive (data|values|information))\b", t):
+    if not _has(
+        r"\b(secrets?|credentials?|keys?|passwords?|tokens?|sensitive (data|values|information))\b",
+        t,
+    ):
         return None
     if _has(r"\b(logs?|logging)\b", t):
         return None
-    if _has(r"not (in|committed to) (the )?(code|repo\w*|source|git|version control)|hard-?coded|committed|in (the )?repo|"
-            r"\b(no|none|never)\b.*\bin (the )?(version control|vcs|git|source control|repo\w*|code ?base)\b", t):
+    if _has(
+        r"not (in|committed to) (the )?(code|repo\w*|source|git|version control)|hard-?coded|committed|in (the )?repo|"
+        r"\b(no|none|never)\b.*\bin (the )?(version control|vcs|git|source control|repo\w*|code ?base)\b",
+        t,
+    ):
         return Proposal([("secrets_in_repo", {})], 0.75, "no secrets in the repository")
     return None
 
 
 # databases ---------------------------------------------------------------------------
 
-_UNSUPPORTED_DB = r"\b(snowflake|oracle|mssql|sql server|mongodb|cassandra|dynamodb|bigquery|elasticsearch|s3)\b"
+_UNSUPPORTED_DB = (
+    r"\b(snowflake|oracle|mssql|sql server|mongodb|cassandra|dynamodb|bigquery|elasticsearch|s3)\b"
+)
 
 
 def _db_penalty(line: Line) -> float:
@@ -1109,21 +1512,31 @@ def _db_penalty(line: Line) -> float:
 
 @rule
 def _db_version(line: Line) -> Proposal | None:
-    m = re.search(r"\b(mysql|mariadb|postgres(?:ql)?|redis)\b\W{0,3}(?:version\s*)?v?(\d+(?:\.\d+)*)(\+)?", line.lower)
+    m = re.search(
+        r"\b(mysql|mariadb|postgres(?:ql)?|redis)\b\W{0,3}(?:version\s*)?v?(\d+(?:\.\d+)*)(\+)?",
+        line.lower,
+    )
     if m:
-        return Proposal([("db_version", {"min": m.group(2)}), ("db_version", {"min_version": m.group(2)})],
-                        0.8, f"{m.group(1)} version {m.group(2)}")
+        return Proposal(
+            [("db_version", {"min": m.group(2)}), ("db_version", {"min_version": m.group(2)})],
+            0.8,
+            f"{m.group(1)} version {m.group(2)}",
+        )
     return None
 
 
-_DB_SETTINGS = r"max_connections|innodb_\w+|wal_\w+|shared_buffers|work_mem|max_wal_\w+|sql_mode|" \
-               r"slow_query_log|long_query_time|max_allowed_packet|wait_timeout|log_bin|ssl|require_secure_transport"
+_DB_SETTINGS = (
+    r"max_connections|innodb_\w+|wal_\w+|shared_buffers|work_mem|max_wal_\w+|sql_mode|"
+    r"slow_query_log|long_query_time|max_allowed_packet|wait_timeout|log_bin|ssl|require_secure_transport"
+)
 
 
 @rule
 def _db_variable(line: Line) -> Proposal | None:
     t = line.lower
-    m = re.search(r"\b([a-z]+(?:_[a-z0-9]+)+)\s*(>=|=>|<=|=<|==|=|>|<|at least|at most)\s*([\w.]+)", t)
+    m = re.search(
+        r"\b([a-z]+(?:_[a-z0-9]+)+)\s*(>=|=>|<=|=<|==|=|>|<|at least|at most)\s*([\w.]+)", t
+    )
     if not m or not (_db_context(line) or re.fullmatch(_DB_SETTINGS, m.group(1))):
         return None
     name, op, value = m.groups()
@@ -1146,42 +1559,84 @@ def _db_tables(line: Line) -> Proposal | None:
     names = re.findall(r"create\s+table\s+(?:if\s+not\s+exists\s+)?[`\"]?([\w.]+)", line.code, re.I)
     inside = re.search(r"\(([^)]*)\)", line.title)
     if not names and inside:
-        names = [n for n in re.split(r"[,\s]+(?:and\s+)?", inside.group(1)) if re.fullmatch(r"[A-Za-z_][\w.]*", n)]
+        names = [
+            n
+            for n in re.split(r"[,\s]+(?:and\s+)?", inside.group(1))
+            if re.fullmatch(r"[A-Za-z_][\w.]*", n)
+        ]
     names = names or re.findall(r"`([A-Za-z_][\w.]*)`", line.marked)
     if not names:
-        listed = re.search(r"\btables?\s*:?\s+((?:[A-Za-z_][\w.]*\s*(?:,\s*(?:and\s+)?|\s+and\s+|\s*&\s*)?)+)", line.title, re.I)
-        stop = {"created", "exist", "exists", "present", "migrated", "are", "is", "in", "the", "all", "required", "and"}
+        listed = re.search(
+            r"\btables?\s*:?\s+((?:[A-Za-z_][\w.]*\s*(?:,\s*(?:and\s+)?|\s+and\s+|\s*&\s*)?)+)",
+            line.title,
+            re.I,
+        )
+        stop = {
+            "created",
+            "exist",
+            "exists",
+            "present",
+            "migrated",
+            "are",
+            "is",
+            "in",
+            "the",
+            "all",
+            "required",
+            "and",
+        }
         names = [n for n in re.findall(r"[A-Za-z_][\w.]*", listed.group(1))] if listed else []
         names = [n for n in names if n.lower() not in stop]
     if not names:
         return Proposal([("db_tables", {})], 0.45, "which tables? add tables=A,B")
-    return Proposal([("db_tables", {"tables": ",".join(names)}), ("db_tables", {"names": ",".join(names)})],
-                    0.85 + _db_penalty(line), f"tables {', '.join(names)}")
+    return Proposal(
+        [("db_tables", {"tables": ",".join(names)}), ("db_tables", {"names": ",".join(names)})],
+        0.85 + _db_penalty(line),
+        f"tables {', '.join(names)}",
+    )
 
 
 @rule
 def _db_exists(line: Line) -> Proposal | None:
     t = line.lower
-    if not _has(r"\b(databases?|schemas?)\b", t) or not _has(r"created|exists?|present", t) or _has(r"\btables?\b|users?", t):
+    if (
+        not _has(r"\b(databases?|schemas?)\b", t)
+        or not _has(r"created|exists?|present", t)
+        or _has(r"\btables?\b|users?", t)
+    ):
         return None
-    names = re.findall(r"create\s+(?:database|schema)\s+(?:if\s+not\s+exists\s+)?[`\"]?(\w+)", line.code, re.I)
+    names = re.findall(
+        r"create\s+(?:database|schema)\s+(?:if\s+not\s+exists\s+)?[`\"]?(\w+)", line.code, re.I
+    )
     names = names or re.findall(r"`(\w+)`", line.marked)
     if names:
-        return Proposal([("db_exists", {"name": names[0]}), ("db_exists", {"database": names[0]})],
-                        0.8 + _db_penalty(line), f"database {names[0]}")
+        return Proposal(
+            [("db_exists", {"name": names[0]}), ("db_exists", {"database": names[0]})],
+            0.8 + _db_penalty(line),
+            f"database {names[0]}",
+        )
     return Proposal([("db_exists", {})], 0.7 + _db_penalty(line), "the configured database exists")
 
 
 @rule
 def _db_indexes(line: Line) -> Proposal | None:
     t = line.lower
-    if not _has(r"\bindex(es)?\b|\bindices\b", t) or not _has(r"exists?|created|present|in place|added", t):
+    if not _has(r"\bindex(es)?\b|\bindices\b", t) or not _has(
+        r"exists?|created|present|in place|added", t
+    ):
         return None
-    table = re.search(r"\b(?:on\s+(?:the\s+)?(?:table\s+)?|table\s+)`?([A-Za-z_][\w.]*)`?", line.marked)
-    names = [n for n in re.findall(r"`([A-Za-z_]\w*)`", line.marked) if not table or n != table.group(1)]
+    table = re.search(
+        r"\b(?:on\s+(?:the\s+)?(?:table\s+)?|table\s+)`?([A-Za-z_][\w.]*)`?", line.marked
+    )
+    names = [
+        n for n in re.findall(r"`([A-Za-z_]\w*)`", line.marked) if not table or n != table.group(1)
+    ]
     if names and table:
-        return Proposal([("db_indexes", {"table": table.group(1), "indexes": ",".join(names)})],
-                        0.75 + _db_penalty(line), f"indexes on {table.group(1)}")
+        return Proposal(
+            [("db_indexes", {"table": table.group(1), "indexes": ",".join(names)})],
+            0.75 + _db_penalty(line),
+            f"indexes on {table.group(1)}",
+        )
     return Proposal([("db_indexes", {})], 0.4, "which table and indexes? add table= indexes=")
 
 
@@ -1189,12 +1644,16 @@ def _db_indexes(line: Line) -> Proposal | None:
 def _db_charset(line: Line) -> Proposal | None:
     m = re.search(r"\b(utf-?8mb4|utf-?8|latin1)\b", line.lower)
     if _has(r"charset|character set|collation|encoding|utf", line.lower) and _db_context(line):
-        charset = (m.group(1).replace("-", "") if m else "utf8mb4")
-        return Proposal([("db_charset", {"charset": charset}), ("db_charset", {})], 0.75, f"charset {charset}")
+        charset = m.group(1).replace("-", "") if m else "utf8mb4"
+        return Proposal(
+            [("db_charset", {"charset": charset}), ("db_charset", {})], 0.75, f"charset {charset}"
+        )
     return None
 
 
-_PRIVILEGES = r"select|insert|update|delete|execute|usage|create|alter|drop|references|trigger|truncate"
+_PRIVILEGES = (
+    r"select|insert|update|delete|execute|usage|create|alter|drop|references|trigger|truncate"
+)
 
 
 def _named_privileges(line: Line) -> Proposal | None:
@@ -1218,14 +1677,19 @@ def _db_least_privilege(line: Line) -> Proposal | None:
     named = _named_privileges(line) if _has(r"\bonly\b", t) else None
     if named is not None:
         return named
-    if not _has(r"least[- ]privilege|minimum (required )?(permissions|privileges)|minimal (permissions|privileges)|"
-                r"(correct|appropriate|limited|restricted) (permissions|privileges|grants)|no superuser|not (a )?superuser|"
-                r"roles and (permissions|privileges)|(permissions|privileges|grants) (configured|granted)", t):
+    if not _has(
+        r"least[- ]privilege|minimum (required )?(permissions|privileges)|minimal (permissions|privileges)|"
+        r"(correct|appropriate|limited|restricted) (permissions|privileges|grants)|no "
+        r"superuser|not (a )?superuser|"
+        r"roles and (permissions|privileges)|(permissions|privileges|grants) (configured|granted)",
+        t,
+    ):
         return None
     if not (_db_context(line) or _has(r"service account|user", t)):
         return None
     return _named_privileges(line) or Proposal(
-        [("db_least_privilege", {"privileges": "${app_privileges}", "schemas": "${app_schemas}"})], 0.7,
+        [("db_least_privilege", {"privileges": "${app_privileges}", "schemas": "${app_schemas}"})],
+        0.7,
         "least privilege: the privileges and schemas the account may hold are variables",
     )
 
@@ -1241,16 +1705,34 @@ def _db_tls(line: Line) -> Proposal | None:
 @rule
 def _db_replication(line: Line) -> Proposal | None:
     t = line.lower
-    if _has(r"replica\w*|replication", t) and _db_context(line) and not _has(r"backups?|off-?site", t):
+    if (
+        _has(r"replica\w*|replication", t)
+        and _db_context(line)
+        and not _has(r"backups?|off-?site", t)
+    ):
         if _has(r"\blag\b|in sync|behind|delay", t):
             m = re.search(r"(\d+(?:\.\d+)?)\s*(ms|s|sec\w*|min\w*)\b", t)
             if m:
-                seconds = float(m.group(1)) * {"m": 60}.get(m.group(2)[:1], 1) / (1000 if m.group(2) == "ms" else 1)
-                return Proposal([("db_replication_lag", {"max_seconds": f"{seconds:g}"})], 0.8, "replication lag")
-            return Proposal([("db_replication_lag", {"max_seconds": "${max_replication_lag_s}"})], 0.7,
-                            "replication lag: the budget is a variable")
-        return Proposal([("db_replication_lag", {"max_seconds": "${max_replication_lag_s}"})], 0.65,
-                        "replicas configured: a check sees them replicate, within a budget (a variable)")
+                seconds = (
+                    float(m.group(1))
+                    * {"m": 60}.get(m.group(2)[:1], 1)
+                    / (1000 if m.group(2) == "ms" else 1)
+                )
+                return Proposal(
+                    [("db_replication_lag", {"max_seconds": f"{seconds:g}"})],
+                    0.8,
+                    "replication lag",
+                )
+            return Proposal(
+                [("db_replication_lag", {"max_seconds": "${max_replication_lag_s}"})],
+                0.7,
+                "replication lag: the budget is a variable",
+            )
+        return Proposal(
+            [("db_replication_lag", {"max_seconds": "${max_replication_lag_s}"})],
+            0.65,
+            "replicas configured: a check sees them replicate, within a budget (a variable)",
+        )
     return None
 
 
@@ -1260,11 +1742,22 @@ def _db_connect(line: Line) -> Proposal | None:
     if _has(r"alert|pool|issues?|normal|string|leak|credentials", t):
         return None
     engine = _has(r"\b(mysql|mariadb|postgres\w*|redis|database|db)\b", t)
-    if engine and _has(r"\b(instance|server)\b.*\b(created|running|provisioned|available|installed|for)\b|"
-                       r"\b(local|running) (instance|server)\b", t):
-        return Proposal([("db_connect", {})], 0.65 + _db_penalty(line), "the database server answers")
-    if engine and _has(r"\buser\b.*\bcreated\b", t) and not _has(r"privilege|permission|grant|role", t):
-        return Proposal([("db_connect", {})], 0.6 + _db_penalty(line), "the account exists: it can connect")
+    if engine and _has(
+        r"\b(instance|server)\b.*\b(created|running|provisioned|available|installed|for)\b|"
+        r"\b(local|running) (instance|server)\b",
+        t,
+    ):
+        return Proposal(
+            [("db_connect", {})], 0.65 + _db_penalty(line), "the database server answers"
+        )
+    if (
+        engine
+        and _has(r"\buser\b.*\bcreated\b", t)
+        and not _has(r"privilege|permission|grant|role", t)
+    ):
+        return Proposal(
+            [("db_connect", {})], 0.6 + _db_penalty(line), "the account exists: it can connect"
+        )
     own = _db_context(line, own_only=True)
     if not own and not _db_context(line):
         return None
@@ -1272,14 +1765,22 @@ def _db_connect(line: Line) -> Proposal | None:
         return None
     if not own and not _has(r"connect\w*", t):
         return None
-    if not _has(r"verified|successful|tested|works|working|accessible|reachable|established|responding|ok\b|available|"
-                r"can (connect|log ?in)", t):
+    if not _has(
+        r"verified|successful|tested|works|working|accessible|reachable|established|responding|ok\b|available|"
+        r"can (connect|log ?in)",
+        t,
+    ):
         return None
-    return Proposal([("db_connect", {})], (0.75 if own else 0.65) + _db_penalty(line), "database reachable")
+    return Proposal(
+        [("db_connect", {})], (0.75 if own else 0.65) + _db_penalty(line), "database reachable"
+    )
 
 
 def _redis(line: Line) -> bool:
-    return bool(_has(r"\bredis\b|\baof\b|\brdb\b|appendonly", line.lower) or _has(r"\b(redis|cache)\b", _nearest_context(line)))
+    return bool(
+        _has(r"\bredis\b|\baof\b|\brdb\b|appendonly", line.lower)
+        or _has(r"\b(redis|cache)\b", _nearest_context(line))
+    )
 
 
 @rule
@@ -1298,5 +1799,7 @@ def _redis_checks(line: Line) -> Proposal | None:
     if _has(r"maxmemory|memory limit|eviction", t):
         return Proposal([("redis_maxmemory", {})], 0.8, "Redis memory limit")
     if _has(r"flushall|flushdb|dangerous|rename-command|\bconfig\b command", t):
-        return Proposal([("redis_dangerous_commands", {})], 0.8, "Redis dangerous commands disabled")
+        return Proposal(
+            [("redis_dangerous_commands", {})], 0.8, "Redis dangerous commands disabled"
+        )
     return None
