@@ -163,7 +163,11 @@ def _check_custom_results(result: pytest.RunResult, data: dict[str, Any]) -> Non
     assert nulls["expected"] == "no user without an email"
     assert "assert 2 == 0" in nulls["details"]["assertion"]
     saw = items["security/test_says_what_it_saw"]
-    assert (saw["status"], saw["observed"], saw["expected"]) == ("passed", "TLS 1.3 only", "TLS >= 1.2")
+    assert (saw["status"], saw["observed"], saw["expected"]) == (
+        "passed",
+        "TLS 1.3 only",
+        "TLS >= 1.2",
+    )
     facts = items["security/test_facts"]
     assert facts["status"] == "failed"
     assert facts["observed"] == "uid: 0" and facts["expected"] == "uid: not 0"
@@ -222,22 +226,31 @@ HANGING_CHECKLIST = """\
 """
 
 
-@pytest.mark.parametrize("args", [(), ("--golive-no-prefetch",), ("-n", "2")],
-                         ids=["ahead-in-rounds", "one-by-one", "xdist"])
-def test_a_hanging_check_does_not_keep_pytest_alive(pytester: pytest.Pytester,
-                                                    args: tuple[str, ...]) -> None:
-    _project(pytester, conftest=HANGING_CHECKS, checklist=HANGING_CHECKLIST, timeout=2,
-             tests=TESTS)
+@pytest.mark.parametrize(
+    "args",
+    [(), ("--golive-no-prefetch",), ("-n", "2")],
+    ids=["ahead-in-rounds", "one-by-one", "xdist"],
+)
+def test_a_hanging_check_does_not_keep_pytest_alive(
+    pytester: pytest.Pytester, args: tuple[str, ...]
+) -> None:
+    _project(pytester, conftest=HANGING_CHECKS, checklist=HANGING_CHECKLIST, timeout=2, tests=TESTS)
     report = pytester.path / "results.json"
     # A liveness bound, not a speed one: before the fix the process never exited.
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--golive=prod",
-                                           f"--golive-json={report}", *args, timeout=180)
+    result = pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", "--golive=prod", f"--golive-json={report}", *args, timeout=180
+    )
     assert result.ret == 1
     items = _by_id(json.loads(report.read_text(encoding="utf-8")))
-    for item_id, what in (("custom/alone", "check hangs_alone"),
-                          ("custom/on-the-host", "check hangs_on_host on local")):
+    for item_id, what in (
+        ("custom/alone", "check hangs_alone"),
+        ("custom/on-the-host", "check hangs_on_host on local"),
+    ):
         assert items[item_id]["status"] == "error"
-        assert f"{what} did not finish within 2s (settings.check_timeout)" in items[item_id]["observed"]
+        assert (
+            f"{what} did not finish within 2s (settings.check_timeout)"
+            in items[item_id]["observed"]
+        )
     assert items["custom/enough-cpus"]["status"] == "passed"
     assert items["security/test_sleeps_forever"]["status"] == "error"
 
