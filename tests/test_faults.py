@@ -313,13 +313,20 @@ def test_config_file_faults(tmp_path: Path, kind: str) -> None:
         "- [ ] Keys <!-- golive: env_required keys=SECRET_KEY id=keys -->\n",
         targets=FILES.format(path=target),
     )
+    before = os.stat(target)
     result = run(root)
     assert result.elapsed < 60
     result.assert_reports()
     outcome = result.result("keys")
-    assert outcome["status"] in ("error", "failed"), outcome
-    if kind != "500MB" or outcome["status"] == "error":
-        assert "app" in outcome["observed"] or str(target) in outcome["observed"]
+    # Each is an error in words (none of them is a configuration file), never a pass.
+    assert outcome["status"] == "error", outcome
+    assert str(target) in outcome["observed"]
+    assert {"500MB": "MiB", "nul-byte": "NUL byte", "fifo": "FIFO",
+            "directory": "directory"}[kind] in outcome["observed"]
+    # Read-only: the target is as it was (a FIFO was not even opened for reading).
+    after = os.stat(target)
+    assert (after.st_mtime_ns, after.st_size, after.st_mode) == (
+        before.st_mtime_ns, before.st_size, before.st_mode)
     assert result.result("control")["status"] == "passed"
     assert "Traceback" not in result.output
 
