@@ -848,3 +848,17 @@ def test_bindings_that_cannot_run_are_refused_at_collection(
     with pytest.raises((ValueError, CheckDefinitionError), match=message):
         params = chk.validate(raw)
         getattr(chk.func, "golive_validate", lambda p: None)(params)
+
+
+def test_settings_are_no_secrets_but_a_written_default_is() -> None:
+    project = load_project(read_local, str(COMPOSE / "settings.yaml"))
+    ok, observed = facts(judge_services(project, require=["no_inline_secrets"]))[
+        "api: no_inline_secrets"
+    ]
+    assert not ok
+    assert observed == (
+        "secrets written in the file: DB_PASSWORD (a default written in the file), a value of 14 "
+        "characters, DATABASE_URL (password in the URL), a value of 14 characters"
+    )
+    text = "FROM alpine:3.20\nENV AUTH_ENABLED=true SESSION_COOKIE_NAME=sid\nARG TOKEN_TTL=60\n"
+    assert facts(judge_dockerfile(stages(text, "x"), require=["no_secrets"]))["no_secrets"][0]

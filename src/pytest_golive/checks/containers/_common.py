@@ -32,6 +32,16 @@ MOVING_TAGS = frozenset(
     }
 )
 
+#: Secret-looking names that configure a secret rather than hold one (AUTH_ENABLED,
+#: TOKEN_TTL, SESSION_COOKIE_NAME), and values that are no secret whatever the name.
+SETTING_KEY = re.compile(
+    r"[_.-](ttl|lifetime|length|timeout|age|expiry|expires|enabled|enable|disabled|required|"
+    r"secure|name|file|path|dir|host|port|user|username|url|uri|endpoint|algorithm|backend|"
+    r"provider|type|mode|domain|header|issuer|audience|method|version|prefix)$",
+    re.IGNORECASE,
+)
+TRIVIAL = frozenset({"true", "false", "yes", "no", "on", "off", "none", "null", "0", "1"})
+
 _DIGEST = re.compile(r"^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[0-9a-fA-F]{32,}$")
 
 

@@ -16,13 +16,20 @@ from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from pytest_golive.checks.containers._common import (
+    SETTING_KEY,
+    TRIVIAL,
     ImageRef,
     exists_on_host,
     plural,
     read_on_host,
     root_user,
 )
-from pytest_golive.checks.containers.compose_model import Interpolated, Project, load_project
+from pytest_golive.checks.containers.compose_model import (
+    Defaulted,
+    Interpolated,
+    Project,
+    load_project,
+)
 from pytest_golive.checks.registry import check
 from pytest_golive.core.outcome import CheckError, Evidence, Outcome
 from pytest_golive.core.secrets import Secret, looks_secret
@@ -219,7 +226,7 @@ def inline_secrets(svc: dict[str, Any]) -> list[tuple[str, int]]:
     found = []
     for key, value in env.items():
         key = str(key)
-        if value is None or isinstance(value, Interpolated):
+        if value is None or (isinstance(value, Interpolated) and not isinstance(value, Defaulted)):
             continue
         text = str(value)
         password = _url_password(text)
@@ -227,12 +234,13 @@ def inline_secrets(svc: dict[str, Any]) -> list[tuple[str, int]]:
             Secret(password, key)
             found.append((f"{key} (password in the URL)", len(password)))
             continue
-        if not looks_secret(key):
+        if not looks_secret(key) or SETTING_KEY.search(key) or text.strip().lower() in TRIVIAL:
             continue
         if not text.strip() or (key.upper().endswith(_FILE_KEY) and text.startswith("/")):
             continue
         Secret(text, key)  # masked in every output from here on
-        found.append((key, len(text)))
+        where = " (a default written in the file)" if isinstance(value, Defaulted) else ""
+        found.append((key + where, len(text)))
     return found
 
 

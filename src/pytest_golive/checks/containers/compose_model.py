@@ -59,6 +59,12 @@ class Interpolated(str):
     __slots__ = ()
 
 
+class Defaulted(str):
+    """A string whose variable was unset, so a default written in the file took its place."""
+
+    __slots__ = ()
+
+
 class _Reset:
     def __repr__(self) -> str:
         return "!reset"
@@ -121,6 +127,8 @@ class Variables:
 
     values: Mapping[str, str]
     unset: set[str] = field(default_factory=set)
+    #: How many ``${VAR:-default}`` took their default, so far.
+    defaults_used: int = 0
 
 
 def interpolate(text: str, env: Variables, where: str) -> str:
@@ -130,6 +138,7 @@ def interpolate(text: str, env: Variables, where: str) -> str:
     out: list[str] = []
     i = 0
     referenced = False
+    defaults_before = env.defaults_used
     while i < len(text):
         ch = text[i]
         if ch != "$":
@@ -158,6 +167,8 @@ def interpolate(text: str, env: Variables, where: str) -> str:
         out.append("$")
         i += 1
     result = "".join(out)
+    if env.defaults_used > defaults_before:
+        return Defaulted(result)
     return Interpolated(result) if referenced else result
 
 
@@ -197,7 +208,12 @@ def _expand(expr: str, env: Variables, where: str) -> str:
     missing = not present or (empty_counts and not value)
     kind = op[-1]
     if kind == "-":
-        return interpolate(rest, env, where) if missing else value
+        if not missing:
+            return value
+        default = interpolate(rest, env, where)
+        if default and not isinstance(default, Interpolated):
+            env.defaults_used += 1  # the value is text of the file, not of the environment
+        return default
     if kind == "+":
         return "" if missing else interpolate(rest, env, where)
     if missing:  # "?": a mandatory variable

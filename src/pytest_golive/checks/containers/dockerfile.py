@@ -18,7 +18,14 @@ from typing import Literal
 from dockerfile_parse import DockerfileParser
 from dockerfile_parse.util import extract_key_values
 
-from pytest_golive.checks.containers._common import ImageRef, plural, read_on_host, root_user
+from pytest_golive.checks.containers._common import (
+    SETTING_KEY,
+    TRIVIAL,
+    ImageRef,
+    plural,
+    read_on_host,
+    root_user,
+)
 from pytest_golive.checks.registry import check
 from pytest_golive.core.outcome import CheckError, Evidence, Outcome
 from pytest_golive.core.secrets import Secret, looks_secret
@@ -137,7 +144,10 @@ def stages(text: str, where: str) -> list[Stage]:
             ):
                 if looks_secret(key) and val:
                     Secret(val, key)
-                stage.env_keys.append((key, line, len(val)))
+                # A boolean or 0/1 holds no secret whatever its name (AUTH_ENABLED=true).
+                stage.env_keys.append(
+                    (key, line, 0 if val.strip().lower() in TRIVIAL else len(val))
+                )
         elif kind == "ARG":
             for part in value.split():
                 key, _, val = part.partition("=")
@@ -147,9 +157,6 @@ def stages(text: str, where: str) -> list[Stage]:
     if not out:
         raise CheckError(f"Dockerfile {where}: no FROM instruction")
     return out
-
-
-_SECRET_SETTING = re.compile(r"(_FILE|_PATH|_DIR|_URL_ENV|_NAME)$", re.IGNORECASE)
 
 
 def judge_dockerfile(
@@ -260,10 +267,10 @@ def judge_dockerfile(
             found = []
             for stage in all_stages:
                 for key, line, length in stage.env_keys:
-                    if looks_secret(key) and length and not _SECRET_SETTING.search(key):
+                    if looks_secret(key) and length and not SETTING_KEY.search(key):
                         found.append(f"ENV {key} (line {line}, a value of {length} characters)")
                 for key, line in stage.arg_keys:
-                    if looks_secret(key) and not _SECRET_SETTING.search(key):
+                    if looks_secret(key) and not SETTING_KEY.search(key):
                         found.append(
                             f"ARG {key} (line {line}: build arguments stay in the image history)"
                         )
