@@ -71,18 +71,17 @@ def judge_reachability(probes: list[Probe], *, reachable: bool) -> Outcome:
     """
     ev = Evidence()
     for probe in probes:
-        where = f"{probe.destination} from {probe.source}"
         if probe.result is Reach.CONNECTED:
-            seen = f"{where}: connected"
+            seen = f"{probe.destination} connected"
         elif probe.result is Reach.REFUSED:
-            seen = f"{where}: connection refused"
+            seen = f"{probe.destination} connection refused"
         elif probe.result is Reach.TIMED_OUT:
-            seen = f"{where}: no answer within {probe.timeout:g}s (filtered)"
+            seen = f"{probe.destination} gave no answer within {probe.timeout:g}s (filtered)"
         else:
-            seen = f"{where}: {probe.detail or 'connection failed'}"
+            seen = f"{probe.destination}: {probe.detail or 'connection failed'}"
         connected = probe.result is Reach.CONNECTED
         expected = "reachable (a TCP connection succeeds)" if reachable else "not reachable"
-        ev.add(probe.source, connected == reachable, seen, expected)
+        ev.add(f"from {probe.source}", connected == reachable, seen, expected)
     return ev.outcome(
         probes=[{"from": p.source, "to": p.destination, "result": p.result.value} for p in probes]
     )
@@ -280,7 +279,8 @@ def judge_listeners(
         seen = f"not allowed: {shown}"
     else:
         ports = sorted({f"{lst.port}/{lst.protocol}" for lst in exposed})
-        seen = f"{len(exposed)} sockets {scope}, all on allowed ports" + (
+        count = f"{len(exposed)} socket{'' if len(exposed) == 1 else 's'}"
+        seen = f"{count} {scope}, all on allowed ports" + (
             f" ({', '.join(ports)})" if ports else ""
         )
     return Outcome.of(
