@@ -66,12 +66,16 @@ PS = """\
 def test_celery_processes_count_main_processes_only() -> None:
     procs = parse_ps(PS)
     out = judge_celery_processes(procs, 2, None, None)
-    assert out.ok and out.details == {"workers": 2, "pool_processes": 2}
+    assert out.ok and (out.details["workers"], out.details["pool_processes"]) == (2, 2)
     assert judge_celery_processes(procs, 1, "shop", "emails").details["workers"] == 1
     assert (
         judge_celery_processes(procs, 1, "shop", "celery").details["workers"] == 1
     )  # the default queue
     assert not judge_celery_processes(procs, 1, "billing", None).ok
+    tuned = judge_celery_processes(procs, 1, "shop", None, min_concurrency=4)
+    assert tuned.status == "failed" and "not set (one process per CPU)" in tuned.observed
+    assert judge_celery_processes(procs, 1, "shop", "celery", min_concurrency=4).ok
+    assert not judge_celery_processes(procs, 1, "shop", "celery", min_concurrency=8).ok
 
 
 def test_heartbeat_event_decoding() -> None:
@@ -355,6 +359,11 @@ def _line(title: str) -> Line:
         ),
         ("Celery workers running", "celery_workers", {}),
         ("4 workers online", "celery_workers", {"min_workers": "4"}),
+        (
+            "Worker concurrency tuned",
+            "celery_workers",
+            {"min_concurrency": "${worker_concurrency}"},
+        ),
     ],
 )
 def test_import_rules(title: str, check: str, params: dict[str, str]) -> None:

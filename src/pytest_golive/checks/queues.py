@@ -421,9 +421,17 @@ def _worker_name(p: Proc) -> str:
 
 
 def judge_celery_processes(
-    procs: Sequence[Proc], min_workers: int, app: str | None, queue: str | None
+    procs: Sequence[Proc],
+    min_workers: int,
+    app: str | None,
+    queue: str | None,
+    min_concurrency: int | None = None,
 ) -> Outcome:
-    """Celery worker main processes (pool children not counted) for ``app`` consuming ``queue``."""
+    """Celery worker main processes (pool children not counted) for ``app`` consuming ``queue``.
+
+    With ``min_concurrency``, each worker must set ``--concurrency``/``-c`` to at least that:
+    a worker without it runs one process per CPU of wherever it lands, which is not tuned.
+    """
     workers = {}
     for p in procs:
         argv = _celery_argv(p.args)
@@ -445,18 +453,34 @@ def judge_celery_processes(
         + (f" consuming {queue}" if queue else "")
     )
     seen = ", ".join(f"pid {p.pid} ({_worker_name(p)}, up {p.seconds} s)" for p in main[:10])
-    return Outcome.of(
+    ev = Evidence()
+    ev.add(
+        "workers",
         len(main) >= min_workers,
         f"{len(main)} {what} process(es)" + (f": {seen}" if seen else ""),
         f">= {min_workers} running",
-        workers=len(main),
-        pool_processes=len(workers) - len(main),
     )
+    if min_concurrency is not None:
+        for p in main:
+            value = _option(_celery_argv(p.args) or (), "-c", "--concurrency")
+            ok = value is not None and value.isdigit() and int(value) >= min_concurrency
+            ev.add(
+                f"concurrency of {_worker_name(p)}",
+                ok,
+                f"--concurrency {value}" if value else "not set (one process per CPU)",
+                f">= {min_concurrency}, set explicitly",
+            )
+    return ev.outcome(workers=len(main), pool_processes=len(workers) - len(main))
 
 
 @check(target="host")
 def celery_workers(
-    host: HostTarget, *, min_workers: int = 1, app: str | None = None, queue: str | None = None
+    host: HostTarget,
+    *,
+    min_workers: int = 1,
+    app: str | None = None,
+    queue: str | None = None,
+    min_concurrency: int | None = None,
 ) -> Outcome:
     """Celery worker processes run on the host (for an app, consuming a queue).
 
@@ -468,6 +492,7 @@ def celery_workers(
         min_workers: the fewest worker processes.
         app: the Celery app (``-A``/``--app``) the workers must run.
         queue: a queue (``-Q``/``--queues``; ``celery`` when not given) the workers must consume.
+        min_concurrency: each worker's ``--concurrency`` must be set and at least this.
     """
     result = host.run(PS_COMMAND)
     if getattr(result, "rc", 0) != 0:
@@ -475,7 +500,8 @@ def celery_workers(
             f"host {host.name}: '{PS_COMMAND}' failed: "
             f"{mask(str(getattr(result, 'stderr', '')))[:200]}"
         )
-    return judge_celery_processes(parse_ps(str(result.stdout)), min_workers, app, queue)
+    procs = parse_ps(str(result.stdout))
+    return judge_celery_processes(procs, min_workers, app, queue, min_concurrency)
 
 
 @dataclass(frozen=True)
@@ -628,6 +654,15 @@ def _queue_depth(line: Line) -> Proposal | None:
 @proposes("celery_workers")
 def _workers_alive(line: Line) -> Proposal | None:
     t = line.lower
+    if re.search(r"\b(celery|workers?)\b", t) and re.search(r"\bconcurrency\b", t):
+        m = re.search(r"concurrency\D{0,15}(\d+)", t)
+        value = m.group(1) if m else "${worker_concurrency}"
+        return Proposal(
+            [("celery_workers", {"min_concurrency": value})],
+            0.7,
+            "worker concurrency set explicitly",
+            () if m else (f"min_concurrency={value}",),
+        )
     if not re.search(r"\b(celery|workers?)\b", t) or re.search(r"\balert", t):
         return None
     if not re.search(
