@@ -328,3 +328,13 @@ def test_two_definitions_of_one_name_are_recorded_with_both_sites() -> None:
     message = registry.clashes["twice"]
     assert "/srv/a/conftest.py:1" in message and "/srv/b/conftest.py:1" in message
     assert registry.origin("twice") == "/srv/a/conftest.py:1"  # the first one stays
+
+
+def test_a_conftest_pytest_cannot_import_is_one_line(pytester: pytest.Pytester) -> None:
+    pytester.makeconftest("import golive_no_such_module\n")
+    listed = _run_golive(pytester, "checks")
+    assert listed.ret == 2
+    message = listed.stderr.str().strip()
+    assert "\n" not in message and listed.stdout.str() == ""
+    assert "could not load the project's conftest.py files" in message
+    assert "No module named 'golive_no_such_module'" in message
