@@ -37,6 +37,9 @@ def propose_all(line: Line) -> list[Proposal]:
 
 def propose(line: Line) -> Proposal | None:
     """The most confident proposal for ``line``, adjusted for words about people (None: manual)."""
+    from pytest_golive.checks.registry import REGISTRY
+
+    REGISTRY.names()  # load the catalog: its modules declare the rules
     found = propose_all(line)
     if not found:
         return None
