@@ -72,6 +72,8 @@ def pg_dump_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
         )
         out = tmp_path_factory.mktemp("pg") / "app.dump"
         sh("pg_dump", "-h", "127.0.0.1", "-U", "postgres", "-Fc", "-f", str(out), name)
+        # The same database as a plain SQL script, for the trailer check.
+        sh("pg_dump", "-h", "127.0.0.1", "-U", "postgres", "-f", str(out.with_suffix(".sql")), name)
     finally:
         sh(*psql, "-c", f"DROP DATABASE IF EXISTS {name}")
     return out
@@ -149,6 +151,18 @@ def test_pg_custom_dump(host: HostTarget, shared_dir: Path, pg_dump_file: Path) 
 
 
 @pytest.mark.real_systems
+def test_pg_plain_dump(host: HostTarget, shared_dir: Path, pg_dump_file: Path) -> None:
+    dump = shared_dir / "app.sql"
+    shutil.copy(pg_dump_file.with_suffix(".sql"), dump)
+    out = run("backup_integrity", host, directory=str(shared_dir), pattern="*.sql")
+    assert out.status == "passed" and out.details["kind"] == "PostgreSQL plain dump", out
+    text = dump.read_bytes()
+    dump.write_bytes(text[: text.rindex(b"PostgreSQL database dump complete")])
+    out = run("backup_integrity", host, directory=str(shared_dir), pattern="*.sql")
+    assert out.status == "failed" and "no 'PostgreSQL database dump complete'" in out.observed
+
+
+@pytest.mark.real_systems
 def test_mysql_dump_plain_and_gzipped(
     host: HostTarget, shared_dir: Path, mysql_dump_file: Path
 ) -> None:
@@ -177,6 +191,7 @@ def test_compressed_tar_archives(host: HostTarget, shared_dir: Path, mysql_dump_
         ("files.tar.gz", "-z"),
         ("files.tar.zst", "--zstd"),
         ("files.tar.bz2", "-j"),
+        ("files.tar.xz", "-J"),
         ("files.tar", ""),
     ):
         archive = shared_dir / name
