@@ -857,8 +857,19 @@ def test_settings_are_no_secrets_but_a_written_default_is() -> None:
     ]
     assert not ok
     assert observed == (
-        "secrets written in the file: DB_PASSWORD (a default written in the file), a value of 14 "
-        "characters, DATABASE_URL (password in the URL), a value of 14 characters"
+        "secrets written in the file: DB_PASSWORD (its default is written in the file), a value "
+        "of 14 characters, DATABASE_URL (password in the URL), a value of 14 characters"
     )
+    # Set in .env, the default is still in the file for anyone who reads it.
+    env = {"DB_PASSWORD": "from-the-env-file-77"}
+    again = load_project(
+        lambda p: "DB_PASSWORD=from-the-env-file-77\n" if p.endswith(".env") else read_local(p),
+        str(COMPOSE / "settings.yaml"),
+    )
+    assert again.services["api"]["environment"]["DB_PASSWORD"] == env["DB_PASSWORD"]
+    ok, observed = facts(judge_services(again, require=["no_inline_secrets"]))[
+        "api: no_inline_secrets"
+    ]
+    assert not ok and observed.startswith("secrets written in the file: DB_PASSWORD (its default")
     text = "FROM alpine:3.20\nENV AUTH_ENABLED=true SESSION_COOKIE_NAME=sid\nARG TOKEN_TTL=60\n"
     assert facts(judge_dockerfile(stages(text, "x"), require=["no_secrets"]))["no_secrets"][0]

@@ -239,7 +239,7 @@ def inline_secrets(svc: dict[str, Any]) -> list[tuple[str, int]]:
         if not text.strip() or (key.upper().endswith(_FILE_KEY) and text.startswith("/")):
             continue
         Secret(text, key)  # masked in every output from here on
-        where = " (a default written in the file)" if isinstance(value, Defaulted) else ""
+        where = " (its default is written in the file)" if isinstance(value, Defaulted) else ""
         found.append((key + where, len(text)))
     return found
 

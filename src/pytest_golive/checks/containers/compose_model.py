@@ -60,7 +60,7 @@ class Interpolated(str):
 
 
 class Defaulted(str):
-    """A string whose variable was unset, so a default written in the file took its place."""
+    """A string with a ``${VAR:-default}`` whose default is written in the file."""
 
     __slots__ = ()
 
@@ -127,7 +127,7 @@ class Variables:
 
     values: Mapping[str, str]
     unset: set[str] = field(default_factory=set)
-    #: How many ``${VAR:-default}`` took their default, so far.
+    #: How many ``${VAR:-default}`` with a literal default were read, so far.
     defaults_used: int = 0
 
 
@@ -208,12 +208,11 @@ def _expand(expr: str, env: Variables, where: str) -> str:
     missing = not present or (empty_counts and not value)
     kind = op[-1]
     if kind == "-":
-        if not missing:
-            return value
         default = interpolate(rest, env, where)
         if default and not isinstance(default, Interpolated):
-            env.defaults_used += 1  # the value is text of the file, not of the environment
-        return default
+            # A literal default is text of the file, whether or not it is used.
+            env.defaults_used += 1
+        return default if missing else value
     if kind == "+":
         return "" if missing else interpolate(rest, env, where)
     if missing:  # "?": a mandatory variable
