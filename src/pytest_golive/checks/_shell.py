@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 import shlex
 
-from pytest_golive.core.outcome import CheckError
 from pytest_golive.core.secrets import mask
 from pytest_golive.targets.host import HostTarget
 
@@ -31,15 +30,6 @@ def first_line(text: str, limit: int = 200) -> str:
         if line.strip():
             return mask(" ".join(line.split())[:limit])
     return ""
-
-
-def output(host: HostTarget, command: str, *, what: str, timeout: float | None = None) -> str:
-    """stdout of an observation command that must succeed; else one CheckError line."""
-    result = host.run(command, timeout=timeout)
-    if result.rc != 0:
-        cause = first_line(result.stderr) or first_line(result.stdout) or f"exit status {result.rc}"
-        raise CheckError(f"host {host.name}: {what} failed: {cause}")
-    return str(result.stdout)
 
 
 def host_address(host: HostTarget) -> str | None:
