@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from pytest_golive.core.secrets import Secret, mask_data
+from pytest_golive.core.secrets import Secret, is_clean, mask_data
 from pytest_golive.core.status import Status
 
 Kind = Literal["checklist", "test"]
@@ -98,7 +98,7 @@ class ItemResult:
             "blocking": self.blocking,
             "observed": self.observed,
             "expected": self.expected,
-            "details": jsonable(dict(self.details)),
+            "details": dict(self.details),
             "message": self.message,
             "waiver": dict(self.waiver) if self.waiver is not None else None,
             "attestation": dict(self.attestation) if self.attestation is not None else None,
@@ -110,6 +110,9 @@ class ItemResult:
         if len(self.checks) > 1 and "checks" not in data["details"]:
             data["details"]["checks"] = [c.to_dict() for c in self.checks]
         data.update(self.extra)
+        if is_clean(data):  # plain JSON data without a secret: nothing to convert or mask
+            return data
+        data["details"] = jsonable(data["details"])
         masked: dict[str, Any] = mask_data(data)
         return masked
 

@@ -38,6 +38,9 @@ def looks_secret(key: str) -> bool:
     return bool(_SECRET_KEY.search(key))
 
 
+_JSON_ESCAPED = re.compile(r'["\\\x00-\x1f]')
+
+
 class Masker:
     """Remembers secret values and replaces them in any text.
 
@@ -48,6 +51,8 @@ class Masker:
         self._values: set[str] = set()
         self._pattern: re.Pattern[str] | None = None
         self._lock = threading.Lock()
+        #: Whether some secret holds a character that JSON escapes (see found_in_json).
+        self._json_escaped = False
 
     def add(self, value: str) -> None:
         if not isinstance(value, str) or len(value) < MIN_SECRET_LENGTH:
@@ -63,6 +68,13 @@ class Masker:
             if new:
                 self._values |= new
                 self._pattern = None
+                self._json_escaped = self._json_escaped or any(
+                    _JSON_ESCAPED.search(v) for v in new)
+
+    @property
+    def active(self) -> bool:
+        """Whether any secret is known (cheap: asked for every line written)."""
+        return bool(self._values)
 
     def values(self) -> frozenset[str]:
         with self._lock:
@@ -73,16 +85,30 @@ class Masker:
             self._values.clear()
             self._pattern = None
 
-    def mask(self, text: str) -> str:
-        if not text or not self._values:
-            return text
+    def _compiled(self) -> re.Pattern[str]:
         with self._lock:
             if self._pattern is None:
                 ordered = sorted(self._values, key=len, reverse=True)
                 # Any case: an upper-cased token or a lower-cased header shows the same secret.
                 self._pattern = re.compile("|".join(re.escape(v) for v in ordered), re.IGNORECASE)
-            pattern = self._pattern
-        return pattern.sub(MASK, text)
+            return self._pattern
+
+    def mask(self, text: str) -> str:
+        if not text or not self._values:
+            return text
+        return self._compiled().sub(MASK, text)
+
+    def found_in_json(self, text: str) -> bool:
+        """Whether a secret may appear in ``text``, the JSON form of some data.
+
+        A secret holding a character JSON escapes (a quote, a backslash, a
+        control character) would not be found as it is: then say "maybe".
+        """
+        if not self._values:
+            return False
+        if self._json_escaped:
+            return True
+        return self._compiled().search(text) is not None
 
 
 #: Shortest run of base64 characters masked as the encoding of part of a secret.
@@ -145,7 +171,7 @@ class MaskingStream:
         self.golive_wrapped = stream
 
     def write(self, text: str) -> int:
-        self.golive_wrapped.write(MASKER.mask(text) if MASKER.values() else text)
+        self.golive_wrapped.write(MASKER.mask(text) if MASKER.active else text)
         return len(text)
 
     def writelines(self, lines: Iterable[str]) -> None:
@@ -156,8 +182,32 @@ class MaskingStream:
         return getattr(self.golive_wrapped, name)
 
 
+
+
+def is_clean(data: Any) -> bool:
+    """Whether ``data`` is plain JSON data with no secret in it (then masking changes nothing).
+
+    One pass of the C JSON encoder instead of a walk in Python over every
+    record: a run with thousands of items masks each record once.
+    """
+    import json
+
+    odd: list[Any] = []
+
+    def other(value: Any) -> None:
+        odd.append(value)  # a Secret, a set, an object: not plain data
+
+    try:
+        text = json.dumps(data, ensure_ascii=False, default=other, check_circular=False)
+    except (TypeError, ValueError):  # keys that are not strings, numbers or booleans
+        return False
+    return not odd and not MASKER.found_in_json(text)
+
+
 def mask_data(data: Any) -> Any:
     """Mask every string inside plain data (dicts, lists, tuples)."""
+    if isinstance(data, (dict, list)) and is_clean(data):
+        return data
     if isinstance(data, str):
         return MASKER.mask(data)
     if isinstance(data, Secret):
