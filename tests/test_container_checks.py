@@ -28,6 +28,7 @@ from pytest_golive.checks.rules import Line
 from pytest_golive.core.config import Settings, TargetSpec
 from pytest_golive.core.outcome import CheckError, Evidence, Outcome
 from pytest_golive.tools.import_rules import propose
+from support.fleet import Fleet
 from support.leaks import assert_no_leak
 from support.podman import Podman
 
@@ -873,3 +874,47 @@ def test_settings_are_no_secrets_but_a_written_default_is() -> None:
     assert not ok and observed.startswith("secrets written in the file: DB_PASSWORD (its default")
     text = "FROM alpine:3.20\nENV AUTH_ENABLED=true SESSION_COOKIE_NAME=sid\nARG TOKEN_TTL=60\n"
     assert facts(judge_dockerfile(stages(text, "x"), require=["no_secrets"]))["no_secrets"][0]
+
+
+@pytest.mark.real_systems
+def test_files_are_read_through_an_ssh_host(fleet: Fleet, shared_dir: Path) -> None:
+    """The deployed files on a server: the same checks over ssh, nothing secret in the evidence."""
+    from pytest_golive.targets.host import HostTarget
+
+    for name in ("good", "bad"):
+        shutil.copytree(COMPOSE / name, shared_dir / name)
+    shutil.copy(DATA / "dockerfile" / "Dockerfile.dev", shared_dir / "Dockerfile")
+    shutil.copy(DATA / "k8s" / "draft.yaml", shared_dir / "draft.yaml")
+    for p in shared_dir.rglob("*"):
+        p.chmod(0o755 if p.is_dir() else 0o644)
+    spec = TargetSpec("host", "web1", (), fleet.options(fleet.hosts[0].ssh_url))
+    host = HostTarget(spec, Settings(connect_timeout=5))
+    try:
+        good = run(
+            "compose_service",
+            host,
+            path=str(shared_dir / "good" / "compose.yaml"),
+            allow_bind_mounts="/etc/nginx/*",
+        )
+        assert good.status == "passed", good.summary()
+        assert good.details["env_file"] == str(shared_dir / "good" / ".env")
+        bad = run(
+            "compose_service",
+            host,
+            path=str(shared_dir / "bad" / "docker-compose.yml"),
+            require="no_inline_secrets",
+        )
+        assert bad.status == "failed" and "JWT_SECRET_KEY" in bad.observed
+        dockerfile = run(
+            "dockerfile", host, path=str(shared_dir / "Dockerfile"), require="non_root"
+        )
+        assert dockerfile.observed == "non_root: no USER in the final stage (stage 0): runs as root"
+        manifests = run(
+            "k8s_workload", host, path=str(shared_dir / "draft.yaml"), require="replicas"
+        )
+        assert manifests.observed == "Deployment/content-generator: replicas: replicas 1"
+        missing = pytest.raises(CheckError, run, "dockerfile", host, path=str(shared_dir / "nope"))
+        assert str(missing.value) == f"Dockerfile web1:{shared_dir / 'nope'} does not exist"
+        assert_no_leak(SECRETS, *everything(good), *everything(bad), *everything(dockerfile))
+    finally:
+        host.close()
