@@ -97,7 +97,7 @@ def user(
 
 @dataclass(frozen=True)
 class GroupFacts:
-    """One group: its gid and which of the asked-about users belong to it (None: no group)."""
+    """One group: its gid, and which of the users asked about belong to it."""
 
     gid: int
     members: list[str]

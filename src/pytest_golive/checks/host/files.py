@@ -83,12 +83,14 @@ def file(
     present = bool(f.exists)
     facts = FileFacts(present)
     if present and exists:
+        if mode:
+            octal(mode, "mode")  # a mode that is not one is one line, before the host is asked
         # Each property is a command on the host: ask only what the line checks.
         facts = FileFacts(
             present,
             kinds={"file": f.is_file, "directory": f.is_directory, "symlink": f.is_symlink,
                    "socket": f.is_socket, "pipe": f.is_pipe} if type else {},
-            mode=f.mode if mode and octal(mode, "mode") is not None else None,
+            mode=f.mode if mode else None,
             owner=f.user if owner else None,
             group=f.group if group else None,
             contains=bool(f.contains(contains)) if contains else None,
