@@ -153,3 +153,52 @@ def test_a_reworded_line_voids_its_sign_off_and_says_why(project: Path,
     assert main(["attest", "approval", "--by", "Sam Sec"]) == 0
     checklist.write_text(checklist.read_text().replace("approved  by", "approved by"))
     assert pytester.runpytest(*run).ret == 0
+
+
+# --- a line with checks and an attestation is signed for what its checks saw ------------------
+
+
+def test_changed_facts_void_the_sign_off_of_a_checked_line() -> None:
+    import datetime as dt
+
+    from pytest_golive.core.verdict import Attestation, Clock, Policy, decide, facts_digest
+
+    signed = Attestation(item="security/conf", by="Sam Sec",
+                         at=dt.datetime(2026, 6, 1, tzinfo=dt.UTC),
+                         facts_digest=f"web1={facts_digest('observed 2 vCPUs')}")
+    policy = Policy(environment="prod", clock=Clock("2026-06-15"), attestations=[signed])
+
+    def on(target: str, detail: str) -> tuple[str, bool, str]:
+        d = decide(policy, "security/conf", target, "blocker", "passed", False, detail, attest=True)
+        return d.status, d.blocking, d.message
+
+    assert on("web1", "observed 2 vCPUs")[:2] == ("passed", False)
+    status, blocking, message = on("web1", "observed 4 vCPUs")
+    assert (status, blocking) == ("manual-pending", True)
+    assert message.startswith("the facts changed since Sam Sec signed it on 2026-06-01: its checks "
+                              "saw something else (now: observed 4 vCPUs)")
+    status, _, message = on("web2", "observed 2 vCPUs")
+    assert status == "manual-pending" and "target web2 was not part of it" in message
+
+
+@pytest.mark.real_systems
+def test_attest_with_a_report_signs_the_observed_facts(pytester: pytest.Pytester,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(pytester.path)
+    conf = pytester.path / "app.conf"
+    conf.write_text("x")
+    pytester.makefile(".toml", golive='checklists = ["c.md"]\nattestations = "att.toml"\n'
+                      '[environments.prod.hosts]\nlocal = ["local://"]\n', att="")
+    pytester.makefile(".md", c=f"# C\n## Security\n- [ ] Config reviewed "
+                      f"<!-- golive: file path={conf}; attest id=conf -->\n")
+    run = ("-p", "no:cacheprovider", "--golive=prod", "--golive-json=r.json")
+    assert pytester.runpytest(*run).ret == 1  # the checks pass, the person's half is missing
+    assert main(["attest", "conf", "--by", "Sam Sec", "--report", "r.json"]) == 0
+    (signed,) = load_attestations(pytester.path / "att.toml")
+    assert signed.facts_digest.startswith("local=sha256:")
+    assert pytester.runpytest(*run).ret == 0  # same facts: signed
+    att = pytester.path / "att.toml"
+    att.write_text(att.read_text().replace(signed.facts_digest, "local=sha256:" + "0" * 64))
+    result = pytester.runpytest(*run)
+    assert result.ret == 1
+    result.stdout.fnmatch_lines(["*the facts changed since Sam Sec signed it on *"])

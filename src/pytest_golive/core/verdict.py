@@ -106,6 +106,9 @@ class Attestation:
     #: The line's text as it read when signed, and its digest (``golive attest`` writes both).
     line: str = ""
     line_digest: str = ""
+    #: For a line with checks: ``target=sha256:...`` per target, what its checks observed when
+    #: it was signed (``golive attest --report``); other observations void the sign-off.
+    facts_digest: str = ""
 
     def matches(self, item_id: str, environment: str) -> bool:
         if self.environment and self.environment != environment:
@@ -124,7 +127,7 @@ class Attestation:
         d = asdict(self)
         d["at"] = self.at.isoformat()
         d["expires"] = self.expires.isoformat() if self.expires else None
-        for key in ("line", "line_digest"):
+        for key in ("line", "line_digest", "facts_digest"):
             if not d[key]:
                 del d[key]
         return d
@@ -135,6 +138,11 @@ def line_digest(text: str) -> str:
     import hashlib
 
     return "sha256:" + hashlib.sha256(" ".join(text.split()).encode("utf-8")).hexdigest()
+
+
+def facts_digest(detail: str) -> str:
+    """``sha256:<hex>`` of what a line's checks observed on one target (their summary)."""
+    return line_digest(detail)
 
 
 def _id_matches(item_id: str, pattern: str) -> bool:
@@ -193,7 +201,7 @@ def _datetime(value: Any, where: str, field_name: str) -> dt.datetime:
 
 _WAIVER_FIELDS = {"item", "reason", "owner", "ticket", "expires", "target", "environment"}
 _ATTEST_FIELDS = {"item", "by", "at", "ticket", "evidence", "expires", "environment", "line",
-                  "line_digest"}
+                  "line_digest", "facts_digest"}
 _DATE_FIELDS = {"expires", "at"}
 
 
@@ -251,6 +259,7 @@ def load_attestations(path: Path | None) -> list[Attestation]:
             expires=_date(r.get("expires"), where, "expires"),
             environment=r.get("environment"), source=where,
             line=str(r.get("line", "")), line_digest=str(r.get("line_digest", "")),
+            facts_digest=str(r.get("facts_digest", "")),
         ))
     return out
 
@@ -370,6 +379,20 @@ def _partly(policy: Policy, item_id: str, target: str | None, severity: str, blo
             target,
             Decision(status, blocks_if_bad, severity, message, attestation=signed.attestation),
         )
+    signed_facts = str((signed.attestation or {}).get("facts_digest") or "")
+    if signed.status == "manual-attested" and signed_facts:
+        seen = dict(part.partition("=")[::2] for part in signed_facts.split() if "=" in part)
+        now = seen.get(target or "")
+        if now != facts_digest(detail):
+            att = signed.attestation or {}
+            why = ("its checks saw something else" if now is not None
+                   else f"target {target} was not part of it")
+            message = (f"the facts changed since {att.get('by')} signed it on "
+                       f"{str(att.get('at', ''))[:10]}: {why} (now: {' '.join(detail.split())}); "
+                       f"sign it again (golive attest {item_id} --report REPORT.json --by NAME)")
+            blocks = blocks_if_bad and policy.manual == "block"
+            return Decision("manual-pending", blocks, severity, message,
+                            attestation={**att, "lapsed": "the facts changed since it was signed"})
     if signed.status == "manual-attested":
         return Decision(
             "passed", False, severity, f"checks passed; {half}", attestation=signed.attestation

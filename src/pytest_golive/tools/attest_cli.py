@@ -23,7 +23,7 @@ from typing import Any, TextIO
 import pytest
 
 from pytest_golive.checklist import ChecklistError, Item, read_checklist
-from pytest_golive.core.verdict import line_digest, load_attestations
+from pytest_golive.core.verdict import facts_digest, line_digest, load_attestations
 
 
 @dataclass(frozen=True)
@@ -34,6 +34,8 @@ class Signable:
     title: str
     section: str
     location: str
+    #: The line has checks too: what they observed is part of what is signed.
+    checked: bool = False
 
 
 def _config(explicit: str | None) -> tuple[Path, dict[str, Any]] | None:
@@ -71,7 +73,8 @@ def signable_lines(paths: list[Path]) -> list[Signable]:
             if item.group and item.manual:
                 continue
             if item.manual or getattr(item, "attest", False):
-                out.append(Signable(item.id, item.title, item.section, item.location))
+                out.append(Signable(item.id, item.title, item.section, item.location,
+                                    checked=not item.manual))
     return out
 
 
@@ -113,6 +116,27 @@ def _nearest(pattern: str, known: list[str]) -> list[str]:
     return [k for s, k in scored if s >= 0.75][:3]
 
 
+def _observed_facts(report: str | None, lines: list[Signable]) -> dict[str, str]:
+    """Line id -> ``target=digest ...`` of what its checks observed in ``report``.
+
+    A line with checks and an attestation is signed for what its checks saw:
+    with ``--report`` the sign-off lapses when they see something else.
+    """
+    if not report or not lines:
+        return {}
+    from pytest_golive.report.json_report import read_json
+
+    wanted = {line.id for line in lines}
+    out: dict[str, list[str]] = {}
+    for r in read_json(Path(report)).get("results", []):
+        if r.get("id") not in wanted:
+            continue
+        observed, expected = str(r.get("observed") or ""), str(r.get("expected") or "")
+        summary = f"observed {observed}" + (f"\nexpected {expected}" if expected else "")
+        out.setdefault(str(r["id"]), []).append(f"{r.get('target') or ''}={facts_digest(summary)}")
+    return {k: " ".join(v) for k, v in out.items()}
+
+
 def _ask(question: str, stdin: TextIO, out: TextIO) -> bool:
     print(question, end=" ", file=out, flush=True)
     answer = stdin.readline()
@@ -150,9 +174,11 @@ def run_attest(args: argparse.Namespace, stdin: TextIO | None = None,
     if not args.by:
         print("golive attest: --by NAME is required (who signs)", file=sys.stderr)
         return 2
+    facts: dict[str, str] = {}
     if lines is not None:
         chosen = select(list(args.items), lines, all_items)
         records = [(line.id, line.title) for line in chosen]
+        facts = _observed_facts(getattr(args, "report", None), [c for c in chosen if c.checked])
     else:  # no configuration here: the ids as given, into the --file named
         records = [(item, "") for item in args.items]
     path = Path(args.file) if args.file else _configured_attestations(args.env, found)
@@ -185,6 +211,8 @@ def run_attest(args: argparse.Namespace, stdin: TextIO | None = None,
             # what was signed: the run compares it with the line as it reads then
             record["line"] = title
             record["line_digest"] = line_digest(title)
+        if item in facts:
+            record["facts_digest"] = facts[item]
         if path.suffix.lower() in (".yml", ".yaml"):
             _append_yaml(path, record)
         else:

@@ -181,6 +181,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--by", default="", help="who signs (required to sign)")
     p.add_argument("--yes", action="store_true", help="sign without asking")
     p.add_argument("--list", action="store_true", help="list the lines a person can sign")
+    p.add_argument("--report", default=None, metavar="RESULTS.json",
+                   help="for lines with checks too: sign what their checks observed in this "
+                        "run's JSON report (other observations void the sign-off)")
     p.add_argument("--config", default=None, metavar="PATH",
                    help="configuration (default: golive.toml or [tool.golive] here)")
     p.add_argument("--ticket", default="")
