@@ -130,6 +130,13 @@ _LOOKS: dict[Status, Look] = {
 }
 
 
+#: (status, blocking) -> the status shown: asked for every cell of every summary.
+_SHOWN = {(s.value, blocking): s.shown(blocking).value
+          for s in Status for blocking in (True, False)}
+
+
 def display_status(result: dict[str, object]) -> str:
     """The shown status of a result as plain data (the JSON form of an item result)."""
-    return Status.of(str(result["status"])).shown(bool(result.get("blocking"))).value
+    status = str(result["status"])
+    shown = _SHOWN.get((status, bool(result.get("blocking"))))
+    return shown if shown is not None else Status(status).value
