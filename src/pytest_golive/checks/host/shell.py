@@ -8,13 +8,16 @@ the pure parsers of each concern module.
 
 from __future__ import annotations
 
-import re
 import shlex
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from pytest_golive.checks._shell import glob_word, q
 from pytest_golive.core.outcome import CheckError
 from pytest_golive.targets.host import HostTarget
+
+__all__ = ["FILE_MARK", "GIB", "ParseError", "glob_word", "octal", "output", "parse_file_dump",
+           "parsing", "q", "read_files", "read_files_script", "words"]
 
 GIB = 1024**3
 
@@ -33,17 +36,6 @@ def parsing(host: HostTarget) -> Iterator[None]:
         yield
     except ParseError as exc:
         raise CheckError(f"host {host.name}: {exc}") from None
-
-
-def q(value: object) -> str:
-    """``value`` quoted as one shell word."""
-    return shlex.quote(str(value))
-
-
-def glob_word(path: str) -> str:
-    """``path`` quoted for the shell except its glob characters, which stay live."""
-    parts = re.split(r"([*?])", path)
-    return "".join(p if p in ("*", "?") else shlex.quote(p) for p in parts if p)
 
 
 def words(text: str) -> list[str]:
