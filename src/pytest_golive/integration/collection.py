@@ -218,7 +218,7 @@ class GoliveItem(pytest.Item):
         from pytest_golive.core import verdict
 
         detail = outcome.summary() if outcome else ""
-        observed = outcome.status if outcome else None
+        observed: str | None = outcome.status if outcome else None
         if outcome is not None and outcome.details.get("not_configured"):
             observed = "not-configured"
         decision = verdict.decide(
