@@ -409,6 +409,7 @@ def _line(title: str) -> Line:
         ("PagerDuty routing for on-call", "alertmanager_receiver", {"severity": "critical"}),
         ("Grafana dashboards accessible", "grafana_dashboard", {"title": "${grafana_dashboard}"}),
         ("Grafana is reachable", "grafana_health", {}),
+        ("Grafana deployed and configured", "grafana_health", {}),
         ("No critical alerts firing", "prometheus_no_firing_alerts", {"min_severity": "critical"}),
         (
             "No alerts silenced for the service",

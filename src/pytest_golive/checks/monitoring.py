@@ -1079,7 +1079,11 @@ def _grafana(line: Line) -> Proposal | None:
     if not re.search(r"\b(grafana|dashboards?)\b", t):
         return None
     if (
-        re.search(r"\b(accessible|reachable|available|up|working|healthy|loads?)\b", t)
+        re.search(
+            r"\b(accessible|reachable|available|up|working|healthy|loads?|deployed|running|"
+            r"installed|configured)\b",
+            t,
+        )
         and "dashboard" not in t
     ):
         return Proposal([("grafana_health", {})], 0.7, "Grafana is healthy")
