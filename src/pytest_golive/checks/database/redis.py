@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pytest_golive.checks.database.common import names, only_redis
+from pytest_golive.checks.database.common import names, only_redis, redis_of
 from pytest_golive.checks.registry import check
 from pytest_golive.core.outcome import Evidence, Outcome
 from pytest_golive.targets.database import DatabaseTarget
-from pytest_golive.targets.dialects.redis import REDIS, CommandFacts
+from pytest_golive.targets.dialects.redis import CommandFacts
 
 #: Redis commands that wipe data, reconfigure the server or block it.
 DANGEROUS_REDIS_COMMANDS = ["FLUSHALL", "FLUSHDB", "CONFIG", "KEYS", "DEBUG"]
@@ -31,7 +31,7 @@ def redis_auth_required(db: DatabaseTarget) -> Outcome:
     """
     if na := only_redis(db):
         return na
-    return judge_auth(REDIS.unauthenticated_ping(db))
+    return judge_auth(redis_of(db).unauthenticated_ping(db))
 
 
 def judge_persistence(info: dict[str, Any], save: str | None, mode: str) -> Outcome:
@@ -63,7 +63,8 @@ def redis_persistence(
     """
     if na := only_redis(db):
         return na
-    return judge_persistence(REDIS.info(db, "persistence"), REDIS.config(db, "save"), mode)
+    dialect = redis_of(db)
+    return judge_persistence(dialect.info(db, "persistence"), dialect.config(db, "save"), mode)
 
 
 def judge_maxmemory(info: dict[str, Any], policy: str | None) -> Outcome:
@@ -87,7 +88,7 @@ def redis_maxmemory(db: DatabaseTarget, *, policy: str | None = None) -> Outcome
     """
     if na := only_redis(db):
         return na
-    return judge_maxmemory(REDIS.info(db, "memory"), policy)
+    return judge_maxmemory(redis_of(db).info(db, "memory"), policy)
 
 
 def judge_dangerous(user: str | None, commands: list[CommandFacts], asked: list[str]) -> Outcome:
@@ -131,5 +132,6 @@ def redis_dangerous_commands(
     if na := only_redis(db):
         return na
     asked = [c.upper() for c in (commands or DANGEROUS_REDIS_COMMANDS)]
-    user = account or REDIS.whoami(db)
-    return judge_dangerous(user, REDIS.commands(db, asked, user), asked)
+    dialect = redis_of(db)
+    user = account or dialect.whoami(db)
+    return judge_dangerous(user, dialect.commands(db, asked, user), asked)
