@@ -96,6 +96,8 @@ GENERALISATION = [
     ),
     ("Minimum 2GB RAM, 1 CPU core", "memory min_gib=2; cpu min=1"),
     ("Docker Compose 2.0+ installed", "command_version command='docker compose' min_version=2.0"),
+    ("kubectl krew 0.4 or newer", "command_version command='kubectl krew' min_version=0.4"),
+    ("Git LFS 3.0+ on the build hosts", "command_version command='git lfs' min_version=3.0"),
     ("Automated backups working", "newest_file_age directory=${backup_dir} max_age_hours=26"),
     ("Log storage has sufficient space", "disk_free path=${log_dir} min_gib=${min_free_gib}"),
     ("Alert on high response time", "prometheus_alerts_cover concerns=latency"),

@@ -296,11 +296,22 @@ _TOOLS = {
 _VERSION = r"v?(\d+(?:\.\d+){0,3})(\+|\s*(?:or|and)\s*(?:later|newer|higher|above|up))?"
 
 
+#: A tool's subcommand or plugin ("docker buildx", "kubectl krew", "git lfs"): checked as
+#: itself, so a parent printing its own version never passes for the plugin.
+_PLUGIN = re.compile(r"\b(docker|podman|kubectl|helm|git|gh)[ -](compose|buildx|scan|krew|lfs|diff|secrets|"
+                     r"convert|kustomize)\b\W{0,3}(?:version\s*)?:?\s*" + r"v?(\d+(?:\.\d+){0,3})")
+
+
 @rule
 def _command_version(line: Line) -> Proposal | None:
     t = line.lower
     if _has(r"\b(mysql|mariadb|postgres(?:ql)?|redis|mongodb|tls|ssl|http/)\b", t):
         return None
+    plugin = _PLUGIN.search(t)
+    if plugin and plugin.group(2) != "compose":
+        command = f"{plugin.group(1)} {plugin.group(2)}"
+        return Proposal([("command_version", {"command": command, "min_version": plugin.group(3)})],
+                        0.85, f"{command} version {plugin.group(3)}")
     for command, word in _TOOLS.items():
         m = re.search(rf"\b(?:{word})\b\W{{0,3}}(?:version\s*)?:?\s*{_VERSION}", t)
         if not m:
