@@ -54,4 +54,13 @@ fi
 python3 -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q -e '.[test]'
+
+# Static checks before any test: the layers (import-linter contracts in
+# pyproject.toml), ruff with line length enforced, and mypy --strict on src.
+# A violation fails the script here, before the suite starts.
+echo "static checks: lint-imports, ruff check src tests, mypy --strict src"
+.venv/bin/lint-imports
+.venv/bin/ruff check src tests
+.venv/bin/mypy --strict src
+
 exec .venv/bin/python -m pytest "$@"
