@@ -216,7 +216,7 @@ def directory_permissions(
     ``max_mode`` allows no permission beyond a mask: ``max_mode=0755`` fails a
     group- or world-writable directory. With ``recursive``, every file and
     directory below ``path`` is held to ``max_mode``, ``owner`` and ``group``
-    (the first offenders are shown).
+    (the first offenders are shown; this needs GNU find, ``findutils`` on Alpine).
 
     Args:
         path: the directory on the host.

@@ -391,7 +391,8 @@ def newest_file_age(
 
     For backups: ``max_age_hours=26`` requires last night's backup to be
     there; ``retention_days=7`` requires that backups older than 7 days are
-    still kept. Ages are measured against the host's own clock.
+    still kept. Ages are measured against the host's own clock. Files are
+    listed with GNU find (on Alpine, install ``findutils``).
 
     Args:
         directory: the directory holding the files.
