@@ -292,6 +292,7 @@ def _line(title: str, context: str = "") -> Line:
         ("Checksum validation working", {"directory": "${backup_dir}", "checksum": "true"}),
         ("Backups in /srv/backups are restorable", {"directory": "/srv/backups"}),
         ("Database dumps validated", {"directory": "${backup_dir}"}),
+        ("Latest backup is not corrupted", {"directory": "${backup_dir}"}),
     ],
 )
 def test_import_rule(title: str, params: dict[str, str]) -> None:

@@ -439,6 +439,27 @@ def _line(title: str) -> Line:
         ),
         ("Redis access restricted", "port_reachable", {"port": "6379", "reachable": "false"}),
         (
+            "MySQL port 3306 closed to public",
+            "port_reachable",
+            {"port": "3306", "reachable": "false"},
+        ),
+        (
+            "Port 6379 blocked from outside",
+            "port_reachable",
+            {"port": "6379", "reachable": "false"},
+        ),
+        (
+            "MongoDB bound to localhost only",
+            "port_reachable",
+            {"port": "27017", "reachable": "false"},
+        ),
+        ("Close unused ports", "listening_ports", {"allowed": "${allowed_ports}"}),
+        (
+            "UFW enabled with only SSH, HTTP and HTTPS allowed",
+            "firewall_policy",
+            {"allowed_ports": "22,80,443", "required_ports": "22,80,443"},
+        ),
+        (
             "PostgreSQL not publicly accessible",
             "port_reachable",
             {"port": "5432", "reachable": "false"},
@@ -470,6 +491,8 @@ def test_import_rules(title: str, check: str, params: dict[str, str]) -> None:
         "Database users have least privilege",
         "AWS security groups configured",
         "API ports configured correctly",
+        "PostgreSQL 15 installed",
+        "API rate limit of 100 requests per minute",
     ],
 )
 def test_import_rules_leave_other_lines(title: str) -> None:
@@ -478,3 +501,20 @@ def test_import_rules_leave_other_lines(title: str) -> None:
         r(line) is None
         for r in (exposure._not_exposed_rule, exposure._ports_closed_rule, exposure._firewall_rule)
     )
+
+
+@pytest.mark.parametrize(
+    "title, check",
+    [
+        ("Database not accessible from the internet", "port_reachable"),
+        ("UFW enabled with only SSH, HTTP and HTTPS allowed", "firewall_policy"),
+        ("Database ports not exposed to internet", "port_reachable"),
+        ("Firewall rules configured (ports 80, 443, 22)", "firewall_policy"),
+    ],
+)
+def test_the_importer_prefers_these_rules(title: str, check: str) -> None:
+    """Against every rule of the catalog, not only this module's."""
+    from pytest_golive.tools.import_rules import propose
+
+    proposal = propose(_line(title))
+    assert proposal is not None and proposal.check == check, proposal

@@ -277,6 +277,13 @@ def test_import_rules_leave_other_log_lines(title: str) -> None:
     assert logs._log_secrets_rule(line) is None and logs._logs_written_rule(line) is None
 
 
+def test_access_log_lines_are_about_the_logs() -> None:
+    from pytest_golive.tools.import_rules import propose
+
+    proposal = propose(_line("Access logs enabled in nginx"))
+    assert proposal is not None and proposal.check == "newest_file_age", proposal
+
+
 def test_log_rotation_lines_name_the_file_as_a_variable() -> None:
     """The catalog's logrotate rule binds them; the file is the team's to name, never guessed."""
     from pytest_golive.tools.import_rules import propose

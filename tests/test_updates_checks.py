@@ -218,6 +218,7 @@ def _line(title: str) -> Line:
         ("Unattended upgrades configured", "automatic_security_updates"),
         ("Check for security updates", "pending_security_updates"),
         ("OS is patched", "pending_security_updates"),
+        ("Server OS fully patched", "pending_security_updates"),
     ],
 )
 def test_import_rule(title: str, check: str) -> None:

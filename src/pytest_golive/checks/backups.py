@@ -525,13 +525,11 @@ def _backup_integrity_rule(line: Line) -> Proposal | None:
         re.search(r"\b(checksums?|sha-?256|sha-?512|md5|hash(es)? (match|verified))\b", t)
     )
     backup = bool(re.search(r"\b(backups?|dumps?|archives?|snapshots?)\b", t))
-    context = line.context.lower()
-    if not backup and not (checksum and re.search(r"\bbackup", context)):
-        if not checksum:
-            return None
+    if not (backup or checksum):
+        return None
     if not re.search(
-        r"\b(integrity|verif\w*|validat\w*|valid|readable|restorable|intact|corrupt\w*|"
-        r"complete|checksums?|working)\b",
+        r"\b(integrity|verif\w*|validat\w*|valid|readable|restorable|can be restored|intact|"
+        r"corrupt\w*|complete|checksums?|working)\b",
         t,
     ):
         return None

@@ -414,4 +414,8 @@ def _logs_written_rule(line: Line) -> Proposal | None:
         }
     params["max_age_hours"] = "24"
     what = "access log" if access else "application log"
-    return Proposal([("newest_file_age", params)], 0.7, f"{what} written in the last 24 h")
+    # "access logs", "error logs", "application logs": the line is about the files themselves.
+    named = re.search(r"\b(access|error|application|app|request|audit|server) logs?\b", t)
+    return Proposal(
+        [("newest_file_age", params)], 0.75 if named else 0.7, f"{what} written in the last 24 h"
+    )

@@ -451,7 +451,8 @@ def _updates_rule(line: Line) -> Proposal | None:
     if not re.search(
         r"\b(security (updates?|patch\w*|fixes)|unattended[- ]upgrades?|"
         r"auto(matic)?[- ]?(os )?(updates?|upgrades?|patch\w*)|os patch\w*|"
-        r"(os|system|packages?) (is |are )?(up to date|up-to-date|patched|updated))\b",
+        r"(os|system|server|packages?|kernel) (is |are )?(fully )?(up to date|up-to-date|patched|"
+        r"updated))\b",
         t,
     ):
         return None
