@@ -551,6 +551,12 @@ def test_lines_that_are_not_about_a_test_report(title: str) -> None:
             {"severity": "critical", "max_age_hours": "168"},
         ),
         ("Linting and formatting checks passed", "sarif_clean", {"level": "error"}),
+        ("No linter errors or warnings", "sarif_clean", {"level": "warning"}),
+        (
+            "No vulnerable dependencies (run `pip audit`)",
+            "vulnerability_report",
+            {"severity": "low"},
+        ),
         ("Static analysis clean", "sarif_clean", {"level": "error"}),
     ],
 )

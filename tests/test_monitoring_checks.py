@@ -410,6 +410,13 @@ def _line(title: str) -> Line:
         ("Grafana dashboards accessible", "grafana_dashboard", {"title": "${grafana_dashboard}"}),
         ("Grafana is reachable", "grafana_health", {}),
         ("Grafana deployed and configured", "grafana_health", {}),
+        (
+            "Certificate expiration monitoring configured",
+            "prometheus_alerts_cover",
+            {"concerns": "certificate"},
+        ),
+        ("Uptime monitoring enabled", "prometheus_alerts_cover", {"concerns": "target_down"}),
+        ("Alert system functional", "alertmanager_receiver", {"severity": "critical"}),
         ("No critical alerts firing", "prometheus_no_firing_alerts", {"min_severity": "critical"}),
         (
             "No alerts silenced for the service",

@@ -923,9 +923,10 @@ def _vulnerabilities(line: Line) -> Proposal | None:
     ):
         return None
     # The lowest severity named is the threshold: "no high or critical CVEs" means high.
-    sev = next(
-        (s for s in ("low", "medium", "high", "critical") if re.search(rf"\b{s}\b", t)), "critical"
-    )
+    named = [s for s in ("low", "medium", "high", "critical") if re.search(rf"\b{s}\b", t)]
+    # "No vulnerable dependencies" with no severity named means none at all.
+    none_at_all = re.search(r"\b(no|zero|without)\s+(known\s+)?vulnerab", t)
+    sev = named[0] if named else ("low" if none_at_all else "critical")
     params: dict[str, str] = {"severity": sev}
     if re.search(r"\b(enabled|running|in place|configured|set ?up|scheduled)\b", t):
         params["max_age_hours"] = "168"
@@ -946,9 +947,11 @@ def _lint(line: Line) -> Proposal | None:
         return None
     if re.search(r"\bsecurity scan", t):
         return None
+    # "No linter errors or warnings": warnings fail too.
+    level = "warning" if re.search(r"\bwarnings?\b", t) else "error"
     return Proposal(
-        [("sarif_clean", {"level": "error"})],
+        [("sarif_clean", {"level": level})],
         0.7,
-        "the linter's SARIF log has no errors",
+        f"the linter's SARIF log has nothing at level {level}",
         ("on=<the file target of the linter's SARIF log>",),
     )

@@ -1017,6 +1017,23 @@ def _concerns_in(text: str) -> list[Concern]:
 
 
 @proposes("prometheus_alerts_cover")
+def _monitoring_of_a_concern(line: Line) -> Proposal | None:
+    """ "Certificate expiration monitoring configured", "Uptime monitoring enabled"."""
+    t = line.lower
+    if _ALERT_WORDS.search(t) or not re.search(r"\bmonitor(ing|ed)?\b", t):
+        return None
+    if not re.search(r"\b(configured|enabled|active|set ?up|in place)\b", t):
+        return None
+    concerns = [c for c in _concerns_in(t) if c is not Concern.WORKERS]
+    if not concerns:
+        return None
+    value = ",".join(c.value for c in concerns)
+    return Proposal(
+        [("prometheus_alerts_cover", {"concerns": value})], 0.6, f"alerting rules watch {value}"
+    )
+
+
+@proposes("prometheus_alerts_cover")
 def _alert_concerns(line: Line) -> Proposal | None:
     t = line.lower
     if not _ALERT_WORDS.search(t) or re.search(r"\b(grafana|dashboard)\b", t):
@@ -1064,7 +1081,8 @@ def _notification_channels(line: Line) -> Proposal | None:
     t = line.lower
     if not re.search(r"\b(notification|alert(ing)?|paging|on-?call|escalation)s?\b", t):
         return None
-    if not _CHANNEL_WORDS.search(t):
+    system = re.search(r"\balert(ing)? (system|pipeline|manager|delivery)\b", t)
+    if not _CHANNEL_WORDS.search(t) and not system:
         return None
     return Proposal(
         [("alertmanager_receiver", {"severity": "critical"})],
