@@ -364,3 +364,15 @@ def test_pytest_html_report_data_takes_an_outcome_of_ours(pytester: pytest.Pytes
     # The row is counted under our outcome, with its label, as pytest-html counts its own.
     assert '<span class="canary">1 Canaries,</span>' in html
     assert '<span class="passed">0 Passed,</span>' in html
+
+
+def test_a_paramiko_client_is_found_only_once_connected() -> None:
+    """Closing a host must not open the connection it is closing."""
+    from testinfra.backend.paramiko import ParamikoBackend
+
+    assert isinstance(vars(ParamikoBackend)["client"], functools.cached_property)
+    backend = testinfra.backend.get_backend("paramiko://nobody@127.0.0.1")
+    assert compat.paramiko_client_if_open(backend) is None
+    assert "client" not in vars(backend)  # looking did not connect
+    vars(backend)["client"] = sentinel = object()  # what a first read of .client leaves
+    assert compat.paramiko_client_if_open(backend) is sentinel

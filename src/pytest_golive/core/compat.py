@@ -263,6 +263,21 @@ def paramiko_backend_base() -> type:
     return base
 
 
+def paramiko_client_if_open(backend: Any) -> Any:
+    """The paramiko backend's SSH client if it was ever connected, else None (never connects).
+
+    testinfra's ``client`` is a cached property that connects on first read;
+    a connected one is in the instance's ``__dict__``, where closing looks.
+    """
+    from testinfra.backend.paramiko import ParamikoBackend
+
+    cached = isinstance(vars(ParamikoBackend).get("client"), functools.cached_property)
+    if not _guard("testinfra-paramiko-backend", cached, needed=False,
+                  missing="ParamikoBackend.client is no longer a cached property"):
+        return None
+    return getattr(backend, "__dict__", {}).get("client")
+
+
 def ssh_command(backend: Any, command: str) -> tuple[list[str], list[str]]:
     """The ssh command line (format and arguments) testinfra's ssh backend builds for ``command``.
 

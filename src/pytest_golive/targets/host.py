@@ -348,7 +348,7 @@ class HostTarget:
             backend, "controlpath", None
         ):
             _exit_master(backend)
-        client = getattr(backend, "__dict__", {}).get("client")
+        client = compat.paramiko_client_if_open(backend)
         if client is not None:
             try:
                 client.close()
