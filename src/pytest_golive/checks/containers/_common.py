@@ -123,18 +123,6 @@ def read_on_host(host: HostTarget, path: str, what: str) -> str:
         raise CheckError(f"{what} {exc}".replace(f"{what} file ", f"{what} ")) from None
 
 
-def exists_on_host(host: HostTarget, path: str) -> bool:
-    target = FileTarget(TargetSpec("file", f"{host.name}-probe", (), {"path": path}), host)
-    try:
-        return target.exists()
-    except CheckError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - any backend failure is one line
-        raise CheckError(
-            f"host {host.name}: cannot look for {path}: {type(exc).__name__}"
-        ) from None
-
-
 def directory_files(host: HostTarget, path: str, suffixes: tuple[str, ...]) -> list[str] | None:
     """The files directly in ``path`` ending in one of ``suffixes``; None for no directory."""
     try:

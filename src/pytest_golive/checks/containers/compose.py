@@ -19,7 +19,6 @@ from pytest_golive.checks.containers._common import (
     SETTING_KEY,
     TRIVIAL,
     ImageRef,
-    exists_on_host,
     plural,
     read_on_host,
     root_user,
@@ -361,9 +360,13 @@ def host_reader(host: HostTarget) -> Callable[[str], str | None]:
 
     def read(path: str) -> str | None:
         if path not in cache:
-            cache[path] = (
-                read_on_host(host, path, "Compose file") if exists_on_host(host, path) else None
-            )
+            # One read that may find nothing, not a look and then a read: fewer round trips.
+            try:
+                cache[path] = read_on_host(host, path, "Compose file")
+            except CheckError as exc:
+                if not str(exc).endswith(" does not exist"):
+                    raise
+                cache[path] = None
         return cache[path]
 
     return read

@@ -497,7 +497,7 @@ def load_project(
         raise CheckError(f"Compose file {path}: include loops: {' -> '.join((*_including, path))}")
     files = [path]
     if overrides is None:
-        files += [p for p in default_override(path) if read(p) is not None][:1]
+        files += next(([p] for p in default_override(path) if read(p) is not None), [])
     else:
         files += [rel(p) for p in overrides]
     values: dict[str, str] = {}
