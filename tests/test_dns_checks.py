@@ -23,6 +23,7 @@ from pytest_golive.core.outcome import CheckError
 from pytest_golive.targets.host import HostTarget
 from support.dnsmasq import ZONE, DnsServer, _stop, start_dnsmasq
 from support.fleet import Fleet
+from support.nftables_host import FirewallHost
 
 DATA = Path(__file__).parent / "data" / "dns"
 
@@ -178,6 +179,31 @@ def test_dns_record_from_a_host(fleet: Fleet, namespace_dns: DnsServer) -> None:
             )
     finally:
         target.close()
+
+
+@pytest.mark.real_systems
+def test_dns_record_from_asks_the_hosts_own_resolver(
+    firewall_host: FirewallHost, tmp_path: Path
+) -> None:
+    """Without resolver=, the first nameserver of the host's /etc/resolv.conf is asked.
+
+    The host is the one-host fleet of tests/support/nftables_host.py, whose resolv.conf
+    names its own loopback; dnsmasq listens there, inside its namespace. Only the root
+    login sees that file (its sshd started after it was written).
+    """
+    server, proc = start_dnsmasq(tmp_path, "127.0.0.1", firewall_host.host.namespace)
+    target = HostTarget(
+        TargetSpec("host", "root", (), firewall_host.options(root=True)),
+        Settings(connect_timeout=3),
+    )
+    try:
+        out = run("dns_record_from", target, name=f"www.{ZONE}", type="A", port=str(server.port))
+        assert out.status == "passed" and out.details["resolver"] == "127.0.0.1:5353 from root"
+        out = run("dns_record_from", target, name=f"nope.{ZONE}", port=str(server.port))
+        assert out.status == "failed" and "NXDOMAIN from 127.0.0.1:5353" in out.observed, out
+    finally:
+        target.close()
+        _stop(proc)
 
 
 # --- judgement on captured answers ------------------------------------------------------------

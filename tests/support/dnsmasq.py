@@ -76,6 +76,18 @@ def _wait_answering(address: str, port: int, proc: subprocess.Popen[bytes], log:
     raise RuntimeError(f"dnsmasq on {address}:{port} did not answer: {log.read_text()[-500:]}")
 
 
+def _wait_started(proc: subprocess.Popen[bytes], log: Path) -> None:
+    """dnsmasq logs "started" once its sockets are bound."""
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"dnsmasq exited: {log.read_text()[-500:]}")
+        if "started, version" in log.read_text(errors="replace"):
+            return
+        time.sleep(0.05)
+    raise RuntimeError(f"dnsmasq did not start: {log.read_text()[-500:]}")
+
+
 def start_dnsmasq(
     workdir: Path, address: str = "127.0.0.1", namespace: str | None = None
 ) -> tuple[DnsServer, subprocess.Popen[bytes]]:
@@ -102,7 +114,10 @@ def start_dnsmasq(
     with open(log, "wb") as out:
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     try:
-        _wait_answering(address, port, proc, log)
+        if namespace is not None and address.startswith("127."):
+            _wait_started(proc, log)  # the namespace's own loopback: not reachable from here
+        else:
+            _wait_answering(address, port, proc, log)
     except BaseException:
         _stop(proc)
         raise

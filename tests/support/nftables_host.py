@@ -10,6 +10,11 @@ path is a second sshd in the same namespace (port 2222) that admits root with
 a throwaway key: a root-login host, as an operator's inventory would have for
 checks that must read root-only state. The plain account on port 22 is the
 unprivileged view.
+
+The root sshd is started after ``/etc/netns/NS/resolv.conf`` is written, so its
+sessions see a resolver configuration of the host's own (``ip netns exec`` mounts it
+over ``/etc/resolv.conf``): ``nameserver 127.0.0.1``, the namespace's own loopback,
+where a test may start a DNS server. The file is removed at the end.
 """
 
 from __future__ import annotations
@@ -123,7 +128,11 @@ def firewall_host() -> Iterator[FirewallHost]:
     workdir = Path(tempfile.mkdtemp(prefix="golive-fw-"))
     built = build_fleet(1, workdir / "fleet")
     proc = None
+    netns_etc = Path("/etc/netns") / built.hosts[0].namespace
+    created_parent = not netns_etc.parent.exists()
     try:
+        netns_etc.mkdir(parents=True)
+        (netns_etc / "resolv.conf").write_text("nameserver 127.0.0.1\n")
         proc, config, key = _root_sshd(built.hosts[0], workdir / "root")
         yield FirewallHost(built, built.hosts[0], config, key)
     finally:
@@ -135,6 +144,12 @@ def firewall_host() -> Iterator[FirewallHost]:
             proc.wait(timeout=10)
         built.teardown()
         shutil.rmtree(workdir, ignore_errors=True)
+        shutil.rmtree(netns_etc, ignore_errors=True)
+        if created_parent:
+            try:
+                netns_etc.parent.rmdir()
+            except OSError:
+                pass  # another fleet's files are there now
 
 
 @pytest.fixture
