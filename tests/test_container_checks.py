@@ -918,3 +918,12 @@ def test_files_are_read_through_an_ssh_host(fleet: Fleet, shared_dir: Path) -> N
         assert_no_leak(SECRETS, *everything(good), *everything(bad), *everything(dockerfile))
     finally:
         host.close()
+
+
+def test_restart_loop_lines_ask_the_engine() -> None:
+    proposal = propose(Line(1, 0, "No container restart loops", "x", "Docker", "", False))
+    assert proposal is not None
+    assert proposal.candidates[0] == (
+        "container",
+        {"name": "${containers}", "require": "running,restarts"},
+    )

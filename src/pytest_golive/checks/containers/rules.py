@@ -69,6 +69,11 @@ _RUNTIME = re.compile(
     r"\b(passing|passes|successful(ly)?|responding|working|green|tested|monitored|"
     r"documented|reviewed|planned|approved|communicated|scanned|scanning)\b"
 )
+#: Containers that keep restarting: a count the engine keeps.
+_LOOPS = re.compile(
+    r"restart(ing)? loops?|crash ?loop|restart counts?|not (keep )?restarting|"
+    r"no (unexpected )?restarts"
+)
 _RUNNING = re.compile(
     r"(containers?|services?) (are |is )?(all )?(running|up|healthy)|docker ps|podman ps"
 )
@@ -257,16 +262,19 @@ def _k8s(line: Line) -> Proposal | None:
 @proposes("container")
 def _live(line: Line) -> Proposal | None:
     t = _text(line)
+    loops = _LOOPS.search(t)
     if (
         _kind(line) not in ("container", "compose")
-        or not _RUNNING.search(t)
+        or not (_RUNNING.search(t) or loops)
         or _PRIVILEGED.search(t)
     ):
         return None
     wanted = ["running"]
+    if loops:
+        wanted.append("restarts")
     if "healthy" in t or _HEALTH.search(t):
         wanted.append("healthy")
-    if re.search(r"restart", t):
+    if re.search(r"restart", t) and "restarts" not in wanted:
         wanted.append("restarts")
     return Proposal(
         [("container", {"name": "${containers}", "require": ",".join(wanted)})],
