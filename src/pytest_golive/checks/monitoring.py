@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import datetime as dt
 import fnmatch
+import functools
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Literal, get_args
@@ -53,6 +54,19 @@ def get_json(
         return response.json()
     except ValueError:
         raise CheckError(f"{where}: the answer is not JSON; is this the {what} API?") from None
+
+
+def reports_tls(func: Callable[..., Outcome]) -> Callable[..., Outcome]:
+    """Add the endpoint's TLS verification setting to every outcome: without it, less is proven."""
+
+    @functools.wraps(func)
+    def wrapper(endpoint: EndpointTarget, **params: Any) -> Outcome:
+        outcome = func(endpoint, **params)
+        for key, value in endpoint.tls_details().items():
+            outcome.details.setdefault(key, value)
+        return outcome
+
+    return wrapper
 
 
 def prometheus_data(
@@ -136,6 +150,7 @@ def judge_targets(targets: list[ScrapeTarget], job: str, min_up: int | None) -> 
 
 
 @check(target="endpoint")
+@reports_tls
 def prometheus_targets_up(
     endpoint: EndpointTarget, *, job: str, min_up: int | None = None
 ) -> Outcome:
@@ -203,6 +218,7 @@ def _escape(value: str) -> str:
 
 
 @check(target="endpoint")
+@reports_tls
 def prometheus_metric(
     endpoint: EndpointTarget,
     *,
@@ -258,6 +274,7 @@ def _family(name: str, exposed: Mapping[str, int]) -> bool:
 
 
 @check(target="endpoint")
+@reports_tls
 def metrics_exposed(
     endpoint: EndpointTarget,
     *,
@@ -359,6 +376,7 @@ def judge_alert_rule(rules: list[AlertRule], name: str, group: str | None) -> Ou
 
 
 @check(target="endpoint")
+@reports_tls
 def prometheus_alert_rule(
     endpoint: EndpointTarget, *, name: str, group: str | None = None
 ) -> Outcome:
@@ -558,6 +576,7 @@ def judge_alerts_cover(
 
 
 @check(target="endpoint", aliases=("prometheus_rules_cover",))
+@reports_tls
 def prometheus_alerts_cover(
     endpoint: EndpointTarget, *, concerns: list[ConcernName], group: str | None = None
 ) -> Outcome:
@@ -642,6 +661,7 @@ def judge_firing(
 
 
 @check(target="endpoint")
+@reports_tls
 def prometheus_no_firing_alerts(
     endpoint: EndpointTarget,
     *,
@@ -786,6 +806,7 @@ def judge_routing(config: Mapping[str, Any], labels: Mapping[str, str]) -> Outco
 
 
 @check(target="endpoint")
+@reports_tls
 def alertmanager_receiver(
     endpoint: EndpointTarget,
     *,
@@ -874,6 +895,7 @@ def judge_silences(silences: Sequence[Mapping[str, Any]], labels: Mapping[str, s
 
 
 @check(target="endpoint")
+@reports_tls
 def alertmanager_no_silence(endpoint: EndpointTarget, *, labels: list[str]) -> Outcome:
     """No active Alertmanager silence mutes the service's alerts at go-live.
 
@@ -903,6 +925,7 @@ def alertmanager_no_silence(endpoint: EndpointTarget, *, labels: list[str]) -> O
 
 
 @check(target="endpoint")
+@reports_tls
 def grafana_health(endpoint: EndpointTarget) -> Outcome:
     """Grafana answers its health API and reaches its database.
 
@@ -960,6 +983,7 @@ def judge_dashboards(
 
 
 @check(target="endpoint")
+@reports_tls
 def grafana_dashboard(
     endpoint: EndpointTarget, *, title: str | None = None, uid: str | None = None
 ) -> Outcome:

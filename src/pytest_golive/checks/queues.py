@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
+from pytest_golive.checks.monitoring import reports_tls
 from pytest_golive.checks.registry import check
 from pytest_golive.checks.rules import Line, Proposal, proposes
 from pytest_golive.core.outcome import CheckError, Evidence, Outcome
@@ -199,6 +200,7 @@ def judge_rabbit_depth(
 
 
 @check(target="endpoint")
+@reports_tls
 def rabbitmq_queue_depth(
     endpoint: EndpointTarget,
     *,
@@ -332,6 +334,7 @@ def judge_dead_letter(
 
 
 @check(target="endpoint", aliases=("rabbitmq_dlq",))
+@reports_tls
 def rabbitmq_dead_letter(endpoint: EndpointTarget, *, queue: str, vhost: str = "/") -> Outcome:
     """A RabbitMQ queue dead-letters into an exchange that exists and is bound to a queue.
 
