@@ -807,12 +807,18 @@ def test_rules_for_whole_files_and_replica_ratios(
 
 
 def test_an_engine_that_cannot_answer_is_one_line(local_host: Any) -> None:
-    """docker without a daemon here, or no docker at all: either way one line, no traceback."""
-    with pytest.raises(CheckError) as info:
-        run("container", local_host, name="anything", engine="docker")
-    message = str(info.value)
-    assert "\n" not in message and message.startswith("host local: ")
-    assert "docker is not installed" in message or "inspect anything failed: docker: " in message
+    """docker without a daemon, or no docker at all: either way one line, no traceback."""
+    absent = "golive-no-such-container-" + uuid.uuid4().hex[:8]
+    try:
+        out = run("container", local_host, name=absent, engine="docker")
+    except CheckError as exc:
+        message = str(exc)
+        assert "\n" not in message and message.startswith("host local: ")
+        assert (
+            "docker is not installed" in message or f"inspect {absent} failed: docker: " in message
+        )
+    else:  # a machine with a working docker daemon
+        assert out.status == "failed" and out.observed == f"exists: no container {absent}"
 
 
 def test_unreadable_files_are_one_line(local_host: Any, tmp_path: Path) -> None:
