@@ -432,3 +432,11 @@ def test_import_rules(title: str, check: str, params: dict[str, str]) -> None:
     chk = REGISTRY.get(check)
     # A ${variable} is filled in by the environment; any value of it must fit the check.
     chk.validate({k: re.sub(r"\$\{\w+\}", "x", v) for k, v in params.items()})
+
+
+@pytest.mark.real_systems
+def test_outcomes_say_whether_tls_was_verified(https_lab: Any) -> None:
+    """Over https (the lab server, which is no Grafana), the outcome records tls_verify."""
+    out = run("grafana_health", https_lab.endpoint(https_lab.server("app").url, name="grafana"))
+    assert out.status == "failed"
+    assert out.details["tls_verify"] is True and out.details["ca_bundle"]
