@@ -933,3 +933,13 @@ def test_restart_loop_lines_ask_the_engine() -> None:
         "container",
         {"name": "${containers}", "require": "running,restarts"},
     )
+
+
+def test_property_names_are_one_closed_set() -> None:
+    from typing import get_args
+
+    from pytest_golive.checks.containers.compose import ComposeProperty, ComposePropertyName
+
+    assert (
+        list(get_args(ComposePropertyName)) == [p.value for p in ComposeProperty] == ALL_PROPERTIES
+    )
