@@ -38,6 +38,9 @@ def cmd_items(args: argparse.Namespace) -> int:
                 "title": i.title,
                 "check": i.check,
                 "params": i.params,
+                # Every check of the line (check/params above are the first one's).
+                "checks": [{"check": b.check, "params": b.params} for b in i.bindings],
+                "attest": i.attest,
                 "targets": i.targets,
                 "severity": i.severity,
                 "manual": i.manual,
@@ -52,7 +55,8 @@ def cmd_items(args: argparse.Namespace) -> int:
         print(json.dumps(out, indent=2, ensure_ascii=False))
     else:
         for i in out:
-            kind = "group " if i["group"] else ("manual" if i["manual"] else i["check"])
+            checks = "+".join(c["check"] for c in i["checks"]) + ("+attest" if i["attest"] else "")
+            kind = "group " if i["group"] else ("manual" if i["manual"] else checks)
             print(f"{i['source']}:{i['line']}: {i['id']}  [{kind}]  {i['title']}")
     return 2 if failed else 0
 
