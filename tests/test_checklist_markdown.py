@@ -226,13 +226,16 @@ def test_severity_is_the_lines_unless_it_is_another_word(tmp_path: Path) -> None
     assert (report.severity, report.params) == ("blocker", {"severity": "critical"})
 
 
-def test_golive_items_lists_every_check_of_a_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_golive_items_lists_every_check_of_a_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     import json
 
     from pytest_golive.tools.cli import main
 
     doc = tmp_path / "c.md"
-    doc.write_text("# H\n- [ ] two <!-- golive: memory min_gib=1; cpu min=1; attest -->\n", encoding="utf-8")
+    line = "- [ ] two <!-- golive: memory min_gib=1; cpu min=1; attest -->"
+    doc.write_text(f"# H\n{line}\n", encoding="utf-8")
     assert main(["items", str(doc)]) == 0
     assert "[memory+cpu+attest]" in capsys.readouterr().out
     assert main(["items", str(doc), "--format", "json"]) == 0
