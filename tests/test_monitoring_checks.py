@@ -362,6 +362,20 @@ def test_grafana_refused_token_is_an_error_that_never_shows_it(grafana_contract:
 # --- import rules -----------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize(
+    ("title", "attest"),
+    [
+        ("Notification channels tested", True),
+        ("Alert routing correct", False),
+        ("Grafana dashboards showing data", True),
+        ("Application overview dashboard", False),
+    ],
+)
+def test_a_person_signs_what_the_api_cannot_show(title: str, attest: bool) -> None:
+    proposal = propose(_line(title))
+    assert proposal is not None and proposal.attest is attest
+
+
 def _line(title: str) -> Line:
     return Line(
         number=1,

@@ -1112,6 +1112,8 @@ def _notification_channels(line: Line) -> Proposal | None:
         [("alertmanager_receiver", {"severity": "critical"})],
         0.7,
         "critical alerts reach a notifying receiver",
+        # "tested", "sent and received": the routing is proven, the delivery a person signs.
+        attest=bool(re.search(r"\btest(ed|s)?\b|\breceived\b|\bdelivered\b", t)),
     )
 
 
@@ -1135,6 +1137,8 @@ def _grafana(line: Line) -> Proposal | None:
             0.65,
             "a Grafana dashboard exists",
             ("title=${grafana_dashboard}",),
+            # That it shows the right data is a person's judgement.
+            attest=bool(re.search(r"\b(show(s|ing)?|display(s|ing)?)\b.*\bdata\b", t)),
         )
     return None
 
