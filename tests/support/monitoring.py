@@ -26,7 +26,6 @@ the checks are exercised over real HTTP against that contract.
 from __future__ import annotations
 
 import json
-import shutil
 import socket
 import subprocess
 import threading
@@ -470,6 +469,3 @@ def grafana_contract() -> Iterator[GrafanaContract]:
         server.shutdown()
         server.server_close()
 
-
-def have(binary: str) -> bool:
-    return shutil.which(binary) is not None or Path(binary).exists()

@@ -68,7 +68,9 @@ def modified(file: FileTarget) -> dt.datetime | None:
     """The report file's modification time (UTC), if it can be read."""
     try:
         if file.host is not None:
-            return file.host.testinfra.file(file.path).mtime.replace(tzinfo=dt.UTC)  # type: ignore[no-any-return]
+            # testinfra turns the host's epoch into this machine's local time, naive.
+            stamp: dt.datetime = file.host.testinfra.file(file.path).mtime
+            return stamp.astimezone(dt.UTC)
         return dt.datetime.fromtimestamp(Path(file.path).stat().st_mtime, dt.UTC)
     except Exception:  # noqa: BLE001 - an unknown age is reported as such
         return None
