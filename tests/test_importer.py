@@ -604,3 +604,15 @@ def test_the_lines_that_went_wrong_before() -> None:
             parse_line_binding(d.binding).bindings if d.status == "bound" and d.binding else ()
         ):
             validate_params(REGISTRY.get(one.check), one.params)
+
+
+def test_a_kept_binding_that_cannot_collect_is_reported(tmp_path: Path) -> None:
+    path = tmp_path / "c.md"
+    text = "# Env\n\n- [ ] **Required Environment Variables** <!-- golive: env_required -->\n"
+    path.write_text(text)
+    out = io.StringIO()
+    assert run_import(path, write=True, out=out, config=tmp_path / "none.toml") == 0
+    assert path.read_text() == text  # a person's binding is never rewritten
+    report = out.getvalue()
+    assert "bindings already in the file that a run would reject" in report
+    assert "L3     env_required  (kept as written, but it cannot collect" in report

@@ -420,10 +420,12 @@ def _decide(entry: Line, registry: Registry) -> Decision:
                 entry, Status.MANUAL, None, None, "its binding cannot be read; left as it is"
             )
         try:
-            manual = parse_line_binding(entry.existing).manual
-        except BindingError:
-            manual = False
-        return Decision(entry, Status.MANUAL if manual else Status.KEPT, entry.existing)
+            parsed = parse_line_binding(entry.existing)
+        except BindingError as exc:
+            return Decision(entry, Status.KEPT, entry.existing, note=f"kept as written, but it cannot be read: {exc}")
+        if parsed.manual:
+            return Decision(entry, Status.MANUAL, entry.existing)
+        return Decision(entry, Status.KEPT, entry.existing, note=_collects(parsed, registry))
     if entry.children:
         return Decision(
             entry,
@@ -480,6 +482,18 @@ def _container_health(entry: Line, registry: Registry) -> Decision:
     return Decision(
         entry, Status.BOUND, LineBinding(tuple(bindings)).text(), proposal, "", variables, (reason,)
     )
+
+
+def _collects(parsed: LineBinding, registry: Registry) -> str:
+    """Why a binding already in the file would not collect ('' when it does)."""
+    for one in parsed.bindings:
+        if one.check not in registry:
+            return f"kept as written, but it cannot collect: unknown check '{one.check}'"
+        try:
+            validate_params(registry.get(one.check), one.params)
+        except CheckDefinitionError as exc:
+            return f"kept as written, but it cannot collect: {exc}"
+    return ""
 
 
 def _plan(entry: Line, registry: Registry) -> Decision:
@@ -781,6 +795,11 @@ def report(path: Path, decisions: list[Decision], out: TextIO, verbose: bool = F
                 f"{_short(d.line.title)}  ({why})",
                 file=out,
             )
+    broken = [d for d in decisions if d.status == Status.KEPT and d.note]
+    if broken:
+        print("\nbindings already in the file that a run would reject (fix them by hand):", file=out)
+        for d in broken:
+            print(f"  L{d.line.number:<5d} {d.binding}  ({d.note})", file=out)
     if verbose:
         others = [d for d in decisions if d.status in (Status.MANUAL, Status.GROUP, Status.KEPT)]
         if others:
