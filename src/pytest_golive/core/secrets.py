@@ -280,6 +280,3 @@ def reveal(value: Any) -> Any:
     return value.reveal() if isinstance(value, Secret) else value
 
 
-def register_all(values: Iterable[str]) -> None:
-    for value in values:
-        MASKER.add(value)
