@@ -422,7 +422,8 @@ def _decide(entry: Line, registry: Registry) -> Decision:
         try:
             parsed = parse_line_binding(entry.existing)
         except BindingError as exc:
-            return Decision(entry, Status.KEPT, entry.existing, note=f"kept as written, but it cannot be read: {exc}")
+            return Decision(entry, Status.KEPT, entry.existing,
+                            note=f"kept as written, but it cannot be read: {exc}")
         if parsed.manual:
             return Decision(entry, Status.MANUAL, entry.existing)
         return Decision(entry, Status.KEPT, entry.existing, note=_collects(parsed, registry))
@@ -797,7 +798,8 @@ def report(path: Path, decisions: list[Decision], out: TextIO, verbose: bool = F
             )
     broken = [d for d in decisions if d.status == Status.KEPT and d.note]
     if broken:
-        print("\nbindings already in the file that a run would reject (fix them by hand):", file=out)
+        print("\nbindings already in the file that a run would reject (fix them by hand):",
+              file=out)
         for d in broken:
             print(f"  L{d.line.number:<5d} {d.binding}  ({d.note})", file=out)
     if verbose:
