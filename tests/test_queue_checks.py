@@ -169,6 +169,10 @@ def test_redis_queue_depth(redis_db: DatabaseTarget) -> None:
     assert run(
         "redis_queue_depth", redis_db, keys=f"{PREFIX}celery", max="5", priorities="false"
     ).ok
+    missing = run(
+        "redis_queue_depth", redis_db, keys=f"{PREFIX}missing", max="1", must_exist="true"
+    )
+    assert missing.status == "failed" and "no such key" in missing.observed
     with pytest.raises(CheckError, match="is a Redis string"):
         run("redis_queue_depth", redis_db, keys=f"{PREFIX}plain", max="1")
 

@@ -90,7 +90,12 @@ def judge_depths(depths: Mapping[str, tuple[int, str]], max_depth: int) -> Outco
 
 @check(target="database")
 def redis_queue_depth(
-    db: DatabaseTarget, *, keys: list[str], max: int, priorities: bool = True
+    db: DatabaseTarget,
+    *,
+    keys: list[str],
+    max: int,
+    priorities: bool = True,
+    must_exist: bool = False,
 ) -> Outcome:
     """Redis queues hold at most ``max`` waiting messages each (lists, streams, sorted sets).
 
@@ -105,6 +110,8 @@ def redis_queue_depth(
         keys: the queue keys, comma separated.
         max: the most messages a queue may hold.
         priorities: add Celery's per-priority sibling lists to each list key.
+        must_exist: fail for a key that does not exist (a stream or a queue whose name
+            may be misspelt), instead of reading it as an empty queue.
     """
     _redis_only(db, "redis_queue_depth")
     if not keys:
@@ -121,7 +128,15 @@ def redis_queue_depth(
             if extra:
                 depth, how = depth + extra, f"{how} and its priority lists"
         depths[key] = (depth, how)
-    return judge_depths(depths, max)
+    out = judge_depths(depths, max)
+    absent = [k for k, (_, how) in depths.items() if how.startswith("absent")]
+    if must_exist and absent:
+        return Outcome.failed(
+            f"no such key: {', '.join(absent)}; {out.observed}",
+            f"the keys exist; {out.expected}",
+            **out.details,
+        )
+    return out
 
 
 # --- RabbitMQ (management HTTP API) ------------------------------------------------------------
