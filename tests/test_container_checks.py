@@ -943,3 +943,33 @@ def test_property_names_are_one_closed_set() -> None:
     assert (
         list(get_args(ComposePropertyName)) == [p.value for p in ComposeProperty] == ALL_PROPERTIES
     )
+
+
+def test_built_services_take_user_and_healthcheck_from_their_dockerfile(local_host: Any) -> None:
+    path = str(COMPOSE / "built" / "compose.yaml")
+    out = run("compose_service", local_host, path=path, require="healthcheck,non_root")
+    ev = {f["fact"]: (f["ok"], f["observed"]) for f in out.details["facts"]}
+    dockerfile = str(COMPOSE / "built" / "app" / "Dockerfile.prod")
+    assert ev["api: healthcheck"] == (
+        True,
+        f"no healthcheck in Compose; HEALTHCHECK CMD python in {dockerfile} (line 24)",
+    )
+    assert ev["api: non_root"] == (True, f"no user: set; USER app:app in {dockerfile} (line 22)")
+    # build.target picks the build stage: root, no health check.
+    assert ev["migrations: non_root"] == (
+        False,
+        f"no user: set, and {dockerfile} sets no USER (root)",
+    )
+    assert ev["migrations: healthcheck"] == (
+        False,
+        f"no healthcheck and no HEALTHCHECK in {dockerfile}",
+    )
+    assert ev["sidecar: non_root"] == (
+        True,
+        "no user: set; USER 65534 in sidecar's dockerfile_inline (line 2)",
+    )
+    tools = str(COMPOSE / "built" / "tools" / "Dockerfile")
+    assert (
+        ev["tools: non_root"][0] is False
+        and f"its Dockerfile {tools} is not there" in ev["tools: non_root"][1]
+    )

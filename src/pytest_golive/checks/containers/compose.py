@@ -10,7 +10,9 @@ evidence says which service lacks what.
 from __future__ import annotations
 
 import fnmatch
+import posixpath
 from collections.abc import Callable
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -29,6 +31,7 @@ from pytest_golive.checks.containers.compose_model import (
     Project,
     load_project,
 )
+from pytest_golive.checks.containers.dockerfile import healthcheck_program, stages
 from pytest_golive.checks.registry import check
 from pytest_golive.core.outcome import CheckError, Evidence, Outcome
 from pytest_golive.core.secrets import Secret, looks_secret
@@ -65,18 +68,74 @@ ALL_PROPERTIES = [p.value for p in ComposeProperty]
 DEFAULT_RESTART = ["unless-stopped", "always"]
 
 
-def _healthcheck(name: str, svc: dict[str, Any]) -> tuple[bool, str]:
+@dataclass(frozen=True)
+class BuiltImage:
+    """What the Dockerfile a service builds from gives its image (USER, HEALTHCHECK)."""
+
+    dockerfile: str
+    user: str | None
+    user_line: int | None
+    healthcheck: str | None
+    healthcheck_line: int | None
+
+
+def built_images(
+    project: Project, read: Callable[[str], str | None], names: list[str]
+) -> dict[str, BuiltImage | str]:
+    """For each service built here, its final (or ``build.target``) stage; else why not.
+
+    Paths are relative to the project directory (the first file's), as Compose resolves them.
+    """
+    base = posixpath.dirname(project.files[0])
+    out: dict[str, BuiltImage | str] = {}
+    for name in names:
+        build = project.services[name].get("build")
+        if build is None:
+            continue
+        spec = {"context": build} if isinstance(build, str) else dict(build or {})
+        context = str(spec.get("context") or ".")
+        if "://" in context or context.startswith("git@"):
+            out[name] = f"built from a remote context {context}"
+            continue
+        if spec.get("dockerfile_inline"):
+            where, text = f"{name}'s dockerfile_inline", str(spec["dockerfile_inline"])
+        else:
+            where = posixpath.normpath(
+                posixpath.join(base, context, str(spec.get("dockerfile") or "Dockerfile"))
+            )
+            found = read(where)
+            if found is None:
+                out[name] = f"its Dockerfile {where} is not there"
+                continue
+            text = found
+        built = stages(text, where)
+        target = str(spec.get("target") or "").lower()
+        final = next((st for st in built if st.name == target), built[-1]) if target else built[-1]
+        user, by = final.effective("user")
+        hc, hc_by = final.effective("healthcheck")
+        out[name] = BuiltImage(where, user, by.user_line, hc, hc_by.healthcheck_line)
+    return out
+
+
+def _healthcheck(
+    name: str, svc: dict[str, Any], image: BuiltImage | str | None
+) -> tuple[bool, str]:
     hc = svc.get("healthcheck")
-    if not isinstance(hc, dict) or not hc:
-        return False, "no healthcheck"
-    if hc.get("disable") is True:
+    if isinstance(hc, dict) and hc.get("disable") is True:
         return False, "healthcheck disabled (disable: true)"
-    test = hc.get("test")
+    test = hc.get("test") if isinstance(hc, dict) else None
     if test is None:
-        return (
-            False,
-            "healthcheck without test (the image's own HEALTHCHECK, if any, is not visible here)",
-        )
+        if isinstance(image, BuiltImage) and image.healthcheck is not None:
+            disabled = image.healthcheck.upper() == "NONE"
+            return not disabled, (
+                f"no healthcheck in Compose; HEALTHCHECK "
+                f"{'NONE (disabled)' if disabled else healthcheck_program(image.healthcheck)} "
+                f"in {image.dockerfile} (line {image.healthcheck_line})"
+            )
+        why = f" ({image})" if isinstance(image, str) else ""
+        if isinstance(image, BuiltImage):
+            why = f" and no HEALTHCHECK in {image.dockerfile}"
+        return False, "no healthcheck" + why
     words = [str(w) for w in test] if isinstance(test, list) else ["CMD-SHELL", str(test)]
     if not words or words[0].upper() == "NONE":
         return False, "healthcheck test NONE (disabled)"
@@ -85,7 +144,10 @@ def _healthcheck(name: str, svc: dict[str, Any]) -> tuple[bool, str]:
     program = (words[1] if len(words) > 1 and form in ("CMD", "CMD-SHELL") else words[0]).split()[
         :1
     ]
-    timing = ", ".join(f"{k} {hc[k]}" for k in ("interval", "timeout", "retries") if k in hc)
+    options = hc if isinstance(hc, dict) else {}
+    timing = ", ".join(
+        f"{k} {options[k]}" for k in ("interval", "timeout", "retries") if k in options
+    )
     return True, f"healthcheck {form} {program[0] if program else '?'}" + (
         f" ({timing})" if timing else ""
     )
@@ -164,13 +226,21 @@ def _named_volumes(
     return not bad and not undeclared, "; ".join(parts) or "tmpfs only"
 
 
-def _non_root(name: str, svc: dict[str, Any]) -> tuple[bool, str]:
+def _non_root(name: str, svc: dict[str, Any], image: BuiltImage | str | None) -> tuple[bool, str]:
     user = svc.get("user")
     root = root_user(None if user is None else str(user))
+    if root is None and isinstance(image, BuiltImage):
+        if image.user is None:
+            return False, f"no user: set, and {image.dockerfile} sets no USER (root)"
+        built_root = root_user(image.user)
+        return built_root is False and "$" not in image.user, (
+            f"no user: set; USER {image.user} in {image.dockerfile} (line {image.user_line})"
+        )
     if root is None:
+        why = f" ({image})" if isinstance(image, str) else ""
         return (
             False,
-            "no user: set (runs as the image's USER, root unless the image says otherwise)",
+            "no user: set (runs as the image's USER, root unless the image says otherwise)" + why,
         )
     return not root, f"user: {user}"
 
@@ -286,20 +356,26 @@ def judge_services(
     allow_bind_mounts: list[str] | None = None,
     require_digest: bool = False,
     profiles: list[str] | None = None,
+    images: dict[str, BuiltImage | str] | None = None,
 ) -> Evidence:
-    """One fact per (service, required property) of the merged model."""
+    """One fact per (service, required property) of the merged model.
+
+    ``images`` holds what the Dockerfiles of built services say (:func:`built_images`):
+    their USER and HEALTHCHECK count when the Compose file sets neither.
+    """
+    built = images or {}
     ev = Evidence()
     chosen = _chosen(project, services, profiles)
     policies = restart_policies or DEFAULT_RESTART
     allowed_binds = allow_bind_mounts or []
     judges: dict[ComposeProperty, Callable[[str, dict[str, Any]], tuple[bool, str]]] = {
-        ComposeProperty.HEALTHCHECK: _healthcheck,
+        ComposeProperty.HEALTHCHECK: lambda n, s: _healthcheck(n, s, built.get(n)),
         ComposeProperty.RESTART: lambda n, s: _restart(n, s, policies),
         ComposeProperty.LIMITS: _limits,
         ComposeProperty.NAMED_VOLUMES: lambda n, s: _named_volumes(
             n, s, allowed_binds, project.volumes
         ),
-        ComposeProperty.NON_ROOT: _non_root,
+        ComposeProperty.NON_ROOT: lambda n, s: _non_root(n, s, built.get(n)),
         ComposeProperty.PINNED_IMAGE: lambda n, s: _pinned(n, s, require_digest),
         ComposeProperty.NO_PRIVILEGED: _no_privileged,
         ComposeProperty.NO_HOST_NETWORK: _no_host_network,
@@ -394,13 +470,15 @@ def compose_service(
     files in order, ``extends`` (same or other file), ``!reset``,
     ``!override`` and ``include``. Each required property is one fact per service:
 
-    * ``healthcheck``: a healthcheck with a test (not ``NONE``, not disabled);
+    * ``healthcheck``: a healthcheck with a test (not ``NONE``, not disabled), or, for a
+      ``build:`` service, a ``HEALTHCHECK`` in its Dockerfile;
     * ``restart``: ``restart:`` (or ``deploy.restart_policy``) is one of ``restart_policies``;
     * ``limits``: a memory and a CPU limit (``deploy.resources.limits``, or ``mem_limit``/``cpus``);
     * ``named_volumes``: volumes are named and declared; no bind mount or anonymous volume
       unless ``allow_bind_mounts`` names it;
-    * ``non_root``: ``user:`` is set and is not root/0 (unset fails: the image's USER is not
-      visible in the Compose file);
+    * ``non_root``: ``user:`` is set and is not root/0; unset, the ``USER`` of the
+      Dockerfile a ``build:`` service builds from counts (of an image pulled by name,
+      nothing is visible here, so it fails);
     * ``pinned_image``: ``image:`` has a tag that is not latest/stable/edge/... or a digest;
     * ``no_privileged``: not ``privileged: true``, no ``cap_add: ALL``;
     * ``no_host_network``: not ``network_mode: host``;
@@ -426,7 +504,12 @@ def compose_service(
             (``*``: every service).
     """
     wanted = [str(p) for p in (require or ALL_PROPERTIES)]
-    project = load_project(host_reader(host), path, overrides=overrides, env_file=env_file)
+    read = host_reader(host)
+    project = load_project(read, path, overrides=overrides, env_file=env_file)
+    judged = services or active_services(project, profiles)
+    images = {}
+    if {"healthcheck", "non_root"} & set(wanted):
+        images = built_images(project, read, [n for n in judged if n in project.services])
     ev = judge_services(
         project,
         require=wanted,
@@ -435,8 +518,8 @@ def compose_service(
         allow_bind_mounts=allow_bind_mounts,
         require_digest=require_digest,
         profiles=profiles,
+        images=images,
     )
-    judged = services or active_services(project, profiles)
     return ev.outcome(
         files=project.files,
         env_file=project.env_file,

@@ -218,7 +218,7 @@ def judge_dockerfile(
                 )
             else:
                 disabled = hc.upper() == "NONE"
-                shown = _healthcheck_program(hc)
+                shown = healthcheck_program(hc)
                 ev.add(
                     "healthcheck",
                     not disabled,
@@ -283,7 +283,7 @@ def judge_dockerfile(
     return ev
 
 
-def _healthcheck_program(value: str) -> str:
+def healthcheck_program(value: str) -> str:
     """``CMD curl`` from a HEALTHCHECK value: the form and the program, never its arguments."""
     words = value.split(None, 1)
     while words and words[0].startswith("--"):
