@@ -43,7 +43,7 @@ SECRETS = [
     "s3cr3t-Passw0rd",
     "hardcoded-jwt-signing-key-0123456789",
     "example-but-real-pw-991",
-    "sk_live_51HdevKeyShouldNotBeHere00001",
+    "4f9d2c7e1b8a6d3f0e5c9b2a7d4e1f80c3b6a9d2",
 ]
 
 
@@ -315,7 +315,7 @@ def test_development_dockerfile_fails_every_property() -> None:
     assert ev["healthcheck"][1] == "HEALTHCHECK NONE (disabled) (line 9)"
     assert ev["pinned_base"][1] == "FROM node:latest (line 2): moving tag :latest"
     assert ev["no_secrets"][1] == (
-        "ENV API_KEY (line 4, a value of 37 characters); "
+        "ENV API_KEY (line 4, a value of 40 characters); "
         "ARG NPM_TOKEN (line 3: build arguments stay in the image history)"
     )
 
