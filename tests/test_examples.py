@@ -385,6 +385,19 @@ def test_analytics_dashboard_empty_table_fails(analytics_dashboard: Example) -> 
     )
 
 
+def test_analytics_dashboard_vulnerable_dependency_fails(analytics_dashboard: Example) -> None:
+    """pip-audit's report (as the pipeline left it) now names an advisory: NO-GO, naming it."""
+    config = (analytics_dashboard.path / "golive.toml").read_text(encoding="utf-8")
+    table = "[environments.example.files.pip_audit]\npath = \""
+    report = Path(config.split(table, 1)[1].split('"', 1)[0])
+    doc = json.loads(report.read_text(encoding="utf-8"))
+    doc["dependencies"][0]["vulns"] = [{"id": "GHSA-qf9m-vfgh-m389", "fix_versions": ["0.109.1"],
+                                        "aliases": ["CVE-2024-24762"], "description": "ReDoS"}]
+    report.write_text(json.dumps(doc), encoding="utf-8")
+    item = "dependencies/no-vulnerable-dependencies-run-pip-audit"
+    assert_custom_fails(analytics_dashboard, item, "GHSA-qf9m-vfgh-m389")
+
+
 # --- content-platform: Celery heartbeat in Redis, Kubernetes replicas -------------------
 
 
@@ -524,7 +537,8 @@ def test_content_platform_failed_integration_test_fails(content_platform: Conten
                         'name="test_publish_to_crm" time="1.655"><failure message="502 from CRM"/>'
                         "</testcase>")
     report.write_text(text, encoding="utf-8")
-    assert_custom_fails(content_platform.example, "testing/integration-tests/all-integration-tests-passing",
+    item = "testing/integration-tests/all-integration-tests-passing"
+    assert_custom_fails(content_platform.example, item,
                         "tests.integration.test_generation.test_publish_to_crm")
 
 
