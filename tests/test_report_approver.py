@@ -675,3 +675,21 @@ def test_each_bad_checklist_line_counts_as_one_error(project: pytest.Pytester) -
     assert len(listed) == 3, listed
     assert "3 checklist error(s)" in result.stdout.str()
     assert len(json.loads((project.path / "r.json").read_text())["collection_errors"]) == 3
+
+
+def test_not_configured_lines_come_after_failures_with_the_variables_named() -> None:
+    unset = result(60, "not-configured", True, section="infrastructure", id="infrastructure/fw",
+                   title="Firewall rules", target="h1", nodeid="c.md::infrastructure/fw[h1]",
+                   order=-1, line=1,
+                   observed="not configured: variable allowed_ports is not set (add ...)")
+    records = [unset, *five_hosts()]
+    attend = attention(group_lines(records))
+    assert [line.id for line in attend.failing_lines] == ["infrastructure/vcpus"]
+    assert [line.id for line in attend.not_configured] == ["infrastructure/fw"]
+    assert attend.not_configured[0].sentence() == (
+        "not configured on 1 of 1 host (h1): variable allowed_ports is not set (add ...)")
+    blocking = model(records).to_dict()["verdict"]["blocking"]
+    assert blocking.index("c.md::infrastructure/fw[h1]") == 5  # after the five failing items
+    html = render_html(model(records).to_dict())
+    assert html.index("Failing blockers") < html.index("1 line not configured")
+    assert "waiting for 1 variable: <code>allowed_ports</code>" in html

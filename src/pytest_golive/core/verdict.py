@@ -540,7 +540,8 @@ def _document_order(result: dict[str, Any]) -> tuple[str, int, str]:
 
 
 def _attention_order(results: list[dict[str, Any]]) -> Any:
-    """Sort key of blocking items: what blocks (by section), expired waivers, pending."""
+    """Sort key of blocking items: failing (by section), not configured, expired waivers,
+    pending."""
     sections: dict[str, tuple[str, int, str]] = {}
     for r in sorted(results, key=_document_order):
         sections.setdefault(str(r.get("section", "")), _document_order(r))
@@ -548,9 +549,11 @@ def _attention_order(results: list[dict[str, Any]]) -> Any:
 
     def key(result: dict[str, Any]) -> tuple[int, int, tuple[str, int, str]]:
         if result["status"] == "manual-pending":
-            kind = 2
+            kind = 3
         elif (result.get("waiver") or {}).get("expired"):
-            kind = 1
+            kind = 2
+        elif result["status"] == "not-configured":
+            kind = 1  # after what was checked and failed: a variable to set, not a finding
         else:
             kind = 0
         return (kind, rank.get(str(result.get("section", "")), 0), _document_order(result))

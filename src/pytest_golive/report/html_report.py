@@ -29,6 +29,7 @@ from pytest_golive.report.lines import (
     group_lines,
     other_details,
     scope,
+    unset_variables,
 )
 
 #: status -> (icon, word, short css class).
@@ -225,6 +226,8 @@ def build_view(data: dict[str, Any], digest: str | None = None,
         "reasons": verdict.get("reasons", []),
         "failing": shown,
         "failing_more": max(failing_total - BANNER_BLOCKING, 0),
+        "not_configured": [brief(line) for line in attend.not_configured],
+        "unset": unset_variables(attend.not_configured),
         "expired": [brief(line) for line in attend.expired_waivers],
         "pending": [brief(line) for line in attend.pending],
         "sign_command": attend.sign_command(all_lines),

@@ -42,6 +42,7 @@ class Attention(Enum):
     """Why a line needs an approver's attention, in the order reports list them."""
 
     FAILING = "failing"
+    NOT_CONFIGURED = "not-configured"
     EXPIRED_WAIVER = "expired-waiver"
     PENDING = "pending"
     WARNING = "warning"
@@ -93,9 +94,12 @@ class Line:
     def attention(self) -> Attention | None:
         if self.blocking:
             bad = [r for r in self.results if r.get("blocking")]
-            if any(r["status"] != "manual-pending" and not (r.get("waiver") or {}).get("expired")
-                   for r in bad):
+            live = [r for r in bad if r["status"] != "manual-pending"
+                    and not (r.get("waiver") or {}).get("expired")]
+            if any(r["status"] != "not-configured" for r in live):
                 return Attention.FAILING
+            if live:
+                return Attention.NOT_CONFIGURED
             if self.expired_waiver:
                 return Attention.EXPIRED_WAIVER
             return Attention.PENDING
@@ -160,7 +164,11 @@ def _first(text: Any) -> str:
 
 
 def _evidence_text(group: EvidenceGroup) -> str:
-    if group.observed and group.status != "skipped":
+    if group.status in ("error", "not-configured", "skipped"):
+        # a message, not a measurement: said as is, without repeating the status
+        text = group.observed or group.note
+        return re.sub(r"^(not configured|could not check):\s*", "", text)
+    if group.observed:
         expected = f", expected {group.expected}" if group.expected else ""
         return f"observed {group.observed}{expected}"
     return group.note or group.observed
@@ -243,6 +251,8 @@ def by_section(lines: Iterable[Line]) -> list[SectionLines]:
         section = out.get(line.section)
         if section is None:
             section = out[line.section] = SectionLines(line.section, line.section_title, [])
+        elif section.title == section.name and line.section_title != line.section:
+            section.title = line.section_title  # the heading as written beats a marker name
         section.lines.append(line)
     return list(out.values())
 
@@ -252,6 +262,7 @@ class Attend:
     """What needs attention, in the order every report lists it."""
 
     failing: list[SectionLines]
+    not_configured: list[Line]
     expired_waivers: list[Line]
     pending: list[Line]
     warnings: list[Line]
@@ -268,34 +279,64 @@ def attention(lines: list[Line]) -> Attend:
     failing = [line for line in lines if line.attention is Attention.FAILING]
     return Attend(
         failing=by_section(failing),
+        not_configured=[line for line in lines if line.attention is Attention.NOT_CONFIGURED],
         expired_waivers=[line for line in lines if line.attention is Attention.EXPIRED_WAIVER],
         pending=[line for line in lines if line.attention is Attention.PENDING],
         warnings=[line for line in lines if line.attention is Attention.WARNING],
     )
 
 
-def sign_command(pending: list[Line], all_lines: list[Line]) -> str:
-    """ONE ``golive attest`` command that signs every pending line.
+_UNSET = re.compile(r"variables? ([\w.]+(?:, [\w.]+)*) (?:is|are) not set")
 
-    A section whose manual lines are all pending is named as ``'section/*'``;
-    other lines by id. The command shows what it will sign and asks first.
+
+def unset_variables(lines: Iterable[Line]) -> list[str]:
+    """The variables not-configured lines wait for, in order, each once."""
+    out: dict[str, None] = {}
+    for line in lines:
+        for r in line.results:
+            for text in (r.get("observed"), r.get("message")):
+                for match in _UNSET.finditer(str(text or "")):
+                    out.update(dict.fromkeys(match.group(1).split(", ")))
+    return list(out)
+
+
+def signable(line: Line) -> bool:
+    """Whether ``golive attest`` can sign the line: manual, or checks plus an attestation."""
+    return line.manual or any(
+        r.get("status") in ("manual-pending", "manual-attested")
+        or "attestation: " in str(r.get("message") or "") for r in line.results)
+
+
+def sign_command(pending: list[Line], all_lines: list[Line]) -> str:
+    """ONE ``golive attest`` command that signs every pending line, and nothing else.
+
+    ``golive attest`` matches a glob against the lines a person can sign, so
+    a section (or a group in it) whose signable lines are all pending is
+    named as ``'section/*'``, and ``'*'`` stands for all when every signable
+    line is pending; other lines are named by id. The command lists what it will
+    sign and asks first.
     """
     if not pending:
         return ""
-    manual_by_section: dict[str, list[str]] = {}
-    for line in all_lines:
-        if line.manual:
-            manual_by_section.setdefault(line.section, []).append(line.id)
     pending_ids = {line.id for line in pending}
-    words: list[str] = []
-    for section, ids in manual_by_section.items():
-        # a section glob would also sign non-manual lines' attestation parts: only when
-        # every line of the section is a pending manual line
-        section_lines = [line for line in all_lines if line.section == section]
-        if all(line.id in pending_ids for line in section_lines) and len(ids) > 1:
-            words.append(f"{section}/*")
-            pending_ids -= set(ids)
-    words += [line.id for line in pending if line.id in pending_ids]
+    candidates = [line.id for line in all_lines if signable(line) or line.id in pending_ids]
+    sections = {c.split("/", 1)[0] for c in candidates}
+    if len(sections) > 1 and all(c in pending_ids for c in candidates):
+        words = ["*"]
+    else:
+        words = []
+        for line in pending:
+            # the shortest prefix (section, then group) whose signable lines are all pending
+            parts = line.id.split("/")
+            glob = line.id
+            for depth in range(1, len(parts)):
+                prefix = "/".join(parts[:depth]) + "/"
+                under = [c for c in candidates if c.startswith(prefix)]
+                if len(under) > 1 and all(c in pending_ids for c in under):
+                    glob = prefix + "*"
+                    break
+            if glob not in words:
+                words.append(glob)
     env = next((line.environment for line in pending if line.environment), None)
     env_part = f" --env {shlex.quote(env)}" if env else ""
     return ("golive attest " + " ".join(shlex.quote(w) for w in words) + env_part

@@ -17,7 +17,14 @@ from pytest_golive.core.atomic import write_atomic
 from pytest_golive.core.status import display_status
 from pytest_golive.report.html_report import ORDER, STATUS, format_when, neutralise
 from pytest_golive.report.json_report import digest as document_digest
-from pytest_golive.report.lines import Line, attention, by_section, group_lines, scope
+from pytest_golive.report.lines import (
+    Line,
+    attention,
+    by_section,
+    group_lines,
+    scope,
+    unset_variables,
+)
 
 _SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|<>~])")
 MAX_LISTED = 20
@@ -90,6 +97,13 @@ def render_markdown(data: dict[str, Any], digest: str | None = None) -> str:
     # What blocks, first: failing blockers by section, expired waivers, pending, warnings.
     for section in attend.failing:
         lines += _listing(f"Blocking: {md(section.title)}", section.lines)
+    if attend.not_configured:
+        names = unset_variables(attend.not_configured)
+        lines += ["", f"### Not configured ({len(attend.not_configured)})", "",
+                  f"Waiting for {len(names)} variable{'s' if len(names) != 1 else ''}: "
+                  f"{md(', '.join(names))} (set them in "
+                  f"\\[environments.{md(data.get('environment', ''))}.vars\\] or export them)."]
+        lines += _listing("Not configured: lines", attend.not_configured)[2:]
     lines += _listing("Blocking: expired waivers", attend.expired_waivers)
     if attend.pending:
         n = len(attend.pending)

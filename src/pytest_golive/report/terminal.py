@@ -85,17 +85,15 @@ def _reasons(tr: Any, results: RunResults, everything: bool) -> None:
     signs them all (listed one by one with ``-rp``/``-ra``) -- then warnings.
     With ``-r`` a/A/w also waived and attested lines.
     """
-    from pytest_golive.report.lines import attention, group_lines
+    from pytest_golive.report.lines import attention, group_lines, unset_variables
 
     lines = group_lines(results.results)
     attend = attention(lines)
-    if not (
-        attend.failing or attend.expired_waivers or attend.pending or attend.warnings or everything
-    ):
+    if not (attend.failing or attend.not_configured or attend.expired_waivers or attend.pending
+            or attend.warnings or everything):
         return
-    blocks = bool(
-        attend.failing or attend.expired_waivers or any(x.blocking for x in attend.pending)
-    )
+    blocks = bool(attend.failing or attend.not_configured or attend.expired_waivers
+                  or any(x.blocking for x in attend.pending))
     tr.write_sep(
         "-", "golive: what blocks the release, first" if blocks else "golive: needs attention"
     )
@@ -104,6 +102,19 @@ def _reasons(tr: Any, results: RunResults, everything: bool) -> None:
         for line in section.lines:
             word = Status.of(line.status).label
             tr.write_line(f"  {word} {line.id}  {line.title} - {line.sentence()}", red=True)
+    if attend.not_configured:
+        n = len(attend.not_configured)
+        names = unset_variables(attend.not_configured)
+        tr.write_line(f"NOT CONFIGURED {n} line{'s' if n != 1 else ''}, waiting for "
+                      f"{len(names)} variable{'s' if len(names) != 1 else ''}: "
+                      f"{', '.join(names)} (set them in [environments.{results.environment}.vars] "
+                      "or export them)",
+                      red=True)
+        shown = attend.not_configured if everything else attend.not_configured[:NOT_CONFIGURED]
+        for line in shown:
+            tr.write_line(f"  NOT CONFIGURED {line.id}  {line.title}")
+        if len(shown) < n:
+            tr.write_line(f"  ... and {n - len(shown)} more (-rA lists them)")
     for line in attend.expired_waivers:
         tr.write_line(f"EXPIRED WAIVER {line.id}  {line.title} - {line.sentence()}", red=True)
     if attend.pending:
@@ -137,6 +148,10 @@ def _item_reasons(tr: Any, results: RunResults) -> None:
         word = Status(display_status(r)).verbose
         reason = (r.get("message") or r.get("observed") or "").splitlines()
         tr.write_line(f"{word} {_short(r['nodeid'])} - {reason[0] if reason else ''}")
+
+
+#: Not-configured lines listed by default; the variables they wait for are always named.
+NOT_CONFIGURED = 5
 
 
 def _by_section(lines: list[Any]) -> str:
