@@ -249,6 +249,11 @@ def _line(title: str) -> Line:
             {"directory": "${access_log_dir}", "pattern": "*access*", "max_age_hours": "24"},
         ),
         (
+            "Application logs written within the last 5 minutes",
+            "newest_file_age",
+            {"directory": "${log_dir}", "pattern": "*.log", "max_age_hours": "0.0833333"},
+        ),
+        (
             "Application logs flowing",
             "newest_file_age",
             {"directory": "${log_dir}", "pattern": "*.log", "max_age_hours": "24"},

@@ -461,10 +461,18 @@ def _logs_written_rule(line: Line) -> Proposal | None:
             "directory": "${access_log_dir}" if access else "${log_dir}",
             "pattern": "*access*" if access else "*.log",
         }
-    params["max_age_hours"] = "24"
+    # "within 5 minutes", "in the last 2 hours": the line's own bound; else a day.
+    window = re.search(r"\b(\d+(?:\.\d+)?)\s*(minutes?|mins?|m|hours?|hrs?|h)\b", t)
+    hours = 24.0
+    if window:
+        hours = float(window.group(1)) / (60 if window.group(2).startswith("m") else 1)
+    params["max_age_hours"] = f"{hours:g}"
     what = "access log" if access else "application log"
     # "access logs", "error logs", "application logs": the line is about the files themselves.
     named = re.search(r"\b(access|error|application|app|request|audit|server) logs?\b", t)
     return Proposal(
-        [("newest_file_age", params)], 0.75 if named else 0.7, f"{what} written in the last 24 h"
+        [("newest_file_age", params)],
+        0.75 if named else 0.7,
+        f"{what} written in the last {hours:g} h",
+        () if window else ("max_age_hours=24 (the line names no time)",),
     )
