@@ -298,7 +298,8 @@ _VERSION = r"v?(\d+(?:\.\d+){0,3})(\+|\s*(?:or|and)\s*(?:later|newer|higher|abov
 
 #: A tool's subcommand or plugin ("docker buildx", "kubectl krew", "git lfs"): checked as
 #: itself, so a parent printing its own version never passes for the plugin.
-_PLUGIN = re.compile(r"\b(docker|podman|kubectl|helm|git|gh)[ -](compose|buildx|scan|krew|lfs|diff|secrets|"
+_PLUGIN = re.compile(r"\b(docker|podman|kubectl|helm|git|gh)[ -]"
+                     r"(compose|buildx|scan|krew|lfs|diff|secrets|"
                      r"convert|kustomize)\b\W{0,3}(?:version\s*)?:?\s*" + r"v?(\d+(?:\.\d+){0,3})")
 
 
@@ -384,7 +385,8 @@ def _user(line: Line) -> Proposal | None:
     if _has(r"\bprivileges?\b|permission|grant", t):
         return None
     if _has(
-        r"\b(database|db|mysql|mariadb|postgres\w*|redis|sql|snowflake|iam|admin panel|cloud|google|aws|gcp|azure)\b",
+        r"\b(database|db|mysql|mariadb|postgres\w*|redis|sql|snowflake|iam|admin panel|cloud|"
+        r"google|aws|gcp|azure)\b",
         t,
     ):
         return None
@@ -459,7 +461,8 @@ def _service(line: Line) -> Proposal | None:
     if not _has(r"\b(systemd|services?|daemons?|units?)\b", t):
         return None
     if _has(
-        r"\b(external|web ?service|soap|api|micro-?services?|service account|services? (is|are) (reachable|healthy))\b",
+        r"\b(external|web ?service|soap|api|micro-?services?|service account|services? (is|"
+        r"are) (reachable|healthy))\b",
         t,
     ):
         return None
@@ -518,7 +521,8 @@ def _port_listening(line: Line) -> Proposal | None:
 def _log_format(line: Line) -> Proposal | None:
     t = line.lower
     m = re.search(
-        r"\b(json|structured|logfmt|plain[- ]text)\s+logging\b|\blog(?:ging)? format\b.*\b(json|logfmt|text)\b",
+        r"\b(json|structured|logfmt|plain[- ]text)\s+logging\b|\blog(?:ging)? format\b.*\b(json|"
+        r"logfmt|text)\b",
         t,
     )
     if m and _has(r"enabled|configured|set|on\b|used", t):
@@ -540,7 +544,8 @@ def _reachable_from(line: Line) -> Proposal | None:
     ):
         return None
     if not _has(
-        r"\bfrom (the )?(app\w*|application|web|each|all|every)?\s*(servers?|hosts?|nodes?|machines?|instances?|workers?)\b",
+        r"\bfrom (the )?(app\w*|application|web|each|all|every)?\s*(servers?|hosts?|nodes?|"
+        r"machines?|instances?|workers?)\b",
         t,
     ):
         return None
@@ -575,7 +580,8 @@ def _reachable_from(line: Line) -> Proposal | None:
 @rule
 def _time_sync(line: Line) -> Proposal | None:
     if _has(
-        r"\b(ntpd?|chrony\w*|timesyncd|time[- ]?sync\w*|clock (is |in )?(sync\w*|drift)|clocks? in sync)\b",
+        r"\b(ntpd?|chrony\w*|timesyncd|time[- ]?sync\w*|clock (is |in )?(sync\w*|drift)|"
+        r"clocks? in sync)\b",
         line.lower,
     ):
         return Proposal([("time_sync", {})], 0.8, "time synchronisation")
@@ -679,12 +685,14 @@ def _backups(line: Line) -> Proposal | None:
     if not _has(r"\bbackups?\b|\bbacked up\b|\bsnapshots?\b|\bdumps?\b", t):
         return None
     if _has(
-        r"restor\w*|retention|off-?site|replicat\w*|bucket|encrypt\w*|tested|test\b|verify .*integrity",
+        r"restor\w*|retention|off-?site|replicat\w*|bucket|encrypt\w*|tested|test\b|"
+        r"verify .*integrity",
         t,
     ):
         return None
     if not _has(
-        r"schedul\w*|automat\w*|daily|nightly|hourly|weekly|running|completed|configured|enabled|in place|implemented|successful|every (night|day|hour|week)|taken|recent",
+        r"schedul\w*|automat\w*|daily|nightly|hourly|weekly|running|completed|configured|enabled|"
+        r"in place|implemented|successful|every (night|day|hour|week)|taken|recent",
         t,
     ):
         return None
@@ -714,7 +722,8 @@ def lines_below(line: Line) -> list[str]:
 def _backup_retention(line: Line) -> Proposal | None:
     t = line.lower
     m = re.search(
-        r"(\d+)[- ]?days?\b.*\bretention|\bretention\b[^\d]{0,20}(\d+)[- ]?days?|\b(?:keep\w*|kept)\b.*?(\d+)[- ]?days?",
+        r"(\d+)[- ]?days?\b.*\bretention|\bretention\b[^\d]{0,20}(\d+)[- ]?days?|\b(?:keep\w*|"
+        r"kept)\b.*?(\d+)[- ]?days?",
         t,
     )
     about_backups = _has(r"backup|dump|snapshot", t) or _has(
@@ -859,7 +868,10 @@ _RELATIVE_FILE = re.compile(
 
 @rule
 def _relative_file(line: Line) -> Proposal | None:
-    """A file named relative to the application ("IMS_Configs/ONE.config" under "Config files present")."""
+    """A file named relative to the application.
+
+    ("IMS_Configs/ONE.config" under "Config files present").
+    """
     t = line.lower
     said = t + " " + _nearest_context(line)
     if not _has(r"\b(present|exists?|in place|deployed|installed|created|available)\b", said):
@@ -916,11 +928,15 @@ def _usage(line: Line) -> Proposal | None:
 
 @rule
 def _setting_configured(line: Line) -> Proposal | None:
-    """A setting the application reads is set ("Redis connection string configured", "API key generated")."""
+    """A setting the application reads is set.
+
+    ("Redis connection string configured", "API key generated").
+    """
     t = line.lower
     m = re.search(
         r"\b((?:[a-z][\w-]*\s+){0,3}?(?:connection string|url|urls|dsn|username|api key|secret key|"
-        r"secrets|secret|token|password))\s+(?:is\s+|are\s+)?(configured|set|generated|obtained|provided|"
+        r"secrets|secret|token|password))\s+(?:is\s+|are\s+)?(configured|set|generated|obtained|"
+        r"provided|"
         r"defined|created|in place)\b",
         t,
     )
@@ -986,7 +1002,8 @@ def _health(line: Line) -> Proposal | None:
     ):
         return None
     if not _has(
-        r"endpoint|url|check|respond\w*|accessible|reachable|returns?|passing|\bok\b|\b200\b|\bup\b|available|/",
+        r"endpoint|url|check|respond\w*|accessible|reachable|returns?|passing|\bok\b|\b200\b|"
+        r"\bup\b|available|/",
         t,
     ):
         return None
@@ -1022,12 +1039,14 @@ def _endpoint_reachable(line: Line) -> Proposal | None:
     ):
         return None
     if not _has(
-        r"respond\w*|accessible|reachable|loads?|returns?\b|answers?\b|available|\bup\b|exposed|served|works|live\b",
+        r"respond\w*|accessible|reachable|loads?|returns?\b|answers?\b|available|\bup\b|exposed|"
+        r"served|works|live\b",
         t,
     ):
         return None
     if _has(
-        r"external|third|soap|snowflake|google|notion|openai|crm|docs?\b|documentation|swagger|openapi",
+        r"external|third|soap|snowflake|google|notion|openai|crm|docs?\b|documentation|swagger|"
+        r"openapi",
         t,
     ):
         return None
@@ -1063,7 +1082,8 @@ def _openapi(line: Line) -> Proposal | None:
     if not _has(r"swagger|openapi|api (docs?|documentation|reference)\b|\bredoc\b", t):
         return None
     if not _has(
-        r"accessible|available|served|published|reachable|online|loads?|exposed|disabled|hidden|up\b",
+        r"accessible|available|served|published|reachable|online|loads?|exposed|disabled|hidden|"
+        r"up\b",
         t,
     ):
         return None
@@ -1082,7 +1102,8 @@ def _openapi(line: Line) -> Proposal | None:
 def _https_redirect(line: Line) -> Proposal | None:
     t = line.lower
     if _has(
-        r"\bhttp\b.*\bhttps\b|\bhttps\b.*\b(redirect|forced|enforced|only)\b|\bredirect\w*\b.*\bhttps\b",
+        r"\bhttp\b.*\bhttps\b|\bhttps\b.*\b(redirect|forced|enforced|only)\b|"
+        r"\bredirect\w*\b.*\bhttps\b",
         t,
     ) and _has(r"redirect|forc|enforc|only", t):
         return Proposal([("https_redirect", {})], 0.85, "plain HTTP redirects to HTTPS")
@@ -1122,7 +1143,8 @@ def _cache_headers(line: Line) -> Proposal | None:
 @rule
 def _security_headers(line: Line) -> Proposal | None:
     if _has(
-        r"security headers|\bhsts\b|strict-transport|content-security-policy|\bcsp\b|x-frame-options|x-content-type",
+        r"security headers|\bhsts\b|strict-transport|content-security-policy|\bcsp\b|"
+        r"x-frame-options|x-content-type",
         line.lower,
     ):
         return Proposal([("security_headers", {})], 0.85, "security headers")
@@ -1147,7 +1169,8 @@ def _cors(line: Line) -> Proposal | None:
 def _auth_required(line: Line) -> Proposal | None:
     t = line.lower
     if _has(
-        r"(authentication|auth|login|token|api key)s? (is |are )?(required|enforced|mandatory)|unauthenticated|"
+        r"(authentication|auth|login|token|api key)s? (is |are )?(required|enforced|mandatory)|"
+        r"unauthenticated|"
         r"requires? (an? )?(authentication|auth\w*|login|token|api key|credentials)|"
         r"without (a )?(token|credentials|auth\w*)|endpoints? (are )?(protected|secured)|\b401\b",
         t,
@@ -1194,7 +1217,8 @@ def _latency(line: Line) -> Proposal | None:
     if not _has(_LATENCY, t) or _has(r"alert|monitor|dashboard", t):
         return None
     m = re.search(
-        r"(?:<|≤|<=|under|below|within|less than|max(?:imum)?|at most)\s*(\d+(?:\.\d+)?)\s*(ms|milliseconds?|s|secs?|seconds?)\b",
+        r"(?:<|≤|<=|under|below|within|less than|max(?:imum)?|at most)\s*(\d+(?:\.\d+)?)\s*(ms|"
+        r"milliseconds?|s|secs?|seconds?)\b",
         t,
     )
     if not m:
@@ -1228,7 +1252,8 @@ _CERT = r"\b(ssl|tls|https|x\.?509)\b|certificates?|\bcerts?\b"
 
 
 def _db_context(line: Line, own_only: bool = False) -> bool:
-    words = r"\b(databases?|db|mysql|mariadb|postgres\w*|pg|sql|redis|replicas?|replication|cache layer)\b"
+    words = (r"\b(databases?|db|mysql|mariadb|postgres\w*|pg|sql|redis|replicas?|replication|"
+             r"cache layer)\b")
     return bool(_has(words, line.lower) or (not own_only and _has(words, _nearest_context(line))))
 
 
@@ -1260,7 +1285,8 @@ def _tls(line: Line) -> Proposal | None:
         t,
     )
     if protocols or _has(
-        r"(sslv[23]|tls ?v?1\.[01])\b.*\b(disabled|off|refused|rejected|not (allowed|accepted|supported))|weak (ciphers|protocols)",
+        r"(sslv[23]|tls ?v?1\.[01])\b.*\b(disabled|off|refused|rejected|not (allowed|accepted|"
+        r"supported))|weak (ciphers|protocols)",
         t,
     ):
         version = (protocols and (protocols.group(1) or protocols.group(3))) or "1.2"
@@ -1278,7 +1304,8 @@ def _tls(line: Line) -> Proposal | None:
         return None
     days = re.search(r"(\d+)\s*\+?\s*days?", t)
     if not _has(
-        r"install\w*|valid|obtain\w*|configured|enabled|in place|working|expir\w*|trusted|chain|served|present|https",
+        r"install\w*|valid|obtain\w*|configured|enabled|in place|working|expir\w*|trusted|chain|"
+        r"served|present|https",
         t,
     ):
         return None
@@ -1389,7 +1416,9 @@ def _log_level(line: Line) -> Proposal | None:
 def _env_required(line: Line) -> Proposal | None:
     t = line.lower
     if not _has(
-        r"(required|all|mandatory) (environment |env )?variables|environment variables (are )?(set|configured|defined|present)|\.env\b.*(created|present)|\.env[\w.]* created from",
+        r"(required|all|mandatory) (environment |env )?variables|"
+        r"environment variables (are )?(set|configured|defined|present)|\.env\b.*(created|"
+        r"present)|\.env[\w.]* created from",
         t,
     ):
         return None
@@ -1419,7 +1448,8 @@ def _env_required(line: Line) -> Proposal | None:
 def _placeholders(line: Line) -> Proposal | None:
     t = line.lower
     if _has(
-        r"placeholders?|changeme|default/test|(default|test|dummy|example|sample) values|todo values",
+        r"placeholders?|changeme|default/test|(default|test|dummy|example|sample) values|"
+        r"todo values",
         t,
     ):
         if _has(r"replaced|remaining|removed|no |none|not", t):
@@ -1505,8 +1535,10 @@ def _secrets_in_repo(line: Line) -> Proposal | None:
     if _has(r"\b(logs?|logging)\b", t):
         return None
     if _has(
-        r"not (in|committed to) (the )?(code|repo\w*|source|git|version control)|hard-?coded|committed|in (the )?repo|"
-        r"\b(no|none|never)\b.*\bin (the )?(version control|vcs|git|source control|repo\w*|code ?base)\b",
+        r"not (in|committed to) (the )?(code|repo\w*|source|git|version control)|hard-?coded|"
+        r"committed|in (the )?repo|"
+        r"\b(no|none|never)\b.*\bin (the )?(version control|vcs|git|source control|repo\w*|"
+        r"code ?base)\b",
         t,
     ):
         return Proposal([("secrets_in_repo", {})], 0.75, "no secrets in the repository")
@@ -1541,7 +1573,8 @@ def _db_version(line: Line) -> Proposal | None:
 
 _DB_SETTINGS = (
     r"max_connections|innodb_\w+|wal_\w+|shared_buffers|work_mem|max_wal_\w+|sql_mode|"
-    r"slow_query_log|long_query_time|max_allowed_packet|wait_timeout|log_bin|ssl|require_secure_transport"
+    r"slow_query_log|long_query_time|max_allowed_packet|wait_timeout|log_bin|ssl|"
+    r"require_secure_transport"
 )
 
 
@@ -1672,7 +1705,8 @@ _PRIVILEGES = (
 
 def _named_privileges(line: Line) -> Proposal | None:
     """"only SELECT, INSERT on schema orders": the privileges and schemas named on the line."""
-    m = re.search(rf"\b((?:(?:{_PRIVILEGES})\s*(?:,|and|&)?\s*)+)\s+on\s+(?:the\s+)?(?:schemas?|databases?)\s+`?([\w,.`\s]+?)`?(?:$|\s+(?:only|and)\b|[.;])",
+    m = re.search(rf"\b((?:(?:{_PRIVILEGES})\s*(?:,|and|&)?\s*)+)\s+on\s+(?:the\s+)?"
+                  r"(?:schemas?|databases?)\s+`?([\w,.`\s]+?)`?(?:$|\s+(?:only|and)\b|[.;])",
                   line.title, re.IGNORECASE)
     if not m:
         return None
@@ -1692,7 +1726,8 @@ def _db_least_privilege(line: Line) -> Proposal | None:
     if named is not None:
         return named
     if not _has(
-        r"least[- ]privilege|minimum (required )?(permissions|privileges)|minimal (permissions|privileges)|"
+        r"least[- ]privilege|minimum (required )?(permissions|privileges)|minimal (permissions|"
+        r"privileges)|"
         r"(correct|appropriate|limited|restricted) (permissions|privileges|grants)|no "
         r"superuser|not (a )?superuser|"
         r"roles and (permissions|privileges)|(permissions|privileges|grants) (configured|granted)",
@@ -1780,7 +1815,8 @@ def _db_connect(line: Line) -> Proposal | None:
     if not own and not _has(r"connect\w*", t):
         return None
     if not _has(
-        r"verified|successful|tested|works|working|accessible|reachable|established|responding|ok\b|available|"
+        r"verified|successful|tested|works|working|accessible|reachable|established|responding|"
+        r"ok\b|available|"
         r"can (connect|log ?in)",
         t,
     ):
