@@ -271,3 +271,13 @@ def test_privileges_judgement_counts_grant_option_anywhere() -> None:
         mysql.Grant("shop", "*", "SELECT", True)], global_grant_option=True)
     out = privileges.judge_privileges(facts, {"SELECT"}, ["shop"], False)
     assert out.status == "failed" and out.observed == "grant option: on *.*, shop.*"
+
+
+def test_every_parser_of_the_dialects_is_tested_here() -> None:
+    """A new ``parse_*`` function of a dialect must come with a test in this file."""
+    source = Path(__file__).read_text()
+    modules = {"mysql": mysql, "postgresql": postgresql, "redis_dialect": redis_dialect}
+    parsers = {f"{alias}.{name}" for alias, m in modules.items() for name, f in vars(m).items()
+               if name.startswith("parse_") and getattr(f, "__module__", "") == m.__name__}
+    assert len(parsers) >= 4
+    assert not sorted(p for p in parsers if f"{p}(" not in source)

@@ -15,7 +15,16 @@ from typing import Any
 import pytest
 
 from data.recording import ReplayHost, load
-from pytest_golive.checks.host import accounts, capacity, files, network, schedules, services, sshd
+from pytest_golive.checks.host import (
+    accounts,
+    capacity,
+    files,
+    network,
+    schedules,
+    services,
+    shell,
+    sshd,
+)
 from pytest_golive.checks.host import system as software
 from pytest_golive.checks.host.shell import ParseError, parse_file_dump
 from pytest_golive.checks.registry import REGISTRY
@@ -349,3 +358,13 @@ def test_sshd_configuration_parsed_as_a_plain_user() -> None:
     assert first == {"passwordauthentication": "no"}
     with pytest.raises(CheckError, match="keyword value"):
         sshd.wanted_settings(None, None, ["x11forwarding"])
+
+
+def test_every_parser_of_the_host_checks_is_tested_here() -> None:
+    """A new ``parse_*`` function must come with a test on captured output in this file."""
+    source = Path(__file__).read_text()
+    modules = (accounts, capacity, files, network, schedules, services, sshd, software, shell)
+    parsers = {name for m in modules for name, f in vars(m).items()
+               if name.startswith("parse_") and getattr(f, "__module__", "") == m.__name__}
+    assert len(parsers) >= 20
+    assert not sorted(p for p in parsers if f"{p}(" not in source)
