@@ -491,6 +491,18 @@ def _service(line: Line) -> Proposal | None:
 
 
 @rule
+def _application_running(line: Line) -> Proposal | None:
+    """"Application started": the team's service runs (its unit name is a variable)."""
+    t = line.lower
+    shape = (r"\W*(the )?(application|app|backend|api|worker|daemon)s?( service)?( is| are)? "
+             r"(started|running|up( and running)?)( on \w+( \w+)?)?\W*")
+    if not re.fullmatch(shape, t):
+        return None
+    return Proposal([("service", {"name": "${app_service}"})], 0.65,
+                    "the application's service runs (its unit name is a variable)")
+
+
+@rule
 def _process(line: Line) -> Proposal | None:
     m = re.search(r"\bprocess\s+[`'\"]?([\w.-]+)[`'\"]?\s+(?:is\s+)?running\b", line.marked, re.I)
     if m:
