@@ -105,9 +105,12 @@ def installed_version(distribution: str) -> tuple[int, ...]:
     """The release numbers of an installed distribution (``python``: the interpreter)."""
     if distribution == "python":
         return tuple(sys.version_info[:3])
-    text = importlib.metadata.version(distribution)
-    # The release numbers only: 2.0rc1 -> (2, 0), 10.2.2.post1 -> (10, 2, 2).
-    match = re.match(r"\d+(?:\.\d+)*", text)
+    return release_numbers(importlib.metadata.version(distribution))
+
+
+def release_numbers(version: str) -> tuple[int, ...]:
+    """The release part of a version: ``2.0rc1`` -> (2, 0), ``10.2.2.post1`` -> (10, 2, 2)."""
+    match = re.match(r"\d+(?:\.\d+)*", version)
     return tuple(int(n) for n in match.group(0).split(".")) if match else ()
 
 
