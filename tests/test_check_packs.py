@@ -159,6 +159,10 @@ def test_an_installed_pack_is_in_the_generated_reference(acme_python: Path, tmp_
     assert "The catalog has 2 checks." in pack_ref
     assert "| `max_hours` | int | `4` |" in pack_ref.replace("| 4 |", "| `4` |")
     assert "### cpu" not in pack_ref
+    # Where it comes from: the pack, not the path it happens to be installed at.
+    source = "**From:** check pack 'acme' (acme_golive.checks, from acme-golive-checks 1.0)"
+    assert source in pack_ref
+    assert "site-packages" not in pack_ref
     missing = _golive(acme_python, tmp_path, "docs", "--pack", "nosuch", "--output", "x.md")
     assert missing.returncode == 2 and "no installed check pack 'nosuch'" in missing.stderr
 

@@ -58,6 +58,9 @@ def _render_check(chk: Check) -> list[str]:
         meta.append("**Aliases:** " + ", ".join(f"`{a}`" for a in chk.aliases))
     if chk.opt_in:
         meta.append("**Opt-in:** runs only when asked for (it sends load or has side effects)")
+    source = _source(REGISTRY.origin(chk.name))
+    if source:
+        meta.append(f"**From:** {source}")
     lines += [" · ".join(meta), ""]
     summary, body = _split_doc(chk.doc)
     lines += [summary, ""]
@@ -117,6 +120,20 @@ def _split_doc(doc: str) -> tuple[str, str]:
 def _cell(text: str) -> str:
     """Text safe inside a Markdown table cell."""
     return " ".join(str(text).split()).replace("|", "\\|")
+
+
+def _source(origin: str) -> str:
+    """Where a check not of the package comes from, as a reader of the reference needs it.
+
+    A pack by its name and distribution (not the path it is installed at), a
+    project's own check by its file; nothing for the package's own checks.
+    """
+    path, _, rest = origin.partition(" (")
+    if rest:
+        return rest[:-1]  # "check pack 'acme' (...)" or "plugin 'x' of golive.toml"
+    if not path or "pytest_golive/checks/" in path.replace("\\", "/"):
+        return ""
+    return f"`{path}`"
 
 
 def _anchor(name: str) -> str:
