@@ -19,6 +19,7 @@ CONFIG = """\
 checklists = ["checklist.md"]
 [settings]
 check_timeout = {timeout}
+command_timeout = 2
 [environments.prod.hosts]
 local = ["local://"]
 """
@@ -137,6 +138,11 @@ def test_facts(golive_evidence):
 
 def test_plain_unit_test():
     assert 1 + 1 == 3
+
+
+@pytest.mark.security
+def test_command_times_out(golive_host):
+    golive_host.run("sleep 30")
 """
 
 
@@ -156,6 +162,9 @@ def _check_custom_results(result: pytest.RunResult, data: dict[str, Any]) -> Non
     # finding 7: an exception is an error, not a failure
     assert items["security/test_raises_key_error"]["status"] == "error"
     assert "KeyError" in items["security/test_raises_key_error"]["observed"]
+    # finding 7: a command that timed out is an error, one line, no plugin frames
+    timed_out = items["security/test_command_times_out"]
+    assert timed_out["status"] == "error", timed_out
     # finding 6: evidence for failing and passing tests
     nulls = items["security/test_no_null_emails"]
     assert nulls["status"] == "failed"
