@@ -611,6 +611,7 @@ def test_a_run_records_change_ticket_release_and_pipeline(
     props = {p.get("name"): p.get("value") for p in root.find("testsuite/properties")}
     assert props["golive.change"] == "CHG-9" and props["golive.release"] == "3.1.0"
     assert props["golive.pipeline"] == "Azure Pipelines 20261201.7"
+    assert props["golive.description"] == "Production (this machine stands in for it)"
     # the terminal lists the failing check before the pending sign-off, by its id
     out = result.stdout.str()
     assert out.index("FAILED infrastructure/huge") < out.index("PENDING 1 sign-off")
@@ -693,3 +694,16 @@ def test_not_configured_lines_come_after_failures_with_the_variables_named() -> 
     html = render_html(model(records).to_dict())
     assert html.index("Failing blockers") < html.index("1 line not configured")
     assert "waiting for 1 variable: <code>allowed_ports</code>" in html
+
+
+def test_change_metadata_and_scope_are_escaped_everywhere() -> None:
+    hostile = "<script>alert(1)</script>"
+    document = approver_document()
+    document["change"] = {"ticket": hostile, "release": hostile, "git_commit": hostile,
+                          "pipeline": {"system": hostile, "run_id": hostile, "url": hostile}}
+    document["environment_description"] = hostile
+    document["targets"].append({"kind": "host", "name": hostile, "address": f"ssh://{hostile}"})
+    html = render_html(document)
+    assert "<script>alert(1)" not in html and html.count("&lt;script&gt;alert(1)") >= 6
+    text = render_markdown(document)
+    assert not re.search(r"(?<!\\)<script", text)

@@ -43,6 +43,7 @@ def suite_properties(config: pytest.Config) -> list[tuple[str, str]]:
             " ".join(str(pipeline[k]) for k in ("system", "run_id") if pipeline.get(k)),
         ),
         ("golive.pipeline_url", pipeline.get("url")),
+        ("golive.description", gs.results.description),
     ):
         if value:
             props.append((name, str(value)))
