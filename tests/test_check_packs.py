@@ -261,6 +261,23 @@ def test_one_name_in_two_conftests_is_one_line_naming_both(pytester: pytest.Pyte
     assert "alpha/conftest.py:4" in errors[0] and "beta/conftest.py:4" in errors[0]
 
 
+def test_one_name_in_two_conftests_under_xdist_is_no_go_naming_both(
+    pytester: pytest.Pytester,
+) -> None:
+    for team in ("alpha", "beta"):
+        pkg = pytester.mkdir(team)
+        (pkg / "conftest.py").write_text(CONFTEST_CHECK.format(name="shared_name", doc="x."))
+    pytester.makefile(".toml", golive=PROJECT_TOML)
+    pytester.makefile(".md", checklist="# R\n## S\n- [ ] Shared <!-- golive: shared_name -->\n")
+    run = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--golive=prod", "-n", "2")
+    text = run.stdout.str() + run.stderr.str()
+    assert run.ret == pytest.ExitCode.TESTS_FAILED
+    assert "INTERNALERROR" not in text
+    assert "GOLIVE prod: NO-GO" in text
+    clash = "check 'shared_name' is defined twice: in alpha/conftest.py:4 and in beta/conftest.py:4"
+    assert clash in text
+
+
 def test_a_conftest_check_shadowing_a_builtin_names_both(pytester: pytest.Pytester) -> None:
     pytester.makeconftest(CONFTEST_CHECK.format(name="cpu", doc="Mine."))
     listed = _run_golive(pytester, "checks")

@@ -27,7 +27,9 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config) -> None:
-    if not config.option.golive:
+    # On an xdist worker a usage error would only take the worker down; there a
+    # line naming the clashing check fails its collection with the same line.
+    if not config.option.golive or hasattr(config, "workerinput"):
         return
     from pytest_golive.checks.registry import REGISTRY, CheckNameClash
 
