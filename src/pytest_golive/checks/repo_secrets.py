@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pytest_golive.checks.registry import check
+from pytest_golive.checks.rules import Line, Proposal, has, proposes
 from pytest_golive.core.outcome import CheckError, Outcome
 from pytest_golive.core.secrets import Secret, mask
 
@@ -340,3 +341,28 @@ def _validate(params: dict[str, object]) -> None:
 
 
 secrets_in_repo.golive_validate = _validate  # type: ignore[attr-defined]
+
+
+# --- import rule ------------------------------------------------------------------------
+
+
+@proposes("secrets_in_repo")
+def _secrets_in_repo_rule(line: Line) -> Proposal | None:
+    """"API keys not in code", "no sensitive data in version control"."""
+    t = line.lower
+    if not has(
+        r"\b(secrets?|credentials?|keys?|passwords?|tokens?|sensitive (data|values|information))\b",
+        t,
+    ):
+        return None
+    if has(r"\b(logs?|logging)\b", t):
+        return None
+    if has(
+        r"not (in|committed to) (the )?(code|repo\w*|source|git|version control)|hard-?coded|"
+        r"committed|in (the )?repo|"
+        r"\b(no|none|never)\b.*\bin (the )?(version control|vcs|git|source control|repo\w*|"
+        r"code ?base)\b",
+        t,
+    ):
+        return Proposal([("secrets_in_repo", {})], 0.75, "no secrets in the repository")
+    return None

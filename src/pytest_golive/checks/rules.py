@@ -68,6 +68,47 @@ _NUMBER_WORDS = re.compile(
 )
 
 
+# --- reading helpers, shared by the rules of every family ----------------------------
+
+
+def has(pattern: str, text: str) -> re.Match[str] | None:
+    """``pattern`` found in ``text``, case-insensitively."""
+    return re.search(pattern, text, re.IGNORECASE)
+
+
+#: An absolute path as written in prose or code.
+ABS_PATH = r"(?<![\w.:/])(/(?:[A-Za-z0-9_.@-]+/?)*)"
+
+
+def paths(text: str) -> list[str]:
+    """Absolute paths named in ``text``; a slash between two words ("A / B") is no path."""
+    found = []
+    for m in re.finditer(ABS_PATH, text):
+        path = m.group(1)
+        if re.fullmatch(r"/\d[\d.]*", path):
+            continue
+        if path == "/" and re.match(r"\s+\w", text[m.end():]):
+            continue
+        found.append(path.rstrip("/") or "/")
+    return found
+
+
+def nearest_context(line: Line) -> str:
+    """The closest heading or parent title (the whole chain is too broad to judge by)."""
+    return line.context.rsplit(" / ", 1)[-1].lower()
+
+
+_DB_WORDS = (r"\b(databases?|db|mysql|mariadb|postgres\w*|pg|sql|redis|replicas?|replication|"
+             r"cache layer)\b")
+
+
+def db_context(line: Line, own_only: bool = False) -> bool:
+    """The line (or, unless ``own_only``, its nearest heading) is about a database."""
+    if has(_DB_WORDS, line.lower):
+        return True
+    return not own_only and bool(has(_DB_WORDS, nearest_context(line)))
+
+
 # --- proposals ----------------------------------------------------------------------
 
 

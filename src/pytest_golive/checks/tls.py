@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import ipaddress
+import re
 import socket
 import ssl
 import warnings
@@ -30,6 +31,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
 
 from pytest_golive.checks.registry import check
+from pytest_golive.checks.rules import Line, Proposal, db_context, has, paths, proposes
 from pytest_golive.core import compat
 from pytest_golive.core.outcome import CheckError, Evidence, Outcome
 from pytest_golive.core.secrets import mask
@@ -641,4 +643,73 @@ def certificate_file(
         certificate=info.to_dict(now),
         intermediates=len(intermediates),
         trust_store=store,
+    )
+
+
+# --- import rule ------------------------------------------------------------------------
+
+_CERT = r"\b(ssl|tls|https|x\.?509)\b|certificates?|\bcerts?\b"
+
+
+@proposes("tls_certificate", "tls_protocols", "certificate_file")
+def _tls_rule(line: Line) -> Proposal | None:
+    """TLS lines: a minimum protocol, a certificate file on a host, or the served certificate."""
+    t = line.lower
+    if not has(_CERT, t):
+        return None
+    if db_context(line):
+        return None
+    if has(
+        r"monitor|alert|renewal|auto-?renew|rotation|expiration monitoring|pinning|client cert", t
+    ):
+        if has(r"renew", t) and not has(r"monitor|alert", t):
+            return Proposal(
+                [("tls_certificate", {"min_days": "30"}), ("tls_certificate", {})],
+                0.45,
+                "renewal is a process; a check can only see the current expiry",
+            )
+        return None
+    protocols = re.search(
+        r"tls\s*v?(1\.[0-3])\s*(\+|(?:or|and) (?:higher|later|above|newer)|only|minimum)|"
+        r"(?:min(?:imum)?|at least)\s+tls\s*v?(1\.[0-3])",
+        t,
+    )
+    if protocols or has(
+        r"(sslv[23]|tls ?v?1\.[01])\b.*\b(disabled|off|refused|rejected|not (allowed|accepted|"
+        r"supported))|weak (ciphers|protocols)",
+        t,
+    ):
+        version = (protocols and (protocols.group(1) or protocols.group(3))) or "1.2"
+        spellings = [
+            ("tls_protocols", {"minimum": f"TLSv{version}"}),
+            ("tls_protocols", {"min_version": version}),
+        ]
+        return Proposal(spellings, 0.8, f"TLS >= {version}")
+    files = [p for p in paths(line.title + "\n" + line.code) if re.search(r"\.(pem|crt|cer)$", p)]
+    if files:
+        return Proposal(
+            [("certificate_file", {"path": files[0]})], 0.8, f"certificate file {files[0]}"
+        )
+    if not has(r"certif|\bcerts?\b|ssl|tls|https", t):
+        return None
+    days = re.search(r"(\d+)\s*\+?\s*days?", t)
+    if not has(
+        r"install\w*|valid|obtain\w*|configured|enabled|in place|working|expir\w*|trusted|chain|"
+        r"served|present|https",
+        t,
+    ):
+        return None
+    candidates: list[tuple[str, dict[str, str]]] = []
+    if days:
+        d = days.group(1)
+        candidates += [
+            ("tls_certificate", {"min_days": d}),
+            ("tls_certificate", {"days": d}),
+            ("tls_certificate", {"min_days_left": d}),
+            ("tls_certificate", {"min_valid_days": d}),
+        ]
+    else:
+        candidates.append(("tls_certificate", {}))
+    return Proposal(
+        candidates, 0.85 if days or has(r"certif|\bcerts?\b", t) else 0.7, "TLS certificate valid"
     )

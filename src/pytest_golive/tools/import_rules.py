@@ -24,6 +24,13 @@ from pytest_golive.checks.rules import (  # noqa: F401 - re-exported for the imp
     Rule,
     rule,
 )
+from pytest_golive.checks.rules import (  # noqa: F401 - re-exported for the importer
+    ABS_PATH as _ABS_PATH,
+)
+from pytest_golive.checks.rules import db_context as _db_context
+from pytest_golive.checks.rules import has as _has
+from pytest_golive.checks.rules import nearest_context as _nearest_context
+from pytest_golive.checks.rules import paths as _paths
 
 
 def propose_all(line: Line) -> list[Proposal]:
@@ -95,10 +102,6 @@ def _adjust(line: Line) -> float:
     return delta
 
 
-def _has(pattern: str, text: str) -> re.Match[str] | None:
-    return re.search(pattern, text, re.IGNORECASE)
-
-
 _SIZE = r"(\d+(?:[.,]\d+)?)\s*(tb|tib|gb|gib|g|mb|mib)\b"
 _NOT_CAPACITY = r"usage|utili[sz]|leak|threshold|spike|alert|consum|pressure|normal|stable|%"
 
@@ -163,22 +166,6 @@ def _memory(line: Line) -> Proposal | None:
 
 
 _DISK = r"\b(?:disks?|storage|ssd|hdd|nvme|volumes?|drives?|space|partitions?|file ?systems?)\b"
-_ABS_PATH = r"(?<![\w.:/])(/(?:[A-Za-z0-9_.@-]+/?)*)"
-
-
-def _paths(text: str) -> list[str]:
-    """Absolute paths named in ``text``; a slash between two words ("A / B") is no path."""
-    found = []
-    for m in re.finditer(_ABS_PATH, text):
-        path = m.group(1)
-        if re.fullmatch(r"/\d[\d.]*", path):
-            continue
-        if path == "/" and re.match(r"\s+\w", text[m.end():]):
-            continue
-        found.append(path.rstrip("/") or "/")
-    return found
-
-
 @rule
 def _disk(line: Line) -> Proposal | None:
     t = line.lower
@@ -1260,83 +1247,6 @@ def _latency(line: Line) -> Proposal | None:
     return Proposal(candidates, 0.8, f"latency under {max_ms} ms", guessed)
 
 
-_CERT = r"\b(ssl|tls|https|x\.?509)\b|certificates?|\bcerts?\b"
-
-
-def _db_context(line: Line, own_only: bool = False) -> bool:
-    words = (r"\b(databases?|db|mysql|mariadb|postgres\w*|pg|sql|redis|replicas?|replication|"
-             r"cache layer)\b")
-    return bool(_has(words, line.lower) or (not own_only and _has(words, _nearest_context(line))))
-
-
-def _nearest_context(line: Line) -> str:
-    """The closest heading or parent title (the whole chain is too broad to judge by)."""
-    return line.context.rsplit(" / ", 1)[-1].lower()
-
-
-@rule
-def _tls(line: Line) -> Proposal | None:
-    t = line.lower
-    if not _has(_CERT, t):
-        return None
-    if _db_context(line):
-        return None
-    if _has(
-        r"monitor|alert|renewal|auto-?renew|rotation|expiration monitoring|pinning|client cert", t
-    ):
-        if _has(r"renew", t) and not _has(r"monitor|alert", t):
-            return Proposal(
-                [("tls_certificate", {"min_days": "30"}), ("tls_certificate", {})],
-                0.45,
-                "renewal is a process; a check can only see the current expiry",
-            )
-        return None
-    protocols = re.search(
-        r"tls\s*v?(1\.[0-3])\s*(\+|(?:or|and) (?:higher|later|above|newer)|only|minimum)|"
-        r"(?:min(?:imum)?|at least)\s+tls\s*v?(1\.[0-3])",
-        t,
-    )
-    if protocols or _has(
-        r"(sslv[23]|tls ?v?1\.[01])\b.*\b(disabled|off|refused|rejected|not (allowed|accepted|"
-        r"supported))|weak (ciphers|protocols)",
-        t,
-    ):
-        version = (protocols and (protocols.group(1) or protocols.group(3))) or "1.2"
-        spellings = [
-            ("tls_protocols", {"minimum": f"TLSv{version}"}),
-            ("tls_protocols", {"min_version": version}),
-        ]
-        return Proposal(spellings, 0.8, f"TLS >= {version}")
-    files = [p for p in _paths(line.title + "\n" + line.code) if re.search(r"\.(pem|crt|cer)$", p)]
-    if files:
-        return Proposal(
-            [("certificate_file", {"path": files[0]})], 0.8, f"certificate file {files[0]}"
-        )
-    if not _has(r"certif|\bcerts?\b|ssl|tls|https", t):
-        return None
-    days = re.search(r"(\d+)\s*\+?\s*days?", t)
-    if not _has(
-        r"install\w*|valid|obtain\w*|configured|enabled|in place|working|expir\w*|trusted|chain|"
-        r"served|present|https",
-        t,
-    ):
-        return None
-    candidates: list[tuple[str, dict[str, str]]] = []
-    if days:
-        d = days.group(1)
-        candidates += [
-            ("tls_certificate", {"min_days": d}),
-            ("tls_certificate", {"days": d}),
-            ("tls_certificate", {"min_days_left": d}),
-            ("tls_certificate", {"min_valid_days": d}),
-        ]
-    else:
-        candidates.append(("tls_certificate", {}))
-    return Proposal(
-        candidates, 0.85 if days or _has(r"certif|\bcerts?\b", t) else 0.7, "TLS certificate valid"
-    )
-
-
 # configuration and secrets -----------------------------------------------------------
 
 
@@ -1533,27 +1443,6 @@ def _env_key_set(line: Line) -> Proposal | None:
         r"\b(set|defined|present|configured|exists?|provided|not empty|non-empty)\b", line.lower
     ):
         return Proposal([("env_required", {"keys": ",".join(keys)})], 0.8, f"{', '.join(keys)} set")
-    return None
-
-
-@rule
-def _secrets_in_repo(line: Line) -> Proposal | None:
-    t = line.lower
-    if not _has(
-        r"\b(secrets?|credentials?|keys?|passwords?|tokens?|sensitive (data|values|information))\b",
-        t,
-    ):
-        return None
-    if _has(r"\b(logs?|logging)\b", t):
-        return None
-    if _has(
-        r"not (in|committed to) (the )?(code|repo\w*|source|git|version control)|hard-?coded|"
-        r"committed|in (the )?repo|"
-        r"\b(no|none|never)\b.*\bin (the )?(version control|vcs|git|source control|repo\w*|"
-        r"code ?base)\b",
-        t,
-    ):
-        return Proposal([("secrets_in_repo", {})], 0.75, "no secrets in the repository")
     return None
 
 
