@@ -359,3 +359,12 @@ def test_a_conftest_pytest_cannot_import_is_one_line(pytester: pytest.Pytester) 
     assert "\n" not in message and listed.stdout.str() == ""
     assert "could not load the project's conftest.py files" in message
     assert "No module named 'golive_no_such_module'" in message
+
+
+def test_golive_checks_ignores_the_projects_addopts(pytester: pytest.Pytester) -> None:
+    """A project that runs its readiness run by default (addopts) still lists its checks."""
+    pytester.makeini("[pytest]\naddopts = --golive=prod -n 2\n")
+    pytester.makeconftest(CONFTEST_CHECK.format(name="team_runbook", doc="The runbook exists."))
+    result = _run_golive(pytester, "checks", "--target", "none")
+    assert result.ret == 0, result.stderr.str()
+    assert "team_runbook [none] ()" in result.stdout.lines

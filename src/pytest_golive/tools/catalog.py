@@ -57,7 +57,10 @@ def _has_conftest(root: Path) -> bool:
 
 def _import_conftests(root: Path) -> None:
     out = io.StringIO()
-    args = ["--collect-only", "-q", "-p", "no:cacheprovider", "--rootdir", str(root)]
+    # The project's addopts could ask for a readiness run or workers (--golive, -n): the
+    # session only imports conftests, so they are left out.
+    args = ["--collect-only", "-q", "-p", "no:cacheprovider", "-o", "addopts=",
+            "--rootdir", str(root)]
     if root.resolve() != Path.cwd().resolve():
         args.append(str(root))  # in the project itself, pytest's own testpaths apply
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
@@ -69,11 +72,12 @@ def _import_conftests(root: Path) -> None:
 
 
 def _first_error(out: io.StringIO) -> str:
+    """The line of pytest's output that says what went wrong."""
     lines = [ln.strip() for ln in out.getvalue().splitlines()]
-    for prefix in ("E   ", "ERROR: ", "ImportError while loading conftest"):
+    for prefix in ("E ", "ERROR: "):
         for line in lines:
-            if line.startswith(prefix.strip()):
-                return line.removeprefix("E").strip()
+            if line.startswith(prefix):
+                return line.removeprefix(prefix).strip()
     return next((ln for ln in reversed(lines) if ln), "no output")
 
 
