@@ -20,6 +20,7 @@ from urllib.parse import urlsplit, urlunsplit
 import requests
 
 from pytest_golive.checks.registry import check
+from pytest_golive.checks.rules import Line, Proposal, has, paths, proposes
 from pytest_golive.core.outcome import CheckError, Evidence, Outcome
 from pytest_golive.targets.endpoint import EndpointTarget
 
@@ -736,3 +737,278 @@ def openapi_docs(
             "docs page", 200 <= docs.status_code < 300, f"GET {docs_path} -> {_line(docs)}", "2xx"
         )
     return ev.outcome(openapi_version=str(version) if version else None)
+
+
+# --- import rules: how checklist lines become endpoint checks -------------------------
+
+
+def _url_paths(line: Line) -> list[str]:
+    """Paths named in a line: from URLs, code spans or bare ``/path`` words."""
+    found = []
+    for url in re.findall(r"https?://[^\s`'\")\]]+", line.title + "\n" + line.code):
+        path = urlsplit(url).path
+        if path and path != "/":
+            found.append(path)
+    for span in re.findall(r"`(/[\w./{}-]*)`|\((/[\w./-]+)\)", line.marked):
+        found.extend(s for s in span if s)
+    found += [
+        p
+        for p in paths(line.title)
+        if p not in found and not p.startswith(("/etc", "/var", "/opt", "/usr"))
+    ]
+    return list(dict.fromkeys(found))
+
+
+@proposes("http_status")
+def _health_rule(line: Line) -> Proposal | None:
+    t = line.lower
+    kind = has(r"\b(health|healthz|readiness|ready|liveness|live|status page|heartbeat|ping)\b", t)
+    if not kind or has(
+        r"every \d|alert|dashboards?|for \d+ ?h|\d+[- ]?hours?|consecutive|monitor", t
+    ):
+        return None
+    if not has(
+        r"endpoint|url|check|respond\w*|accessible|reachable|returns?|passing|\bok\b|\b200\b|"
+        r"\bup\b|available|/",
+        t,
+    ):
+        return None
+    if has(r"\b(database|db|redis|mysql|postgres\w*|services? healthy|all services)\b", t):
+        return None
+    paths = [p for p in _url_paths(line) if re.search(r"health|ready|live|status|ping|alive", p)]
+    word = kind.group(1)
+    default = (
+        "/ready"
+        if word in ("readiness", "ready")
+        else "/live"
+        if word in ("liveness", "live")
+        else "/health"
+    )
+    path = paths[0] if paths else default
+    guessed = () if paths else (f"path={path}",)
+    params = {"path": path}
+    status = re.search(
+        r"\b(?:returns?|answers?|with|responds? with)\s+(?:http\s+)?([1-5]\d\d)\b", t
+    )
+    if status:
+        params["expect"] = status.group(1)
+    return Proposal(
+        [("http_status", params)], 0.8 if paths else 0.7, f"health endpoint {path}", guessed
+    )
+
+
+@proposes("http_status")
+def _endpoint_reachable_rule(line: Line) -> Proposal | None:
+    t = line.lower
+    if not has(r"\b(endpoints?|api|url|page|site|frontend|dashboard)\b", t) and not _url_paths(
+        line
+    ):
+        return None
+    if not has(
+        r"respond\w*|accessible|reachable|loads?|returns?\b|answers?\b|available|\bup\b|exposed|"
+        r"served|works|live\b",
+        t,
+    ):
+        return None
+    if has(
+        r"external|third|soap|snowflake|google|notion|openai|crm|docs?\b|documentation|swagger|"
+        r"openapi",
+        t,
+    ):
+        return None
+    paths = _url_paths(line)
+    if paths:
+        status = re.search(r"\b([1-5]\d\d)\b", t)
+        params = {"path": paths[0]}
+        if status:
+            params["expect"] = status.group(1)
+        return Proposal([("http_status", params)], 0.75, f"endpoint {paths[0]} answers")
+    if has(r"\b(frontend|site|page|home ?page|web ?app)\b", t) and has(
+        r"loads?|available|up\b|accessible|answers?|returns?|respond\w*", t
+    ):
+        status = re.search(r"\b([1-5]\d\d)\b", t)
+        return Proposal(
+            [("http_status", {"path": "/", **({"expect": status.group(1)} if status else {})})],
+            0.7,
+            "the front page answers",
+        )
+    if has(r"\b(api )?endpoints?\b", t) and has(r"respond\w*|answer\w*", t):
+        return Proposal(
+            [("http_status", {"path": "${api_path}"})],
+            0.65,
+            "an API path answers (a variable); every endpoint a person covers",
+            attest=True,
+        )
+    return Proposal([("http_status", {"path": "/"})], 0.45, "which path? endpoint answers")
+
+
+@proposes("openapi_docs")
+def _openapi_rule(line: Line) -> Proposal | None:
+    t = line.lower
+    if not has(r"swagger|openapi|api (docs?|documentation|reference)\b|\bredoc\b", t):
+        return None
+    if not has(
+        r"accessible|available|served|published|reachable|online|loads?|exposed|disabled|hidden|"
+        r"up\b",
+        t,
+    ):
+        return None
+    paths = [p for p in _url_paths(line) if re.search(r"doc|swagger|openapi|redoc", p)]
+    candidates: list[tuple[str, dict[str, str]]] = []
+    for p in paths:
+        if re.search(r"\.(json|ya?ml)$|openapi|swagger\.json", p):
+            candidates.append(("openapi_docs", {"path": p}))
+        else:
+            candidates.append(("openapi_docs", {"docs_path": p}))
+    candidates.append(("openapi_docs", {}))
+    return Proposal(candidates, 0.7, "API documentation served")
+
+
+@proposes("https_redirect")
+def _https_redirect_rule(line: Line) -> Proposal | None:
+    t = line.lower
+    if has(
+        r"\bhttp\b.*\bhttps\b|\bhttps\b.*\b(redirect|forced|enforced|only)\b|"
+        r"\bredirect\w*\b.*\bhttps\b",
+        t,
+    ) and has(r"redirect|forc|enforc|only", t):
+        return Proposal([("https_redirect", {})], 0.85, "plain HTTP redirects to HTTPS")
+    return None
+
+
+@proposes("compression")
+def _compression_rule(line: Line) -> Proposal | None:
+    if has(r"\b(gzip|brotli|deflate|compression)\b", line.lower) and not has(
+        r"\blogs?\b|backup|image|rotat", line.lower
+    ):
+        return Proposal([("compression", {})], 0.8, "responses are compressed")
+    return None
+
+
+@proposes("cache_headers")
+def _cache_headers_rule(line: Line) -> Proposal | None:
+    t = line.lower
+    paths = [p for p in _url_paths(line) if re.search(r"\.\w{2,5}$|static|assets", p)]
+    if has(
+        r"cache-control|caching headers?|cache headers?|expires headers?|etag|"
+        r"cach\w* (lifetimes?|max-?age|expir\w*)|(long|far-future) cach\w*",
+        t,
+    ) or (has(r"static (files?|assets?|content).*cach|cach\w* .*static", t)):
+        if paths:
+            return Proposal(
+                [("cache_headers", {"path": paths[0]})], 0.8, f"{paths[0]} is cacheable"
+            )
+        return Proposal(
+            [("cache_headers", {"path": "${static_asset}"})],
+            0.7,
+            "static files cacheable: which asset is a variable",
+        )
+    return None
+
+
+@proposes("security_headers")
+def _security_headers_rule(line: Line) -> Proposal | None:
+    if has(
+        r"security headers|\bhsts\b|strict-transport|content-security-policy|\bcsp\b|"
+        r"x-frame-options|x-content-type",
+        line.lower,
+    ):
+        return Proposal([("security_headers", {})], 0.85, "security headers")
+    return None
+
+
+@proposes("cors")
+def _cors_rule(line: Line) -> Proposal | None:
+    t = line.lower
+    if not has(r"\bcors\b|cross-origin|allowed origins", t):
+        return None
+    sure = has(
+        r"restrict|production|not \[?\W*\*|specific|allow-?list|white-?list|limited|only|domains?",
+        t,
+    )
+    origins = re.findall(r"https?://[\w.-]+(?::\d+)?", line.title)
+    params = {"allowed_origins": ",".join(origins)} if origins else {}
+    return Proposal([("cors", params)], 0.85 if sure else 0.65, "CORS restricted")
+
+
+@proposes("auth_required")
+def _auth_required_rule(line: Line) -> Proposal | None:
+    t = line.lower
+    if has(
+        r"(authentication|auth|login|token|api key)s? (is |are )?(required|enforced|mandatory)|"
+        r"unauthenticated|"
+        r"requires? (an? )?(authentication|auth\w*|login|token|api key|credentials)|"
+        r"without (a )?(token|credentials|auth\w*)|endpoints? (are )?(protected|secured)|\b401\b",
+        t,
+    ):
+        paths = _url_paths(line)
+        if paths:
+            return Proposal(
+                [("auth_required", {"path": paths[0]})], 0.75, f"{paths[0]} requires authentication"
+            )
+        return Proposal(
+            [("auth_required", {"path": "${protected_path}"})],
+            0.7,
+            "authentication required: the protected path is a variable",
+        )
+    if has(r"\b(authentication|auth|login)\b.*\b(works|enabled|configured|working)\b", t):
+        return Proposal(
+            [("auth_required", {"path": "${protected_path}"})],
+            0.65,
+            "anonymous requests are refused (the protected path is a variable); "
+            "logging in a person tries",
+            attest=True,
+        )
+    return None
+
+
+@proposes("rate_limited")
+def _rate_limit_rule(line: Line) -> Proposal | None:
+    t = line.lower
+    if has(r"rate[- ]?limit\w*|throttl\w*", t) and has(
+        r"configured|enabled|in place|active|enforced|set up|applied", t
+    ):
+        return Proposal([("rate_limited", {})], 0.75, "rate limiting")
+    return None
+
+
+_LATENCY = (
+    r"(response times?|latency|p\d\d|\d\d(?:th|st|nd) percentile|ttfb|time to first byte|page load)"
+)
+
+
+@proposes("http_latency")
+def _latency_rule(line: Line) -> Proposal | None:
+    t = line.lower
+    if not has(_LATENCY, t) or has(r"alert|monitor|dashboard", t):
+        return None
+    m = re.search(
+        r"(?:<|≤|<=|under|below|within|less than|max(?:imum)?|at most)\s*(\d+(?:\.\d+)?)\s*(ms|"
+        r"milliseconds?|s|secs?|seconds?)\b",
+        t,
+    )
+    if not m:
+        if has(r"\bsla\b|budget|acceptable|target", t):
+            return Proposal(
+                [("http_latency", {"p95_ms": "${max_latency_ms}"})],
+                0.7,
+                "latency within a budget: the budget is a variable",
+            )
+        return Proposal([("http_latency", {})], 0.4, "latency budget: add max_ms=N")
+    value = float(m.group(1)) * (1 if m.group(2).startswith("m") else 1000)
+    pct = re.search(r"\bp(\d\d(?:\.\d+)?)\b|\b(\d\d(?:\.\d+)?)(?:th|st|nd|rd)? percentile", t)
+    max_ms = f"{value:g}"
+    candidates: list[tuple[str, dict[str, str]]] = []
+    guessed: tuple[str, ...] = ()
+    if pct:
+        p = pct.group(1) or pct.group(2)
+        candidates += [
+            ("http_latency", {f"p{p}_ms": max_ms}),
+            ("http_latency", {"max_ms": max_ms, "percentile": p}),
+        ]
+    elif has(r"median|typical|average|p50", t):
+        candidates.append(("http_latency", {"p50_ms": max_ms}))
+    else:
+        guessed = ("95th percentile",)
+        candidates += [("http_latency", {"max_ms": max_ms}), ("http_latency", {"p95_ms": max_ms})]
+    return Proposal(candidates, 0.8, f"latency under {max_ms} ms", guessed)
