@@ -37,27 +37,70 @@ pytest_plugins = ("pytest_golive.integration.prefetch", "pytest_golive.integrati
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("golive", "production readiness (pytest-golive)")
-    group.addoption("--golive", metavar="ENV", default=None,
-                    help="run the readiness checklist against environment ENV from golive.toml")
-    group.addoption("--golive-config", metavar="PATH", default=None,
-                    help="configuration file (default: golive.toml or [tool.golive] in pyproject.toml)")
-    group.addoption("--golive-checklist", metavar="PATH", action="append", default=[],
-                    help="an extra checklist file (Markdown or YAML); may be repeated")
-    group.addoption("--golive-manual", choices=("block", "warn"), default=None,
-                    help="manual items without attestation: block the release (default) or warn")
-    group.addoption("--golive-strict", action="store_true", default=False,
-                    help="failing warnings block the release too")
-    group.addoption("--golive-today", metavar="YYYY-MM-DD", default=None,
-                    help="the date waivers and attestations are judged on (default: today)")
-    group.addoption("--golive-json", metavar="PATH", default=None, help="write the JSON results report")
-    group.addoption("--golive-report", metavar="PATH", default=None, help="write the HTML readiness report")
-    group.addoption("--golive-markdown", metavar="PATH", default=None, help="write a Markdown summary")
-    group.addoption("--golive-sign-key", metavar="KEY", default=None,
-                    help="sign the JSON report with this Ed25519 private key (PEM)")
-    group.addoption("--golive-baseline", metavar="OLD.json", default=None,
-                    help="compare with an earlier JSON report and show what changed")
-    group.addoption("--golive-traceback", action="store_true", default=False,
-                    help="show full tracebacks for errors inside checks (for check authors)")
+    group.addoption(
+        "--golive",
+        metavar="ENV",
+        default=None,
+        help="run the readiness checklist against environment ENV from golive.toml",
+    )
+    group.addoption(
+        "--golive-config",
+        metavar="PATH",
+        default=None,
+        help="configuration file (default: golive.toml or [tool.golive] in pyproject.toml)",
+    )
+    group.addoption(
+        "--golive-checklist",
+        metavar="PATH",
+        action="append",
+        default=[],
+        help="an extra checklist file (Markdown or YAML); may be repeated",
+    )
+    group.addoption(
+        "--golive-manual",
+        choices=("block", "warn"),
+        default=None,
+        help="manual items without attestation: block the release (default) or warn",
+    )
+    group.addoption(
+        "--golive-strict",
+        action="store_true",
+        default=False,
+        help="failing warnings block the release too",
+    )
+    group.addoption(
+        "--golive-today",
+        metavar="YYYY-MM-DD",
+        default=None,
+        help="the date waivers and attestations are judged on (default: today)",
+    )
+    group.addoption(
+        "--golive-json", metavar="PATH", default=None, help="write the JSON results report"
+    )
+    group.addoption(
+        "--golive-report", metavar="PATH", default=None, help="write the HTML readiness report"
+    )
+    group.addoption(
+        "--golive-markdown", metavar="PATH", default=None, help="write a Markdown summary"
+    )
+    group.addoption(
+        "--golive-sign-key",
+        metavar="KEY",
+        default=None,
+        help="sign the JSON report with this Ed25519 private key (PEM)",
+    )
+    group.addoption(
+        "--golive-baseline",
+        metavar="OLD.json",
+        default=None,
+        help="compare with an earlier JSON report and show what changed",
+    )
+    group.addoption(
+        "--golive-traceback",
+        action="store_true",
+        default=False,
+        help="show full tracebacks for errors inside checks (for check authors)",
+    )
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)
@@ -75,8 +118,11 @@ def pytest_configure(config: pytest.Config) -> None:
             "markers",
             f"{name}(id=None, severity='blocker', on=None): golive section: {doc}",
         )
-    config.addinivalue_line("markers", "golive(id=None, severity='blocker', on=None, section=None): "
-                                       "a golive check written as a test")
+    config.addinivalue_line(
+        "markers",
+        "golive(id=None, severity='blocker', on=None, section=None): "
+        "a golive check written as a test",
+    )
     if not config.pluginmanager.is_registered(custom):  # custom tests: time limit, evidence
         config.pluginmanager.register(custom, "golive-custom")
     if not config.pluginmanager.has_plugin("golive-exit-status"):  # for gsession.guard_exit
@@ -202,7 +248,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         return  # node ids chose what to collect: too little is known to call a waiver stale
     config.stash[COLLECTED_KEY] = keys
     if hasattr(config, "workerinput"):
-        config.workeroutput["golive_collected"] = [list(k) for k in keys]  # type: ignore[attr-defined]
+        output = config.workeroutput  # type: ignore[attr-defined]
+        output["golive_collected"] = [list(k) for k in keys]
 
 
 @pytest.hookimpl(optionalhook=True)

@@ -50,8 +50,15 @@ class ChecklistFile(pytest.File):
         nodes: list[pytest.Item] = []
         for item in items:
             if item.group:
-                gs.results.groups.append({"id": item.id, "title": item.title, "section": item.section,
-                                          "source": item.source, "line": item.line})
+                gs.results.groups.append(
+                    {
+                        "id": item.id,
+                        "title": item.title,
+                        "section": item.section,
+                        "source": item.source,
+                        "line": item.line,
+                    }
+                )
                 if item.manual:
                     continue  # a heading line for its children, not a test of its own
             try:
@@ -73,7 +80,11 @@ class ChecklistFile(pytest.File):
         for marker in item.markers:
             _register_marker(self.config, marker, item.section_title)
         if item.manual:
-            return [GoliveItem.from_parent(self, name=item.id, item=item, chk=None, params={}, spec=None)]
+            return [
+                GoliveItem.from_parent(
+                    self, name=item.id, item=item, chk=None, params={}, spec=None
+                )
+            ]
         by_kind: dict[str, list[tuple[Check, dict[str, Any]]]] = {}
         unset: list[str] = []
         for binding in item.bindings:
@@ -108,7 +119,9 @@ class ChecklistFile(pytest.File):
             try:
                 specs = gs.env.select(kind, item.targets)
             except OtherEnvironment as exc:
-                nodes.append(node(f"{item.id}[no-{kind}]", None, Outcome.not_applicable(str(exc.args[0]))))
+                nodes.append(
+                    node(f"{item.id}[no-{kind}]", None, Outcome.not_applicable(str(exc.args[0])))
+                )
                 continue
             except KeyError as exc:
                 raise CheckDefinitionError(str(exc.args[0])) from None
@@ -138,7 +151,9 @@ def _register_marker(config: pytest.Config, name: str, title: str) -> None:
         config.addinivalue_line("markers", f"{name}: {doc}")
 
 
-def _substitute(params: dict[str, Any], variables: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+def _substitute(
+    params: dict[str, Any], variables: dict[str, Any]
+) -> tuple[dict[str, Any], list[str]]:
     """Replace ``${name}`` in binding values by environment variables (``vars``)
     or, failing that, the process environment (as a secret).
 
