@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from pytest_golive.checks.registry import check
+from pytest_golive.checks.rules import Line, Proposal, env_keys, has, proposes
 from pytest_golive.core.outcome import CheckError, Evidence, Outcome
 from pytest_golive.core.secrets import mask, reveal
 from pytest_golive.targets.configfiles import (
@@ -666,3 +667,193 @@ env_required.golive_validate = _validate_env_required  # type: ignore[attr-defin
 env_value.golive_validate = _validate_env_value  # type: ignore[attr-defined]
 secret_strength.golive_validate = _validate_secret_strength  # type: ignore[attr-defined]
 file_mode.golive_validate = _validate_file_mode  # type: ignore[attr-defined]
+
+
+# --- import rules: how checklist lines become configuration checks --------------------
+
+
+@proposes("env_value")
+def _env_value_rule(line: Line) -> Proposal | None:
+    pairs = re.findall(r"\b([A-Z][A-Z0-9_]{1,})\s*=\s*[\"']?([\w.:/-]+)[\"']?", line.title)
+    pairs = [(k, v) for k, v in pairs if not k.isdigit()]
+    if len(pairs) == 1:
+        key, value = pairs[0]
+        return Proposal([("env_value", {"key": key, "equals": value})], 0.9, f"{key}={value}")
+    if pairs:
+        key, value = pairs[0]
+        return Proposal(
+            [("env_value", {"key": key, "equals": value})],
+            0.45,
+            f"{len(pairs)} settings on one line: split the line, one binding each",
+        )
+    t = line.lower
+    if has(
+        r"\bdebug\b( mode)?\s*(is\s+)?(disabled|off|false|turned off)|\bno debug\b|disable debug", t
+    ):
+        return Proposal(
+            [("env_value", {"key": "DEBUG", "equals": "false"})], 0.75, "debug off", ("key=DEBUG",)
+        )
+    return None
+
+
+_LEVELS = ("debug", "info", "warning", "warn", "error", "critical")
+
+
+@proposes("env_value")
+def _log_level_rule(line: Line) -> Proposal | None:
+    t = line.lower
+    if not has(r"\blog(ging)?[ _-]?levels?\b", t):
+        return None
+    cleaned = re.sub(r"\bnot\s+\w+", "", t)
+    levels = [lv.upper() for lv in _LEVELS if re.search(rf"\b{lv}\b", cleaned)]
+    if not levels:
+        if _KEY_LISTING.match(line.marked.strip()):
+            # The setting itself, listed with its default: any valid level (the importer
+            # makes a line with a default non-blocking).
+            return Proposal(
+                [
+                    (
+                        "env_value",
+                        {
+                            "key": "LOG_LEVEL",
+                            "one_of": "DEBUG,INFO,WARNING,ERROR,CRITICAL",
+                            "ignore_case": "true",
+                        },
+                    )
+                ],
+                0.7,
+                "LOG_LEVEL is a valid level",
+            )
+        if has(r"appropriate|correct\w*|production|set", t):
+            return Proposal(
+                [("env_value", {"key": "LOG_LEVEL", "one_of": "${log_levels}"})],
+                0.65,
+                "log level one of the production levels (a variable)",
+                ("key=LOG_LEVEL",),
+            )
+        return Proposal(
+            [("env_value", {"key": "LOG_LEVEL"})], 0.4, "which log level? add equals=LEVEL"
+        )
+    if len(levels) == 1:
+        return Proposal(
+            [("env_value", {"key": "LOG_LEVEL", "equals": levels[0]})],
+            0.75,
+            f"log level {levels[0]}",
+            ("key=LOG_LEVEL",),
+        )
+    allowed = ",".join(levels)
+    return Proposal(
+        [
+            ("env_value", {"key": "LOG_LEVEL", "one_of": allowed}),
+            ("env_value", {"key": "LOG_LEVEL", "allowed": allowed}),
+            ("env_value", {"key": "LOG_LEVEL", "in": allowed}),
+            ("env_value", {"key": "LOG_LEVEL", "matches": "|".join(levels)}),
+            ("env_value", {"key": "LOG_LEVEL", "pattern": "^(" + "|".join(levels) + ")$"}),
+        ],
+        0.7,
+        f"log level one of {allowed}",
+        ("key=LOG_LEVEL",),
+    )
+
+
+@proposes("env_required")
+def _env_required_rule(line: Line) -> Proposal | None:
+    t = line.lower
+    if not has(
+        r"(required|all|mandatory) (environment |env )?variables|"
+        r"environment variables (are )?(set|configured|defined|present)|\.env\b.*(created|"
+        r"present)|\.env[\w.]* created from",
+        t,
+    ):
+        return None
+    template = re.search(
+        r"\bfrom\s+`?([\w./-]*(?:template|example|sample|dist)[\w./-]*)`?", line.marked, re.I
+    )
+    if template and re.search(r"[./]", template.group(1)):
+        return Proposal(
+            [("env_required", {"template": template.group(1)})],
+            0.75,
+            f"every key of {template.group(1)} set",
+        )
+    if has(r"\btemplate\b", t):
+        return Proposal(
+            [("env_required", {"template": "${env_template}"})],
+            0.7,
+            "every key of the template is set (the template's path is a variable)",
+        )
+    return Proposal(
+        [("env_required", {"keys": "${required_keys}"})],
+        0.7,
+        "required variables set (their names are a variable)",
+    )
+
+
+@proposes("env_no_placeholders")
+def _placeholders_rule(line: Line) -> Proposal | None:
+    t = line.lower
+    if has(
+        r"placeholders?|changeme|default/test|(default|test|dummy|example|sample) values|"
+        r"todo values",
+        t,
+    ):
+        if has(r"replaced|remaining|removed|no |none|not", t):
+            return Proposal([("env_no_placeholders", {})], 0.8, "no placeholder values")
+    return None
+
+
+@proposes("secret_strength")
+def _secret_strength_rule(line: Line) -> Proposal | None:
+    t = line.lower
+    m = re.search(
+        r"(\d+)\s*\+?\s*(?:or more\s+)?(?:characters|chars?|symbols|bytes)\b", t
+    ) or re.search(r"(?:at least|min(?:imum)?(?: length)?:?)\s*(\d+)\s*(?:characters|chars?)?", t)
+    if not m or not has(
+        r"(\b|_)(keys?|secrets?|passwords?|passphrases?|tokens?|credentials?)(\b|_)", t
+    ):
+        return None
+    params = {"min_length": m.group(1)}
+    keys = env_keys(line)
+    if keys:
+        params = {"keys": ",".join(keys), **params}
+    return Proposal([("secret_strength", params)], 0.85, f"secrets of {m.group(1)}+ characters")
+
+
+#: A line that lists one setting and says what it is for ("`GROQ_API_KEY` - Valid Groq API key").
+_KEY_LISTING = re.compile(r"^`?([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+)`?\s*(?:[-:\u2013\u2014]|\(|$)")
+
+
+@proposes("cors_origins", "env_required")
+def _env_key_listed_rule(line: Line) -> Proposal | None:
+    """A setting listed by name under an environment-variables heading or group: it is set.
+
+    The description that follows is the team's ("Production domain(s)"): the
+    key's own name says what a check can add (``*_ORIGINS`` are CORS origins).
+    A stated default or "optional" makes the line non-blocking (the importer's
+    job), never an exact value.
+    """
+    m = _KEY_LISTING.match(line.marked.strip())
+    if not m:
+        return None
+    key = m.group(1)
+    around = f"{line.context} {line.title}".lower()
+    if not has(r"environment|variables|\.env\b|settings|config\w*|secrets?|keys?", around):
+        return None
+    if re.search(r"(ORIGINS?|CORS)", key):
+        return Proposal(
+            [("cors_origins", {"key": key})], 0.85, f"{key} holds explicit https origins"
+        )
+    if key in ("LOG_LEVEL", "LOGLEVEL"):
+        return None  # the log-level rule reads it
+    return Proposal([("env_required", {"keys": key})], 0.8, f"{key} is set")
+
+
+@proposes("env_required")
+def _env_key_set_rule(line: Line) -> Proposal | None:
+    keys = env_keys(line)
+    if not keys or "=" in line.title:
+        return None
+    if has(
+        r"\b(set|defined|present|configured|exists?|provided|not empty|non-empty)\b", line.lower
+    ):
+        return Proposal([("env_required", {"keys": ",".join(keys)})], 0.8, f"{', '.join(keys)} set")
+    return None

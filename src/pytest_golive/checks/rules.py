@@ -109,6 +109,16 @@ def db_context(line: Line, own_only: bool = False) -> bool:
     return not own_only and bool(has(_DB_WORDS, nearest_context(line)))
 
 
+def env_keys(line: Line) -> list[str]:
+    """Setting names written as such (``SECRET_KEY``, ``DATABASE_URL``)."""
+    return [
+        k
+        for k in re.findall(r"\b([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+)\b", line.marked)
+        if not k.isdigit()
+    ]
+
+
+
 # --- proposals ----------------------------------------------------------------------
 
 

@@ -22,6 +22,7 @@ from pytest_golive.checks.rules import (  # noqa: F401 - re-exported for the imp
     Line,
     Proposal,
     Rule,
+    env_keys,
     rule,
 )
 from pytest_golive.checks.rules import (  # noqa: F401 - re-exported for the importer
@@ -941,7 +942,7 @@ def _setting_configured(line: Line) -> Proposal | None:
     )
     if (
         not m
-        or _env_keys(line)
+        or env_keys(line)
         or _has(r"\b(manager|vault|rotation|policy|policies|encrypt\w*)\b", t)
     ):
         return None
@@ -969,205 +970,6 @@ def _sample_data(line: Line) -> Proposal | None:
             0.65,
             "a query returns rows (the query is a variable)",
         )
-    return None
-
-
-# configuration and secrets -----------------------------------------------------------
-
-
-@rule
-def _env_value(line: Line) -> Proposal | None:
-    pairs = re.findall(r"\b([A-Z][A-Z0-9_]{1,})\s*=\s*[\"']?([\w.:/-]+)[\"']?", line.title)
-    pairs = [(k, v) for k, v in pairs if not k.isdigit()]
-    if len(pairs) == 1:
-        key, value = pairs[0]
-        return Proposal([("env_value", {"key": key, "equals": value})], 0.9, f"{key}={value}")
-    if pairs:
-        key, value = pairs[0]
-        return Proposal(
-            [("env_value", {"key": key, "equals": value})],
-            0.45,
-            f"{len(pairs)} settings on one line: split the line, one binding each",
-        )
-    t = line.lower
-    if _has(
-        r"\bdebug\b( mode)?\s*(is\s+)?(disabled|off|false|turned off)|\bno debug\b|disable debug", t
-    ):
-        return Proposal(
-            [("env_value", {"key": "DEBUG", "equals": "false"})], 0.75, "debug off", ("key=DEBUG",)
-        )
-    return None
-
-
-_LEVELS = ("debug", "info", "warning", "warn", "error", "critical")
-
-
-@rule
-def _log_level(line: Line) -> Proposal | None:
-    t = line.lower
-    if not _has(r"\blog(ging)?[ _-]?levels?\b", t):
-        return None
-    cleaned = re.sub(r"\bnot\s+\w+", "", t)
-    levels = [lv.upper() for lv in _LEVELS if re.search(rf"\b{lv}\b", cleaned)]
-    if not levels:
-        if _KEY_LISTING.match(line.marked.strip()):
-            # The setting itself, listed with its default: any valid level (the importer
-            # makes a line with a default non-blocking).
-            return Proposal(
-                [
-                    (
-                        "env_value",
-                        {
-                            "key": "LOG_LEVEL",
-                            "one_of": "DEBUG,INFO,WARNING,ERROR,CRITICAL",
-                            "ignore_case": "true",
-                        },
-                    )
-                ],
-                0.7,
-                "LOG_LEVEL is a valid level",
-            )
-        if _has(r"appropriate|correct\w*|production|set", t):
-            return Proposal(
-                [("env_value", {"key": "LOG_LEVEL", "one_of": "${log_levels}"})],
-                0.65,
-                "log level one of the production levels (a variable)",
-                ("key=LOG_LEVEL",),
-            )
-        return Proposal(
-            [("env_value", {"key": "LOG_LEVEL"})], 0.4, "which log level? add equals=LEVEL"
-        )
-    if len(levels) == 1:
-        return Proposal(
-            [("env_value", {"key": "LOG_LEVEL", "equals": levels[0]})],
-            0.75,
-            f"log level {levels[0]}",
-            ("key=LOG_LEVEL",),
-        )
-    allowed = ",".join(levels)
-    return Proposal(
-        [
-            ("env_value", {"key": "LOG_LEVEL", "one_of": allowed}),
-            ("env_value", {"key": "LOG_LEVEL", "allowed": allowed}),
-            ("env_value", {"key": "LOG_LEVEL", "in": allowed}),
-            ("env_value", {"key": "LOG_LEVEL", "matches": "|".join(levels)}),
-            ("env_value", {"key": "LOG_LEVEL", "pattern": "^(" + "|".join(levels) + ")$"}),
-        ],
-        0.7,
-        f"log level one of {allowed}",
-        ("key=LOG_LEVEL",),
-    )
-
-
-@rule
-def _env_required(line: Line) -> Proposal | None:
-    t = line.lower
-    if not _has(
-        r"(required|all|mandatory) (environment |env )?variables|"
-        r"environment variables (are )?(set|configured|defined|present)|\.env\b.*(created|"
-        r"present)|\.env[\w.]* created from",
-        t,
-    ):
-        return None
-    template = re.search(
-        r"\bfrom\s+`?([\w./-]*(?:template|example|sample|dist)[\w./-]*)`?", line.marked, re.I
-    )
-    if template and re.search(r"[./]", template.group(1)):
-        return Proposal(
-            [("env_required", {"template": template.group(1)})],
-            0.75,
-            f"every key of {template.group(1)} set",
-        )
-    if _has(r"\btemplate\b", t):
-        return Proposal(
-            [("env_required", {"template": "${env_template}"})],
-            0.7,
-            "every key of the template is set (the template's path is a variable)",
-        )
-    return Proposal(
-        [("env_required", {"keys": "${required_keys}"})],
-        0.7,
-        "required variables set (their names are a variable)",
-    )
-
-
-@rule
-def _placeholders(line: Line) -> Proposal | None:
-    t = line.lower
-    if _has(
-        r"placeholders?|changeme|default/test|(default|test|dummy|example|sample) values|"
-        r"todo values",
-        t,
-    ):
-        if _has(r"replaced|remaining|removed|no |none|not", t):
-            return Proposal([("env_no_placeholders", {})], 0.8, "no placeholder values")
-    return None
-
-
-@rule
-def _secret_strength(line: Line) -> Proposal | None:
-    t = line.lower
-    m = re.search(
-        r"(\d+)\s*\+?\s*(?:or more\s+)?(?:characters|chars?|symbols|bytes)\b", t
-    ) or re.search(r"(?:at least|min(?:imum)?(?: length)?:?)\s*(\d+)\s*(?:characters|chars?)?", t)
-    if not m or not _has(
-        r"(\b|_)(keys?|secrets?|passwords?|passphrases?|tokens?|credentials?)(\b|_)", t
-    ):
-        return None
-    params = {"min_length": m.group(1)}
-    keys = _env_keys(line)
-    if keys:
-        params = {"keys": ",".join(keys), **params}
-    return Proposal([("secret_strength", params)], 0.85, f"secrets of {m.group(1)}+ characters")
-
-
-def _env_keys(line: Line) -> list[str]:
-    """Setting names written as such (``SECRET_KEY``, ``DATABASE_URL``)."""
-    return [
-        k
-        for k in re.findall(r"\b([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+)\b", line.marked)
-        if not k.isdigit()
-    ]
-
-
-#: A line that lists one setting and says what it is for ("`GROQ_API_KEY` - Valid Groq API key").
-_KEY_LISTING = re.compile(r"^`?([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+)`?\s*(?:[-:\u2013\u2014]|\(|$)")
-
-
-@rule
-def _env_key_listed(line: Line) -> Proposal | None:
-    """A setting listed by name under an environment-variables heading or group: it is set.
-
-    The description that follows is the team's ("Production domain(s)"): the
-    key's own name says what a check can add (``*_ORIGINS`` are CORS origins).
-    A stated default or "optional" makes the line non-blocking (the importer's
-    job), never an exact value.
-    """
-    m = _KEY_LISTING.match(line.marked.strip())
-    if not m:
-        return None
-    key = m.group(1)
-    around = f"{line.context} {line.title}".lower()
-    if not _has(r"environment|variables|\.env\b|settings|config\w*|secrets?|keys?", around):
-        return None
-    if re.search(r"(ORIGINS?|CORS)", key):
-        return Proposal(
-            [("cors_origins", {"key": key})], 0.85, f"{key} holds explicit https origins"
-        )
-    if key in ("LOG_LEVEL", "LOGLEVEL"):
-        return None  # the log-level rule reads it
-    return Proposal([("env_required", {"keys": key})], 0.8, f"{key} is set")
-
-
-@rule
-def _env_key_set(line: Line) -> Proposal | None:
-    keys = _env_keys(line)
-    if not keys or "=" in line.title:
-        return None
-    if _has(
-        r"\b(set|defined|present|configured|exists?|provided|not empty|non-empty)\b", line.lower
-    ):
-        return Proposal([("env_required", {"keys": ",".join(keys)})], 0.8, f"{', '.join(keys)} set")
     return None
 
 
