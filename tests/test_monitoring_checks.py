@@ -29,6 +29,7 @@ from pytest_golive.checks.monitoring import (
     judge_alerts_cover,
     judge_firing,
     judge_metric_samples,
+    judge_notifications,
     judge_routing,
     judge_silences,
     judge_targets,
@@ -280,8 +281,11 @@ def test_prometheus_alert_rule_and_cover_real(monitoring_stack: Any) -> None:
 @pytest.mark.real_systems
 def test_prometheus_no_firing_alerts_real(monitoring_stack: Any) -> None:
     prom = monitoring_stack.prometheus()
-    assert run("prometheus_no_firing_alerts", prom, min_severity="critical").ok
-    out = run("prometheus_no_firing_alerts", prom, min_severity="warning")
+    # Watchdog, the always-firing dead man's switch, is critical: it counts until ignored.
+    critical = run("prometheus_no_firing_alerts", prom, min_severity="critical")
+    assert critical.status == "failed" and "Watchdog (critical" in critical.observed
+    assert run("prometheus_no_firing_alerts", prom, min_severity="critical", ignore="Watchdog").ok
+    out = run("prometheus_no_firing_alerts", prom, min_severity="warning", ignore="Watchdog")
     assert out.status == "failed" and "TargetDown" in out.observed
     with pytest.raises(CheckError, match="min_severity"):
         run("prometheus_no_firing_alerts", prom, min_severity="scary")
@@ -296,6 +300,31 @@ def test_alertmanager_receiver_real(monitoring_stack: Any) -> None:
     assert (
         run("alertmanager_receiver", am, severity="page", labels="service=api").status == "failed"
     )
+
+
+def test_notification_counters_on_captured_metrics() -> None:
+    text = (DATA / "am_metrics.txt").read_text()
+    out = judge_notifications(text, [], 1, 0)
+    assert out.ok and out.details["sent"] == {"webhook": 1}
+    email = judge_notifications(text, ["email", "webhook"], 1, 0)
+    assert email.status == "failed" and "email: 0 sent, 0 failed" in email.observed
+    failing = text.replace(
+        'alertmanager_notifications_failed_total{integration="webhook"} 0',
+        'alertmanager_notifications_failed_total{integration="webhook"} 2',
+    )
+    assert not judge_notifications(failing, ["webhook"], 1, 0).ok
+    with pytest.raises(CheckError, match="is this Alertmanager"):
+        judge_notifications("up 1\n", [], 1, 0)
+
+
+@pytest.mark.real_systems
+def test_alertmanager_notifications_real(monitoring_stack: Any) -> None:
+    am = monitoring_stack.alertmanager()
+    out = run("alertmanager_notifications", am, integrations="webhook")
+    assert out.ok, out.summary()
+    assert run("alertmanager_notifications", am, integrations="slack").status == "failed"
+    with pytest.raises(CheckError):
+        run("alertmanager_notifications", monitoring_stack.node_exporter())
 
 
 @pytest.mark.real_systems
@@ -374,6 +403,7 @@ def test_grafana_refused_token_is_an_error_that_never_shows_it(grafana_contract:
 def test_a_person_signs_what_the_api_cannot_show(title: str, attest: bool) -> None:
     proposal = propose(_line(title))
     assert proposal is not None and proposal.attest is attest
+    assert bool(proposal.also) is (attest and "channel" in title)
 
 
 def _line(title: str) -> Line:

@@ -79,6 +79,10 @@ groups:
       - alert: TargetDown
         expr: up == 0
         labels: {severity: warning}
+      - alert: Watchdog
+        # Always firing, as a dead man's switch: proves the path to the webhook works.
+        expr: vector(1)
+        labels: {severity: critical}
   - name: app
     rules:
       - alert: HighErrorRate
@@ -314,6 +318,8 @@ def monitoring_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Monit
                 f"--config.file={prom_dir / 'prometheus.yml'}",
                 f"--storage.tsdb.path={prom_dir / 'data'}",
                 f"--web.listen-address={LOOPBACK}:{prom_port}",
+                # An alert firing before Alertmanager is known is sent again after 1 s, not 1 min.
+                "--rules.alert.resend-delay=1s",
             ],
         )
 
@@ -358,6 +364,7 @@ def monitoring_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Monit
         _wait("prometheus scrapes", stack, scraped, logs)
         _wait("prometheus rules", stack, evaluated, logs)
         _wait("alertmanager alerts", stack, alert_reached_alertmanager, logs)
+        _wait("webhook notified", stack, lambda: bool(_Hook.received), logs)
         silence = {
             "matchers": [{"name": "service", "value": "legacy", "isRegex": False, "isEqual": True}],
             "startsAt": "2020-01-01T00:00:00Z",
@@ -468,4 +475,3 @@ def grafana_contract() -> Iterator[GrafanaContract]:
     finally:
         server.shutdown()
         server.server_close()
-

@@ -843,6 +843,93 @@ def alertmanager_receiver(
         raise CheckError(f"endpoint {endpoint.name}: Alertmanager route: {exc}") from None
 
 
+_SAMPLE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{([^}]*)\})?\s+(\S+)")
+_LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
+
+
+def samples(text: str, name: str) -> list[tuple[dict[str, str], float]]:
+    """(labels, value) of every sample of metric ``name`` in a text exposition."""
+    out = []
+    for line in text.splitlines():
+        m = _SAMPLE.match(line.strip())
+        if not m or m.group(1) != name:
+            continue
+        try:
+            value = float(m.group(3))
+        except ValueError:
+            continue
+        out.append(({k: v for k, v in _LABEL.findall(m.group(2) or "")}, value))
+    return out
+
+
+def judge_notifications(
+    text: str, integrations: list[str], min_sent: int, max_failed: int
+) -> Outcome:
+    """Alertmanager's own counters: notifications sent per integration, and failed ones."""
+    sent: dict[str, float] = {}
+    failed: dict[str, float] = {}
+    for labels, value in samples(text, "alertmanager_notifications_total"):
+        key = labels.get("integration", "?")
+        sent[key] = sent.get(key, 0) + value
+    for labels, value in samples(text, "alertmanager_notifications_failed_total"):
+        key = labels.get("integration", "?")
+        failed[key] = failed.get(key, 0) + value
+    if not sent:
+        raise CheckError("no alertmanager_notifications_total in /metrics; is this Alertmanager?")
+    wanted = [i.lower() for i in integrations] or [k for k, v in sent.items() if v > 0]
+    ev = Evidence()
+    if not wanted:
+        ev.add(
+            "sent",
+            False,
+            "no notification sent by any integration since Alertmanager started",
+            f">= {min_sent} sent",
+        )
+    for kind in wanted:
+        n, bad = int(sent.get(kind, 0)), int(failed.get(kind, 0))
+        ev.add(
+            kind,
+            n >= min_sent and bad <= max_failed,
+            f"{n} sent, {bad} failed",
+            f">= {min_sent} sent, <= {max_failed} failed",
+        )
+    return ev.outcome(
+        sent={k: int(v) for k, v in sent.items() if v},
+        failed={k: int(v) for k, v in failed.items() if v},
+    )
+
+
+@check(target="endpoint")
+@reports_tls
+def alertmanager_notifications(
+    endpoint: EndpointTarget,
+    *,
+    integrations: list[str] = [],  # noqa: B006 - never mutated
+    min_sent: int = 1,
+    max_failed: int = 0,
+) -> Outcome:
+    """Alertmanager has delivered notifications through its integrations, without failures.
+
+    Reads Alertmanager's own ``/metrics`` (``alertmanager_notifications_total`` and
+    ``alertmanager_notifications_failed_total`` per integration): a channel that was
+    tested (a test alert, an always-firing Watchdog) has sent at least ``min_sent``.
+    The counters start at zero when Alertmanager starts.
+
+    Args:
+        integrations: the integrations that must have delivered (email, slack, pagerduty,
+            webhook, ...), comma separated; every integration that sent anything when empty.
+        min_sent: the fewest notifications each must have sent.
+        max_failed: the most failed notifications allowed for each.
+    """
+    response = endpoint.get("/metrics", headers={"Accept": "text/plain"})
+    if not 200 <= response.status_code < 300:
+        raise CheckError(f"endpoint {endpoint.name}: GET /metrics -> {response.status_code}")
+    try:
+        return judge_notifications(response.text, list(integrations), min_sent, max_failed)
+    except CheckError as exc:
+        raise CheckError(f"endpoint {endpoint.name}: {exc}") from None
+
+
 def silence_covers(silence: Mapping[str, Any], labels: Mapping[str, str]) -> bool:
     """Whether an active silence mutes alerts of the service named by ``labels``.
 
@@ -1100,20 +1187,23 @@ def _metrics_collecting(line: Line) -> Proposal | None:
     )
 
 
-@proposes("alertmanager_receiver")
+@proposes("alertmanager_receiver", "alertmanager_notifications")
 def _notification_channels(line: Line) -> Proposal | None:
     t = line.lower
     if not re.search(r"\b(notification|alert(ing)?|paging|on-?call|escalation)s?\b", t):
         return None
     system = re.search(r"\balert(ing)? (system|pipeline|manager|delivery)\b", t)
+    tested = bool(re.search(r"\btest(ed|s)?\b|\breceived\b|\bdelivered\b", t))
     if not _CHANNEL_WORDS.search(t) and not system:
         return None
     return Proposal(
         [("alertmanager_receiver", {"severity": "critical"})],
         0.7,
         "critical alerts reach a notifying receiver",
-        # "tested", "sent and received": the routing is proven, the delivery a person signs.
-        attest=bool(re.search(r"\btest(ed|s)?\b|\breceived\b|\bdelivered\b", t)),
+        # "tested", "sent and received": the routing is proven, Alertmanager's counters show
+        # a delivery, and that the right people got it a person signs.
+        also=[("alertmanager_notifications", {})] if tested else [],
+        attest=tested,
     )
 
 
