@@ -8,6 +8,12 @@ never the wording of a particular checklist, so "Minimum 4 vCPUs", "Host has
 
 A rule may offer several candidates (spellings of the same meaning); the
 importer writes the first one the catalog accepts at run time.
+
+Rules belong beside the checks they propose (``@proposes`` in the check's
+module: TLS, endpoint, configuration, repository secrets, monitoring, CI
+reports, containers and the other families keep theirs there). This module
+holds the host and database rules until those families settle in their
+packages, and the words that lower any proposal (:func:`adjust`).
 """
 
 from __future__ import annotations
