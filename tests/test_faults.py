@@ -26,7 +26,8 @@ import sys
 import textwrap
 import time
 import xml.etree.ElementTree as ET
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -126,31 +127,68 @@ def project(
     return root
 
 
-def run(root: Path, *extra: str, timeout: float = 240, env: dict[str, str] | None = None) -> Run:
-    args = [
+#: The three reports every fault run writes, under out/.
+REPORTS = (
+    "--golive-json=out/results.json",
+    "--golive-report=out/report.html",
+    "--junitxml=out/junit.xml",
+)
+
+
+def golive_args(*extra: str, reports: tuple[str, ...] = REPORTS) -> list[str]:
+    """``pytest --golive=prod`` in a fresh interpreter, writing ``reports``."""
+    return [
         sys.executable,
         "-m",
         "pytest",
         "-p",
         "no:cacheprovider",
         "--golive=prod",
-        "--golive-json=out/results.json",
-        "--golive-report=out/report.html",
-        "--junitxml=out/junit.xml",
-        "-rA",
+        *reports,
         *extra,
     ]
-    started = time.monotonic()
-    proc = subprocess.run(
-        args,
+
+
+def start(root: Path, *extra: str, reports: tuple[str, ...] = REPORTS) -> subprocess.Popen[str]:
+    """A readiness run of the project at ``root``, under way (for faults injected mid-run)."""
+    return subprocess.Popen(
+        golive_args(*extra, reports=reports),
         cwd=root,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        env={**os.environ, "GOLIVE_PLANTED": PLANTED, "PYTHONUNBUFFERED": "1"},
+    )
+
+
+def finish(proc: subprocess.Popen[str], root: Path, started: float, timeout: float = 240) -> Run:
+    output, _ = proc.communicate(timeout=timeout)
+    return Run(proc.returncode, output, time.monotonic() - started, root)
+
+
+def run(root: Path, *extra: str, timeout: float = 240, reports: tuple[str, ...] = REPORTS) -> Run:
+    """A whole readiness run, with ``-rA`` so every result is in the output that is grepped."""
+    started = time.monotonic()
+    return finish(start(root, "-rA", *extra, reports=reports), root, started, timeout)
+
+
+@contextmanager
+def tmpfs(path: Path, options: str) -> Iterator[Path]:
+    """A tmpfs mounted at ``path`` (a small or read-only disk) for the test's duration."""
+    require(os.geteuid() == 0 and shutil.which("mount") is not None, "root and mount (tmpfs)")
+    path.mkdir(parents=True, exist_ok=True)
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(path)],
         capture_output=True,
         text=True,
-        timeout=timeout,
-        env={**os.environ, "GOLIVE_PLANTED": PLANTED, "PYTHONUNBUFFERED": "1", **(env or {})},
-        stdin=subprocess.DEVNULL,
+        check=False,
     )
-    return Run(proc.returncode, proc.stdout + proc.stderr, time.monotonic() - started, root)
+    require(mounted.returncode == 0, f"a tmpfs mount: {mounted.stderr.strip()}")
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", str(path)], capture_output=True, check=False)
 
 
 def assert_fault(
@@ -321,12 +359,16 @@ def test_config_file_faults(tmp_path: Path, kind: str) -> None:
     # Each is an error in words (none of them is a configuration file), never a pass.
     assert outcome["status"] == "error", outcome
     assert str(target) in outcome["observed"]
-    assert {"500MB": "MiB", "nul-byte": "NUL byte", "fifo": "FIFO",
-            "directory": "directory"}[kind] in outcome["observed"]
+    assert {"500MB": "MiB", "nul-byte": "NUL byte", "fifo": "FIFO", "directory": "directory"}[
+        kind
+    ] in outcome["observed"]
     # Read-only: the target is as it was (a FIFO was not even opened for reading).
     after = os.stat(target)
     assert (after.st_mtime_ns, after.st_size, after.st_mode) == (
-        before.st_mtime_ns, before.st_size, before.st_mode)
+        before.st_mtime_ns,
+        before.st_size,
+        before.st_mode,
+    )
     assert result.result("control")["status"] == "passed"
     assert "Traceback" not in result.output
 
@@ -408,31 +450,11 @@ def test_signal_halfway_writes_reports_marked_incomplete(
         f"- [ ] Slow {i} <!-- golive: slow_check seconds=1 id=slow{i} -->\n" for i in range(30)
     )
     root = project(tmp_path, lines, conftest=SLOW_CONFTEST, settings="")
-    args = [
-        sys.executable,
-        "-m",
-        "pytest",
-        "-p",
-        "no:cacheprovider",
-        "--golive=prod",
-        "--golive-no-prefetch",
-        "--golive-json=out/results.json",
-        "--golive-report=out/report.html",
-        "--junitxml=out/junit.xml",
-    ]
-    proc = subprocess.Popen(
-        args,
-        cwd=root,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env={**os.environ, "GOLIVE_PLANTED": PLANTED},
-        stdin=subprocess.DEVNULL,
-    )
+    proc = start(root, "--golive-no-prefetch")
     time.sleep(8)
     proc.send_signal(sig)
-    output, _ = proc.communicate(timeout=60)
-    assert proc.returncode == pytest.ExitCode.INTERRUPTED, output
+    result = finish(proc, root, time.monotonic(), timeout=60)
+    assert result.returncode == pytest.ExitCode.INTERRUPTED, result.output
     data = json.loads((root / "out" / "results.json").read_text(encoding="utf-8"))
     jsonschema.validate(data, SCHEMA)
     assert data["verdict"]["verdict"] == "NO-GO"
@@ -443,61 +465,19 @@ def test_signal_halfway_writes_reports_marked_incomplete(
 
 def test_report_directory_not_writable(tmp_path: Path) -> None:
     root = project(tmp_path, "")
-    locked = root / "locked"
-    locked.mkdir()
-    locked.chmod(0o500)
-    args = [
-        sys.executable,
-        "-m",
-        "pytest",
-        "-p",
-        "no:cacheprovider",
-        "--golive=prod",
-        f"--golive-json={locked}/sub/results.json",
-    ]
     # root ignores directory modes; a path under a regular file fails for everyone.
     (root / "afile").write_text("x")
-    args[-1] = f"--golive-json={root / 'afile'}/results.json"
-    proc = subprocess.run(
-        args,
-        cwd=root,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, "GOLIVE_PLANTED": PLANTED},
-    )
-    out = proc.stdout + proc.stderr
-    assert "Traceback" not in out, out
-    assert "results.json" in out
-    assert proc.returncode != 0
-    assert "GOLIVE prod" in out  # the verdict is still told
+    result = run(root, reports=(f"--golive-json={root / 'afile'}/results.json",))
+    assert "Traceback" not in result.output, result.output
+    assert "results.json" in result.output
+    assert result.returncode != 0
+    assert "GOLIVE prod" in result.output  # the verdict is still told
 
 
 def test_two_runs_at_once_in_the_same_project(tmp_path: Path) -> None:
     root = project(tmp_path, "- [ ] Fails <!-- golive: cpu min=9999 id=big -->\n")
-    args = [
-        sys.executable,
-        "-m",
-        "pytest",
-        "-p",
-        "no:cacheprovider",
-        "--golive=prod",
-        "--golive-json=out/results.json",
-        "--golive-report=out/report.html",
-    ]
-    env = {**os.environ, "GOLIVE_PLANTED": PLANTED}
-    procs = [
-        subprocess.Popen(
-            args,
-            cwd=root,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            env=env,
-            stdin=subprocess.DEVNULL,
-        )
-        for _ in range(2)
-    ]
+    both = REPORTS[:2]
+    procs = [start(root, reports=both) for _ in range(2)]
     outputs = [p.communicate(timeout=180)[0] for p in procs]
     assert [p.returncode for p in procs] == [1, 1], outputs
     data = json.loads((root / "out" / "results.json").read_text(encoding="utf-8"))
@@ -522,27 +502,8 @@ def test_database_that_stops_during_a_query(tmp_path: Path) -> None:
         query_timeout = 60
         """,
     )
-    args = [
-        sys.executable,
-        "-m",
-        "pytest",
-        "-p",
-        "no:cacheprovider",
-        "--golive=prod",
-        "--golive-json=out/results.json",
-        "--golive-report=out/report.html",
-        "--junitxml=out/junit.xml",
-    ]
     started = time.monotonic()
-    proc = subprocess.Popen(
-        args,
-        cwd=root,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env={**os.environ, "GOLIVE_PLANTED": PLANTED},
-        stdin=subprocess.DEVNULL,
-    )
+    proc = start(root)
     admin = pymysql.connect(host="127.0.0.1", port=3306, user="root", autocommit=True)
     try:
         killed = False
@@ -559,51 +520,27 @@ def test_database_that_stops_during_a_query(tmp_path: Path) -> None:
             time.sleep(0.2)
     finally:
         admin.close()
-    output, _ = proc.communicate(timeout=120)
-    assert killed, output
-    result = Run(proc.returncode, output, time.monotonic() - started, root)
+    result = finish(proc, root, started, timeout=120)
+    assert killed, result.output
     assert_fault(result, "query", "main", bound=60)
 
 
 def test_disk_full_while_writing_reports(tmp_path: Path) -> None:
     """A report that does not fit leaves the previous one whole and says so in one line."""
-    require(os.geteuid() == 0 and shutil.which("mount") is not None, "root and mount (tmpfs)")
-    full = tmp_path / "full"
-    full.mkdir()
-    mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(full)],
-        capture_output=True,
-        text=True,
-    )
-    require(mounted.returncode == 0, f"a tmpfs mount: {mounted.stderr.strip()}")
-    try:
+    with tmpfs(tmp_path / "full", "size=256k") as full:
         previous = "<!DOCTYPE html><html>the previous report</html>\n"
         (full / "report.html").write_text(previous, encoding="utf-8")
         lines = "".join(
             f"- [ ] Manual line {i} with a long title to fill the report\n" for i in range(3000)
         )
         root = project(tmp_path / "p", lines)
-        args = [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-p",
-            "no:cacheprovider",
-            "--golive=prod",
+        result = run(
+            root,
             "-q",
-            "--golive-json=out/results.json",
-            f"--golive-report={full / 'report.html'}",
-        ]
-        proc = subprocess.run(
-            args,
-            cwd=root,
-            capture_output=True,
-            text=True,
             timeout=300,
-            env={**os.environ, "GOLIVE_PLANTED": PLANTED},
-            stdin=subprocess.DEVNULL,
+            reports=("--golive-json=out/results.json", f"--golive-report={full / 'report.html'}"),
         )
-        out = proc.stdout + proc.stderr
+        out = result.output
         assert "Traceback" not in out, out[-3000:]
         said = [ln for ln in out.splitlines() if "--golive-report" in ln and "cannot write" in ln]
         assert len(said) == 1, out[-3000:]
@@ -613,9 +550,7 @@ def test_disk_full_while_writing_reports(tmp_path: Path) -> None:
         # The other report was still written, and the verdict still told.
         jsonschema.validate(json.loads((root / "out" / "results.json").read_text()), SCHEMA)
         assert "GOLIVE prod: NO-GO" in out
-        assert proc.returncode == 1
-    finally:
-        subprocess.run(["umount", str(full)], capture_output=True)
+        assert result.returncode == 1
 
 
 # --- converging targets ------------------------------------------------------------
