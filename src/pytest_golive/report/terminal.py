@@ -56,10 +56,14 @@ def write_summary(tr: Any, results: RunResults, reportchars: str = "",
     if sections:
         width = max(len(s) for s in sections) + 2
         used = [c for c in COLUMNS if any(display_status(r) == c for r in results.results)]
-        tr.write_line("section".ljust(width) + "".join(HEADERS.get(c, c).rjust(10) for c in used))
+        # Each column as wide as its header plus a space, so no two headers run together.
+        widths = {c: max(10, len(HEADERS.get(c, c)) + 2) for c in used}
+        tr.write_line("section".ljust(width)
+                      + "".join(HEADERS.get(c, c).rjust(widths[c]) for c in used))
         for name, rows in sections.items():
             counts = {c: sum(1 for r in rows if display_status(r) == c) for c in used}
-            tr.write_line(name.ljust(width) + "".join(str(counts[c] or "").rjust(10) for c in used))
+            tr.write_line(name.ljust(width)
+                          + "".join(str(counts[c] or "").rjust(widths[c]) for c in used))
     for err in results.collection_errors:
         tr.write_line(f"checklist error: {err['message'].splitlines()[0]}", red=True)
     for w in results.stale_waivers:
