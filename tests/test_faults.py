@@ -625,3 +625,25 @@ def test_a_line_that_never_converges_ends_at_its_deadline(tmp_path: Path) -> Non
     assert health["status"] == "failed"
     assert health["details"]["attempts"] >= 3
     assert "still so after" in health["observed"]
+
+
+def test_every_check_of_a_line_converges(tmp_path: Path) -> None:
+    """retry= is the line's: its second check is retried like its first."""
+    server, port = _converging_server(fail_first=2)
+    try:
+        root = project(
+            tmp_path,
+            "- [ ] CPU and health <!-- golive: cpu min=1; http_status path=/health expect=200 "
+            "retry=30s id=both -->\n",
+            targets=f"""
+            [environments.prod.endpoints.api]
+            url = "http://127.0.0.1:{port}"
+            timeout = 3
+            """,
+        )
+        result = run(root)
+    finally:
+        server.shutdown()
+    both = [r for r in result.json["results"] if r["id"].endswith("both")]
+    assert both and all(r["status"] == "passed" for r in both), both
+    assert any("after 2 that did not" in r["observed"] for r in both), both

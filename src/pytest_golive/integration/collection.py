@@ -264,6 +264,10 @@ class GoliveItem(pytest.Item):
         job = prefetch.job_of(self)
         assert ahead is not None or job is not None
         first = ahead if ahead is not None else gs.engine.run(job)  # type: ignore[arg-type]
+        return self._converged(gs, job, first)
+
+    def _converged(self, gs: gsession.GoliveSession, job: Job | None, first: Outcome) -> Outcome:
+        """``first``, or the outcome of retrying ``job`` (``retry=``, ``--golive-wait``)."""
         from pytest_golive.integration import converging
 
         until = converging.deadline(self.config, self.item.retry)
@@ -282,7 +286,8 @@ class GoliveItem(pytest.Item):
                 parts.append((chk.name, first))  # no target of this kind: the same reason
                 continue
             job = Job(key=f"{self.nodeid}#{i}", check=chk, spec=self.spec, params=params)
-            parts.append((chk.name, gs.engine.run(job)))
+            # Every check of the line converges, not only the first.
+            parts.append((chk.name, self._converged(gs, job, gs.engine.run(job))))
         return combine(parts)
 
     def _failure_text(self, outcome: Outcome | None, decision: Any) -> str:
