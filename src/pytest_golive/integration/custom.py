@@ -229,6 +229,7 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
         raise TestTimedOut(str(exc)) from None
     finally:
         _MAIN.pop("evidence", None)
+        _SESSION.pop("gs", None)
     if isinstance(result, Outcome):
         evidence.record(result)
         _raise_for(result)
