@@ -8,7 +8,9 @@ verdict, the JSON results, the terminal.
 from __future__ import annotations
 
 import json
+import re
 import textwrap
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -407,3 +409,49 @@ def test_secrets_are_masked_with_s_and_tee_sys(pytester: pytest.Pytester, captur
     assert "token *****" in out and "basic " in out  # it printed, masked
     assert_no_leak([PLANTED, "locally-made-c0ffee-credential"], out,
                    pytester.path / "results.json", html, junit)
+
+
+# --- docs/custom-checks.md, tried as written --------------------------------------------------
+
+DOC = Path(__file__).parent.parent / "docs" / "custom-checks.md"
+
+
+def _doc_example(name: str) -> str:
+    blocks = re.findall(r"```python\n(.*?)```", DOC.read_text(encoding="utf-8"), re.S)
+    return next(b for b in blocks if f"def {name}(" in b)
+
+
+@pytest.mark.real_systems
+def test_the_custom_checks_of_the_docs_show_their_evidence(pytester: pytest.Pytester,
+                                                           https_lab: Any) -> None:
+    app = https_lab.server("app")
+    pytester.makefile(".toml", golive=f"""\
+        checklists = []
+        [environments.prod.hosts]
+        web = ["local://"]
+        [environments.prod.endpoints.api]
+        url = "{app.url}"
+        ca_bundle = "{https_lab.ca_bundle}"
+        """)
+    source = "\n\n".join(["import pytest\nimport pytest_golive\n",
+                          _doc_example("test_wsdl_is_served"),
+                          _doc_example("test_service_account"),
+                          _doc_example("test_health_after_login")])
+    pytester.makepyfile(test_from_docs=source)
+    html = pytester.path / "report.html"
+    result, data = _run(pytester, f"--golive-report={html}")
+    items = {r["nodeid"].split("::")[1].split("[")[0]: r for r in data["results"]}
+    assert set(items) == {"test_wsdl_is_served", "test_service_account", "test_health_after_login",
+                          "test_warehouse_host_has_cpus"}
+    unknown = items["test_warehouse_host_has_cpus"]  # the docs' target is not in this project
+    assert unknown["status"] == "error" and "no target 'warehouse-host'" in unknown["observed"]
+    wsdl = items["test_wsdl_is_served"]  # the lab serves no WSDL: a failure with its evidence
+    assert wsdl["status"] == "failed" and wsdl["observed"].startswith("HTTP 404")
+    assert wsdl["expected"] == "HTTP 200 with a <wsdl:definitions> document"
+    account = items["test_service_account"]  # no user 'app' here
+    assert account["status"] == "failed" and "exists: missing" in account["observed"]
+    health = items["test_health_after_login"]
+    assert health["status"] == "passed" and "200" in health["observed"], health
+    page = html.read_text(encoding="utf-8")
+    assert "HTTP 404" in page and "exists: missing" in page
+    result.stdout.fnmatch_lines(["*FAILED*test_wsdl_is_served*observed HTTP 404*"])

@@ -382,7 +382,7 @@ def run_check(name: str, target: Any = None, /, **params: Any) -> Outcome:
     becomes the test's. A failed outcome fails the test, an error makes it an
     error, a check that does not apply skips it::
 
-        @pytest.mark.reliability
+        @pytest.mark.monitoring
         def test_health(golive_endpoint):
             pytest_golive.run_check("http_status", golive_endpoint, path="/health")
     """
