@@ -135,6 +135,7 @@ def test_empty_and_headless_documents(tmp_path: Path) -> None:
     assert item.section == "general" and item.id == "general/alone"
 
 
+@pytest.mark.slow
 def test_five_megabyte_checklist(tmp_path: Path) -> None:
     block = "".join(
         f"## Section {s}\n" + "".join(f"- [ ] Item {s}-{i} with some text\n" for i in range(50))

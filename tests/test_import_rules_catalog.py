@@ -55,6 +55,7 @@ def test_the_catalog_declares_rules_in_several_modules() -> None:
     assert len(modules) >= 3, modules
 
 
+@pytest.mark.slow
 def test_every_proposed_check_is_in_the_catalog_and_declared() -> None:
     wrong = []
     for rule, line, proposal in proposals():

@@ -213,6 +213,7 @@ def test_digest_shown_is_the_canonical_json_digest() -> None:
     assert expected in render_html(data)
 
 
+@pytest.mark.slow
 def test_five_thousand_items_stay_small(tmp_path: Path) -> None:
     data = model(mixed(5000)).to_dict()
     out = tmp_path / "big.html"

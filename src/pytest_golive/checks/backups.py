@@ -527,9 +527,11 @@ def _backup_integrity_rule(line: Line) -> Proposal | None:
     backup = bool(re.search(r"\b(backups?|dumps?|archives?|snapshots?)\b", t))
     if not (backup or checksum):
         return None
+    # "Backups working" is about backups being made (newest_file_age), not about
+    # what is in them; "checksum validation working" is about their integrity.
     if not re.search(
         r"\b(integrity|verif\w*|validat\w*|valid|readable|restorable|can be restored|intact|"
-        r"corrupt\w*|complete|checksums?|working)\b",
+        r"corrupt\w*|complete|checksums?)\b",
         t,
     ):
         return None

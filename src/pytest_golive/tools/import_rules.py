@@ -46,7 +46,10 @@ def propose_all(line: Line) -> list[Proposal]:
     The catalog must be loaded first (``REGISTRY.names()``): check modules
     declare their rules when they are imported.
     """
-    return [p for p in (r.func(line) for r in list(RULES)) if p is not None and p.candidates]
+    # Rules in a fixed order (module, name), not in the order their modules happened
+    # to be imported: a tie between two rules is then decided the same way every run.
+    ordered = sorted(RULES, key=lambda r: (r.module, r.func.__name__))
+    return [p for p in (r.func(line) for r in ordered) if p is not None and p.candidates]
 
 
 def propose(line: Line) -> Proposal | None:
