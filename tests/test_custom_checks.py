@@ -203,6 +203,7 @@ def test_custom_tests_are_bounded_under_xdist(custom_project: pytest.Pytester) -
         "-p", "no:cacheprovider", "--golive=prod", f"--golive-json={report}", "-n", "2",
         timeout=240)
     _check_custom_results(result, json.loads(report.read_text(encoding="utf-8")))
+    assert "golive: 1 test(s) deselected: not checklist lines" in result.stdout.str()
 
 
 # --- finding 2: nothing a check leaves running keeps pytest alive ---------------------------

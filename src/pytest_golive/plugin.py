@@ -233,8 +233,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     plain = [node for node in items if not isinstance(node, GoliveItem) and not custom.counts(node)]
     if plain:  # not checklist lines: see integration/custom.py for why they are deselected
         config.hook.pytest_deselected(items=plain)
-        items[:] = [node for node in items if node not in set(plain)]
+        dropped = set(plain)
+        items[:] = [node for node in items if node not in dropped]
         gs.plain_tests = len(plain)
+        if hasattr(config, "workerinput"):  # every worker collects all: the controller says it
+            config.workeroutput["golive_plain"] = len(plain)  # type: ignore[attr-defined]
     for node in items:
         if isinstance(node, GoliveItem):
             keys.append((node.item.id, node.target_name))
@@ -256,7 +259,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def pytest_testnodedown(node: Any, error: Any) -> None:
     """xdist controller: gather what each worker collected."""
     gs = gsession.get(node.config)
-    keys = getattr(node, "workeroutput", {}).get("golive_collected")
+    output = getattr(node, "workeroutput", {})
+    if gs is not None:
+        gs.plain_tests = max(gs.plain_tests, int(output.get("golive_plain", 0)))
+    keys = output.get("golive_collected")
     if gs is None or keys is None:
         return
     known = node.config.stash.setdefault(COLLECTED_KEY, [])
