@@ -399,3 +399,22 @@ def test_only_skipped_items_is_not_go(golive_project: GoliveProject) -> None:
     assert verdict_lines(result) == [
         "GOLIVE bare: NO-GO (nothing was checked: all 1 item(s) skipped)"
     ]
+
+
+def test_a_line_that_is_not_applicable_is_skipped_for_pytest_too(
+    golive_project: GoliveProject,
+) -> None:
+    """pytest's counts, JUnit and -ra agree with the verdict: a line with no target is skipped."""
+    golive_project.write(
+        f"# R\n## App\n- [ ] Enough CPUs <!-- golive: {PASS} -->\n"
+        "- [ ] Database up <!-- golive: db_connect -->\n"
+    )
+    result = golive_project.run("-rs", "--junitxml=junit.xml")
+    assert result.ret == pytest.ExitCode.OK
+    assert result.parseoutcomes() == {"passed": 1, "skipped": 1}
+    result.stdout.fnmatch_lines(
+        ["SKIPPED [[]1[]] checklist.md:4: not applicable: environment 'prod' has no database*"]
+    )
+    junit = (golive_project.pytester.path / "junit.xml").read_text(encoding="utf-8")
+    assert 'skipped="1"' in junit
+    assert golive_project.statuses()["app/database-up[no-database]"] == ("skipped", False)

@@ -80,7 +80,14 @@ def _apply_decision(report: pytest.TestReport, record: ItemResult) -> None:
     elif not record.blocking and report.failed:
         report.outcome = "skipped"
         first = said.strip().splitlines()[0]
-        report.longrepr = (record.source, max(record.line - 1, 0), mask(first))
+        # pytest prints a skip's line number as given: the line's own, counted from 1.
+        report.longrepr = (record.source, record.line, mask(first))
+    elif record.status is Status.SKIPPED and report.passed and report.when == "call":
+        # A line that was not applicable proved nothing: pytest must not count it as passed
+        # (its summary line, JUnit and pytest-html would contradict the verdict).
+        first = said.strip().splitlines()[0]
+        report.outcome = "skipped"
+        report.longrepr = (record.source, record.line, mask(f"not applicable: {first}"))
 
 
 def _add_properties(report: pytest.TestReport, record: ItemResult) -> None:
