@@ -8,12 +8,10 @@ a result obtained with verification off proves less and the report says so.
 
 from __future__ import annotations
 
-import functools
 import json
 import math
 import re
 import time
-from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -22,7 +20,7 @@ import requests
 from pytest_golive.checks.registry import check
 from pytest_golive.checks.rules import Line, Proposal, has, paths, proposes
 from pytest_golive.core.outcome import CheckError, Evidence, Outcome
-from pytest_golive.targets.endpoint import EndpointTarget
+from pytest_golive.targets.endpoint import EndpointTarget, reports_tls
 
 REDIRECT_CODES = (301, 302, 303, 307, 308)
 #: Most samples and requests a single check may send: checks observe, they do not load-test.
@@ -58,19 +56,6 @@ def _valid_status_spec(expected: str, where: str) -> None:
         ) from None
 
 
-def _reports_tls(func: Callable[..., Outcome]) -> Callable[..., Outcome]:
-    """Add the endpoint's TLS verification setting to every outcome's details."""
-
-    @functools.wraps(func)
-    def wrapper(endpoint: EndpointTarget, **params: Any) -> Outcome:
-        outcome = func(endpoint, **params)
-        for key, value in endpoint.tls_details().items():
-            outcome.details.setdefault(key, value)
-        return outcome
-
-    return wrapper
-
-
 def _line(response: requests.Response) -> str:
     return f"{response.status_code} {response.reason or ''}".strip()
 
@@ -79,7 +64,7 @@ def _line(response: requests.Response) -> str:
 
 
 @check(target="endpoint")
-@_reports_tls
+@reports_tls
 def http_status(
     endpoint: EndpointTarget, *, path: str = "/", method: str = "GET", expect: str = "2xx"
 ) -> Outcome:
@@ -140,7 +125,7 @@ def _json_equal(value: Any, expected: str) -> bool:
 
 
 @check(target="endpoint")
-@_reports_tls
+@reports_tls
 def http_json(endpoint: EndpointTarget, *, path: str = "/health", expect: list[str]) -> Outcome:
     """A path answers 2xx with JSON whose fields have the expected values.
 
@@ -188,7 +173,7 @@ def http_json(endpoint: EndpointTarget, *, path: str = "/health", expect: list[s
 
 
 @check(target="endpoint")
-@_reports_tls
+@reports_tls
 def http_body(
     endpoint: EndpointTarget,
     *,
@@ -250,7 +235,7 @@ def percentile(samples: list[float], pct: float) -> float:
 
 
 @check(target="endpoint")
-@_reports_tls
+@reports_tls
 def http_latency(
     endpoint: EndpointTarget,
     *,
@@ -313,7 +298,7 @@ def _http_url(endpoint: EndpointTarget, http_url: str | None, port: int | None, 
 
 
 @check(target="endpoint")
-@_reports_tls
+@reports_tls
 def https_redirect(
     endpoint: EndpointTarget,
     *,
@@ -369,7 +354,7 @@ def _csp_frame_ancestors(csp: str) -> str | None:
 
 
 @check(target="endpoint")
-@_reports_tls
+@reports_tls
 def security_headers(
     endpoint: EndpointTarget,
     *,
@@ -474,7 +459,7 @@ def _header_subset(headers: Any) -> dict[str, str]:
 
 
 @check(target="endpoint")
-@_reports_tls
+@reports_tls
 def cors(
     endpoint: EndpointTarget,
     *,
@@ -542,7 +527,7 @@ def cors(
 
 
 @check(target="endpoint")
-@_reports_tls
+@reports_tls
 def auth_required(endpoint: EndpointTarget, *, path: str, expect: str = "401,403") -> Outcome:
     """A protected path refuses a request without credentials.
 
@@ -566,7 +551,7 @@ def auth_required(endpoint: EndpointTarget, *, path: str, expect: str = "401,403
 
 
 @check(target="endpoint")
-@_reports_tls
+@reports_tls
 def compression(
     endpoint: EndpointTarget,
     *,
@@ -603,7 +588,7 @@ def _cache_control(value: str) -> dict[str, str]:
 
 
 @check(target="endpoint")
-@_reports_tls
+@reports_tls
 def cache_headers(
     endpoint: EndpointTarget, *, path: str, min_max_age: int = 3600, validators: bool = True
 ) -> Outcome:
@@ -653,7 +638,7 @@ def cache_headers(
 
 
 @check(target="endpoint", opt_in=True)
-@_reports_tls
+@reports_tls
 def rate_limited(
     endpoint: EndpointTarget, *, path: str = "/", max_requests: int | None = None
 ) -> Outcome:
@@ -696,7 +681,7 @@ def rate_limited(
 
 
 @check(target="endpoint")
-@_reports_tls
+@reports_tls
 def openapi_docs(
     endpoint: EndpointTarget, *, path: str = "/openapi.json", docs_path: str = ""
 ) -> Outcome:

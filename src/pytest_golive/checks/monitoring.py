@@ -17,9 +17,8 @@ from __future__ import annotations
 
 import datetime as dt
 import fnmatch
-import functools
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Literal, get_args
@@ -30,7 +29,7 @@ from pytest_golive.checks.registry import check
 from pytest_golive.checks.rules import Line, Proposal, proposes
 from pytest_golive.core.outcome import CheckError, Evidence, Outcome
 from pytest_golive.core.secrets import mask
-from pytest_golive.targets.endpoint import EndpointTarget
+from pytest_golive.targets.endpoint import EndpointTarget, reports_tls
 
 # --- reading APIs -------------------------------------------------------------------------
 
@@ -54,19 +53,6 @@ def get_json(
         return response.json()
     except ValueError:
         raise CheckError(f"{where}: the answer is not JSON; is this the {what} API?") from None
-
-
-def reports_tls(func: Callable[..., Outcome]) -> Callable[..., Outcome]:
-    """Add the endpoint's TLS verification setting to every outcome: without it, less is proven."""
-
-    @functools.wraps(func)
-    def wrapper(endpoint: EndpointTarget, **params: Any) -> Outcome:
-        outcome = func(endpoint, **params)
-        for key, value in endpoint.tls_details().items():
-            outcome.details.setdefault(key, value)
-        return outcome
-
-    return wrapper
 
 
 def prometheus_data(

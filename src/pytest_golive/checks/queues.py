@@ -23,13 +23,12 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-from pytest_golive.checks.monitoring import reports_tls
 from pytest_golive.checks.registry import check
 from pytest_golive.checks.rules import Line, Proposal, proposes
 from pytest_golive.core.outcome import CheckError, Evidence, Outcome
 from pytest_golive.core.secrets import mask
 from pytest_golive.targets.database import DatabaseTarget
-from pytest_golive.targets.endpoint import EndpointTarget
+from pytest_golive.targets.endpoint import EndpointTarget, reports_tls
 from pytest_golive.targets.host import HostTarget
 
 # --- Redis queue depth --------------------------------------------------------------------------

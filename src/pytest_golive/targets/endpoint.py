@@ -11,9 +11,11 @@ endpoint check can put it in its evidence and the report can show it.
 
 from __future__ import annotations
 
+import functools
 import re
 import time
 import warnings
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -22,7 +24,7 @@ from urllib3.exceptions import InsecureRequestWarning
 
 from pytest_golive.core import compat
 from pytest_golive.core.config import Settings, TargetSpec
-from pytest_golive.core.outcome import CheckError
+from pytest_golive.core.outcome import CheckError, Outcome
 from pytest_golive.core.secrets import Secret, mask, reveal
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
@@ -181,6 +183,23 @@ class EndpointTarget:
 
     def close(self) -> None:
         self.session.close()
+
+
+def reports_tls(func: Callable[..., Outcome]) -> Callable[..., Outcome]:
+    """Add the endpoint's TLS verification setting to every outcome: without it, less is proven.
+
+    A decorator for every check that takes an endpoint (HTTP, monitoring, queue APIs), so
+    each of them says the same thing about TLS in the same words.
+    """
+
+    @functools.wraps(func)
+    def wrapper(endpoint: EndpointTarget, **params: Any) -> Outcome:
+        outcome = func(endpoint, **params)
+        for key, value in endpoint.tls_details().items():
+            outcome.details.setdefault(key, value)
+        return outcome
+
+    return wrapper
 
 
 def _flag(value: Any) -> bool:
