@@ -15,7 +15,7 @@ Every statement a dialect sends is a read; the session is read-only besides.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol
 
 from pytest_golive.core.outcome import CheckError
 
@@ -226,6 +226,48 @@ class Dialect(Protocol):
     ) -> PrivilegeFacts | AccountMissing: ...
 
     def replication(self, db: DatabaseTarget) -> Replication: ...
+
+
+class SqlCatalog:
+    """The catalogue questions every SQL dialect asks alike: one statement each, names bound.
+
+    Only the statements differ between servers (MySQL's ``information_schema``,
+    PostgreSQL's ``pg_catalog``); a dialect sets them and inherits the answers.
+    """
+
+    #: A count: the database (``%s``) exists.
+    database_sql: ClassVar[str]
+    #: The names of the tables and views of a schema (``%s``).
+    tables_sql: ClassVar[str]
+    #: A count: the table or view exists (schema ``%s``, name ``%s``).
+    relation_sql: ClassVar[str]
+    #: The column names of a table (schema ``%s``, name ``%s``).
+    columns_sql: ClassVar[str]
+    #: The index names of a table (schema ``%s``, name ``%s``).
+    indexes_sql: ClassVar[str]
+
+    def database_exists(self, db: DatabaseTarget, name: str) -> bool:
+        return _counted(db, self.database_sql, (name,))
+
+    def tables(self, db: DatabaseTarget, schema: str) -> set[str]:
+        return _first_column(db, self.tables_sql, (schema,))
+
+    def relation_exists(self, db: DatabaseTarget, schema: str, table: str) -> bool:
+        return _counted(db, self.relation_sql, (schema, table))
+
+    def columns(self, db: DatabaseTarget, schema: str, table: str) -> set[str]:
+        return _first_column(db, self.columns_sql, (schema, table))
+
+    def indexes(self, db: DatabaseTarget, schema: str, table: str) -> set[str]:
+        return _first_column(db, self.indexes_sql, (schema, table))
+
+
+def _counted(db: DatabaseTarget, sql: str, params: tuple[str, ...]) -> bool:
+    return int(db.scalar(sql, params) or 0) > 0
+
+
+def _first_column(db: DatabaseTarget, sql: str, params: tuple[str, ...]) -> set[str]:
+    return {str(r[0]) for r in db.query(sql, params)}
 
 
 def schema_of(db: DatabaseTarget, schema: str | None) -> str:

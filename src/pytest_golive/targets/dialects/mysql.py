@@ -24,6 +24,7 @@ from pytest_golive.targets.dialects import (
     PrivilegeFacts,
     Replication,
     Setting,
+    SqlCatalog,
     Standing,
     TlsFacts,
     names,
@@ -130,12 +131,21 @@ def parse_channels(records: list[dict[str, Any]]) -> list[Channel]:
 # --- the dialect -----------------------------------------------------------------------
 
 
-class MysqlDialect:
+class MysqlDialect(SqlCatalog):
     driver: Driver = "mysql"
     sql: bool = True
     # Debian's MariaDB creates mysql@localhost (unix socket only) with ALL.
     default_admins: tuple[str, ...] = ("root", "mysql", "mariadb.sys", "mysql.sys", "mysql.session",
                       "mysql.infoschema", "debian-sys-maint")
+
+    database_sql = "SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = %s"
+    tables_sql = "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = %s"
+    relation_sql = ("SELECT COUNT(*) FROM information_schema.TABLES"
+                    " WHERE TABLE_SCHEMA = %s AND TABLE_NAME = %s")
+    columns_sql = ("SELECT COLUMN_NAME FROM information_schema.COLUMNS"
+                   " WHERE TABLE_SCHEMA = %s AND TABLE_NAME = %s")
+    indexes_sql = ("SELECT DISTINCT INDEX_NAME FROM information_schema.STATISTICS"
+                   " WHERE TABLE_SCHEMA = %s AND TABLE_NAME = %s")
 
     @staticmethod
     def _ssl_mode(db: DatabaseTarget) -> str:
@@ -196,29 +206,6 @@ class MysqlDialect:
     def default_schema(self, db: DatabaseTarget) -> str | None:
         name = db.dsn.database or db.scalar("SELECT DATABASE()")
         return str(name) if name else None
-
-    def database_exists(self, db: DatabaseTarget, name: str) -> bool:
-        sql = "SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = %s"
-        return int(db.scalar(sql, (name,)) or 0) > 0
-
-    def tables(self, db: DatabaseTarget, schema: str) -> set[str]:
-        sql = "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = %s"
-        return {str(r[0]) for r in db.query(sql, (schema,))}
-
-    def relation_exists(self, db: DatabaseTarget, schema: str, table: str) -> bool:
-        sql = ("SELECT COUNT(*) FROM information_schema.TABLES"
-               " WHERE TABLE_SCHEMA = %s AND TABLE_NAME = %s")
-        return int(db.scalar(sql, (schema, table)) or 0) > 0
-
-    def columns(self, db: DatabaseTarget, schema: str, table: str) -> set[str]:
-        sql = ("SELECT COLUMN_NAME FROM information_schema.COLUMNS"
-               " WHERE TABLE_SCHEMA = %s AND TABLE_NAME = %s")
-        return {str(r[0]) for r in db.query(sql, (schema, table))}
-
-    def indexes(self, db: DatabaseTarget, schema: str, table: str) -> set[str]:
-        sql = ("SELECT DISTINCT INDEX_NAME FROM information_schema.STATISTICS"
-               " WHERE TABLE_SCHEMA = %s AND TABLE_NAME = %s")
-        return {str(r[0]) for r in db.query(sql, (schema, table))}
 
     def charsets(self, db: DatabaseTarget, schema: str | None, tables: bool) -> Charsets:
         name = schema_of(db, schema)

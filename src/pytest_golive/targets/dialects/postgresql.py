@@ -20,6 +20,7 @@ from pytest_golive.targets.dialects import (
     PrivilegeFacts,
     Replication,
     Setting,
+    SqlCatalog,
     Standby,
     Standing,
     TlsFacts,
@@ -73,10 +74,25 @@ def parse_grants(
 # --- the dialect -----------------------------------------------------------------------
 
 
-class PostgresDialect:
+class PostgresDialect(SqlCatalog):
     driver: Driver = "postgresql"
     sql: bool = True
     default_admins: tuple[str, ...] = ("postgres",)
+
+    database_sql = "SELECT COUNT(*) FROM pg_catalog.pg_database WHERE datname = %s"
+    tables_sql = ("SELECT c.relname FROM pg_catalog.pg_class c"
+                  " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+                  f" WHERE n.nspname = %s AND c.relkind IN {_RELATIONS}")
+    relation_sql = ("SELECT COUNT(*) FROM pg_catalog.pg_class c"
+                    " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+                    f" WHERE n.nspname = %s AND c.relname = %s AND c.relkind IN {_RELATIONS}")
+    columns_sql = ("SELECT a.attname FROM pg_catalog.pg_attribute a"
+                   " JOIN pg_catalog.pg_class c ON c.oid = a.attrelid"
+                   " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+                   " WHERE n.nspname = %s AND c.relname = %s AND a.attnum > 0"
+                   " AND NOT a.attisdropped")
+    indexes_sql = ("SELECT indexname FROM pg_catalog.pg_indexes"
+                   " WHERE schemaname = %s AND tablename = %s")
 
     def connect(self, db: DatabaseTarget) -> Any:
         import psycopg
@@ -106,34 +122,6 @@ class PostgresDialect:
     def default_schema(self, db: DatabaseTarget) -> str | None:
         name = db.scalar("SELECT current_schema()")
         return str(name) if name else None
-
-    def database_exists(self, db: DatabaseTarget, name: str) -> bool:
-        sql = "SELECT COUNT(*) FROM pg_catalog.pg_database WHERE datname = %s"
-        return int(db.scalar(sql, (name,)) or 0) > 0
-
-    def tables(self, db: DatabaseTarget, schema: str) -> set[str]:
-        sql = ("SELECT c.relname FROM pg_catalog.pg_class c"
-               " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
-               f" WHERE n.nspname = %s AND c.relkind IN {_RELATIONS}")
-        return {str(r[0]) for r in db.query(sql, (schema,))}
-
-    def relation_exists(self, db: DatabaseTarget, schema: str, table: str) -> bool:
-        sql = ("SELECT COUNT(*) FROM pg_catalog.pg_class c"
-               " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
-               f" WHERE n.nspname = %s AND c.relname = %s AND c.relkind IN {_RELATIONS}")
-        return int(db.scalar(sql, (schema, table)) or 0) > 0
-
-    def columns(self, db: DatabaseTarget, schema: str, table: str) -> set[str]:
-        sql = ("SELECT a.attname FROM pg_catalog.pg_attribute a"
-               " JOIN pg_catalog.pg_class c ON c.oid = a.attrelid"
-               " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
-               " WHERE n.nspname = %s AND c.relname = %s AND a.attnum > 0 AND NOT a.attisdropped")
-        return {str(r[0]) for r in db.query(sql, (schema, table))}
-
-    def indexes(self, db: DatabaseTarget, schema: str, table: str) -> set[str]:
-        sql = ("SELECT indexname FROM pg_catalog.pg_indexes"
-               " WHERE schemaname = %s AND tablename = %s")
-        return {str(r[0]) for r in db.query(sql, (schema, table))}
 
     def charsets(self, db: DatabaseTarget, schema: str | None, tables: bool) -> Charsets:
         # Tables have no character set of their own: the database's encoding is all there is.
