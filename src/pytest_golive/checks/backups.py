@@ -406,54 +406,37 @@ def _missing(host: HostTarget, tool: str, path: str) -> None:
 
 def _archive_tests(facts: BackupFacts, inner: Kind, parts: dict[str, str]) -> None:
     if inner is Kind.TAR:
-        rc = parts.get("tar-rc", "").strip()
-        entries = parts.get("tar-entries", "0").strip()
-        facts.entries = int(entries) if entries.isdigit() else None
-        facts.tests.append(
-            (
-                "tar listing",
-                rc == "0",
-                f"{facts.entries} entries"
-                if rc == "0"
-                else first_line(parts.get("tar", "")) or f"tar exit {rc}",
-            )
-        )
+        facts.entries = _count(parts.get("tar-entries", "0"))
+        _tool_test(facts, parts, "tar listing", "tar", f"{facts.entries} entries", "tar exit")
     elif inner is Kind.ZIP:
-        rc = parts.get("zip-rc", "").strip()
-        entries = parts.get("zip-entries", "").strip()
-        facts.entries = int(entries) if entries.isdigit() else None
-        facts.tests.append(
-            (
-                "zip test",
-                rc == "0",
-                f"{facts.entries} entries, no errors"
-                if rc == "0"
-                else first_line(parts.get("zip", "")) or f"unzip exit {rc}",
-            )
+        facts.entries = _count(parts.get("zip-entries", ""))
+        _tool_test(
+            facts, parts, "zip test", "zip", f"{facts.entries} entries, no errors", "unzip exit"
         )
     elif inner is Kind.PG_CUSTOM:
-        rc = parts.get("pg-list-rc", "").strip()
-        entries = parts.get("pg-entries", "").strip()
-        facts.entries = int(entries) if entries.isdigit() else None
-        facts.tests.append(
-            (
-                "pg_restore --list",
-                rc == "0",
-                f"{facts.entries} TOC entries"
-                if rc == "0"
-                else first_line(parts.get("pg-list", "")) or f"exit {rc}",
-            )
+        facts.entries = _count(parts.get("pg-entries", ""))
+        _tool_test(
+            facts, parts, "pg_restore --list", "pg-list", f"{facts.entries} TOC entries", "exit"
         )
-        rc = parts.get("pg-read-rc", "").strip()
-        facts.tests.append(
-            (
-                "pg_restore read",
-                rc == "0",
-                "every data block read"
-                if rc == "0"
-                else first_line(parts.get("pg-read", "")) or f"exit {rc}",
-            )
-        )
+        _tool_test(facts, parts, "pg_restore read", "pg-read", "every data block read", "exit")
+
+
+def _count(text: str) -> int | None:
+    text = text.strip()
+    return int(text) if text.isdigit() else None
+
+
+def _tool_test(
+    facts: BackupFacts, parts: dict[str, str], name: str, key: str, passed: str, failed: str
+) -> None:
+    """One tool's test of the archive: its exit status in ``KEY-rc``, what it said in ``KEY``.
+
+    ``passed`` is the evidence when it exited 0; otherwise its first line, or ``failed``
+    and the exit status when it said nothing.
+    """
+    rc = parts.get(f"{key}-rc", "").strip()
+    said = passed if rc == "0" else first_line(parts.get(key, "")) or f"{failed} {rc}"
+    facts.tests.append((name, rc == "0", said))
 
 
 def _checksum(facts: BackupFacts, parts: dict[str, str], path: str) -> None:
