@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -103,3 +104,16 @@ def test_exit_codes_follow_the_docs(project: Path, command: str) -> None:
         assert "Traceback" not in proc.stderr, (command, args, proc.stderr)
         if expected == 2:
             assert proc.stderr.strip(), (command, args)
+
+
+def test_output_read_by_a_pipe_that_closes_early_is_no_error(project: Path) -> None:
+    """`golive checks | head`: the reader went away, so nothing to say on stderr (code 141)."""
+    read, write = os.pipe()
+    os.close(read)  # no reader at all: the first write fails, whatever the timing
+    try:
+        proc = subprocess.run([*GOLIVE, "checks"], cwd=project, stdout=write,
+                              stderr=subprocess.PIPE, text=True, timeout=300, check=False)
+    finally:
+        os.close(write)
+    assert proc.stderr == ""
+    assert proc.returncode == 141

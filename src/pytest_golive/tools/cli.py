@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -242,6 +243,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         code = int(args.func(args) or 0)
+    except BrokenPipeError:
+        # The reader stopped reading (`golive checks | head`): not an error to report.
+        # Later writes (and the flush at exit) go nowhere instead of raising again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return BROKEN_PIPE
     except (pytest.UsageError, OSError, ValueError) as exc:
         print(f"golive {args.command}: {exc}", file=sys.stderr)
         return 2
@@ -254,6 +260,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 #: The exit code of a usage error of a subcommand, and pytest's own for one.
 USAGE, PYTEST_USAGE = 2, 4
+#: A command whose reader went away, as the shell reports one killed by SIGPIPE.
+BROKEN_PIPE = 128 + 13
 
 
 if __name__ == "__main__":
