@@ -508,7 +508,9 @@ def overall(results: list[dict[str, Any]], collection_errors: int = 0,
     blockers by section, then expired waivers, then pending sign-offs -- and
     in checklist order within each, so serial and xdist runs say the same thing.
     """
-    blocking = sorted((r for r in results if r.get("blocking")), key=_attention_order(results))
+    blocking = [r for r in results if r.get("blocking")]
+    if blocking:  # the order's key reads every result: only worth building to sort something
+        blocking.sort(key=_attention_order(results))
     pending = [r for r in blocking if r["status"] == "manual-pending"]
     unset = [r for r in blocking if r["status"] == "not-configured"]
     failing = [r for r in blocking if r["status"] not in ("manual-pending", "not-configured")]

@@ -103,9 +103,10 @@ class Line:
             if self.expired_waiver:
                 return Attention.EXPIRED_WAIVER
             return Attention.PENDING
-        if self.status == "manual-pending":
+        status = self.status
+        if status == "manual-pending":
             return Attention.PENDING  # a sign-off all the same, though it does not block
-        if self.status == "warning":
+        if status == "warning":
             return Attention.WARNING
         return None
 
@@ -276,13 +277,16 @@ class Attend:
 
 
 def attention(lines: list[Line]) -> Attend:
-    failing = [line for line in lines if line.attention is Attention.FAILING]
+    # Line.attention walks the line's results: once per line, not once per kind.
+    of: dict[Attention | None, list[Line]] = {}
+    for line in lines:
+        of.setdefault(line.attention, []).append(line)
     return Attend(
-        failing=by_section(failing),
-        not_configured=[line for line in lines if line.attention is Attention.NOT_CONFIGURED],
-        expired_waivers=[line for line in lines if line.attention is Attention.EXPIRED_WAIVER],
-        pending=[line for line in lines if line.attention is Attention.PENDING],
-        warnings=[line for line in lines if line.attention is Attention.WARNING],
+        failing=by_section(of.get(Attention.FAILING, [])),
+        not_configured=of.get(Attention.NOT_CONFIGURED, []),
+        expired_waivers=of.get(Attention.EXPIRED_WAIVER, []),
+        pending=of.get(Attention.PENDING, []),
+        warnings=of.get(Attention.WARNING, []),
     )
 
 
