@@ -129,4 +129,6 @@ _GROUP_SUFFIX = re.compile(r"\[([^\[\]]+)\]@\1$")
 
 def serial_nodeid(nodeid: str) -> str:
     """A checklist item's node id without xdist's ``@<group>`` suffix (its target)."""
+    if "@" not in nodeid:  # asked for every report: most ids have no suffix to look for
+        return nodeid
     return _GROUP_SUFFIX.sub(r"[\1]", nodeid)
