@@ -51,8 +51,25 @@ LINES = corpus()
 def test_the_catalog_declares_rules_in_several_modules() -> None:
     REGISTRY.names()
     modules = {r.module for r in RULES}
-    assert "pytest_golive.tools.import_rules" in modules
+    assert {"pytest_golive.checks.host.capacity", "pytest_golive.checks.database.schema",
+            "pytest_golive.checks.config"} <= modules, modules
     assert len(modules) >= 3, modules
+
+
+def test_every_rule_lives_with_checks_and_declares_real_ones() -> None:
+    """A rule says which checks it may propose, by their names, next to a check."""
+    REGISTRY.names()
+    wrong = []
+    for registered in RULES:
+        rule = f"{registered.module}.{registered.func.__name__}"
+        if not registered.module.startswith("pytest_golive.checks."):
+            wrong.append(f"{rule}: rules live beside their checks, under pytest_golive.checks")
+        if not registered.checks:
+            wrong.append(f"{rule}: declares no check (@proposes(\"name\", ...))")
+        for name in registered.checks:
+            if name not in REGISTRY or REGISTRY.get(name).name != name:
+                wrong.append(f"{rule}: declares '{name}', which is not a check's name")
+    assert not wrong, "\n".join(wrong)
 
 
 @pytest.mark.slow

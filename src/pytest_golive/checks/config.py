@@ -857,3 +857,55 @@ def _env_key_set_rule(line: Line) -> Proposal | None:
     ):
         return Proposal([("env_required", {"keys": ",".join(keys)})], 0.8, f"{', '.join(keys)} set")
     return None
+
+
+@proposes("env_value")
+def _log_format_rule(line: Line) -> Proposal | None:
+    t = line.lower
+    m = re.search(
+        r"\b(json|structured|logfmt|plain[- ]text)\s+logging\b|\blog(?:ging)? format\b.*\b(json|"
+        r"logfmt|text)\b",
+        t,
+    )
+    if m and has(r"enabled|configured|set|on\b|used", t):
+        fmt = (m.group(1) or m.group(2) or "json").replace("structured", "json")
+        return Proposal(
+            [("env_value", {"key": "LOG_FORMAT", "equals": fmt})],
+            0.45,
+            "which setting turns it on? LOG_FORMAT is a guess",
+            ("key=LOG_FORMAT",),
+        )
+    return None
+
+
+@proposes("env_required")
+def _setting_configured_rule(line: Line) -> Proposal | None:
+    """A setting the application reads is set.
+
+    ("Redis connection string configured", "API key generated").
+    """
+    t = line.lower
+    m = re.search(
+        r"\b((?:[a-z][\w-]*\s+){0,3}?(?:connection string|url|urls|dsn|username|api key|secret key|"
+        r"secrets|secret|token|password))\s+(?:is\s+|are\s+)?(configured|set|generated|obtained|"
+        r"provided|"
+        r"defined|created|in place)\b",
+        t,
+    )
+    if (
+        not m
+        or env_keys(line)
+        or has(r"\b(manager|vault|rotation|policy|policies|encrypt\w*)\b", t)
+    ):
+        return None
+    words = [
+        w
+        for w in re.findall(r"[a-z0-9]+", m.group(1))
+        if w not in ("the", "all", "production", "prod")
+    ]
+    name = "_".join(words[-4:])
+    return Proposal(
+        [("env_required", {"keys": f"${{{name}_key}}"})],
+        0.65,
+        f"the setting holding the {m.group(1)} is set (its key name is a variable)",
+    )

@@ -118,6 +118,26 @@ def env_keys(line: Line) -> list[str]:
     ]
 
 
+def names_from_code(code: str, verbs: str) -> list[str]:
+    """The last word of each code line that runs one of ``verbs`` (``useradd -r app`` -> app)."""
+    return re.findall(rf"\b(?:{verbs})\b[^\n]*?\s([A-Za-z_][\w@.-]*)\s*$", code, re.MULTILINE)
+
+
+def lines_below(line: Line) -> list[str]:
+    """Words that a group parent's children add (filled in by the importer)."""
+    return line.children_text
+
+
+#: Database servers no check talks to: a database proposal for them is a weak guess.
+UNSUPPORTED_DB = (
+    r"\b(snowflake|oracle|mssql|sql server|mongodb|cassandra|dynamodb|bigquery|elasticsearch|s3)\b"
+)
+
+
+def db_penalty(line: Line) -> float:
+    """How much a database proposal loses when the line names a server no check supports."""
+    return -0.35 if has(UNSUPPORTED_DB, line.lower) else 0.0
+
 
 # --- proposals ----------------------------------------------------------------------
 

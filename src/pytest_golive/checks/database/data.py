@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from pytest_golive.checks.database.common import number, only_sql, shown
 from pytest_golive.checks.registry import check
+from pytest_golive.checks.rules import Line, Proposal, db_context, has, proposes
 from pytest_golive.core.outcome import CheckError, Evidence, Outcome
 from pytest_golive.core.secrets import mask
 from pytest_golive.targets.database import DatabaseTarget, validate_read_only_sql
@@ -115,3 +117,54 @@ def db_replication_lag(db: DatabaseTarget, *, max_seconds: float) -> Outcome:
 # The collector calls ``func.golive_validate(params)`` so a binding that can
 # never be right fails collection with its file and line, not at run time.
 db_query.golive_validate = validate_query  # type: ignore[attr-defined]
+
+
+# --- import rules: how checklist lines become data and replication checks -------------
+
+
+@proposes("db_query")
+def _sample_data_rule(line: Line) -> Proposal | None:
+    t = line.lower
+    if has(r"\b(sample|seed|test|reference|initial)\s+data\b", t) and has(
+        r"available|loaded|present|exists?|imported", t
+    ):
+        return Proposal(
+            [("db_query", {"sql": "${sample_data_query}", "min_rows": "1"})],
+            0.65,
+            "a query returns rows (the query is a variable)",
+        )
+    return None
+
+
+@proposes("db_replication_lag")
+def _db_replication_rule(line: Line) -> Proposal | None:
+    t = line.lower
+    if (
+        has(r"replica\w*|replication", t)
+        and db_context(line)
+        and not has(r"backups?|off-?site", t)
+    ):
+        if has(r"\blag\b|in sync|behind|delay", t):
+            m = re.search(r"(\d+(?:\.\d+)?)\s*(ms|s|sec\w*|min\w*)\b", t)
+            if m:
+                seconds = (
+                    float(m.group(1))
+                    * {"m": 60}.get(m.group(2)[:1], 1)
+                    / (1000 if m.group(2) == "ms" else 1)
+                )
+                return Proposal(
+                    [("db_replication_lag", {"max_seconds": f"{seconds:g}"})],
+                    0.8,
+                    "replication lag",
+                )
+            return Proposal(
+                [("db_replication_lag", {"max_seconds": "${max_replication_lag_s}"})],
+                0.7,
+                "replication lag: the budget is a variable",
+            )
+        return Proposal(
+            [("db_replication_lag", {"max_seconds": "${max_replication_lag_s}"})],
+            0.65,
+            "replicas configured: a check sees them replicate, within a budget (a variable)",
+        )
+    return None

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
 from pytest_golive.checks.database.common import names, only_sql
 from pytest_golive.checks.registry import check
+from pytest_golive.checks.rules import Line, Proposal, db_context, has, proposes
 from pytest_golive.core.outcome import Evidence, Outcome
 from pytest_golive.targets.database import DatabaseTarget
 from pytest_golive.targets.dialects import AccountMissing, PrivilegeFacts, Standing
@@ -87,3 +90,51 @@ def db_least_privilege(
     admins = admins if admins is not None else list(db.dialect.default_admins)
     facts = db.dialect.privileges(db, account, admins, others)
     return judge_privileges(facts, allowed, schemas, exact)
+
+
+# --- import rules: how checklist lines become privilege checks ------------------------
+
+
+_PRIVILEGES = (
+    r"select|insert|update|delete|execute|usage|create|alter|drop|references|trigger|truncate"
+)
+
+
+def _named_privileges(line: Line) -> Proposal | None:
+    """"only SELECT, INSERT on schema orders": the privileges and schemas named on the line."""
+    m = re.search(rf"\b((?:(?:{_PRIVILEGES})\s*(?:,|and|&)?\s*)+)\s+on\s+(?:the\s+)?"
+                  r"(?:schemas?|databases?)\s+`?([\w,.`\s]+?)`?(?:$|\s+(?:only|and)\b|[.;])",
+                  line.title, re.IGNORECASE)
+    if not m:
+        return None
+    privileges = ",".join(p.upper() for p in re.findall(_PRIVILEGES, m.group(1), re.IGNORECASE))
+    schemas = ",".join(re.findall(r"\w+", m.group(2).replace("`", "")))
+    params = {"privileges": privileges, "schemas": schemas}
+    account = re.search(r"\b(?:account|user|role)\s+`?([\w.-]+)`?", line.title, re.IGNORECASE)
+    if account and account.group(1).lower() not in ("holds", "has", "can"):
+        params["account"] = account.group(1)
+    return Proposal([("db_least_privilege", params)], 0.8, f"only {privileges} on {schemas}")
+
+
+@proposes("db_least_privilege")
+def _db_least_privilege_rule(line: Line) -> Proposal | None:
+    t = line.lower
+    named = _named_privileges(line) if has(r"\bonly\b", t) else None
+    if named is not None:
+        return named
+    if not has(
+        r"least[- ]privilege|minimum (required )?(permissions|privileges)|minimal (permissions|"
+        r"privileges)|"
+        r"(correct|appropriate|limited|restricted) (permissions|privileges|grants)|no "
+        r"superuser|not (a )?superuser|"
+        r"roles and (permissions|privileges)|(permissions|privileges|grants) (configured|granted)",
+        t,
+    ):
+        return None
+    if not (db_context(line) or has(r"service account|user", t)):
+        return None
+    return _named_privileges(line) or Proposal(
+        [("db_least_privilege", {"privileges": "${app_privileges}", "schemas": "${app_schemas}"})],
+        0.7,
+        "least privilege: the privileges and schemas the account may hold are variables",
+    )

@@ -6,6 +6,7 @@ from typing import Any, Literal
 
 from pytest_golive.checks.database.common import names, only_redis, redis_of
 from pytest_golive.checks.registry import check
+from pytest_golive.checks.rules import Line, Proposal, has, nearest_context, proposes
 from pytest_golive.core.outcome import Evidence, Outcome
 from pytest_golive.targets.database import DatabaseTarget
 from pytest_golive.targets.dialects.redis import CommandFacts
@@ -135,3 +136,35 @@ def redis_dangerous_commands(
     dialect = redis_of(db)
     user = account or dialect.whoami(db)
     return judge_dangerous(user, dialect.commands(db, asked, user), asked)
+
+
+# --- import rules: how checklist lines become Redis checks ----------------------------
+
+
+def _redis(line: Line) -> bool:
+    return bool(
+        has(r"\bredis\b|\baof\b|\brdb\b|appendonly", line.lower)
+        or has(r"\b(redis|cache)\b", nearest_context(line))
+    )
+
+
+@proposes("redis_persistence", "redis_auth_required", "redis_maxmemory", "redis_dangerous_commands")
+def _redis_checks_rule(line: Line) -> Proposal | None:
+    if not _redis(line):
+        return None
+    t = line.lower
+    if has(r"persist\w*|\baof\b|\brdb\b|appendonly|snapshot", t):
+        aof, rdb = bool(has(r"\baof\b|append-?only", t)), bool(has(r"\brdb\b|snapshot", t))
+        both = has(r"\bboth\b|\band\b", t) and aof and rdb
+        mode = "both" if both else "aof" if aof and not rdb else "rdb" if rdb and not aof else "any"
+        params = {} if mode == "any" else {"mode": mode}
+        return Proposal([("redis_persistence", params)], 0.85, f"Redis persistence ({mode})")
+    if has(r"password|\bauth\w*|requirepass|\bacl\b", t):
+        return Proposal([("redis_auth_required", {})], 0.8, "Redis requires authentication")
+    if has(r"maxmemory|memory limit|eviction", t):
+        return Proposal([("redis_maxmemory", {})], 0.8, "Redis memory limit")
+    if has(r"flushall|flushdb|dangerous|rename-command|\bconfig\b command", t):
+        return Proposal(
+            [("redis_dangerous_commands", {})], 0.8, "Redis dangerous commands disabled"
+        )
+    return None

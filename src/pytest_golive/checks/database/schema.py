@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
 from pytest_golive.checks.database.common import names, only_sql
 from pytest_golive.checks.registry import check
+from pytest_golive.checks.rules import Line, Proposal, db_context, db_penalty, has, proposes
 from pytest_golive.core.outcome import CheckError, Evidence, Outcome
 from pytest_golive.targets.database import DatabaseTarget
 from pytest_golive.targets.dialects import Charsets, schema_of
@@ -146,3 +149,108 @@ def db_charset(
     if na := only_sql(db):
         return na
     return judge_charsets(db.name, db.dialect.charsets(db, schema, tables), charset)
+
+
+# --- import rules: how checklist lines become schema checks ---------------------------
+
+
+@proposes("db_tables")
+def _db_tables_rule(line: Line) -> Proposal | None:
+    t = line.lower
+    if not has(r"\btables?\b", t) or not has(r"exists?|created|present|migrated|in place", t):
+        return None
+    if has(r"\bindex(es)?\b|\bindices\b|\bcolumns?\b", t):
+        return None
+    names = re.findall(r"create\s+table\s+(?:if\s+not\s+exists\s+)?[`\"]?([\w.]+)", line.code, re.I)
+    inside = re.search(r"\(([^)]*)\)", line.title)
+    if not names and inside:
+        names = [
+            n
+            for n in re.split(r"[,\s]+(?:and\s+)?", inside.group(1))
+            if re.fullmatch(r"[A-Za-z_][\w.]*", n)
+        ]
+    names = names or re.findall(r"`([A-Za-z_][\w.]*)`", line.marked)
+    if not names:
+        listed = re.search(
+            r"\btables?\s*:?\s+((?:[A-Za-z_][\w.]*\s*(?:,\s*(?:and\s+)?|\s+and\s+|\s*&\s*)?)+)",
+            line.title,
+            re.I,
+        )
+        stop = {
+            "created",
+            "exist",
+            "exists",
+            "present",
+            "migrated",
+            "are",
+            "is",
+            "in",
+            "the",
+            "all",
+            "required",
+            "and",
+        }
+        names = [n for n in re.findall(r"[A-Za-z_][\w.]*", listed.group(1))] if listed else []
+        names = [n for n in names if n.lower() not in stop]
+    if not names:
+        return Proposal([("db_tables", {})], 0.45, "which tables? add tables=A,B")
+    return Proposal(
+        [("db_tables", {"tables": ",".join(names)}), ("db_tables", {"names": ",".join(names)})],
+        0.85 + db_penalty(line),
+        f"tables {', '.join(names)}",
+    )
+
+
+@proposes("db_exists")
+def _db_exists_rule(line: Line) -> Proposal | None:
+    t = line.lower
+    if (
+        not has(r"\b(databases?|schemas?)\b", t)
+        or not has(r"created|exists?|present", t)
+        or has(r"\btables?\b|users?", t)
+    ):
+        return None
+    names = re.findall(
+        r"create\s+(?:database|schema)\s+(?:if\s+not\s+exists\s+)?[`\"]?(\w+)", line.code, re.I
+    )
+    names = names or re.findall(r"`(\w+)`", line.marked)
+    if names:
+        return Proposal(
+            [("db_exists", {"name": names[0]}), ("db_exists", {"database": names[0]})],
+            0.8 + db_penalty(line),
+            f"database {names[0]}",
+        )
+    return Proposal([("db_exists", {})], 0.7 + db_penalty(line), "the configured database exists")
+
+
+@proposes("db_indexes")
+def _db_indexes_rule(line: Line) -> Proposal | None:
+    t = line.lower
+    if not has(r"\bindex(es)?\b|\bindices\b", t) or not has(
+        r"exists?|created|present|in place|added", t
+    ):
+        return None
+    table = re.search(
+        r"\b(?:on\s+(?:the\s+)?(?:table\s+)?|table\s+)`?([A-Za-z_][\w.]*)`?", line.marked
+    )
+    names = [
+        n for n in re.findall(r"`([A-Za-z_]\w*)`", line.marked) if not table or n != table.group(1)
+    ]
+    if names and table:
+        return Proposal(
+            [("db_indexes", {"table": table.group(1), "indexes": ",".join(names)})],
+            0.75 + db_penalty(line),
+            f"indexes on {table.group(1)}",
+        )
+    return Proposal([("db_indexes", {})], 0.4, "which table and indexes? add table= indexes=")
+
+
+@proposes("db_charset")
+def _db_charset_rule(line: Line) -> Proposal | None:
+    m = re.search(r"\b(utf-?8mb4|utf-?8|latin1)\b", line.lower)
+    if has(r"charset|character set|collation|encoding|utf", line.lower) and db_context(line):
+        charset = m.group(1).replace("-", "") if m else "utf8mb4"
+        return Proposal(
+            [("db_charset", {"charset": charset}), ("db_charset", {})], 0.75, f"charset {charset}"
+        )
+    return None

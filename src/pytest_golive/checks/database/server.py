@@ -8,6 +8,7 @@ from typing import Any
 
 from pytest_golive.checks.database.common import normal_value, number
 from pytest_golive.checks.registry import check
+from pytest_golive.checks.rules import Line, Proposal, db_context, db_penalty, has, proposes
 from pytest_golive.checks.versions import version_at_least
 from pytest_golive.core.outcome import CheckError, Evidence, Outcome
 from pytest_golive.targets.database import DatabaseTarget
@@ -150,3 +151,95 @@ def db_variable(
 # The collector calls ``func.golive_validate(params)`` so a binding that can
 # never be right fails collection with its file and line, not at run time.
 db_variable.golive_validate = validate_variable  # type: ignore[attr-defined]
+
+
+# --- import rules: how checklist lines become database server checks ------------------
+
+
+@proposes("db_version")
+def _db_version_rule(line: Line) -> Proposal | None:
+    m = re.search(
+        r"\b(mysql|mariadb|postgres(?:ql)?|redis)\b\W{0,3}(?:version\s*)?v?(\d+(?:\.\d+)*)(\+)?",
+        line.lower,
+    )
+    if m:
+        return Proposal(
+            [("db_version", {"min": m.group(2)}), ("db_version", {"min_version": m.group(2)})],
+            0.8,
+            f"{m.group(1)} version {m.group(2)}",
+        )
+    return None
+
+
+_DB_SETTINGS = (
+    r"max_connections|innodb_\w+|wal_\w+|shared_buffers|work_mem|max_wal_\w+|sql_mode|"
+    r"slow_query_log|long_query_time|max_allowed_packet|wait_timeout|log_bin|ssl|"
+    r"require_secure_transport"
+)
+
+
+@proposes("db_variable")
+def _db_variable_rule(line: Line) -> Proposal | None:
+    t = line.lower
+    m = re.search(
+        r"\b([a-z]+(?:_[a-z0-9]+)+)\s*(>=|=>|<=|=<|==|=|>|<|at least|at most)\s*([\w.]+)", t
+    )
+    if not m or not (db_context(line) or re.fullmatch(_DB_SETTINGS, m.group(1))):
+        return None
+    name, op, value = m.groups()
+    if op in (">=", "=>", ">", "at least"):
+        params = {"name": name, "min": value}
+    elif op in ("<=", "=<", "<", "at most"):
+        params = {"name": name, "max": value}
+    else:
+        params = {"name": name, "value": value}
+    return Proposal([("db_variable", params)], 0.75, f"server setting {name}")
+
+
+@proposes("db_tls")
+def _db_tls_rule(line: Line) -> Proposal | None:
+    t = line.lower
+    if has(r"\b(ssl|tls|encrypt\w* (connection|in transit))\b", t) and db_context(line):
+        return Proposal([("db_tls", {})], 0.8 + db_penalty(line), "database connections use TLS")
+    return None
+
+
+@proposes("db_connect")
+def _db_connect_rule(line: Line) -> Proposal | None:
+    t = line.lower
+    if has(r"alert|pool|issues?|normal|string|leak|credentials", t):
+        return None
+    engine = has(r"\b(mysql|mariadb|postgres\w*|redis|database|db)\b", t)
+    if engine and has(
+        r"\b(instance|server)\b.*\b(created|running|provisioned|available|installed|for)\b|"
+        r"\b(local|running) (instance|server)\b",
+        t,
+    ):
+        return Proposal(
+            [("db_connect", {})], 0.65 + db_penalty(line), "the database server answers"
+        )
+    if (
+        engine
+        and has(r"\buser\b.*\bcreated\b", t)
+        and not has(r"privilege|permission|grant|role", t)
+    ):
+        return Proposal(
+            [("db_connect", {})], 0.6 + db_penalty(line), "the account exists: it can connect"
+        )
+    own = db_context(line, own_only=True)
+    if not own and not db_context(line):
+        return None
+    if not has(r"connect\w*|accessible|reachable|responding|\bup\b|available", t):
+        return None
+    if not own and not has(r"connect\w*", t):
+        return None
+    if not has(
+        r"verified|successful|tested|works|working|accessible|reachable|established|responding|"
+        r"ok\b|available|"
+        r"can (connect|log ?in)",
+        t,
+    ):
+        return None
+    return Proposal(
+        [("db_connect", {})], (0.75 if own else 0.65) + db_penalty(line), "database reachable"
+    )

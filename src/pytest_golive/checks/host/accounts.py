@@ -7,10 +7,12 @@ for one account at a time, which also sees LDAP, SSSD or NIS accounts.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from pytest_golive.checks.host.shell import ParseError, parsing, q
 from pytest_golive.checks.registry import check
+from pytest_golive.checks.rules import Line, Proposal, has, names_from_code, proposes
 from pytest_golive.core.outcome import Evidence, Outcome
 from pytest_golive.targets.host import HostTarget
 
@@ -160,3 +162,35 @@ def group(
     with parsing(host):
         facts = parse_group(result.rc, result.stdout, name)
     return judge_group(name, facts, exists, gid, members)
+
+
+# --- import rules: how checklist lines become account checks --------------------------
+
+
+@proposes("user")
+def _user_rule(line: Line) -> Proposal | None:
+    t = line.lower
+    if not has(r"\b(users?|accounts?)\b", t) or not has(
+        r"\b(create[sd]?|exists?|present|added|set up|runs? as)\b", t
+    ):
+        return None
+    if has(r"\bprivileges?\b|permission|grant", t):
+        return None
+    if has(
+        r"\b(database|db|mysql|mariadb|postgres\w*|redis|sql|snowflake|iam|admin panel|cloud|"
+        r"google|aws|gcp|azure)\b",
+        t,
+    ):
+        return None
+    if not has(
+        r"\b(application|app|service|system|dedicated|non-?root|unprivileged|daemon|run ?as)\b", t
+    ):
+        return None
+    names = names_from_code(line.code, "useradd|adduser") or re.findall(
+        r"[`'\"]([a-z_][\w.-]*)[`'\"]", line.marked
+    )
+    if names:
+        return Proposal([("user", {"name": names[0]})], 0.8, f"user {names[0]}")
+    return Proposal(
+        [("user", {"name": "${app_user}"})], 0.75, "application user: its name is a variable"
+    )

@@ -7,8 +7,11 @@ distribution; nothing here needs procps.
 
 from __future__ import annotations
 
+import re
+
 from pytest_golive.checks.host.shell import GIB, ParseError, output, parsing
 from pytest_golive.checks.registry import check
+from pytest_golive.checks.rules import Line, Proposal, has, paths, proposes
 from pytest_golive.core.outcome import CheckError, Outcome
 from pytest_golive.targets.host import HostTarget
 
@@ -212,3 +215,127 @@ def cpu_usage(host: HostTarget, *, max_percent: float, sample_seconds: int = 1) 
     with parsing(host):
         first, second = parse_cpu_samples(out)
     return judge_cpu_usage(cpu_busy_percent(first, second), sample_seconds, max_percent)
+
+
+# --- import rules: how checklist lines become capacity and usage checks ---------------
+
+
+_SIZE = r"(\d+(?:[.,]\d+)?)\s*(tb|tib|gb|gib|g|mb|mib)\b"
+
+
+_NOT_CAPACITY = r"usage|utili[sz]|leak|threshold|spike|alert|consum|pressure|normal|stable|%"
+
+
+def _gib(number: str, unit: str) -> str:
+    value = float(number.replace(",", "."))
+    unit = unit.lower()
+    if unit.startswith("t"):
+        value *= 1024
+    elif unit.startswith("m"):
+        value /= 1024
+    return f"{value:g}"
+
+
+def _near_number(text: str, word: str, tail: str, window: int = 30) -> re.Match[str] | None:
+    """A number (with ``tail``) within ``window`` characters after or before ``word``."""
+    after = re.search(rf"{word}[^\d\n]{{0,{window}}}?{tail}", text, re.IGNORECASE)
+    before = re.search(rf"{tail}[^\d\n]{{0,{window // 2}}}?{word}", text, re.IGNORECASE)
+    return before or after
+
+
+_CPU = r"(?<![.\w])(?:v?cpus?|cores?|processors?|vcores?|threads?)(?![.\w])"
+
+
+@proposes("cpu")
+def _cpu_rule(line: Line) -> Proposal | None:
+    t = line.lower
+    if not has(rf"\b{_CPU}\b", t) or has(_NOT_CAPACITY, t):
+        return None
+    m = re.search(
+        rf"(\d+)[\s-]*\+?\s*(?:x\s*)?(?:physical\s+|logical\s+|virtual\s+|cpu\s+)?{_CPU}\b", t
+    )
+    m = m or re.search(rf"\b{_CPU}\b[^\d\n]{{0,25}}?(\d+)(?!\s*(?:ghz|mhz|\.\d|%))", t)
+    if not m:
+        if has(r"sufficient|enough|minimum|at least|resources", t):
+            return Proposal([("cpu", {"min": "${min_cpus}"})], 0.7,
+                            "CPU requirement without a number: the count is a variable")
+        return None
+    return Proposal([("cpu", {"min": m.group(1)})], 0.9, f"CPU count {m.group(1)}")
+
+
+@proposes("memory")
+def _memory_rule(line: Line) -> Proposal | None:
+    t = line.lower
+    if not has(r"\b(ram|memory|mem)\b", t) or has(_NOT_CAPACITY, t):
+        return None
+    m = _near_number(t, r"\b(?:ram|memory|mem)\b", _SIZE)
+    if not m:
+        if has(r"sufficient|enough|minimum|at least|resources", t):
+            return Proposal(
+                [("memory", {"min_gib": "${min_memory_gib}"})],
+                0.7,
+                "memory requirement without a size: the size is a variable",
+            )
+        return None
+    number, unit = m.group(1), m.group(2)
+    return Proposal(
+        [("memory", {"min_gib": _gib(number, unit)})], 0.9, f"memory {number} {unit.upper()}"
+    )
+
+
+_DISK = r"\b(?:disks?|storage|ssd|hdd|nvme|volumes?|drives?|space|partitions?|file ?systems?)\b"
+
+
+@proposes("disk_free", "disk_size")
+def _disk_rule(line: Line) -> Proposal | None:
+    t = line.lower
+    free = bool(has(r"\b(free|available|left|remaining|headroom|spare)\b", t))
+    named_paths = paths(line.title)
+    if not (has(_DISK, t) or (free and named_paths and re.search(_SIZE, t))) or has(
+        r"usage|utili[sz]|%|alert|threshold", t
+    ):
+        return None
+    if has(r"\b(ram|memory)\b", t):
+        return None
+    path = named_paths[0] if named_paths else "/"
+    guessed = () if named_paths else ("path=/",)
+    m = _near_number(t, _DISK, _SIZE, 40) if has(_DISK, t) else re.search(_SIZE, t)
+    if not m:
+        if has(r"sufficient|enough|minimum|at least|space", t):
+            check = (
+                "disk_size" if has(r"allocat\w*|size|capacity|provision\w*", t) else "disk_free"
+            )
+            var = "min_disk_gib" if check == "disk_size" else "min_free_gib"
+            return Proposal(
+                [(check, {"path": path, "min_gib": f"${{{var}}}"})],
+                0.7,
+                "disk requirement without a size: the size is a variable",
+                guessed,
+            )
+        return None
+    size = _gib(m.group(1), m.group(2))
+    params = {"path": path, "min_gib": size}
+    if free:
+        return Proposal([("disk_free", params)], 0.85, f"free space {size} GiB", guessed)
+    return Proposal([("disk_size", params)], 0.85, f"disk size {size} GiB", guessed)
+
+
+@proposes("cpu_usage", "memory_usage")
+def _usage_rule(line: Line) -> Proposal | None:
+    """CPU or memory in use below a budget now ("CPU usage normal (<70%)")."""
+    t = line.lower
+    kind = has(r"\b(cpu|memory|ram)\s+(usage|utili[sz]ation|use)\b", t)
+    if not kind or has(r"alert|threshold|monitor|leak|spike|under load|trend|dashboard", t):
+        return None
+    check = "cpu_usage" if kind.group(1) == "cpu" else "memory_usage"
+    m = re.search(r"(?:<|below|under|less than|at most|max(?:imum)?)\s*(\d+(?:\.\d+)?)\s*%", t)
+    budget = (
+        m.group(1)
+        if m
+        else ("${max_cpu_percent}" if check == "cpu_usage" else "${max_memory_percent}")
+    )
+    return Proposal(
+        [(check, {"max_percent": budget})],
+        0.7 if m else 0.65,
+        f"{kind.group(1).upper()} in use below {budget}%",
+    )

@@ -7,6 +7,16 @@ from dataclasses import dataclass, field
 
 from pytest_golive.checks.host.shell import ParseError, octal, output, parsing, q
 from pytest_golive.checks.registry import check
+from pytest_golive.checks.rules import (
+    ABS_PATH,
+    Line,
+    Proposal,
+    db_context,
+    has,
+    nearest_context,
+    paths,
+    proposes,
+)
 from pytest_golive.core.outcome import CheckError, Evidence, Outcome
 from pytest_golive.targets.host import HostTarget
 
@@ -331,3 +341,157 @@ def mount(
     if mnt is None:
         raise CheckError(f"host {host.name}: no mount holds {path}")
     return judge_mount(path, real, mnt, options, fstype, dedicated)
+
+
+# --- import rules: how checklist lines become file, directory and mount checks --------
+
+
+@proposes("mount")
+def _mount_rule(line: Line) -> Proposal | None:
+    m = re.search(rf"{ABS_PATH}\s+(?:is\s+)?mounted\b", line.title) or re.search(
+        rf"\bmount(?:ed)?\s+(?:at|on)\s+{ABS_PATH}", line.title, re.I
+    )
+    if m:
+        return Proposal([("mount", {"path": m.group(1)})], 0.75, f"mount {m.group(1)}")
+    return None
+
+
+_MODE = r"\b(0?[0-7]{3,4})\b"
+
+
+@proposes("file", "file_mode", "directory_permissions")
+def _file_mode_rule(line: Line) -> Proposal | None:
+    t = line.lower
+    if not has(r"permissions?|\bmode\b|chmod|readable", t + " " + line.code):
+        return None
+    if db_context(line, own_only=True) or has(
+        r"\b(iam|roles?|service|grants?|users?|accounts?)\b", t
+    ):
+        return None
+    if not has(
+        r"\bfiles?\b|chmod|\bdirector(y|ies)\b|\bfolders?\b|\bdirs?\b|" + _MODE, t + " " + line.code
+    ):
+        return None
+    if has(r"\bdirector(y|ies)\b|\bdirs?\b|\bfolders?\b", t):
+        return _directory_permissions(line)
+    chmod = re.search(rf"chmod\s+(?:-\w+\s+)?{_MODE[2:-2]}\s+(\S+)", line.code)
+    mode = re.search(_MODE, t)
+    named_paths = paths(line.title) or re.findall(
+        r"[`'\"]?(\.env[\w.]*|[\w./-]+\.(?:pem|key|env|conf|cfg|ini|toml|yaml|yml))[`'\"]?",
+        line.title,
+    )
+    if chmod:
+        return Proposal(
+            [("file", {"path": chmod.group(2), "mode": chmod.group(1).zfill(4)})],
+            0.8,
+            "file mode from chmod",
+        )
+    if mode:
+        digits = mode.group(1).lstrip("0").zfill(3)
+        candidates: list[tuple[str, dict[str, str]]] = []
+        if named_paths and named_paths[0].startswith("/"):
+            # A named absolute path on a host: its exact mode.
+            candidates.append(("file", {"path": named_paths[0], "mode": digits.zfill(4)}))
+        # Otherwise the configured file targets (.env and friends): no wider than this mode.
+        candidates.append(("file_mode", {"max": digits}))
+        return Proposal(candidates, 0.75, f"file mode {digits}")
+    if has(r"\b(set|correct\w*|configured|in place|restricted)\b", t):
+        return Proposal(
+            [("file_mode", {})], 0.65, "file permissions: the configured files are owner-only"
+        )
+    return Proposal([("file_mode", {})], 0.35, "file permissions: which file and which mode?")
+
+
+def _directory_permissions(line: Line) -> Proposal:
+    chmod = re.search(r"chmod\s+(?:-\w+\s+)?(0?[0-7]{3,4})\s+(\S+)", line.code)
+    chown = re.search(r"chown\s+(?:-\w+\s+)?([\w.-]+)(?::([\w.-]+))?\s+(\S+)", line.code)
+    path = (
+        (chmod and chmod.group(2))
+        or (chown and chown.group(3))
+        or next(iter(paths(line.title)), None)
+    )
+    if not path:
+        writable = has(r"writ\w*", line.lower)
+        params = {"path": "${data_dir}"}
+        if writable:
+            params["writable_by"] = "${app_user}"
+        return Proposal(
+            [("directory_permissions", params), ("directory_permissions", {"path": "${data_dir}"})],
+            0.65,
+            "directory permissions: the directory is a variable",
+        )
+    params = {"path": path}
+    if chmod:
+        params["mode"] = chmod.group(1).zfill(4)
+    if chown:
+        params["owner"] = chown.group(1)
+    full = dict(params)
+    if chown and chown.group(2):
+        full["group"] = chown.group(2)
+    return Proposal(
+        [
+            ("directory_permissions", full),
+            ("directory_permissions", params),
+            ("directory_permissions", {"path": path}),
+            ("file", {**full, "type": "directory"}),
+        ],
+        0.75,
+        f"directory {path}",
+    )
+
+
+@proposes("file")
+def _file_present_rule(line: Line) -> Proposal | None:
+    t = line.lower
+    if not has(r"\b(present|exists?|in place|deployed|installed)\b", t) or not has(
+        r"\bfiles?\b|\bconfig", t
+    ):
+        return None
+    named_paths = paths(line.title)
+    if named_paths:
+        return Proposal([("file", {"path": named_paths[0]})], 0.7, f"file {named_paths[0]}")
+    return None
+
+
+_RELATIVE_FILE = re.compile(
+    r"`?((?:[\w.-]+/)*[\w-]+\.(?:config|conf|cfg|ini|toml|ya?ml|json|env|xml|properties|pem|crt))`?"
+)
+
+
+@proposes("file")
+def _relative_file_rule(line: Line) -> Proposal | None:
+    """A file named relative to the application.
+
+    ("IMS_Configs/ONE.config" under "Config files present").
+    """
+    t = line.lower
+    said = t + " " + nearest_context(line)
+    if not has(r"\b(present|exists?|in place|deployed|installed|created|available)\b", said):
+        return None
+    m = _RELATIVE_FILE.fullmatch(line.title.strip()) or _RELATIVE_FILE.search(line.marked)
+    if not m or m.group(1).startswith("/") or has(r"\.env\b", m.group(1)):
+        return None
+    return Proposal([("file", {"path": "${app_dir}/" + m.group(1)})], 0.7,
+                    f"{m.group(1)} under the application's directory (a variable)")
+
+
+@proposes("file")
+def _virtualenv_rule(line: Line) -> Proposal | None:
+    t = line.lower
+    if not has(r"virtual ?env\w*|\bvenv\b", t) or not has(
+        r"created|exists?|present|in place|set up", t
+    ):
+        return None
+    if has(r"tested|dependencies", t):
+        return None
+    m = re.search(r"-m\s+venv\s+(\S+)", line.code)
+    where = (
+        "${app_dir}/" + m.group(1)
+        if m and not m.group(1).startswith("/")
+        else (m.group(1) if m else "${venv_dir}")
+    )
+    return Proposal(
+        [("file", {"path": f"{where}/bin/python"})],
+        0.7,
+        "the virtual environment's interpreter exists",
+    )

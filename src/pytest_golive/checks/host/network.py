@@ -9,9 +9,11 @@ from __future__ import annotations
 import re
 import socket
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pytest_golive.checks.host.shell import output, q
 from pytest_golive.checks.registry import check
+from pytest_golive.checks.rules import Line, Proposal, has, proposes
 from pytest_golive.core.outcome import CheckError, Outcome
 from pytest_golive.targets.host import HostTarget
 
@@ -168,3 +170,66 @@ def tcp_reachable_from(
     if rc == NO_PROBE:
         raise CheckError(f"host {host.name}: neither bash nor nc to test a TCP connection")
     return judge_tcp_reachable(host.name, dest, port, rc, message, limit, reachable)
+
+
+# --- import rules: how checklist lines become network checks --------------------------
+
+
+@proposes("port_listening")
+def _port_listening_rule(line: Line) -> Proposal | None:
+    t = line.lower
+    if has(r"firewall|inbound|outbound|allow(ed)? from|rules?\b", t + " " + line.context.lower()):
+        return None
+    m = re.search(r"\b(?:listen(?:s|ing)?\s+on\s+(?:port\s+)?|port\s+)(\d{2,5})\b", t)
+    if m and has(r"listen|open|bound|accept", t):
+        return Proposal(
+            [("port_listening", {"port": m.group(1)})], 0.75, f"port {m.group(1)} listening"
+        )
+    if has(r"\bports?\b.*\b(configured|open|listening|bound)\b", t):
+        return Proposal(
+            [("port_listening", {"port": "${app_port}"})],
+            0.65,
+            "the service listens on its port (a variable)",
+        )
+    return None
+
+
+@proposes("tcp_reachable_from")
+def _reachable_from_rule(line: Line) -> Proposal | None:
+    t = line.lower
+    if not has(r"reachable|accessible|connectivity|can connect|connection", t) or not has(
+        r"\bfrom\b", t
+    ):
+        return None
+    if not has(
+        r"\bfrom (the )?(app\w*|application|web|each|all|every)?\s*(servers?|hosts?|nodes?|"
+        r"machines?|instances?|workers?)\b",
+        t,
+    ):
+        return None
+    if not line.code and not re.search(r"https?://|:\d{2,5}\b", line.title):
+        return None
+    found = []
+    for url in re.findall(r"https?://[^\s`'\")\]]+", line.title + "\n" + line.code):
+        parts = urlsplit(url)
+        if parts.hostname:
+            found.append(
+                f"{parts.hostname}:{parts.port or (443 if parts.scheme == 'https' else 80)}"
+            )
+    found += re.findall(
+        r"\b((?:[a-z0-9-]+\.)+[a-z]{2,}:\d{2,5})\b", line.title + "\n" + line.code, re.I
+    )
+    found = list(dict.fromkeys(found))
+    if len(found) == 1:
+        return Proposal(
+            [("tcp_reachable_from", {"to": found[0]})], 0.75, f"{found[0]} reachable from the hosts"
+        )
+    if found:
+        # Every destination the line names must be reachable: one check each.
+        return Proposal(
+            [("tcp_reachable_from", {"to": found[0]})],
+            0.75,
+            f"{len(found)} destinations reachable from the hosts",
+            also=[("tcp_reachable_from", {"to": d}) for d in found[1:]],
+        )
+    return None

@@ -9,6 +9,15 @@ from typing import Literal
 
 from pytest_golive.checks.host.shell import FILE_MARK, ParseError, parsing, q, read_files, words
 from pytest_golive.checks.registry import check
+from pytest_golive.checks.rules import (
+    Line,
+    Proposal,
+    has,
+    lines_below,
+    nearest_context,
+    paths,
+    proposes,
+)
 from pytest_golive.core.outcome import CheckError, Evidence, Outcome
 from pytest_golive.targets.host import HostTarget
 
@@ -412,3 +421,128 @@ def newest_file_age(
         now, files = parse_file_times(result.stdout)
     return judge_file_ages(directory, pattern, now, files, max_age_hours=max_age_hours,
                            retention_days=retention_days)
+
+
+# --- import rules: how checklist lines become schedule, rotation and backup-age checks ---
+
+
+@proposes("logrotate")
+def _logrotate_rule(line: Line) -> Proposal | None:
+    t = line.lower
+    if not has(r"\blog\w*\b.*\brotat\w*|\brotat\w*\b.*\blogs?\b|\blogrotate\b", t):
+        return None
+    rules = re.findall(r"^\s*(/\S+)\s*\{", line.code, re.MULTILINE)
+    named_paths = rules or [p for p in paths(line.title + "\n" + line.code) if re.search(r"log", p)]
+    if not named_paths:
+        return Proposal(
+            [("logrotate", {"path": "${log_file}"})],
+            0.7,
+            "log rotation: the log file is a variable",
+        )
+    # A rule's glob (/opt/app/logs/*.log) stands for the files it rotates: name one of them.
+    path = re.sub(r"\*", "app", named_paths[0])
+    params = {"path": path}
+    rotate = re.search(r"^\s*rotate\s+(\d+)", line.code, re.MULTILINE)
+    if rotate:
+        params["min_rotate"] = rotate.group(1)
+    freq = re.search(r"^\s*(hourly|daily|weekly|monthly|yearly)\s*$", line.code, re.MULTILINE)
+    if freq:
+        params["frequency"] = freq.group(1)
+    if re.search(r"^\s*compress\s*$", line.code, re.MULTILINE):
+        params["compress"] = "true"
+    guessed = (
+        (f"path={path} (a file the rule {named_paths[0]} covers)",) if "*" in named_paths[0] else ()
+    )
+    return Proposal(
+        [("logrotate", params), ("logrotate", {"path": path})], 0.85, "log rotation", guessed
+    )
+
+
+def _max_age_hours(text: str) -> tuple[str, bool]:
+    if has(r"hourly|every hour", text):
+        return "2", False
+    if has(r"every night|every day", text):
+        return "26", False
+    if has(r"weekly|every week", text):
+        return "192", False
+    if has(r"monthly", text):
+        return "768", False
+    return "26", not has(r"daily|nightly|every day|24 ?h", text)
+
+
+@proposes("newest_file_age")
+def _backups_rule(line: Line) -> Proposal | None:
+    t = line.lower
+    if not has(r"\bbackups?\b|\bbacked up\b|\bsnapshots?\b|\bdumps?\b", t):
+        return None
+    if has(
+        r"restor\w*|retention|off-?site|replicat\w*|bucket|encrypt\w*|tested|test\b|"
+        r"verify .*integrity",
+        t,
+    ):
+        return None
+    if not has(
+        r"schedul\w*|automat\w*|daily|nightly|hourly|weekly|running|completed|configured|enabled|"
+        r"in place|implemented|successful|every (night|day|hour|week)|taken|recent",
+        t,
+    ):
+        return None
+    named_paths = paths(line.title + "\n" + line.code)
+    # A directory the line does not name is the team's: /var/backups is fresh on any Debian host.
+    path = named_paths[0] if named_paths else "${backup_dir}"
+    hours, hours_guessed = _max_age_hours(t + " " + " ".join(lines_below(line)))
+    guessed = tuple(g for g, on in ((f"max_age_hours={hours}", hours_guessed),) if on)
+    params = {"directory": path, "max_age_hours": hours}
+    retention = re.search(
+        r"(\d+)[- ]?days? retention|retention[^\d]{0,20}(\d+)[- ]?days?",
+        " ".join(lines_below(line)),
+    )
+    if retention:
+        params["retention_days"] = retention.group(1) or retention.group(2)
+    return Proposal(
+        [("newest_file_age", params)], 0.75 if named_paths else 0.7, "backups are recent", guessed
+    )
+
+
+@proposes("newest_file_age")
+def _backup_retention_rule(line: Line) -> Proposal | None:
+    t = line.lower
+    m = re.search(
+        r"(\d+)[- ]?days?\b.*\bretention|\bretention\b[^\d]{0,20}(\d+)[- ]?days?|\b(?:keep\w*|"
+        r"kept)\b.*?(\d+)[- ]?days?",
+        t,
+    )
+    about_backups = has(r"backup|dump|snapshot", t) or has(
+        r"backup|dump|snapshot", nearest_context(line)
+    )
+    if not about_backups:
+        return None
+    if not m:
+        if has(r"\bretention\b", t) and not has(r"off-?site|replicat\w*|restor\w*", t):
+            return Proposal([("newest_file_age", {"directory": "${backup_dir}",
+                                                  "retention_days": "${backup_retention_days}"})],
+                            0.7, "the oldest backup shows the retention (days are a variable)")
+        return None
+    days = m.group(1) or m.group(2) or m.group(3)
+    named_paths = paths(line.title)
+    path = named_paths[0] if named_paths else "${backup_dir}"
+    guessed: tuple[str, ...] = ()
+    return Proposal([("newest_file_age", {"directory": path, "retention_days": days})], 0.7,
+                    f"backups kept {days} days", guessed)
+
+
+@proposes("cron_or_timer")
+def _cron_rule(line: Line) -> Proposal | None:
+    t = line.lower
+    if not has(r"\b(cron(job|tab)?|systemd timer|timer unit|scheduled job)\b", t) or has(
+        r"backup", t
+    ):
+        return None
+    m = re.search(r"[`'\"]([\w@.-]+)[`'\"]", line.marked)
+    if m:
+        return Proposal(
+            [("cron_or_timer", {"command": re.escape(m.group(1))})],
+            0.7,
+            f"scheduled job {m.group(1)}",
+        )
+    return Proposal([("cron_or_timer", {})], 0.45, "which job? add command=REGEX")

@@ -7,8 +7,11 @@ which knows systemd, SysV init, OpenRC and Upstart.
 
 from __future__ import annotations
 
+import re
+
 from pytest_golive.checks.host.shell import output
 from pytest_golive.checks.registry import check
+from pytest_golive.checks.rules import Line, Proposal, has, names_from_code, proposes
 from pytest_golive.core.outcome import Evidence, Outcome
 from pytest_golive.targets.host import HostTarget
 
@@ -193,3 +196,125 @@ def time_sync(host: HostTarget, *, synchronized: bool = False) -> Outcome:
     """
     running, tool, state = parse_time_sync(host.run(TIME_SCRIPT).stdout)
     return judge_time_sync(running, tool, state, synchronized)
+
+
+# --- import rules: how checklist lines become service and process checks --------------
+
+
+_SERVICE_STATE = r"enabled|enable|auto-?start|on boot|running|started|active|up"
+
+
+#: Daemons that are a host's own services, named as their units usually are.
+_DAEMONS = {
+    "nginx": "nginx",
+    "apache2": "apache2",
+    "httpd": "httpd",
+    "haproxy": "haproxy",
+    "fail2ban": "fail2ban",
+    "chronyd": "chronyd",
+    "chrony": "chronyd",
+    "sshd": "sshd",
+    "docker": "docker",
+    "containerd": "containerd",
+    "cron": "cron",
+    "crond": "crond",
+    "rsyslog": "rsyslog",
+    "auditd": "auditd",
+    "firewalld": "firewalld",
+    "node_exporter": "node_exporter",
+    "prometheus": "prometheus",
+    "grafana": "grafana-server",
+    "supervisor": "supervisor",
+    "supervisord": "supervisord",
+    "postfix": "postfix",
+    "filebeat": "filebeat",
+    "fluentd": "fluentd",
+    "fluent-bit": "fluent-bit",
+    "telegraf": "telegraf",
+    "datadog-agent": "datadog-agent",
+}
+
+
+@proposes("service")
+def _daemon_rule(line: Line) -> Proposal | None:
+    t = line.lower
+    if not has(r"\b(running|active|started|enabled|up and running)\b", t) or has(
+        r"\b(not|no longer|disabled|stopped)\b", t
+    ):
+        return None
+    found = [
+        unit
+        for word, unit in _DAEMONS.items()
+        if re.search(rf"(?<![\w/-]){re.escape(word)}(?![\w/-])", t)
+    ]
+    if len(found) == 1:
+        # A daemon named by its unit says more than a role word on the same line
+        # ("node_exporter running on every worker" is not about the workers): it wins the tie.
+        return Proposal([("service", {"name": found[0]})], 0.72, f"service {found[0]} running")
+    return None
+
+
+@proposes("service")
+def _service_rule(line: Line) -> Proposal | None:
+    t = line.lower
+    if not has(r"\b(systemd|services?|daemons?|units?)\b", t):
+        return None
+    if has(
+        r"\b(external|web ?service|soap|api|micro-?services?|service account|services? (is|"
+        r"are) (reachable|healthy))\b",
+        t,
+    ):
+        return None
+    names = re.findall(r"([\w@-]+)\.service\b", line.title + "\n" + line.code)
+    names = names or names_from_code(
+        line.code, r"systemctl\s+(?:enable|start|status|restart|is-active|is-enabled)(?:\s+--now)?"
+    )
+    names = names or re.findall(r"`([\w@.-]+)`", line.marked)
+    enabled = bool(has(r"enable|auto-?start|on boot|boot", t + " " + line.code))
+    running = bool(has(r"running|started|\bactive\b|\bstart\b|status", t + " " + line.code))
+    if has(r"\b(stopped|disabled|not running|masked)\b|restart polic\w*|restart=", t):
+        return None
+    if not names:
+        if has(rf"\b({_SERVICE_STATE}|created|configured)\b", t) and has(r"systemd|services?", t):
+            return Proposal(
+                [("service", {"name": "${app_service}"})],
+                0.65,
+                "which service is the team's: its unit name is a variable",
+            )
+        return None
+    # The service check requires running and enabled by default, which is what these lines mean.
+    state = (
+        " and ".join(w for w, on in (("enabled", enabled), ("running", running)) if on) or "present"
+    )
+    return Proposal([("service", {"name": names[0]})], 0.8, f"service {names[0]} {state}")
+
+
+@proposes("service")
+def _application_running_rule(line: Line) -> Proposal | None:
+    """"Application started": the team's service runs (its unit name is a variable)."""
+    t = line.lower
+    shape = (r"\W*(the )?(application|app|backend|api|worker|daemon)s?( service)?( is| are)? "
+             r"(started|running|up( and running)?)( on \w+( \w+)?)?\W*")
+    if not re.fullmatch(shape, t):
+        return None
+    return Proposal([("service", {"name": "${app_service}"})], 0.65,
+                    "the application's service runs (its unit name is a variable)")
+
+
+@proposes("process")
+def _process_rule(line: Line) -> Proposal | None:
+    m = re.search(r"\bprocess\s+[`'\"]?([\w.-]+)[`'\"]?\s+(?:is\s+)?running\b", line.marked, re.I)
+    if m:
+        return Proposal([("process", {"name": m.group(1)})], 0.75, f"process {m.group(1)}")
+    return None
+
+
+@proposes("time_sync")
+def _time_sync_rule(line: Line) -> Proposal | None:
+    if has(
+        r"\b(ntpd?|chrony\w*|timesyncd|time[- ]?sync\w*|clock (is |in )?(sync\w*|drift)|"
+        r"clocks? in sync)\b",
+        line.lower,
+    ):
+        return Proposal([("time_sync", {})], 0.8, "time synchronisation")
+    return None

@@ -6,6 +6,7 @@ import re
 
 from pytest_golive.checks.host.shell import read_files, words
 from pytest_golive.checks.registry import check
+from pytest_golive.checks.rules import Line, Proposal, has, proposes
 from pytest_golive.core.outcome import CheckError, Evidence, Outcome
 from pytest_golive.targets.host import HostTarget
 
@@ -128,3 +129,28 @@ def sshd_config(
     wanted = wanted_settings(password_authentication, permit_root_login, settings)
     values, source = _sshd_effective(host, config)
     return judge_sshd(values, wanted, source)
+
+
+# --- import rules: how checklist lines become sshd checks -----------------------------
+
+
+@proposes("sshd_config")
+def _sshd_rule(line: Line) -> Proposal | None:
+    t = line.lower
+    if not has(r"\bssh", t):
+        return None
+    if has(r"root login|permitrootlogin", t):
+        return Proposal(
+            [("sshd_config", {"permit_root_login": "no"}), ("sshd_config", {})],
+            0.75,
+            "sshd root login",
+        )
+    if has(r"password auth\w*|passwordauthentication|key[- ]?(only|based)", t):
+        return Proposal(
+            [("sshd_config", {"password_authentication": "no"}), ("sshd_config", {})],
+            0.75,
+            "sshd password authentication",
+        )
+    if has(r"harden\w*|configured|secured", t):
+        return Proposal([("sshd_config", {})], 0.65, "sshd configuration")
+    return None

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from pytest_golive.checks.host.shell import output, q, words
 from pytest_golive.checks.registry import check
+from pytest_golive.checks.rules import Line, Proposal, has, proposes
 from pytest_golive.checks.versions import parse_version, version_at_least
 from pytest_golive.core.outcome import CheckError, Evidence, Outcome
 from pytest_golive.targets.host import HostTarget
@@ -286,3 +287,181 @@ def sysctl(
     result = host.run("cat %s", sysctl_path(name))
     actual = " ".join(result.stdout.split()) if result.rc == 0 else None
     return judge_sysctl(name, actual, value, min, max)
+
+
+# --- import rules: how checklist lines become system checks ---------------------------
+
+
+_DISTROS = {
+    "ubuntu": r"ubuntu",
+    "debian": r"debian",
+    "rhel": r"rhel|red ?hat(?: enterprise linux)?",
+    "centos": r"centos",
+    "rocky": r"rocky(?: linux)?",
+    "almalinux": r"alma(?:linux| linux)?",
+    "amzn": r"amazon linux",
+    "fedora": r"fedora",
+    "sles": r"sles|suse",
+    "ol": r"oracle linux",
+}
+
+
+def _os_versions(text: str) -> list[tuple[str, str, bool]]:
+    """(distribution, version, or-later) triples named in ``text``."""
+    found = []
+    names = "|".join(f"(?P<{k}>{v})" for k, v in _DISTROS.items())
+    for m in re.finditer(
+        rf"\b(?:{names})\b((?:\s*(?:/|,|or|and)?\s*v?\d+(?:\.\d+)?\+?(?:\s*lts)?)*)", text, re.I
+    ):
+        distro = next(k for k in _DISTROS if m.group(k))
+        versions = re.findall(r"(\d+(?:\.\d+)?)(\+)?", m.group(m.lastindex or 0) or "")
+        if not versions:
+            found.append((distro, "", False))
+        for number, plus in versions:
+            found.append(
+                (distro, number, bool(plus) or bool(has(r"or (later|newer|higher|above)", text)))
+            )
+    return found
+
+
+@proposes("os")
+def _os_rule(line: Line) -> Proposal | None:
+    found = _os_versions(line.title)
+    if not found:
+        return None
+    distros = ",".join(dict.fromkeys(d for d, _, _ in found))
+    minimums = {
+        d: v for d, v, _ in reversed(found) if v
+    }  # the lowest version named per distribution
+    described = ", ".join(f"{d} {v}" if v else d for d, v, _ in found)
+    if len(minimums) == 1 and len(set(d for d, _, _ in found)) == 1:
+        version = next(iter(minimums.values()))
+        return Proposal(
+            [("os", {"distribution": distros, "min_version": version})],
+            0.85,
+            f"operating system {described}",
+        )
+    guessed = ("no min_version: the distributions name different versions",) if minimums else ()
+    return Proposal(
+        [("os", {"distribution": distros})], 0.8, f"operating system {described}", guessed
+    )
+
+
+_TOOLS = {
+    "python3": r"python(?:3)?",
+    "docker": r"docker(?![ -]?compose)(?: engine)?",
+    "docker compose": r"docker[ -]compose",
+    "node": r"node(?:\.?js)?",
+    "java": r"java|openjdk|jdk|jre",
+    "go": r"golang|go(?=\s+v?\d)",
+    "ruby": r"ruby",
+    "php": r"php",
+    "nginx": r"nginx",
+    "git": r"git",
+    "kubectl": r"kubectl",
+    "helm": r"helm",
+    "terraform": r"terraform",
+    "ansible": r"ansible",
+    "openssl": r"openssl",
+    "perl": r"perl",
+    "rustc": r"rust(?:c)?",
+    "dotnet": r"dotnet|\.net(?: core)?",
+    "npm": r"npm",
+    "pip": r"pip3?",
+    "java_": r"maven|mvn",
+}
+
+
+_VERSION = r"v?(\d+(?:\.\d+){0,3})(\+|\s*(?:or|and)\s*(?:later|newer|higher|above|up))?"
+
+
+#: A tool's subcommand or plugin ("docker buildx", "kubectl krew", "git lfs"): checked as
+#: itself, so a parent printing its own version never passes for the plugin.
+_PLUGIN = re.compile(r"\b(docker|podman|kubectl|helm|git|gh)[ -]"
+                     r"(compose|buildx|scan|krew|lfs|diff|secrets|"
+                     r"convert|kustomize)\b\W{0,3}(?:version\s*)?:?\s*" + r"v?(\d+(?:\.\d+){0,3})")
+
+
+@proposes("command_version")
+def _command_version_rule(line: Line) -> Proposal | None:
+    t = line.lower
+    if has(r"\b(mysql|mariadb|postgres(?:ql)?|redis|mongodb|tls|ssl|http/)\b", t):
+        return None
+    plugin = _PLUGIN.search(t)
+    if plugin and plugin.group(2) != "compose":
+        command = f"{plugin.group(1)} {plugin.group(2)}"
+        return Proposal([("command_version", {"command": command, "min_version": plugin.group(3)})],
+                        0.85, f"{command} version {plugin.group(3)}")
+    for command, word in _TOOLS.items():
+        m = re.search(rf"\b(?:{word})\b\W{{0,3}}(?:version\s*)?:?\s*{_VERSION}", t)
+        if not m:
+            continue
+        number = m.group(1)
+        if (
+            "." not in number
+            and not m.group(2)
+            and not has(r"version|installed|available|runtime|\blts\b|present", t)
+        ):
+            continue
+        command = "mvn" if command == "java_" else command
+        return Proposal(
+            [("command_version", {"command": command, "min_version": number}),
+             ("command_version", {"command": command, "min": number})],
+            0.85, f"{command} version {number}",
+        )
+    return None
+
+
+_KNOWN_PACKAGES = (
+    "nginx", "apache2", "httpd", "haproxy", "curl", "openssl", "fail2ban", "ufw", "chrony", "ntp",
+    "logrotate", "certbot", "supervisor", "rsync", "git", "unzip", "jq", "auditd", "clamav",
+)
+
+
+@proposes("package", "packages")
+def _package_rule(line: Line) -> Proposal | None:
+    t = line.lower
+    if not has(r"\b(installed|present|available)\b", t) or has(r"\bnot installed\b", t):
+        return None
+    named = re.search(r"\bpackages?\s+`?([a-z0-9][a-z0-9+._-]+)`?", t) or re.search(
+        r"`([a-z0-9][a-z0-9+._-]+)`\s+packages?", t
+    )
+    if named and named.group(1) in (
+        "installed",
+        "present",
+        "available",
+        "are",
+        "is",
+        "and",
+        "for",
+        "from",
+    ):
+        named = None
+    if named:
+        return Proposal([("package", {"name": named.group(1)})], 0.75, f"package {named.group(1)}")
+    names = [p for p in _KNOWN_PACKAGES if re.search(rf"(?<![\w/-]){re.escape(p)}(?![\w/-])", t)]
+    if len(names) == 1 and not re.search(r"\w/\w|\bor\b|\beither\b", t):
+        return Proposal([("package", {"name": names[0]})], 0.7, f"package {names[0]}")
+    if not names and has(r"\b(required|system|needed|all)\b.*\bpackages\b", t):
+        return Proposal([("packages", {"names": "${system_packages}"})], 0.7,
+                        "required packages: the list is a variable")
+    if names or has(r"\bpackages\b", t):
+        return Proposal([("package", {})], 0.4, "which package? alternatives or no name given")
+    return None
+
+
+@proposes("sysctl")
+def _sysctl_rule(line: Line) -> Proposal | None:
+    m = re.search(
+        r"\b((?:vm|net|kernel|fs)\.[a-z0-9_.]+)\s*=\s*([\w.-]+)", line.title + " " + line.code, re.I
+    )
+    if m:
+        return Proposal(
+            [
+                ("sysctl", {"name": m.group(1), "value": m.group(2)}),
+                ("sysctl", {"key": m.group(1), "value": m.group(2)}),
+            ],
+            0.8,
+            f"kernel parameter {m.group(1)}",
+        )
+    return None
