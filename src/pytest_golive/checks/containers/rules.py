@@ -143,24 +143,35 @@ def _compose(line: Line) -> Proposal | None:
 _RUN_CONFIG = ("restart", "limits", "named_volumes", "no_privileged", "no_host_network")
 
 
+#: (the words that name it, a property): every property whose words a line uses, in this order.
+_Properties = tuple[tuple[tuple[re.Pattern[str], ...], str], ...]
+
+_COMPOSE_PROPERTIES: _Properties = (
+    ((_HEALTH,), "healthcheck"),
+    ((_RESTART,), "restart"),
+    ((_LIMITS,), "limits"),
+    ((_VOLUMES,), "named_volumes"),
+    ((_NON_ROOT,), "non_root"),
+    ((_PINNED,), "pinned_image"),
+    ((_PRIVILEGED,), "no_privileged"),
+    ((_HOST_NET,), "no_host_network"),
+)
+_K8S_PROPERTIES: _Properties = (
+    ((_LIMITS, re.compile(r"resource requests?")), "resources"),
+    ((_PROBES, _HEALTH), "probes"),
+    ((_NON_ROOT,), "non_root"),
+    ((_PINNED,), "pinned_image"),
+    ((_PDB,), "pdb"),
+    ((_HPA,), "hpa"),
+)
+
+
+def _named_properties(t: str, properties: _Properties) -> list[str]:
+    return [name for words, name in properties if any(w.search(t) for w in words)]
+
+
 def _compose_properties(t: str) -> list[str]:
-    wanted = []
-    if _HEALTH.search(t):
-        wanted.append("healthcheck")
-    if _RESTART.search(t):
-        wanted.append("restart")
-    if _LIMITS.search(t):
-        wanted.append("limits")
-    if _VOLUMES.search(t):
-        wanted.append("named_volumes")
-    if _NON_ROOT.search(t):
-        wanted.append("non_root")
-    if _PINNED.search(t):
-        wanted.append("pinned_image")
-    if _PRIVILEGED.search(t):
-        wanted.append("no_privileged")
-    if _HOST_NET.search(t):
-        wanted.append("no_host_network")
+    wanted = _named_properties(t, _COMPOSE_PROPERTIES)
     if _SECRETS.search(t) and re.search(
         r"environment|hard-?coded|inline|plain ?text|not in|no ", t
     ):
@@ -237,18 +248,7 @@ def _k8s(line: Line) -> Proposal | None:
         params["min_replicas"] = m.group(1) or m.group(2)
     elif re.search(r"replicas|high availability|multiple (pods|replicas)", t):
         wanted.append("replicas")
-    if _LIMITS.search(t) or re.search(r"resource requests?", t):
-        wanted.append("resources")
-    if _PROBES.search(t) or _HEALTH.search(t):
-        wanted.append("probes")
-    if _NON_ROOT.search(t):
-        wanted.append("non_root")
-    if _PINNED.search(t):
-        wanted.append("pinned_image")
-    if _PDB.search(t):
-        wanted.append("pdb")
-    if _HPA.search(t):
-        wanted.append("hpa")
+    wanted += _named_properties(t, _K8S_PROPERTIES)
     if not wanted:
         return None
     path = _named(_MANIFEST_FILE, line) or "${k8s_manifests}"
