@@ -281,4 +281,9 @@ def verify_bundle(path: Path, public_key: Any | None = None) -> BundleCheck:
             ok = ok and check.intact
             lines.append(f"report.json: signature {'ok' if check.intact else 'BAD'}: "
                          f"{check.reason}")
+    elif isinstance(man.get("signature"), dict):
+        # Digests alone cannot tell a member rewritten together with the manifest: say so
+        # rather than let "intact" read as "signed and unchanged".
+        lines.append(f"{MANIFEST}: signed, but the signature was NOT checked: pass --public-key KEY"
+                     " (without it, a member rewritten together with the manifest goes unnoticed)")
     return BundleCheck(ok, lines)
