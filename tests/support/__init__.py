@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+from typing import Any
 
 import pytest
 
@@ -20,3 +22,17 @@ def require(condition: bool, reason: str) -> None:
     if IN_CI:
         pytest.fail(f"required for this test and missing in CI: {reason}", pytrace=False)
     pytest.skip(f"missing: {reason}")
+
+
+def stop_process(process: subprocess.Popen[Any], timeout: float) -> None:
+    """End a server a test started: SIGTERM, then SIGKILL if it is still there after ``timeout``.
+
+    A server that has exited already (it failed to start) is left as it is.
+    """
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()

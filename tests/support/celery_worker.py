@@ -21,6 +21,8 @@ from pathlib import Path
 
 import pytest
 
+from support import stop_process
+
 SCRATCH_DB = 13
 REDIS = ("127.0.0.1", 6379)
 READY_WITHIN = 60.0
@@ -112,12 +114,7 @@ def celery_worker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CeleryWo
         yield CeleryWorker("golive_tasks", queue, prefix, hostname, dsn, process)
     finally:
         pubsub.close()
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process, timeout=20)
         for key in client.scan_iter(match=f"{prefix}*", count=500):
             client.delete(key)
         client.close()

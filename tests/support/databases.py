@@ -30,7 +30,7 @@ import pytest
 from pytest_golive.core.config import Settings, TargetSpec
 from pytest_golive.core.secrets import Secret
 from pytest_golive.targets.database import DatabaseTarget
-from support import require
+from support import require, stop_process
 
 HOST = "127.0.0.1"
 MYSQL_PORT, PG_PORT, REDIS_PORT = 3306, 5432, 6379
@@ -373,12 +373,7 @@ def private_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrivateR
         admin.close()
         yield server
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc, timeout=10)
 
 
 # --- private MariaDB: TLS and replication ----------------------------------------------
@@ -453,18 +448,8 @@ def _start_mariadb(
         if (datadir / "error.log").exists()
         else ""
     )
-    _stop(proc)
+    stop_process(proc, timeout=30)
     pytest.fail(f"private mariadbd on port {port} did not start: {log}", pytrace=False)
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 @pytest.fixture(scope="session")
@@ -539,7 +524,7 @@ def private_mariadb(mariadb_pristine: Path) -> Iterator[PrivateMariadb]:
         )
         yield server
     finally:
-        _stop(proc)
+        stop_process(proc, timeout=30)
 
 
 @pytest.fixture(scope="session")
@@ -561,7 +546,7 @@ def private_replica(
         wait_replicating(replica)
         yield replica
     finally:
-        _stop(proc)
+        stop_process(proc, timeout=30)
 
 
 def wait_replicating(replica: PrivateMariadb, attempts: int = 200) -> None:

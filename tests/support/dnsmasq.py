@@ -20,7 +20,7 @@ import dns.message
 import dns.query
 import pytest
 
-from support import require
+from support import require, stop_process
 
 DNSMASQ = "/usr/sbin/dnsmasq"
 ZONE = "golive.test"
@@ -125,13 +125,7 @@ def start_dnsmasq(
 
 
 def _stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
+    stop_process(proc, timeout=10)
 
 
 @pytest.fixture

@@ -36,6 +36,7 @@ from cryptography.x509.oid import NameOID
 
 from pytest_golive.core.config import Settings, TargetSpec
 from pytest_golive.targets.endpoint import EndpointTarget
+from support import stop_process
 
 LOOPBACK = "127.0.0.1"
 DAY = dt.timedelta(days=1)
@@ -559,12 +560,7 @@ def start_nginx(directory: Path, cert: CertFiles) -> tuple[Running, Running] | s
         return "nginx did not start: " + (directory / "error.log").read_text()[-500:]
 
     def stop() -> None:
-        proc.terminate()
-        try:
-            proc.wait(5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc, timeout=5)
         log.close()
 
     return (Running(f"http://{LOOPBACK}:{http_port}", http_port, lambda: None),
