@@ -23,6 +23,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+from pytest_golive.checks.registry import REGISTRY
 from pytest_golive.core.config import Settings, TargetSpec
 from pytest_golive.core.outcome import CheckError, Outcome
 from pytest_golive.targets.database import DatabaseTarget
@@ -75,6 +76,24 @@ def outcome_record(outcome: Outcome | None, error: str | None) -> dict[str, Any]
         return {"error": error}
     assert outcome is not None
     return json.loads(json.dumps(outcome.to_dict(), default=str))
+
+
+def run_once(target: RecordingHost | RecordingDatabase, check: str,
+             params: dict[str, Any]) -> dict[str, Any]:
+    """Run ``check`` once on a recording target, then close it: the outcome's record.
+
+    A check that cannot check (:class:`CheckError`) is recorded with its error
+    line, as the parser tests replay it.
+    """
+    outcome, error = None, None
+    try:
+        chk = REGISTRY.get(check)
+        outcome = chk.func(target, **chk.validate(params))
+    except CheckError as exc:
+        error = str(exc)
+    finally:
+        target.close()
+    return outcome_record(outcome, error)
 
 
 def write(path: Path, recording: dict[str, Any]) -> None:

@@ -22,10 +22,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
-from data.recording import RecordingDatabase, outcome_record, write
-from pytest_golive.checks.registry import REGISTRY
+from data.recording import RecordingDatabase, run_once, write
 from pytest_golive.core.config import Settings
-from pytest_golive.core.outcome import CheckError
 from pytest_golive.core.secrets import reveal
 from pytest_golive.targets.database import DatabaseTarget
 from support.databases import MysqlLab, PostgresLab, PrivateMariadb, PrivateRedis, wait_replicating
@@ -58,14 +56,7 @@ def record(system: str, case: str, db: DatabaseTarget, check: str, secrets: list
            **params: Any) -> dict[str, Any]:
     """Run ``check`` on a recording copy of ``db`` and write what it saw to ``system/case.json``."""
     target = RecordingDatabase(db.spec, Settings())
-    chk = REGISTRY.get(check)
-    outcome, error = None, None
-    try:
-        outcome = chk.func(target, **chk.validate(params))
-    except CheckError as exc:
-        error = str(exc)
-    finally:
-        target.close()
+    outcome = run_once(target, check, params)
     _redact(target.steps)
     rec = {
         "system": system,
@@ -76,7 +67,7 @@ def record(system: str, case: str, db: DatabaseTarget, check: str, secrets: list
         "params": params,
         "server_info": target.server_info,
         "steps": target.steps,
-        "outcome": outcome_record(outcome, error),
+        "outcome": outcome,
     }
     text = json.dumps(rec)
     leaked = [s for s in secrets if s and s in text]

@@ -20,10 +20,9 @@ from typing import Any
 
 import pytest
 
-from data.recording import RecordingHost, outcome_record, write
+from data.recording import RecordingHost, outcome_record, run_once, write
 from pytest_golive.checks.registry import REGISTRY
 from pytest_golive.core.config import Settings, TargetSpec
-from pytest_golive.core.outcome import CheckError
 from support.fleet import Fleet
 
 HERE = Path(__file__).parent
@@ -108,17 +107,10 @@ def hosts(fleet: Fleet) -> dict[str, tuple[str, dict[str, Any]]]:
 @pytest.mark.parametrize(("case", "check", "params", "where"), CASES, ids=[c[0] for c in CASES])
 def test_capture(case: str, check: str, params: dict[str, Any], where: tuple[str, ...],
                  hosts: dict[str, tuple[str, dict[str, Any]]]) -> None:
-    chk = REGISTRY.get(check)
     for kind in where:
         name, options = hosts[kind]
         target = RecordingHost(TargetSpec("host", name, (), options), Settings(connect_timeout=3))
-        outcome, error = None, None
-        try:
-            outcome = chk.func(target, **chk.validate(params))
-        except CheckError as exc:
-            error = str(exc)
-        finally:
-            target.close()
+        outcome = run_once(target, check, params)
         system = _system() if kind == "local" else f"{_system()}-netns-ssh"
         write(HERE / system / f"{case}.json", {
             "system": system,
@@ -129,7 +121,7 @@ def test_capture(case: str, check: str, params: dict[str, Any], where: tuple[str
             "check": check,
             "params": params,
             "commands": target.steps,
-            "outcome": outcome_record(outcome, error),
+            "outcome": outcome,
         })
 
 
