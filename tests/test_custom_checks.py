@@ -456,3 +456,29 @@ def test_the_custom_checks_of_the_docs_show_their_evidence(pytester: pytest.Pyte
     page = html.read_text(encoding="utf-8")
     assert "HTTP 404" in page and "exists: missing" in page
     result.stdout.fnmatch_lines(["*FAILED*test_wsdl_is_served*observed HTTP 404*"])
+
+
+def test_a_target_that_cannot_be_reached_is_one_line_not_a_chain(
+    pytester: pytest.Pytester, closed_port: int
+) -> None:
+    """A fixture's connection error reads once, without a second 'During handling' copy and
+    without pytest's 'Failed:' prefix in the evidence."""
+    pytester.makefile(".toml", golive=f"""\
+        checklists = []
+        [environments.prod.databases.main]
+        dsn = "mysql://app@127.0.0.1:{closed_port}/app"
+        connect_timeout = 3
+        """)
+    pytester.makepyfile(test_db="""
+        import pytest
+
+        @pytest.mark.database
+        def test_rows(golive_db):
+            golive_db.cursor()
+        """)
+    result, data = _run(pytester)
+    out = result.stdout.str()
+    assert "During handling of the above exception" not in out
+    (rows,) = data["results"]
+    assert rows["status"] == "error"
+    assert rows["observed"].startswith(f"setup failed: database main (127.0.0.1:{closed_port})")

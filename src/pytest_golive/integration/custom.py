@@ -323,7 +323,10 @@ def _failure_text(call: pytest.CallInfo[None], report: pytest.TestReport) -> tup
         if text.startswith("assert "):
             return text.splitlines()[0][:500], text.strip()[:2000]
         return " ".join(text.split())[:500], ""
-    if excinfo is not None and not excinfo.errisinstance(pytest.fail.Exception):
+    if excinfo is not None and excinfo.errisinstance(pytest.fail.Exception):
+        # pytest.fail's own words, without the "Failed: " pytest puts before them.
+        return " ".join(str(excinfo.value).split())[:500], ""
+    if excinfo is not None:
         value = excinfo.value
         if isinstance(value, PLAIN_ERRORS):
             return " ".join(str(value).split())[:500], ""

@@ -14,7 +14,7 @@ that cannot be reached fails the test with one line, not a traceback.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NoReturn
 
 import pytest
 
@@ -47,6 +47,12 @@ def _remember(value: Any, request: pytest.FixtureRequest) -> Any:
     return value
 
 
+def _unreachable(exc: CheckError) -> NoReturn:
+    """Fail the test with the target's one line, without pytest also printing the cause it
+    was raised from ("During handling of the above exception...", the same line again)."""
+    raise pytest.fail.Exception(str(exc), pytrace=False) from None
+
+
 def _session(request: pytest.FixtureRequest) -> gsession.GoliveSession:
     gs = gsession.get(request.config)
     if gs is None:
@@ -62,7 +68,7 @@ def _handle(request: pytest.FixtureRequest) -> Any:
     try:
         return gs.pool.handle(spec)
     except CheckError as exc:
-        pytest.fail(str(exc), pytrace=False)
+        _unreachable(exc)
 
 
 @pytest.fixture(scope="session")
@@ -78,7 +84,7 @@ def golive_host(request: pytest.FixtureRequest) -> Any:
     try:
         handle.run("true")
     except CheckError as exc:
-        pytest.fail(str(exc), pytrace=False)
+        _unreachable(exc)
     return _remember(handle.testinfra, request)
 
 
@@ -102,7 +108,7 @@ def golive_db(request: pytest.FixtureRequest) -> Any:
     try:
         return _remember(handle.connection(), request)
     except CheckError as exc:
-        pytest.fail(str(exc), pytrace=False)
+        _unreachable(exc)
 
 
 @pytest.fixture
@@ -126,7 +132,7 @@ def golive_target(request: pytest.FixtureRequest) -> Any:
         try:
             return gs.pool.handle(spec)
         except CheckError as exc:
-            pytest.fail(str(exc), pytrace=False)
+            _unreachable(exc)
 
     return lookup
 
