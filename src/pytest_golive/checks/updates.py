@@ -149,6 +149,18 @@ def _on(value: str | None) -> bool:
     )
 
 
+def _periodic(ev: Evidence, facts: UpdateFacts, name: str, why: str = "") -> None:
+    """One ``APT::Periodic`` setting that must be on: its value as APT's configuration says it."""
+    key = f"APT::Periodic::{name}"
+    value = facts.settings.get(key)
+    ev.add(
+        name,
+        _on(value),
+        f'{key} "{value or ""}"' if value is not None else f"{key} not set",
+        f'{key} "1"{why}',
+    )
+
+
 def judge_automatic_updates(facts: UpdateFacts, *, scheduler: bool = True) -> Outcome:
     """Pass when updates are installed automatically, security fixes included, on a schedule."""
     ev = Evidence()
@@ -159,24 +171,8 @@ def judge_automatic_updates(facts: UpdateFacts, *, scheduler: bool = True) -> Ou
             facts.package or "unattended-upgrades not installed",
             "unattended-upgrades installed",
         )
-        value = facts.settings.get("APT::Periodic::Unattended-Upgrade")
-        ev.add(
-            "Unattended-Upgrade",
-            _on(value),
-            f'APT::Periodic::Unattended-Upgrade "{value or ""}"'
-            if value is not None
-            else "APT::Periodic::Unattended-Upgrade not set",
-            'APT::Periodic::Unattended-Upgrade "1"',
-        )
-        lists = facts.settings.get("APT::Periodic::Update-Package-Lists")
-        ev.add(
-            "Update-Package-Lists",
-            _on(lists),
-            f'APT::Periodic::Update-Package-Lists "{lists or ""}"'
-            if lists is not None
-            else "APT::Periodic::Update-Package-Lists not set",
-            'APT::Periodic::Update-Package-Lists "1" (else the fixes are never seen)',
-        )
+        _periodic(ev, facts, "Unattended-Upgrade")
+        _periodic(ev, facts, "Update-Package-Lists", " (else the fixes are never seen)")
         security = [o for o in facts.origins if "security" in o.lower()]
         ev.add(
             "origins",
