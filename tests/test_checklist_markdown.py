@@ -244,3 +244,22 @@ def test_golive_items_lists_every_check_of_a_line(
     assert item["checks"] == [{"check": "memory", "params": {"min_gib": "1"}},
                               {"check": "cpu", "params": {"min": "1"}}]
     assert item["attest"] is True
+
+
+def test_only_paired_emphasis_is_markup(tmp_path: Path) -> None:
+    """A lone '*' or '_' is part of what the line says; pairs and code spans are markup."""
+    doc = tmp_path / "c.md"
+    doc.write_text(
+        "## Security\n"
+        '- [ ] **CORS Origins Restricted** (not ["*"])\n'
+        "- [ ] **Technical Lead**: ________ Date: ____\n"
+        "- [ ] *Logs* in `/var/log/*.log` and `__init__.py` rotate, 5 * 3 kept\n"
+        "- [ ] IMS_Configs/IMS_ONE.config present, __bold__ and _em_ too\n",
+        encoding="utf-8",
+    )
+    assert [i.title for i in read_markdown(doc)] == [
+        'CORS Origins Restricted (not ["*"])',
+        "Technical Lead: ________ Date: ____",
+        "Logs in /var/log/*.log and __init__.py rotate, 5 * 3 kept",
+        "IMS_Configs/IMS_ONE.config present, bold and em too",
+    ]

@@ -40,7 +40,11 @@ if TYPE_CHECKING:
 _TASK = re.compile(r"^\[([ xX])\][ \t]+", re.DOTALL)
 _BINDING = re.compile(r"<!--\s*golive\s*:(.*?)-->", re.DOTALL | re.IGNORECASE)
 _ANY_BINDING = re.compile(r"<!--\s*golive\b", re.IGNORECASE)
-_EMPHASIS = re.compile(r"(\*\*|__|\*|`)")
+#: Code spans, then emphasis as *pairs* of delimiters around text: a lone ``*`` or ``_`` is
+#: text ("CORS origins restricted (not ["*"])", "Signed: ______ Date: ______").
+_CODE_SPAN = re.compile(r"(`+)(.+?)\1")
+_STRONG = re.compile(r"(\*\*|__)(?=[^\s*_])(.+?)(?<=[^\s*_])\1")
+_EM = re.compile(r"(?<![\w*])(\*|_)(?=[^\s*_])(.+?)(?<=[^\s*_])\1(?![\w*])")
 
 # Only block structure is needed: inline tokens keep their raw content, so the
 # (slow) inline rules are switched off. A 5 MB checklist parses in seconds.
@@ -229,9 +233,25 @@ def _make_item(
 def _clean(text: str) -> str:
     """Visible text of a line: no emphasis markers, no comments, one line."""
     text = re.sub(r"<!--.*?-->", "", text, flags=re.DOTALL)
-    text = _EMPHASIS.sub("", text)
+    if "*" in text or "_" in text or "`" in text:
+        text = _without_markup(text)
     text = repair_mojibake(text)
     return " ".join(text.split()).strip()
+
+
+def _without_markup(text: str) -> str:
+    """The text of emphasis and code spans without their delimiters; code kept as written."""
+    parts = _CODE_SPAN.split(text)  # text, ticks, code, text, ticks, code, ..., text
+    out = []
+    for i, part in enumerate(parts):
+        if i % 3 == 1:
+            continue
+        if i % 3 == 0:
+            before = None
+            while before != part:  # nested: ***both***, **a *b* c**
+                before, part = part, _EM.sub(r"\2", _STRONG.sub(r"\2", part))
+        out.append(part)
+    return "".join(out)
 
 
 def count_task_lines(text: str) -> int:
