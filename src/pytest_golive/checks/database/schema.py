@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from pytest_golive.checks.database.common import names, only_sql
 from pytest_golive.checks.registry import check
@@ -84,12 +85,7 @@ def db_columns(
         columns: the column names that must exist.
         schema: the schema (MySQL: database); by default the DSN's database or the current schema.
     """
-    if na := only_sql(db):
-        return na
-    schema = schema_of(db, schema)
-    exists = db.dialect.relation_exists(db, schema, table)
-    present = db.dialect.columns(db, schema, table) if exists else None
-    return judge_table_has(schema, table, "columns", present, columns)
+    return _table_has(db, schema, table, "columns", db.dialect.columns, columns)
 
 
 @check(target="database")
@@ -103,12 +99,24 @@ def db_indexes(
         indexes: the index names that must exist, such as idx_status.
         schema: the schema (MySQL: database); by default the DSN's database or the current schema.
     """
+    return _table_has(db, schema, table, "indexes", db.dialect.indexes, indexes)
+
+
+def _table_has(
+    db: DatabaseTarget,
+    schema: str | None,
+    table: str,
+    kind: str,
+    read: Callable[[DatabaseTarget, str, str], set[str]],
+    wanted: list[str],
+) -> Outcome:
+    """Observe a table's columns or indexes (``read``) where the table exists, and judge them."""
     if na := only_sql(db):
         return na
     schema = schema_of(db, schema)
     exists = db.dialect.relation_exists(db, schema, table)
-    present = db.dialect.indexes(db, schema, table) if exists else None
-    return judge_table_has(schema, table, "indexes", present, indexes)
+    present = read(db, schema, table) if exists else None
+    return judge_table_has(schema, table, kind, present, wanted)
 
 
 def judge_charsets(db_name: str, facts: Charsets, charset: str) -> Outcome:
