@@ -158,9 +158,7 @@ def judge_records(
         unmatched = [
             r for r in answer.records if not any(matches(answer.rtype, r, e) for e in equals)
         ]
-        missing = [
-            e for e in equals if not any(matches(answer.rtype, r, e) for r in answer.records)
-        ]
+        missing = _not_found(answer, equals)
         ok = not unmatched and not missing
         ev.add(
             "equals",
@@ -169,9 +167,7 @@ def judge_records(
             f"exactly {', '.join(wanted)}",
         )
     if contains:
-        missing = [
-            e for e in contains if not any(matches(answer.rtype, r, e) for r in answer.records)
-        ]
+        missing = _not_found(answer, contains)
         ev.add(
             "contains",
             not missing,
@@ -179,6 +175,11 @@ def judge_records(
             f"includes {', '.join(normalise(answer.rtype, c) for c in contains)}",
         )
     return ev.outcome(**details)
+
+
+def _not_found(answer: Answer, values: list[str]) -> list[str]:
+    """The expected values no record of the answer matches."""
+    return [v for v in values if not any(matches(answer.rtype, r, v) for r in answer.records)]
 
 
 # --- asking ---------------------------------------------------------------------------
