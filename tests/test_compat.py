@@ -379,3 +379,46 @@ def test_a_paramiko_client_is_found_only_once_connected() -> None:
     assert "client" not in vars(backend)  # looking did not connect
     vars(backend)["client"] = sentinel = object()  # what a first read of .client leaves
     assert compat.paramiko_client_if_open(backend) is sentinel
+
+
+def test_a_backend_starts_local_commands_with_posix_spawn_and_answers_the_same(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Same result as testinfra's own run_local, started without a fork of the runner."""
+    import os
+
+    from testinfra.backend.base import BaseBackend
+
+    script = "printf 'out\\n%s' \"$GOLIVE_SPAWN_PROBE\"; printf 'err' >&2; exit 3"
+    monkeypatch.setenv("GOLIVE_SPAWN_PROBE", "from the parent")
+    plain = testinfra.backend.get_backend("local://")
+    expected = BaseBackend.run_local(plain, script)
+    backend = testinfra.backend.get_backend("local://")
+    compat.spawn_local_commands(backend)
+    spawned: list[str] = []
+    real_spawn = os.posix_spawn
+
+    def counting_spawn(path: str, *args: Any, **kwargs: Any) -> int:
+        spawned.append(path)
+        return real_spawn(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "posix_spawn", counting_spawn)
+    with compat.no_vfork():  # as while checks are evaluated ahead
+        result = backend.run(script)
+    assert spawned == ["/bin/sh"]
+    assert (result.rc, result.stdout, result.stderr) == (3, "out\nfrom the parent", "err")
+    assert (result.rc, result.stdout_bytes, result.stderr_bytes) == (
+        expected.rc, expected.stdout_bytes, expected.stderr_bytes)
+
+
+def test_a_backend_with_its_own_run_local_keeps_it() -> None:
+    from testinfra.backend.local import LocalBackend
+
+    class Own(LocalBackend):
+        def run_local(self, command: str, *args: str) -> Any:
+            return "own"
+
+    backend = Own()
+    compat.spawn_local_commands(backend)
+    assert "run_local" not in vars(backend)
+    assert backend.run_local("true") == "own"

@@ -111,6 +111,7 @@ class HostTarget:
             return self._bounded(command, *args)
 
         self._raw_run = compat.replace_backend_run(host.backend, bounded_run)
+        compat.spawn_local_commands(host.backend)
         return host
 
     def _backend_kwargs(self) -> dict[str, Any]:
