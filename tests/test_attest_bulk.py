@@ -202,3 +202,24 @@ def test_attest_with_a_report_signs_the_observed_facts(pytester: pytest.Pytester
     result = pytester.runpytest(*run)
     assert result.ret == 1
     result.stdout.fnmatch_lines(["*the facts changed since Sam Sec signed it on *"])
+
+
+@pytest.mark.real_systems
+def test_a_sign_off_survives_markup_read_differently(project: Path,
+                                                     pytester: pytest.Pytester) -> None:
+    """A line signed when its lone '_' were dropped from its title (it read "Lead: _ Date: _")
+    is the same line now that they are kept; changed words still void the sign-off."""
+    checklist = project / "golive.md"
+    checklist.write_text(checklist.read_text().replace(
+        "- [ ] Rollback rehearsed", "- [ ] **Technical Lead**: ________ Date: ____ <!-- "
+        "golive: manual id=lead -->"))
+    old = "Technical Lead: _ Date: _"
+    (project / "attestations.toml").write_text(
+        '[[attestation]]\nitem = "sign-off/lead"\nby = "Sam Sec"\nat = 2026-11-20T08:00:00Z\n'
+        f'line = "{old}"\nline_digest = "{line_digest(old)}"\n')
+    run = ("-p", "no:cacheprovider", "--golive=local", "-k", "lead")
+    assert pytester.runpytest(*run).ret == 0
+    checklist.write_text(checklist.read_text().replace("Technical Lead", "Technical Owner"))
+    result = pytester.runpytest(*run)
+    assert result.ret == 1
+    result.stdout.fnmatch_lines(["*the line changed since Sam Sec signed it*"])

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import fnmatch
 import os
+import re
 import tomllib
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
@@ -138,6 +139,23 @@ def line_digest(text: str) -> str:
     import hashlib
 
     return "sha256:" + hashlib.sha256(" ".join(text.split()).encode("utf-8")).hexdigest()
+
+
+def _same_line(att: Attestation, now: str) -> bool:
+    """Whether the line still reads as it did when signed.
+
+    Emphasis and code delimiters are markup, not words: a title read before lone ``*``
+    and ``_`` were kept as text ("not [""]" for "not ["*"]") signed the same line.
+    """
+    if line_digest(now) == att.line_digest:
+        return True
+    if not att.line or line_digest(att.line) != att.line_digest:
+        return False  # the recorded text is not what was signed: only the digest counts
+
+    def words(text: str) -> str:
+        return " ".join(re.sub(r"[*_`]+", "", text).split())
+
+    return words(att.line) == words(now)
 
 
 def facts_digest(detail: str) -> str:
@@ -436,7 +454,7 @@ def _manual(policy: Policy, item_id: str, severity: str, blocks_if_bad: bool) ->
         expiry = att.expiry(policy.attestation_valid_days)
         info = {**att.to_dict(), "valid_until": expiry.isoformat() if expiry else None}
         now = policy.line_texts.get(item_id)
-        if att.line_digest and now is not None and line_digest(now) != att.line_digest:
+        if att.line_digest and now is not None and not _same_line(att, now):
             was = f" (it read: {att.line})" if att.line else ""
             message = (f"the line changed since {att.by} signed it on {att.at.date()}{was}; "
                        f"sign it again (golive attest {item_id} --by NAME --ticket T){unless}")
