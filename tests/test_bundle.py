@@ -177,3 +177,18 @@ def test_verify_a_json_report_still_needs_a_key(tmp_path: Path,
     (tmp_path / "r.json").write_text('{"environment": "x", "results": []}')
     assert main(["verify", str(tmp_path / "r.json")]) == 2
     assert "pass --public-key KEY" in capsys.readouterr().err
+
+
+@pytest.mark.real_systems
+def test_a_key_given_as_its_content_is_refused_without_echoing_it(
+        run: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`--sign-key "$GOLIVE_SIGNING_KEY"` with the PEM itself in the variable: one line, no key."""
+    assert main(["keygen", "k.pem"]) == 0
+    pem = (run / "k.pem").read_text()
+    capsys.readouterr()
+    assert main(["bundle", "r.json", "--sign-key", pem, "-o", "b.tar.gz"]) == 2
+    err = capsys.readouterr().err
+    assert "the private key itself was given, not the path of its file" in err
+    body = [line for line in pem.splitlines() if "-----" not in line]
+    assert body and not any(line in err for line in body)
+    assert not (run / "b.tar.gz").exists()

@@ -87,6 +87,12 @@ def load_private_key(path: Path) -> Any:
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+    if "PRIVATE KEY" in str(path):
+        # The key's content where its file belongs (a CI secret passed as is): never echo it.
+        raise ReportError(
+            "--golive-sign-key: the private key itself was given, not the path of its file: "
+            "write it to a file readable only by you (mode 0600) and pass that path"
+        )
     try:
         key = serialization.load_pem_private_key(Path(path).read_bytes(), password=None)
     except OSError as exc:
