@@ -25,6 +25,10 @@ MASK = "*****"
 #: Values shorter than this are not masked: masking "1" or "on" would destroy
 #: every report while protecting nothing a guesser could not guess.
 MIN_SECRET_LENGTH = 4
+#: Values that read as a setting, not a secret: a variable that holds "true" is
+#: a switch, and masking the word would garble every sentence that uses it
+#: ("set sudo = true on the target") while hiding nothing.
+NOT_SECRET_WORDS = frozenset({"true", "false", "yes", "no", "none", "null", "on", "off"})
 
 _SECRET_KEY = re.compile(
     r"(pass(word|wd|phrase)?|pwd|secret|token|api[_-]?key|apikey|private[_-]?key|"
@@ -56,6 +60,8 @@ class Masker:
 
     def add(self, value: str) -> None:
         if not isinstance(value, str) or len(value) < MIN_SECRET_LENGTH:
+            return
+        if value.strip().lower() in NOT_SECRET_WORDS:
             return
         variants = {value}
         # Drivers and URL builders may show a value percent-encoded.
