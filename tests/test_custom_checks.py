@@ -482,3 +482,27 @@ def test_a_target_that_cannot_be_reached_is_one_line_not_a_chain(
     (rows,) = data["results"]
     assert rows["status"] == "error"
     assert rows["observed"].startswith(f"setup failed: database main (127.0.0.1:{closed_port})")
+
+
+def test_a_test_that_does_not_apply_is_skipped_at_its_own_line(pytester: pytest.Pytester) -> None:
+    """-rs names the test, not the plugin frame that skipped it."""
+    pytester.makefile(".toml", golive=CONFIG.format(timeout=30).replace(
+        '["checklist.md"]', "[]"))
+    pytester.makepyfile(test_na="""
+        import pytest
+        from pytest_golive import Outcome
+
+        @pytest.mark.infrastructure
+        def test_returns_not_applicable(golive_host):
+            return Outcome.not_applicable("no widgets here")
+
+        @pytest.mark.database
+        def test_needs_a_database(golive_db):
+            pass
+        """)
+    result, data = _run(pytester, "-rs")
+    skipped = [line for line in result.outlines if line.startswith("SKIPPED")]
+    assert len(skipped) == 2, result.outlines
+    assert all(line.split()[2].startswith("test_na.py:") for line in skipped), skipped
+    assert "not applicable: no widgets here" in " ".join(skipped)
+    assert {r["status"] for r in data["results"]} == {"skipped"}

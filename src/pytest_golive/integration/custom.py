@@ -251,7 +251,9 @@ def _raise_for(outcome: Outcome) -> None:
     if outcome.status == "error":
         raise OutcomeError(outcome.observed)
     if outcome.status == "skipped":
-        pytest.skip(f"not applicable: {outcome.observed}")
+        # Reported at the test, not at the plugin frame that raised it (-rs names the line).
+        raise pytest.skip.Exception(f"not applicable: {outcome.observed}",
+                                    _use_item_location=True)
 
 
 #: Exceptions whose message is the whole story: shown as one line, no traceback.

@@ -53,10 +53,15 @@ def _unreachable(exc: CheckError) -> NoReturn:
     raise pytest.fail.Exception(str(exc), pytrace=False) from None
 
 
+def _skip(reason: str) -> NoReturn:
+    """Skip the test, reported at the test (-rs names its line), not at this fixture."""
+    raise pytest.skip.Exception(reason, _use_item_location=True)
+
+
 def _session(request: pytest.FixtureRequest) -> gsession.GoliveSession:
     gs = gsession.get(request.config)
     if gs is None:
-        pytest.skip("needs a readiness run: pytest --golive=ENV")
+        _skip("needs a readiness run: pytest --golive=ENV")
     return gs
 
 
@@ -64,7 +69,7 @@ def _handle(request: pytest.FixtureRequest) -> Any:
     gs = _session(request)
     spec: TargetSpec | None = getattr(request, "param", None)
     if spec is None:
-        pytest.skip("no target of this kind in the environment")
+        _skip("no target of this kind in the environment")
     try:
         return gs.pool.handle(spec)
     except CheckError as exc:
