@@ -707,3 +707,20 @@ def test_change_metadata_and_scope_are_escaped_everywhere() -> None:
     assert "<script>alert(1)" not in html and html.count("&lt;script&gt;alert(1)") >= 6
     text = render_markdown(document)
     assert not re.search(r"(?<!\\)<script", text)
+
+
+def test_a_failing_test_in_a_checklist_section_is_listed_under_its_heading() -> None:
+    """A marker's name ("infrastructure") reads as the checklist's heading wherever it is
+    shown, whichever result came first: what blocks is not split into two sections."""
+    marker_test = result(0, "failed", True, section="infrastructure",
+                         section_title="infrastructure", id="infrastructure/test_x",
+                         title="test_x", nodeid="t.py::test_x", order=0, kind="test")
+    records = [marker_test, *five_hosts()]
+    data = model(records).to_dict()
+    assert {r["section_title"] for r in data["results"] if r["section"] == "infrastructure"} == {
+        "Infrastructure"}
+    assert [s["title"] for s in data["sections"] if s["name"] == "infrastructure"] == [
+        "Infrastructure"]
+    text = render_markdown(data)
+    assert "### Blocking: infrastructure" not in text
+    assert "### Blocking: Infrastructure (2)" in text

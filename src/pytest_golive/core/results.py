@@ -58,6 +58,7 @@ class RunResults:
         teardown after its call) replaces the earlier one."""
         if isinstance(result, ItemResult):
             result = result.to_dict()
+        result = self._titled(result)
         index: dict[str, int] = self.__dict__.setdefault("_positions", {})
         if len(index) != len(self.results):  # results were set or edited directly
             index.clear()
@@ -68,6 +69,26 @@ class RunResults:
         else:
             index[result["nodeid"]] = len(self.results)
             self.results.append(result)
+
+    def _titled(self, result: dict[str, Any]) -> dict[str, Any]:
+        """``result`` with its section's heading as the title, known so far or from now on.
+
+        A test's section is a marker's name ("infrastructure"); a checklist line's is its
+        heading ("Infrastructure"). Every output groups by title, so one section is one title.
+        """
+        headings: dict[str, str] = self.__dict__.setdefault("_headings", {})
+        name = str(result.get("section", ""))
+        title = str(result.get("section_title") or "")
+        if title and title != name:
+            if name not in headings:
+                headings[name] = title
+                for r in self.results:
+                    if r.get("section") == name and r.get("section_title") in (name, "", None):
+                        r["section_title"] = title
+            return result
+        if name in headings:
+            return {**result, "section_title": headings[name]}
+        return result
 
     @property
     def verdict(self) -> dict[str, Any]:
