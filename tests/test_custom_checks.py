@@ -506,3 +506,28 @@ def test_a_test_that_does_not_apply_is_skipped_at_its_own_line(pytester: pytest.
     assert all(line.split()[2].startswith("test_na.py:") for line in skipped), skipped
     assert "not applicable: no widgets here" in " ".join(skipped)
     assert {r["status"] for r in data["results"]} == {"skipped"}
+
+
+def test_a_failure_that_names_a_secret_keeps_its_short_summary(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Masking keeps pytest's crash line: the short summary says the failure, not (under CI)
+    the whole traceback again."""
+    monkeypatch.setenv("CI", "true")
+    pytester.makefile(".toml", golive=CONFIG.format(timeout=30).replace(
+        '["checklist.md"]', "[]"))
+    pytester.makepyfile(test_s="""
+        import pytest
+        import pytest_golive
+
+        @pytest.mark.security
+        def test_token():
+            token = pytest_golive.secret("Tok3n-Value-55aa")
+            assert token == "nope", f"token {token} rejected"
+        """)
+    result, _ = _run(pytester, "-rf")
+    out = result.stdout.str()
+    assert "Tok3n-Value-55aa" not in out
+    summary = out[out.index("short test summary info"):]
+    assert "FAILED test_s.py::test_token - AssertionError: token ***** rejected" in summary
+    assert "def test_token" not in summary

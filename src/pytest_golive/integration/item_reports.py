@@ -10,6 +10,7 @@ for the report is masked.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import pytest
@@ -121,12 +122,41 @@ def mask_report(report: pytest.TestReport | pytest.CollectReport) -> None:
             text = str(longrepr)
             masked = mask(text)
             if masked != text:
-                report.longrepr = masked
+                # Masked where it stands, so pytest keeps its crash line for the short
+                # summary (a text would be printed whole there, traceback and all, under CI).
+                _mask_in_place(longrepr, set())
+                if str(longrepr) != masked:  # a part the walk cannot reach: the text, then
+                    report.longrepr = masked
         else:
             report.longrepr = mask(longrepr)
     report.sections = [(title, mask(content)) for title, content in report.sections]
     if isinstance(report, pytest.TestReport):  # a CollectReport has no properties
         report.user_properties = [(k, mask_data(v)) for k, v in report.user_properties]
+
+
+def _mask_in_place(obj: Any, seen: set[int]) -> None:
+    """Mask the text of one of pytest's (dataclass) failure representations, recursively."""
+    if id(obj) in seen or not dataclasses.is_dataclass(obj) or isinstance(obj, type):
+        return
+    seen.add(id(obj))
+    for f in dataclasses.fields(obj):
+        value = getattr(obj, f.name)
+        masked = _masked_value(value, seen)
+        if masked is not value:
+            object.__setattr__(obj, f.name, masked)
+
+
+def _masked_value(value: Any, seen: set[int]) -> Any:
+    if isinstance(value, str):
+        masked = mask(value)
+        return value if masked == value else masked
+    if isinstance(value, list | tuple):
+        items = [_masked_value(v, seen) for v in value]
+        if all(a is b for a, b in zip(items, value, strict=True)):
+            return value
+        return type(value)(items) if isinstance(value, list) else tuple(items)
+    _mask_in_place(value, seen)
+    return value
 
 
 class ResultsCollector:
