@@ -411,6 +411,28 @@ def test_a_backend_starts_local_commands_with_posix_spawn_and_answers_the_same(
         expected.rc, expected.stdout_bytes, expected.stderr_bytes)
 
 
+def test_the_command_that_starts_an_ssh_master_is_started_as_testinfra_starts_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The master outlives its command: it must not keep descriptors the runner inherited."""
+    import os
+
+    backend = testinfra.backend.get_backend("ssh://nobody@127.0.0.1",
+                                            controlpath="/nonexistent/%%C")
+    compat.spawn_local_commands(backend)
+    spawned: list[str] = []
+    real_spawn = os.posix_spawn
+
+    def counting_spawn(path: str, *args: Any, **kwargs: Any) -> int:
+        spawned.append(path)
+        return real_spawn(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "posix_spawn", counting_spawn)
+    first, second = backend.run_local("echo one"), backend.run_local("echo two")
+    assert (first.stdout, second.stdout) == ("one\n", "two\n")
+    assert spawned == ["/bin/sh"]  # the second only: the first may start the master
+
+
 def test_a_backend_with_its_own_run_local_keeps_it() -> None:
     from testinfra.backend.local import LocalBackend
 

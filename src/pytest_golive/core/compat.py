@@ -198,10 +198,13 @@ def spawn_local_commands(backend: Any) -> None:
     ``subprocess`` uses ``posix_spawn`` (a ``vfork`` inside glibc, whatever
     ``_USE_VFORK`` says) when it need not close other descriptors, and hands it
     an environment built in the parent: the child never reads the one pytest
-    is changing meanwhile. Not closing the others changes nothing here: every
-    descriptor Python opens is non-inheritable (PEP 446), and the child's
-    standard streams are its pipes. Only testinfra's own ``run_local`` is
-    replaced; a backend class with one of its own keeps it.
+    is changing meanwhile. The child's standard streams are its pipes, and
+    every descriptor Python opens is non-inheritable (PEP 446); what the runner
+    itself inherited (a CI job's pipe, a jobserver) reaches short-lived
+    commands only: the first command of a multiplexed ``ssh`` host, which
+    starts the background master that outlives it, is started as testinfra
+    starts it (``close_fds``). Only testinfra's own ``run_local`` is replaced;
+    a backend class with one of its own keeps it.
     """
     from testinfra.backend.base import BaseBackend
 
@@ -211,8 +214,12 @@ def spawn_local_commands(backend: Any) -> None:
         return
     if own is not BaseBackend.run_local:
         return
+    starts_master = [bool(getattr(backend, "controlpath", None))]
 
     def run_local(command: str, *args: str) -> Any:
+        if starts_master[0]:
+            starts_master[0] = False
+            return BaseBackend.run_local(backend, command, *args)
         # testinfra's BaseBackend.run_local, step for step, with close_fds=False.
         cmd = backend.encode(backend.quote(command, *args))
         proc = subprocess.Popen(cmd, shell=True, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
