@@ -110,3 +110,27 @@ def test_not_a_directory_is_a_usage_error(tmp_path: Path) -> None:
     out = io.StringIO()
     assert scaffold_init(tmp_path / "missing", out) == 4
     assert out.getvalue().count("\n") == 1 and "not a directory" in out.getvalue()
+
+
+def test_the_example_waiver_waives_its_line_when_uncommented(project: Path) -> None:
+    """The starter waiver names the host group of the starter golive.toml ("app"): a waiver's
+    target may be a group, as `on=` may, so uncommenting it waives the line it names."""
+    waivers = project / "waivers.toml"
+    text = waivers.read_text()
+    waivers.write_text("\n".join(line[2:] if line.startswith("# ") and "=" in line
+                                 or line == "# [[waiver]]" else line
+                                 for line in text.splitlines()) + "\n")
+    (waiver,) = load_waivers(waivers)
+    assert waiver.target == "app"
+    checklist = project / "golive.md"
+    # the waived line fails here whatever the machine: a disk no machine has
+    checklist.write_text(checklist.read_text().replace("min_gib=1 ", "min_gib=9999999 "))
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "--golive=local", "--golive-manual=warn",
+         "--golive-today=2029-06-01", "-p", "no:cacheprovider", "-rA"],
+        cwd=project, capture_output=True, text=True, timeout=300,
+        env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
+    )
+    assert "GOLIVE local: GO" in result.stdout, result.stdout[-3000:]
+    assert "stale waiver" not in result.stdout
+    assert "1 waived" in result.stdout.splitlines()[-1]

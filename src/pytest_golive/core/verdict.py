@@ -78,10 +78,13 @@ class Waiver:
     environment: str | None = None
     source: str = ""
 
-    def matches(self, item_id: str, target: str | None, environment: str) -> bool:
+    def matches(self, item_id: str, target: str | None, environment: str,
+                groups: Iterable[str] = ()) -> bool:
+        """``target`` is a target's name or glob, or a group of the target (as ``on=`` is)."""
         if self.environment and self.environment != environment:
             return False
-        if self.target and not fnmatch.fnmatchcase(target or "", self.target):
+        if self.target and not any(fnmatch.fnmatchcase(name, self.target)
+                                   for name in (target or "", *groups)):
             return False
         return _id_matches(item_id, self.item)
 
@@ -300,6 +303,8 @@ class Policy:
     #: Item id -> the line's text in this run's checklists: a sign-off given for other
     #: words no longer counts.
     line_texts: dict[str, str] = field(default_factory=dict)
+    #: Target name -> its groups: a waiver's ``target`` may name a group.
+    target_groups: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def severity(self, item_id: str, declared: str) -> str:
         for pattern, severity in self.severity_overrides.items():
@@ -313,7 +318,9 @@ class Policy:
         A renewed waiver is often a new record beside the old, expired one;
         the order of records in the file must not decide which counts.
         """
-        matching = [w for w in self.waivers if w.matches(item_id, target, self.environment)]
+        groups = self.target_groups.get(target or "", ())
+        matching = [w for w in self.waivers
+                    if w.matches(item_id, target, self.environment, groups)]
         if not matching:
             return None
         today = self.clock.today()
@@ -497,7 +504,9 @@ def stale_waivers(policy: Policy, keys: Iterable[tuple[str, str | None]] | None)
     return [
         w for w in policy.waivers
         if (not w.environment or w.environment == policy.environment)
-        and not any(w.matches(item_id, target, policy.environment) for item_id, target in pairs)
+        and not any(w.matches(item_id, target, policy.environment,
+                              policy.target_groups.get(target or "", ()))
+                    for item_id, target in pairs)
     ]
 
 

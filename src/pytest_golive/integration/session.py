@@ -58,6 +58,7 @@ class GoliveSession:
             manual=manual,
             strict=bool(opt.golive_strict),
             attestation_valid_days=settings.attestation_valid_days,
+            target_groups={t.name: t.groups for t in env.targets},
         )
         results = RunResults(
             environment=env.name,
