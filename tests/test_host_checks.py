@@ -524,6 +524,12 @@ def test_cron_or_timer(host: Host, shared_dir: Path, fleet: Fleet) -> None:
         "spool_dir": str(spool),
         "periodic_dirs": str(daily),
     }
+    # No cron daemon runs on the fleet's hosts: the entries are there but never run.
+    assert_status(
+        run("cron_or_timer", host.target, command="db-backup", **where), "failed",
+        "30 2 * * * (as backup), but no cron daemon runs", "it never runs",
+    )
+    where["daemon"] = "false"  # from here on: the entries themselves
     assert_status(
         run("cron_or_timer", host.target, command="db-backup", user="backup", **where),
         "passed",

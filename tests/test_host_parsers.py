@@ -325,6 +325,25 @@ def test_debian_schedules() -> None:
         schedules.judge_schedules("h", [], ["/var/spool/cron/crontabs"], "backup", None)
 
 
+def test_cron_entries_without_a_cron_daemon_never_run() -> None:
+    """Debian 12 ships /etc/cron.daily/logrotate; in this container no cron daemon runs it."""
+    out = stdout(LOCAL / "cron_or_timer-logrotate.json")
+    assert schedules.parse_cron_daemons(out) == []
+    entries, unreadable = schedules.parse_schedules(out, "/var/spool/cron/crontabs")
+    dormant = schedules.judge_schedules("h", entries, unreadable, "logrotate", None, [])
+    assert dormant.status == "failed"
+    assert dormant.observed == ("/etc/cron.daily/logrotate: daily (as root), but no cron daemon "
+                                "runs on h: it never runs")
+    running = schedules.judge_schedules("h", entries, unreadable, "logrotate", None, ["cron"])
+    assert running.status == "passed"
+    unknown = schedules.judge_schedules("h", entries, unreadable, "logrotate", None, None)
+    assert unknown.status == "passed"  # daemon=false, or /proc/1 not readable: entries count
+    assert schedules.parse_cron_daemons("@@crond cron anacron \n") == ["cron", "anacron"]
+    assert schedules.parse_cron_daemons("\n@@golive-file /etc/crontab\n") is None
+    timer = schedules.Schedule("timer logrotate.timer", "daily", "root", "/usr/sbin/logrotate")
+    assert schedules.judge_schedules("h", [timer], [], "logrotate", None, []).status == "passed"
+
+
 def test_file_times() -> None:
     now, found = schedules.parse_file_times(stdout(LOCAL / "newest_file_age.json"))
     assert found and all(t <= now for t, _ in found)

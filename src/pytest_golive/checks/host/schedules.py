@@ -157,6 +157,24 @@ PERIODIC = ("/etc/cron.hourly", "/etc/cron.daily", "/etc/cron.weekly", "/etc/cro
 _UNREADABLE = "@@unreadable"
 _PERIODIC_MARK = "@@periodic "
 _TIMER_MARK = "@@timer "
+_CROND_MARK = "@@crond"
+
+#: The cron daemons running, by process name, printed before everything else: crontabs and
+#: /etc/cron.* scripts only run while one does (``/proc/1/comm`` unreadable: cannot tell).
+CROND_SCRIPT = (
+    "if [ -r /proc/1/comm ]; then printf '" + _CROND_MARK + " %s\\n' \"$(cat /proc/[0-9]*/comm"
+    " 2>/dev/null | grep -xE 'cron|crond|anacron|fcron|dcron|cronie' | sort -u | tr '\\n' ' ')\";"
+    " fi; "
+)
+
+
+def parse_cron_daemons(out: str) -> list[str] | None:
+    """The cron daemons :data:`CROND_SCRIPT` saw running, or None when it could not look."""
+    for line in out.splitlines():
+        if line == _CROND_MARK or line.startswith(_CROND_MARK + " "):
+            return line[len(_CROND_MARK):].split()
+    return None
+
 
 #: Every systemd timer: unit|ActiveState|TimersCalendar|User and ExecStart of the service it starts.
 TIMER_SCRIPT = (
@@ -193,7 +211,7 @@ def schedules_script(
     A file that cannot be read is marked ``@@unreadable`` instead of ending the
     command: the check can still conclude from a schedule it did find.
     """
-    return (
+    return CROND_SCRIPT + (
         f"for f in {q(crontab)} {q(cron_dir.rstrip('/'))}/*; do [ -f \"$f\" ] || continue; "
         f"printf '\\n{FILE_MARK}%s\\n' \"$f\"; "
         f"cat \"$f\" 2>/dev/null || echo '{_UNREADABLE}'; done; "
@@ -273,12 +291,25 @@ def parse_schedules(out: str, spool: str) -> tuple[list[Schedule], list[str]]:
 
 def judge_schedules(
     host_name: str, entries: list[Schedule], unreadable: list[str], command: str,
-    user: str | None,
+    user: str | None, cron_daemons: list[str] | None = None,
 ) -> Outcome:
-    """``command`` is the regular expression asked for (compiled by the caller's validation)."""
+    """``command`` is the regular expression asked for (compiled by the caller's validation).
+
+    ``cron_daemons``: the cron daemons running ([] none: cron entries never run; None: not
+    known, or not asked).
+    """
     pattern = re.compile(command)
     found = [e for e in entries if pattern.search(e.command) and (user is None or e.user == user)]
     expected = f"a cron entry or active timer running /{command}/" + (f" as {user}" if user else "")
+    if cron_daemons == []:
+        dormant = [e for e in found if not e.source.startswith("timer ")]
+        found = [e for e in found if e.source.startswith("timer ")]
+        if dormant and not found:
+            first = dormant[0]
+            return Outcome.failed(
+                f"{first.source}: {first.schedule} (as {first.user}), but no cron daemon runs "
+                f"on {host_name}: it never runs", expected + ", run by a cron daemon",
+                schedules=[e.to_dict() for e in dormant[:10]], cron_daemon=False)
     if found:
         first = found[0]
         shown = first.command.splitlines()[0][:150] if first.command else ""
@@ -304,6 +335,7 @@ def cron_or_timer(
     spool_dir: str = "/var/spool/cron/crontabs",
     periodic_dirs: list[str] | None = None,
     timers: bool = True,
+    daemon: bool = True,
 ) -> Outcome:
     """A schedule exists that runs a command: a crontab entry, a periodic script or a systemd timer.
 
@@ -323,6 +355,8 @@ def cron_or_timer(
         periodic_dirs: run-parts directories; empty for /etc/cron.hourly, .daily, .weekly and
             .monthly.
         timers: false to ignore systemd timers.
+        daemon: false to count cron entries even when no cron daemon (cron, crond,
+            anacron, ...) is seen running; by default such entries never run, so they fail.
     """
     try:
         re.compile(command)
@@ -333,7 +367,8 @@ def cron_or_timer(
     spool = spool_dir.rstrip("/")
     out = host.run(schedules_script(crontab, cron_dir, spool, periodic_dirs, timers)).stdout
     entries, unreadable = parse_schedules(out, spool)
-    return judge_schedules(host.name, entries, unreadable, command, user)
+    return judge_schedules(host.name, entries, unreadable, command, user,
+                           parse_cron_daemons(out) if daemon else None)
 
 
 # --- backups -----------------------------------------------------------------------------
