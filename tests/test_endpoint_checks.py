@@ -511,3 +511,10 @@ def test_nginx_failures_are_reported(nginx):
     assert not cache_headers(ep, path="/", min_max_age=60, validators=False).ok
     assert not security_headers(ep, path="/", hsts_min_age=63072000).ok
     assert not openapi_docs(ep).ok
+
+
+def test_cors_on_a_page_that_does_not_exist_proves_nothing(app):
+    """No CORS header on a 404 says nothing about the API: an error, never a pass."""
+    with pytest.raises(CheckError) as exc:
+        cors(app, path="/no-such-page-golive")
+    assert "answered 404" in _one_line(exc) and "set path=" in _one_line(exc)

@@ -474,7 +474,8 @@ def cors(
     contacted) and reads ``Access-Control-Allow-Origin``: a foreign origin
     must not be allowed (reflected or ``*``), ``*`` must never come with
     ``Access-Control-Allow-Credentials: true``, and each allowed origin must
-    be answered with itself.
+    be answered with itself. The path must be a page the API serves (2xx, 3xx, or 401/403
+    behind authentication): an error page's headers prove nothing, so they are an error.
 
     Args:
         path: the path below the endpoint's base URL.
@@ -506,6 +507,14 @@ def cors(
         return acao.strip(), creds
 
     acao, _ = ask(foreign_origin)
+    status = int(answers[foreign_origin]["status"])
+    if status >= 400 and status not in (401, 403):
+        # A page that does not exist (or fails) may carry none of the API's CORS headers:
+        # passing on it would prove nothing about the API.
+        raise CheckError(
+            f"cors on {endpoint.name}: GET {path} answered {status}: the headers of an error "
+            "page say nothing about the API's CORS policy; set path= to a page the API serves"
+        )
     allowed_foreign = acao == foreign_origin or (acao == "*" and not allow_any)
     ev.add(
         "foreign origin",
