@@ -850,3 +850,13 @@ def test_config_checklist_end_to_end_leaks_nothing(pytester: pytest.Pytester) ->
     ]
     assert reports, "the run wrote no report"
     assert_no_leak([key, pw, aws], output, *reports)
+
+
+def test_env_no_placeholders_with_no_value_to_check_is_not_a_pass(tmp_path: Path) -> None:
+    """An empty file, or keys= that are all unset: 'no placeholder in 0 values' proves nothing."""
+    empty = run("env_no_placeholders", target(write(tmp_path / "empty.env", "")))
+    assert empty.status == "skipped" and "it has no values" in empty.observed, empty.summary()
+    unset = run("env_no_placeholders", target(write(tmp_path / "app.env", "PORT=8000\n")),
+                keys="SECRET_KEY,API_TOKEN")
+    assert unset.status == "skipped", unset.summary()
+    assert "none of SECRET_KEY, API_TOKEN is set" in unset.observed

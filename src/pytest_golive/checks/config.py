@@ -311,7 +311,8 @@ def env_no_placeholders(
     test-mode keys, and the default secrets of popular frameworks (Django's
     ``django-insecure-`` keys, the Flask documentation's example keys, the
     express-session and Laravel examples). Evidence names each key and the
-    kind of placeholder, never the value.
+    kind of placeholder, never the value. A file with no value to check (empty, or none
+    of ``keys`` set) is not applicable: it shows nothing filled in.
 
     Args:
         keys: only these keys (dotted paths); all string values of the file when omitted.
@@ -331,6 +332,11 @@ def env_no_placeholders(
                 found.append({"key": key, "kind": kind})
                 break
     unset = [k for k, v in items if v is MISSING]
+    if not checked:
+        # No value read (an empty file, or none of keys= set): nothing was shown to be filled in.
+        asked = f"none of {', '.join(wanted)} is set" if wanted else "it has no values"
+        return Outcome.not_applicable(f"{cfg.where}: {asked}: no value to check",
+                                      file=cfg.where, checked=0, unset=unset)
     observed = (
         "; ".join(f"{f['key']} is a {f['kind']}" for f in found)
         if found
