@@ -192,3 +192,18 @@ def test_a_key_given_as_its_content_is_refused_without_echoing_it(
     body = [line for line in pem.splitlines() if "-----" not in line]
     assert body and not any(line in err for line in body)
     assert not (run / "b.tar.gz").exists()
+
+
+@pytest.mark.real_systems
+def test_files_added_to_a_bundle_keep_no_literal_secret(run: Path) -> None:
+    """`--add app.env`: its secret-looking values are masked, as config/ is; the rest stays."""
+    (run / "app.env").write_text("API_KEY=Sh0rt-K3y-Val\nDEBUG=false\n"
+                                 "DATABASE_URL=postgres://app:Pl41n-Pw-In-Env@db/app\n")
+    (run / "blob.bin").write_bytes(b"\xff\xfe\x00binary")
+    assert main(["bundle", "r.json", "--add", "app.env", "--add", "blob.bin",
+                 "-o", "b.tar.gz"]) == 0
+    files = _read(run / "b.tar.gz")
+    assert files["extra/app.env"] == (b"API_KEY=*****\nDEBUG=false\n"
+                                      b"DATABASE_URL=postgres://app:*****@db/app\n")
+    assert files["extra/blob.bin"] == b"\xff\xfe\x00binary"
+    assert main(["verify", "b.tar.gz"]) == 0

@@ -71,6 +71,33 @@ def mask_config(text: str) -> str:
     return mask(out)
 
 
+#: ``KEY=value``, ``export KEY=value``, ``key: value`` on a line of its own (dotenv, INI, YAML).
+_LINE_PAIR = re.compile(
+    r"^(?P<head>[ \t]*(?:export[ \t]+)?(?P<key>[\w.-]+)[ \t]*[=:][ \t]*)(?P<value>\S.*?)[ \t]*$",
+    re.MULTILINE)
+
+
+def _mask_line_pair(match: re.Match[str]) -> str:
+    value = match.group("value")
+    if not looks_secret(match.group("key")) or "${" in value or value.strip("'\"") == "":
+        return match.group(0)
+    quote = value[0] if len(value) > 1 and value[0] in "'\"" and value.endswith(value[0]) else ""
+    return match.group("head") + quote + MASK + quote
+
+
+def mask_extra(data: bytes) -> bytes:
+    """A file added with ``--add``, with literal secrets masked as in ``config/``.
+
+    A text file's secret-looking keys lose their values (dotenv, INI, YAML and TOML pairs),
+    DSNs their passwords; a file that is not UTF-8 text is kept as it is.
+    """
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data
+    return mask_config(_LINE_PAIR.sub(_mask_line_pair, text)).encode("utf-8")
+
+
 @dataclass
 class Member:
     name: str
@@ -126,7 +153,8 @@ def collect_members(inputs: BundleInputs, sign_key: Path | None) -> list[Member]
                 masked = mask(path.read_text(encoding="utf-8")).encode("utf-8")
                 members.append(Member(_unique(f"config/{path.name}", used), masked))
     for path in inputs.extra:
-        members.append(Member(_unique(f"extra/{path.name}", used), _read(path, "--add")))
+        members.append(Member(_unique(f"extra/{path.name}", used),
+                              mask_extra(_read(path, "--add"))))
     return members
 
 
