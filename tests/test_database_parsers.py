@@ -10,6 +10,7 @@ from the servers' documented columns, and the tests say so.
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -281,3 +282,23 @@ def test_every_parser_of_the_dialects_is_tested_here() -> None:
                if name.startswith("parse_") and getattr(f, "__module__", "") == m.__name__}
     assert len(parsers) >= 4
     assert not sorted(p for p in parsers if f"{p}(" not in source)
+
+
+@pytest.mark.parametrize(("module", "scheme", "extra"), [
+    ("psycopg", "postgresql", "postgresql"), ("redis", "redis", "redis")])
+def test_a_driver_that_is_not_installed_says_which_extra_installs_it(
+    monkeypatch: pytest.MonkeyPatch, module: str, scheme: str, extra: str
+) -> None:
+    """`pip install pytest-golive` has MySQL only: the others name the extra, not the module."""
+    from pytest_golive.core.config import Settings, TargetSpec
+    from pytest_golive.targets.database import DatabaseTarget
+
+    monkeypatch.setitem(sys.modules, module, None)  # as on an install without the extra
+    db = DatabaseTarget(TargetSpec("database", "main", (), {"dsn": f"{scheme}://127.0.0.1:1/0"}),
+                        Settings(connect_timeout=1))
+    with pytest.raises(CheckError) as exc:
+        db.connection()
+    assert str(exc.value) == (
+        f'database main (127.0.0.1:1): the {"PostgreSQL" if module == "psycopg" else "Redis"} '
+        f'driver is not installed: pip install "pytest-golive[{extra}]" '
+        '(or "pytest-golive[all]")')

@@ -273,8 +273,17 @@ def _check_statement(stripped: str) -> None:
         raise ValueError("SELECT ... FOR SHARE takes locks: not allowed in a read-only query")
 
 
+#: Drivers that are optional extras: what each is for, and the extra that installs it.
+_OPTIONAL_DRIVERS = {"psycopg": ("PostgreSQL", "postgresql"), "redis": ("Redis", "redis")}
+
+
 def describe_error(exc: Exception) -> str:
     """One line for a driver exception; the password is masked whatever the driver says."""
+    missing = exc.name if isinstance(exc, ModuleNotFoundError) else None
+    if missing and missing.split(".")[0] in _OPTIONAL_DRIVERS:
+        what, extra = _OPTIONAL_DRIVERS[missing.split(".")[0]]
+        return (f"the {what} driver is not installed: "
+                f'pip install "pytest-golive[{extra}]" (or "pytest-golive[all]")')
     args: tuple[Any, ...] = getattr(exc, "args", ())
     if len(args) == 2 and isinstance(args[0], int):  # pymysql: (code, message)
         text = f"{args[1]} (error {args[0]})"
