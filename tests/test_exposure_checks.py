@@ -27,6 +27,7 @@ from pytest_golive.core.config import Environment, Settings, TargetSpec
 from pytest_golive.core.outcome import CheckError
 from pytest_golive.targets import TargetPool
 from pytest_golive.targets.host import HostTarget
+from support import environment
 from support.fleet import Fleet
 from support.nftables_host import ROOT_PORT, FirewallHost
 
@@ -186,18 +187,7 @@ def _environment(fleet: Fleet) -> Environment:
         TargetSpec("host", "web", ("app",), fleet.options(fleet.hosts[0].ssh_url)),
         TargetSpec("host", "db", ("data",), fleet.options(fleet.hosts[1].ssh_url)),
     ]
-    return Environment(
-        name="test",
-        source=Path("golive.toml"),
-        root=Path("."),
-        targets=specs,
-        vars={},
-        checklists=[],
-        waivers=None,
-        attestations=None,
-        settings=Settings(connect_timeout=3),
-        severity={},
-    )
+    return environment(specs, connect_timeout=3)
 
 
 @pytest.mark.real_systems

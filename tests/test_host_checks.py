@@ -22,11 +22,11 @@ import pytest
 
 from pytest_golive.checks import host as checks
 from pytest_golive.checks.registry import REGISTRY, CheckDefinitionError
-from pytest_golive.core.config import Environment, Settings, TargetSpec
+from pytest_golive.core.config import Settings, TargetSpec
 from pytest_golive.core.outcome import CheckError
 from pytest_golive.targets import TargetPool
 from pytest_golive.targets.host import HostTarget, control_dir
-from support import require
+from support import environment, require
 from support.fleet import Fleet
 
 KINDS = ("local", "ssh", "paramiko")
@@ -859,18 +859,7 @@ def test_pool_isolates_failing_hosts(fleet: Fleet) -> None:
         TargetSpec("host", "good", (), fleet.options(fleet.hosts[2].ssh_url)),
         TargetSpec("host", "ghost", (), fleet.options(f"ssh://{fleet.user}@{fleet.unreachable}")),
     ]
-    env = Environment(
-        name="test",
-        source=Path("golive.toml"),
-        root=Path("."),
-        targets=specs,
-        vars={},
-        checklists=[],
-        waivers=None,
-        attestations=None,
-        settings=Settings(connect_timeout=2),
-        severity={},
-    )
+    env = environment(specs, connect_timeout=2)
     pool = TargetPool(env)
     try:
         ghost = pool.handle(specs[1])

@@ -36,3 +36,17 @@ def stop_process(process: subprocess.Popen[Any], timeout: float) -> None:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def environment(targets: list[Any], **settings: Any) -> Any:
+    """An environment named ``test`` holding ``targets`` and nothing else, as the
+    configuration would build it, for tests that need a pool without a golive.toml."""
+    from pathlib import Path
+
+    from pytest_golive.core.config import Environment, Settings
+
+    return Environment(
+        name="test", source=Path("golive.toml"), root=Path("."), targets=targets, vars={},
+        checklists=[], waivers=None, attestations=None, settings=Settings(**settings),
+        severity={},
+    )
