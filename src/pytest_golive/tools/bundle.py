@@ -19,11 +19,13 @@ added or removed, or a manifest edited without the key is reported.
 from __future__ import annotations
 
 import datetime as dt
+import gzip
 import hashlib
 import io
 import json
 import re
 import tarfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -243,14 +245,20 @@ def verify_bundle(path: Path, public_key: Any | None = None) -> BundleCheck:
     from pytest_golive.report.json_report import verify as verify_report
 
     try:
-        with tarfile.open(path, "r:gz") as tar:
+        # The whole gzip stream is decompressed first, so its CRC and length are checked:
+        # tarfile alone stops at the end-of-archive blocks and never reads (or checks) the
+        # padding behind them, so a byte changed there went unnoticed.
+        payload = gzip.decompress(path.read_bytes())
+        with tarfile.open(fileobj=io.BytesIO(payload), mode="r:") as tar:
             files: dict[str, bytes] = {}
             for info in tar.getmembers():
                 if not info.isfile():
                     return BundleCheck(False, [f"{info.name}: not a regular file"])
                 handle = tar.extractfile(info)
                 files[info.name] = handle.read() if handle else b""
-    except (OSError, tarfile.TarError, EOFError) as exc:
+    # zlib.error is not an OSError: a flipped byte inside the deflate stream raises it
+    # where a flipped byte in the gzip header or trailer raises BadGzipFile (an OSError)
+    except (OSError, tarfile.TarError, EOFError, zlib.error) as exc:
         raise ReportError(f"{path}: not a readable bundle ({type(exc).__name__}: {exc})") from None
     lines: list[str] = []
     ok = True
