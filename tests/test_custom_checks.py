@@ -531,3 +531,26 @@ def test_a_failure_that_names_a_secret_keeps_its_short_summary(
     summary = out[out.index("short test summary info"):]
     assert "FAILED test_s.py::test_token - AssertionError: token ***** rejected" in summary
     assert "def test_token" not in summary
+
+
+def test_run_check_on_a_group_says_how_to_run_it_on_each(pytester: pytest.Pytester) -> None:
+    # a group is several targets; one outcome cannot stand for them all
+    pytester.makefile(".toml", golive="""\
+        checklists = []
+        [environments.prod.hosts]
+        app = [{url = "local://", name = "one"}, {url = "local://", name = "two"}]
+        """)
+    pytester.makepyfile(test_group="""
+        import pytest
+        import pytest_golive
+
+        @pytest.mark.infrastructure
+        def test_cpus_of_a_group():
+            pytest_golive.run_check("cpu", "app", min=1)
+        """)
+    result, data = _run(pytester)
+    (item,) = data["results"]
+    assert item["status"] == "error", item
+    assert "'app' is a group of 2 target(s) (one, two)" in item["observed"]
+    assert "on='app'" in item["observed"]
+    assert result.ret == 1

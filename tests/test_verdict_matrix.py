@@ -305,7 +305,7 @@ def test_default_run(matrix: GoliveProject) -> None:
             "PENDING sign-off/attestation-expires-field - attestation by Bo Owner on 2026-06-10 "
             "expired on 2026-06-12*",
             "PENDING sign-off/runbook-reviewed - manual item: no attestation yet "
-            "(golive attest sign-off/runbook-reviewed --by NAME --ticket T)",
+            "(golive attest sign-off/runbook-reviewed --by NAME --ticket TICKET)",
             "PENDING sign-off/pending-warning - manual item: no attestation yet *; "
             "does not block the release (severity warning)",
         ]

@@ -464,7 +464,7 @@ def _manual(policy: Policy, item_id: str, severity: str, blocks_if_bad: bool) ->
         if att.line_digest and now is not None and not _same_line(att, now):
             was = f" (it read: {att.line})" if att.line else ""
             message = (f"the line changed since {att.by} signed it on {att.at.date()}{was}; "
-                       f"sign it again (golive attest {item_id} --by NAME --ticket T){unless}")
+                       f"sign it again (golive attest {item_id} --by NAME --ticket TICKET){unless}")
             return Decision("manual-pending", blocks, severity, message,
                             attestation={**info, "lapsed": "the line changed since it was signed"})
         if expiry is None or expiry >= today:
@@ -479,13 +479,13 @@ def _manual(policy: Policy, item_id: str, severity: str, blocks_if_bad: bool) ->
             )
         message = (
             f"attestation by {att.by} on {att.at.date()} expired on {expiry}; attest again "
-            f"(golive attest {item_id} --by NAME --ticket T){unless}"
+            f"(golive attest {item_id} --by NAME --ticket TICKET){unless}"
         )
         return Decision(
             "manual-pending", blocks, severity, message, attestation={**info, "expired": True}
         )
     message = (
-        f"manual item: no attestation yet (golive attest {item_id} --by NAME --ticket T){unless}"
+        f"manual item: no attestation yet (golive attest {item_id} --by NAME --ticket TICKET){unless}"
     )
     return Decision("manual-pending", blocks, severity, message)
 

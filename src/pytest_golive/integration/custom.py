@@ -411,6 +411,13 @@ def run_check(name: str, target: Any = None, /, **params: Any) -> Outcome:
     spec = None
     if isinstance(target, str):
         spec = gs.env.target(target)
+        members = [t.name for t in gs.env.targets if target in t.groups]
+        if spec is None and members:
+            # one outcome cannot stand for several targets: say how to run it on each
+            raise CheckError(f"run_check('{name}'): '{target}' is a group of {len(members)} "
+                             f"target(s) ({', '.join(members)}); run_check takes one target: "
+                             f"pass the target's fixture and mark the test on='{target}' "
+                             "to run it on each")
         if spec is None:
             known = ", ".join(t.name for t in gs.env.targets) or "none"
             raise CheckError(f"run_check('{name}'): no target '{target}' in environment "
