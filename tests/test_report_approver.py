@@ -724,3 +724,17 @@ def test_a_failing_test_in_a_checklist_section_is_listed_under_its_heading() -> 
     text = render_markdown(data)
     assert "### Blocking: infrastructure" not in text
     assert "### Blocking: Infrastructure (2)" in text
+
+
+def test_a_section_known_only_by_its_marker_is_titled_not_lowercase() -> None:
+    """No checklist heading for the section: its title is the marker's name as a title
+    ("signoff" as "Sign-off"), in the results, the sections and the Markdown."""
+    tests = [result(i, "failed", True, section=name, section_title=name, id=f"{name}/test_{i}",
+                    title=f"test_{i}", nodeid=f"t.py::test_{i}", order=i, kind="test")
+             for i, name in enumerate(("security", "signoff", "payments_api"))]
+    data = model(tests).to_dict()
+    assert [r["section_title"] for r in data["results"]] == ["Security", "Sign-off",
+                                                              "Payments api"]
+    assert [s["title"] for s in data["sections"]] == ["Security", "Sign-off", "Payments api"]
+    text = render_markdown(data)
+    assert "Security" in text and "### Blocking: security" not in text

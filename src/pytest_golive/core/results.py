@@ -26,6 +26,7 @@ from pytest_golive.core import verdict
 from pytest_golive.core.item_result import ItemResult
 from pytest_golive.core.secrets import mask_data
 from pytest_golive.core.status import display_status
+from pytest_golive.core.text import is_marker_title, section_title_of
 from pytest_golive.core.version import __version__
 
 SCHEMA_VERSION = "1.0"
@@ -79,16 +80,15 @@ class RunResults:
         headings: dict[str, str] = self.__dict__.setdefault("_headings", {})
         name = str(result.get("section", ""))
         title = str(result.get("section_title") or "")
-        if title and title != name:
+        if not is_marker_title(name, title):
             if name not in headings:
                 headings[name] = title
                 for r in self.results:
-                    if r.get("section") == name and r.get("section_title") in (name, "", None):
+                    if r.get("section") == name and is_marker_title(name, r.get("section_title")):
                         r["section_title"] = title
             return result
-        if name in headings:
-            return {**result, "section_title": headings[name]}
-        return result
+        shown = headings.get(name) or section_title_of(name)
+        return result if title == shown else {**result, "section_title": shown}
 
     @property
     def verdict(self) -> dict[str, Any]:

@@ -26,3 +26,22 @@ def printable(text: str) -> str:
     if not _UNSAFE.search(text):
         return text
     return _UNSAFE.sub(_escape, text)
+
+
+#: Marker names whose title is not just the name capitalized.
+_SECTION_TITLES = {"signoff": "Sign-off"}
+
+
+def section_title_of(name: str) -> str:
+    """The title of a section known only by its marker name: ``security`` -> "Security".
+
+    A test marked ``@pytest.mark.security`` has no heading of its own; a checklist
+    heading of the same section, once seen, replaces this title (see
+    :func:`is_marker_title`).
+    """
+    return _SECTION_TITLES.get(name) or name.replace("_", " ").capitalize()
+
+
+def is_marker_title(name: str, title: str | None) -> bool:
+    """Whether ``title`` is only a section's marker name, not a heading as written."""
+    return not title or title in (name, section_title_of(name))

@@ -485,7 +485,8 @@ def _manual(policy: Policy, item_id: str, severity: str, blocks_if_bad: bool) ->
             "manual-pending", blocks, severity, message, attestation={**info, "expired": True}
         )
     message = (
-        f"manual item: no attestation yet (golive attest {item_id} --by NAME --ticket TICKET){unless}"
+        f"manual item: no attestation yet "
+        f"(golive attest {item_id} --by NAME --ticket TICKET){unless}"
     )
     return Decision("manual-pending", blocks, severity, message)
 

@@ -27,6 +27,7 @@ import pytest
 
 from pytest_golive.checklist.model import CANONICAL_SECTIONS, Item, marker_name
 from pytest_golive.core.outcome import CheckError, Outcome
+from pytest_golive.core.text import section_title_of
 from pytest_golive.engine.bounded import Overdue, call_bounded
 from pytest_golive.integration import session as gsession
 
@@ -160,6 +161,9 @@ def item_model(item: pytest.Item) -> tuple[Item, str | None]:
     section = mark.kwargs.get("section", mark.name) if mark else "tests"
     if mark and mark.name == "golive" and "section" not in mark.kwargs:
         section = "tests"
+    # a marker's name is not a heading: "security" is shown as "Security" (until a
+    # checklist heading of the same section is seen); section="..." is shown as written
+    title = section if mark and "section" in mark.kwargs else section_title_of(section)
     explicit = mark.kwargs.get("id") if mark else None
     params = getattr(getattr(item, "callspec", None), "params", {})
     target = next((p.name for p in params.values() if hasattr(p, "kind") and hasattr(p, "name")),
@@ -167,7 +171,7 @@ def item_model(item: pytest.Item) -> tuple[Item, str | None]:
     base_name = getattr(item, "originalname", item.name)
     model = Item(
         id=f"{marker_name(section)}/{explicit or base_name}",
-        section=marker_name(section), section_title=section, title=_doc_title(item) or base_name,
+        section=marker_name(section), section_title=title, title=_doc_title(item) or base_name,
         severity=(mark.kwargs.get("severity", "blocker") if mark else "blocker"),
         source=str(item.path), line=(item.reportinfo()[1] or 0) + 1,
     )

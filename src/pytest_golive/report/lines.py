@@ -21,6 +21,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from pytest_golive.core.status import Status, display_status
+from pytest_golive.core.text import is_marker_title, section_title_of
 
 #: From worst to best: a line shows the worst status among its targets.
 SEVERITY_ORDER: tuple[str, ...] = tuple(s.value for s in (
@@ -251,8 +252,12 @@ def by_section(lines: Iterable[Line]) -> list[SectionLines]:
     for line in lines:
         section = out.get(line.section)
         if section is None:
-            section = out[line.section] = SectionLines(line.section, line.section_title, [])
-        elif section.title == section.name and line.section_title != line.section:
+            title = line.section_title
+            if is_marker_title(line.section, title):
+                title = section_title_of(line.section)
+            section = out[line.section] = SectionLines(line.section, title, [])
+        elif (is_marker_title(section.name, section.title)
+              and not is_marker_title(line.section, line.section_title)):
             section.title = line.section_title  # the heading as written beats a marker name
         section.lines.append(line)
     return list(out.values())
