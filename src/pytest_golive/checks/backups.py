@@ -512,6 +512,9 @@ def _backup_integrity_rule(line: Line) -> Proposal | None:
         return None
     # "Backups working" is about backups being made (newest_file_age), not about
     # what is in them; "checksum validation working" is about their integrity.
+    # A leading "Verify" is the checklist's imperative ("Verify automated backups
+    # running"), not a claim that the backups are verified.
+    t = re.sub(r"^\s*(verify|check|confirm|ensure)\b(\s+that\b)?", "", t)
     if not re.search(
         r"\b(integrity|verif\w*|validat\w*|valid|readable|restorable|can be restored|intact|"
         r"corrupt\w*|complete|checksums?)\b",

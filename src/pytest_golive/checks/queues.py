@@ -24,7 +24,7 @@ from typing import Any
 from urllib.parse import quote
 
 from pytest_golive.checks.registry import check
-from pytest_golive.checks.rules import Line, Proposal, proposes
+from pytest_golive.checks.rules import Line, Proposal, proposes, section_words
 from pytest_golive.core.outcome import CheckError, Evidence, Outcome
 from pytest_golive.core.secrets import mask
 from pytest_golive.targets.database import DatabaseTarget
@@ -652,20 +652,40 @@ def _queue_depth(line: Line) -> Proposal | None:
     limit = (
         m.group(1) if m else ("0" if re.search(r"\b(empty|drained)\b", t) else "${max_queue_depth}")
     )
-    broker = "rabbitmq" if re.search(r"\b(rabbit\w*|amqp)\b", t) else "redis"
+    broker, sure = _broker(line)
     if broker == "rabbitmq":
         return Proposal(
             [("rabbitmq_queue_depth", {"queue": "${work_queue}", "max": limit})],
-            0.7,
-            "RabbitMQ queue depth",
+            0.7 if sure else 0.5,
+            "RabbitMQ queue depth" + ("" if sure else " (no broker named near the line)"),
             ("queue=${work_queue}",),
         )
     return Proposal(
         [("redis_queue_depth", {"keys": "${work_queue}", "max": limit})],
-        0.65,
-        "Redis queue depth",
+        0.65 if sure else 0.5,
+        "Redis queue depth" + ("" if sure else " (no broker named near the line)"),
         ("keys=${work_queue}",),
     )
+
+
+_RABBIT = r"\b(rabbit\w*|amqp)\b"
+_REDIS = r"\b(redis|celery|rq|sidekiq)\b"
+
+
+def _broker(line: Line) -> tuple[str, bool]:
+    """Which broker a queue line means, and whether the checklist says so.
+
+    The line's own words decide, then its headings, then the lines beside it ("RabbitMQ
+    queue order-events has consumers" above "Backlog on order-events"). With no broker
+    named, or both, Redis is only a guess and the line is left to a person.
+    """
+    for words in (line.lower, line.context.lower(), section_words(line)):
+        rabbit, redis = bool(re.search(_RABBIT, words)), bool(re.search(_REDIS, words))
+        if rabbit != redis:
+            return ("rabbitmq" if rabbit else "redis"), True
+        if rabbit and redis:
+            break
+    return "redis", False
 
 
 @proposes("celery_workers")

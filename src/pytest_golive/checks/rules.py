@@ -40,6 +40,9 @@ class Line:
     children: list[int] = field(default_factory=list)
     children_text: list[str] = field(default_factory=list)  # sub-items' words, for group lines
     headings: tuple[str, ...] = ()  # the headings above the line, outermost first
+    #: The titles of the other lines under the same heading (filled in by the importer):
+    #: "Backlog on order-events" says which broker only through its neighbours.
+    section_text: str = ""
 
     @property
     def lower(self) -> str:
@@ -121,6 +124,11 @@ def env_keys(line: Line) -> list[str]:
 def names_from_code(code: str, verbs: str) -> list[str]:
     """The last word of each code line that runs one of ``verbs`` (``useradd -r app`` -> app)."""
     return re.findall(rf"\b(?:{verbs})\b[^\n]*?\s([A-Za-z_][\w@.-]*)\s*$", code, re.MULTILINE)
+
+
+def section_words(line: Line) -> str:
+    """The lower-case titles of the lines under the same heading, the line's own aside."""
+    return line.section_text.lower()
 
 
 def lines_below(line: Line) -> list[str]:

@@ -117,6 +117,12 @@ def scan(text: str) -> list[Line]:
         elif tok.type == "list_item_close":
             stack.pop()
         i += 1
+    by_heading: dict[tuple[str, ...], list[Line]] = {}
+    for entry in lines:
+        by_heading.setdefault(entry.headings, []).append(entry)
+    for group in by_heading.values():
+        for entry in group:
+            entry.section_text = "\n".join(o.title for o in group if o is not entry)
     return lines
 
 
