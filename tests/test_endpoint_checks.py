@@ -20,8 +20,11 @@ from pytest_golive.checks.endpoint import (
     http_body,
     http_json,
     http_latency,
+    http_redirect,
     http_status,
     https_redirect,
+    judge_redirect,
+    location_matches,
     openapi_docs,
     percentile,
     rate_limited,
@@ -206,6 +209,55 @@ def test_https_redirect_fails_to_other_host(https_lab, app):
     out = https_redirect(app, http_url=https_lab.server("redirect_bad").url + "/")
     assert out.status == "failed"
     assert "elsewhere.example" in out.observed
+
+
+# --- http_redirect ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("location", "to", "ok"), [
+    ("https://www.example.com/", "*://www.*", True),
+    ("https://example.com/", "*://www.*", False),
+    ("https://www.example.com/shop?x=1", "https://www.example.com", True),
+    ("https://www.example.com.evil.test/", "https://www.example.com", False),
+    ("https://www.example.com/", "www.example.com", True),
+    ("https://elsewhere.example/", "www.example.com", False),
+    ("https://example.com/shop/", "/shop", True),
+    ("https://example.com/shopping", "/shop", False),
+])
+def test_location_matches_urls_globs_hosts_and_paths(location: str, to: str, ok: bool) -> None:
+    assert location_matches(location, to) is ok
+
+
+def test_judge_redirect_needs_a_redirect_and_the_place() -> None:
+    ok = judge_redirect("http://a.test/", 301, "Moved Permanently", "http://www.a.test/",
+                        "*://www.*", True)
+    assert ok.status == "passed" and ok.details["location"] == "http://www.a.test/"
+    served = judge_redirect("http://a.test/", 200, "OK", "", "*://www.*", None)
+    assert served.status == "failed" and "no Location header" in served.observed
+    temporary = judge_redirect("http://a.test/", 302, "Found", "http://www.a.test/",
+                               "*://www.*", True)
+    assert temporary.status == "failed" and "permanent redirect (301/308)" in temporary.expected
+    relative = judge_redirect("http://a.test/old", 308, "", "/new", "/new", None)
+    assert relative.status == "passed" and relative.details["location"] == "http://a.test/new"
+
+
+def test_http_redirect_passes_on_the_expected_place(https_lab):
+    good = https_lab.endpoint(https_lab.server("redirect_good").url)
+    app_url = https_lab.server("app").url
+    out = http_redirect(good, to=app_url, permanent=True)
+    assert out.status == "passed", out.summary()
+    assert out.details["status"] == 301 and out.details["location"] == app_url + "/"
+    assert http_redirect(good, path="/login", to="/login", permanent=True).ok  # a 308
+
+
+def test_http_redirect_fails_elsewhere_temporary_or_served(https_lab):
+    bad = https_lab.endpoint(https_lab.server("redirect_bad").url)
+    elsewhere = http_redirect(bad, to="*://www.*")
+    assert elsewhere.status == "failed" and "elsewhere.example" in elsewhere.observed
+    assert http_redirect(bad, to="elsewhere.example").ok
+    assert http_redirect(bad, to="elsewhere.example", permanent=True).status == "failed"  # 302
+    served = http_redirect(bad, path="/plain", to="elsewhere.example")
+    assert served.status == "failed" and "200" in served.observed
 
 
 def test_https_redirect_rejects_https_url(app):

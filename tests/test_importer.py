@@ -119,6 +119,14 @@ GENERALISATION = [
         "Index `idx_orders_created` exists on table `orders`",
         "db_indexes table=orders indexes=idx_orders_created",
     ),
+    ("Apex domain redirects to www", "http_redirect to=*://www.*"),
+    ("/old-shop moves permanently to /shop",
+     "http_redirect path=/old-shop to=/shop permanent=true"),
+    ("Legacy login redirects to https://sso.example.com/login",
+     "http_redirect to=https://sso.example.com/login"),
+    ("Verify automated backups running",
+     "newest_file_age directory=${backup_dir} max_age_hours=26"),
+    ("Backup integrity verified in /srv/backups", "backup_integrity directory=/srv/backups"),
 ]
 
 
@@ -616,3 +624,22 @@ def test_a_kept_binding_that_cannot_collect_is_reported(tmp_path: Path) -> None:
     report = out.getvalue()
     assert "bindings already in the file that a run would reject" in report
     assert "L3     env_required  (kept as written, but it cannot collect" in report
+
+
+def test_a_queue_line_takes_its_broker_from_the_lines_beside_it() -> None:
+    """"Backlog on order-events" names no broker; the line above it does. With no broker
+    named anywhere near, Redis would be a guess: the line is left unsure."""
+    text = ("# Worker\n\n## Messaging\n\n"
+            "- [ ] RabbitMQ queue `order-events` has consumers attached\n"
+            "- [ ] Backlog on `order-events` below 1000 messages\n\n"
+            "## Cache\n\n- [ ] Redis keeps its data on disk (AOF)\n"
+            "- [ ] Backlog of `jobs` below 50\n\n"
+            "## Elsewhere\n\n- [ ] Backlog of `mail` below 10\n")
+    _, decisions = import_text(text)
+    got = {d.line.title: (d.status, d.binding) for d in decisions}
+    assert got["Backlog on order-events below 1000 messages"] == (
+        "bound", "rabbitmq_queue_depth queue=${work_queue} max=1000")
+    assert got["Backlog of jobs below 50"] == (
+        "bound", "redis_queue_depth keys=${work_queue} max=50")
+    status, binding = got["Backlog of mail below 10"]
+    assert status == "unsure" and binding is not None and "queue_depth" in binding

@@ -8,12 +8,13 @@ a result obtained with verification off proves less and the report says so.
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import math
 import re
 import time
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import requests
 
@@ -335,6 +336,70 @@ def https_redirect(
         same = (target.hostname or asked.hostname) == asked.hostname
         ev.add("host", same, target.hostname or "(relative)", f"same host {asked.hostname}")
     return ev.outcome(url=url, status=response.status_code, location=location)
+
+
+PERMANENT_CODES = (301, 308)
+
+
+def location_matches(location: str, to: str) -> bool:
+    """Whether an absolute redirect ``location`` points where ``to`` says.
+
+    ``to`` is a glob over the whole URL (``*://www.*``), a URL (the location is it, or
+    under it: ``https://www.example.com`` matches ``https://www.example.com/shop``), or a
+    bare host name (the location's host is it).
+    """
+    if any(c in to for c in "*?["):
+        return fnmatch.fnmatchcase(location, to)
+    if to.startswith("/"):
+        where = urlsplit(location).path or "/"
+        return where == to or where.rstrip("/") == to.rstrip("/") or where.startswith(
+            to.rstrip("/") + "/")
+    if "://" in to:
+        base = to.rstrip("/")
+        return location == to or location.rstrip("/") == base or (
+            location.startswith(base) and location[len(base)] in "/?#")
+    return (urlsplit(location).hostname or "") == to.lower().rstrip(".")
+
+
+def judge_redirect(
+    asked: str, status: int, reason: str, location: str, to: str, permanent: bool | None
+) -> Outcome:
+    """A redirect's answer against where it should go (pure: the answer is gathered first)."""
+    absolute = urljoin(asked, location) if location else ""
+    kinds = {True: (PERMANENT_CODES, "a permanent redirect (301/308)"),
+             False: ((302, 303, 307), "a temporary redirect (302/303/307)"),
+             None: (REDIRECT_CODES, "a redirect (301/302/303/307/308)")}
+    codes, wanted = kinds[permanent]
+    ev = Evidence()
+    ev.add("status", status in codes, f"GET {asked} -> {status} {reason}".rstrip(), wanted)
+    ev.add("location", bool(absolute) and location_matches(absolute, to),
+           f"Location {absolute!r}" if absolute else "no Location header", f"Location {to}")
+    return ev.outcome(url=asked, status=status, location=absolute)
+
+
+@check(target="endpoint", aliases=("redirect",))
+@reports_tls
+def http_redirect(
+    endpoint: EndpointTarget, *, path: str = "/", to: str, permanent: bool | None = None
+) -> Outcome:
+    """A path answers with a redirect to the expected place (the redirect is not followed).
+
+    For lines such as "the apex domain redirects to www" or "/old-shop moves to
+    /shop": the answer itself must be a redirect, and its Location must point
+    where ``to`` says. A page that is served instead, or a redirect elsewhere,
+    fails.
+
+    Args:
+        path: the path to request.
+        to: where it must point: a URL or a /path (the Location is it or under it), a
+            glob over the whole URL (``*://www.*``), or a host name.
+        permanent: true requires 301/308, false 302/303/307; empty: any redirect.
+    """
+    response = endpoint.request("GET", path)
+    return judge_redirect(
+        response.url or endpoint.url(path), response.status_code, response.reason or "",
+        response.headers.get("Location", ""), to, permanent,
+    )
 
 
 SECURITY_RULES = ("hsts", "nosniff", "frame", "csp")
@@ -861,6 +926,9 @@ def _openapi_rule(line: Line) -> Proposal | None:
 @proposes("https_redirect")
 def _https_redirect_rule(line: Line) -> Proposal | None:
     t = line.lower
+    if "http://" not in t:
+        # "redirects to https://sso.example.com/login" names a place, not plain HTTP's upgrade
+        t = re.sub(r"https://\S+", " ", t)
     if has(
         r"\bhttp\b.*\bhttps\b|\bhttps\b.*\b(redirect|forced|enforced|only)\b|"
         r"\bredirect\w*\b.*\bhttps\b",
@@ -868,6 +936,38 @@ def _https_redirect_rule(line: Line) -> Proposal | None:
     ) and has(r"redirect|forc|enforc|only", t):
         return Proposal([("https_redirect", {})], 0.85, "plain HTTP redirects to HTTPS")
     return None
+
+
+@proposes("http_redirect")
+def _redirect_rule(line: Line) -> Proposal | None:
+    """ "Apex domain redirects to www", "/old-shop moves to /shop (301)"."""
+    t = line.lower
+    if not has(r"\bredirect\w*\b|\bmov(e|es|ed) (permanently )?to\b", t):
+        return None
+    words = re.sub(r"https?://\S+", " ", t)
+    if has(r"\bhttps\b", words) or ("http://" in t and "https://" in t):
+        return None  # plain HTTP to HTTPS: https_redirect's line
+    params: dict[str, str] = {}
+    guessed: tuple[str, ...] = ()
+    urls = re.findall(r"https?://[^\s`'\")>]+", line.title)
+    routes = re.findall(r"(?<![\w.:/])(/[\w.@/-]*)", line.title)
+    if urls:
+        params["to"] = urls[-1].rstrip(".,;")
+    elif has(r"\bto (the )?www\b|\bto www\.", t):
+        params["to"] = "*://www.*"
+    elif len(routes) >= 2:
+        params["path"], params["to"] = routes[0], routes[-1]
+    elif has(r"\bwww\b.*\bto (the )?(apex|bare|naked|root)\b", t):
+        params["to"], guessed = "${domain}", ("to=${domain}",)
+    else:  # the line does not say where: a person decides whether this is the line's check
+        params["to"], guessed = "${redirect_to}", ("to=${redirect_to}",)
+    if has(r"\bpermanent\w*\b|\b30[18]\b", t):
+        params["permanent"] = "true"
+    elif has(r"\btemporar\w*\b|\b30[237]\b", t):
+        params["permanent"] = "false"
+    sure = params["to"] != "${redirect_to}"
+    return Proposal([("http_redirect", params)], 0.75 if sure else 0.5,
+                    "a redirect to the place the line names", guessed)
 
 
 @proposes("compression")
