@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from pytest_golive.core.secrets import Secret, is_clean, mask_data
+from pytest_golive.core.secrets import MASKER, Secret, is_clean, mask_data
 from pytest_golive.core.status import Status
 
 Kind = Literal["checklist", "test"]
@@ -79,7 +79,25 @@ class ItemResult:
                                    order=self.order if order is None else order)
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON form (masked): every key of ``results`` in the results schema."""
+        """The JSON form (masked): every key of ``results`` in the results schema.
+
+        Asked for each of an item's reports (setup, call, teardown) and again for the
+        run's reports: the masked form is made once per record and set of known
+        secrets, and each caller gets its own copy to edit.
+        """
+        cached = self.__dict__.get("_masked")
+        if cached is None or cached[0] != MASKER.generation:
+            cached = (MASKER.generation, self._masked_dict())
+            object.__setattr__(self, "_masked", cached)  # frozen: a cache, not a field
+        data: dict[str, Any] = cached[1]
+        return {**data, "details": dict(data["details"])}
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state.pop("_masked", None)  # masked under this process's secrets, not the reader's
+        return state
+
+    def _masked_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
             "nodeid": self.nodeid,
             "kind": self.kind,

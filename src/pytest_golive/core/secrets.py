@@ -57,6 +57,9 @@ class Masker:
         self._lock = threading.Lock()
         #: Whether some secret holds a character that JSON escapes (see found_in_json).
         self._json_escaped = False
+        #: Changes whenever the known secrets change: data masked under an older
+        #: generation may hold a secret learned since, so caches compare it.
+        self.generation = 0
 
     def add(self, value: str) -> None:
         if not isinstance(value, str) or len(value) < MIN_SECRET_LENGTH:
@@ -74,6 +77,7 @@ class Masker:
             if new:
                 self._values |= new
                 self._pattern = None
+                self.generation += 1
                 self._json_escaped = self._json_escaped or any(
                     _JSON_ESCAPED.search(v) for v in new)
 
@@ -90,6 +94,7 @@ class Masker:
         with self._lock:
             self._values.clear()
             self._pattern = None
+            self.generation += 1
 
     def _compiled(self) -> re.Pattern[str]:
         with self._lock:
