@@ -360,3 +360,18 @@ def test_a_waiver_about_to_lapse_is_flagged() -> None:
     run = model([result(1, "waived", False, waiver=soon), result(2, "waived", False, waiver=later)])
     html = render_html(run.to_dict())  # the run's date is 2026-11-23
     assert html.count("waiver ends in") == 1 and "waiver ends in 3 days" in html
+
+
+def test_the_json_report_text_holds_the_same_data_with_one_line_per_result() -> None:
+    from pytest_golive.report.json_report import dumps_document
+
+    document = {"environment": "prod", "verdict": {"verdict": "GO", "reasons": []},
+                "results": [{"nodeid": "a.md::x[web]", "observed": "é \"q\" \n", "details": {
+                    "checks": [{"check": "cpu"}]}}, {"nodeid": "b", "details": {}}],
+                "sections": []}
+    text = dumps_document(document)
+    assert json.loads(text) == document
+    assert text.endswith("}\n") and text.startswith("{\n  \"environment\": \"prod\"")
+    rows = [line for line in text.splitlines() if line.startswith('    {"details"')]
+    assert len(rows) == 2  # each result on a line of its own, keys sorted
+    assert json.loads(dumps_document({"results": []})) == {"results": []}

@@ -64,8 +64,32 @@ def write_json(path: Path, data: dict[str, Any], sign_key: str | Path | None = N
     """Write the report with its integrity block; return the document written."""
     document = {**body(data), INTEGRITY: integrity or integrity_block(data, sign_key)}
     path.parent.mkdir(parents=True, exist_ok=True)
-    write_atomic(path, json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
+    write_atomic(path, dumps_document(document))
     return document
+
+
+def dumps_document(document: dict[str, Any]) -> str:
+    """The report's text: indented, sorted keys, and one line per result.
+
+    ``json.dumps(indent=2)`` runs Python's pure-Python encoder, about 60 us per
+    result (0.6 s for 10,000); each result is written by the C encoder on a line
+    of its own instead, which is as easy to grep and to diff. The data is the same.
+    """
+    def block(value: Any) -> str:
+        return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False).replace(
+            "\n", "\n  ")
+
+    parts = []
+    for key in sorted(document):
+        value = document[key]
+        if key == "results" and isinstance(value, list) and value:
+            rows = ",\n".join("    " + json.dumps(r, sort_keys=True, ensure_ascii=False)
+                              for r in value)
+            text = "[\n" + rows + "\n  ]"
+        else:
+            text = block(value)
+        parts.append(f"  {json.dumps(key, ensure_ascii=False)}: {text}")
+    return "{\n" + ",\n".join(parts) + "\n}\n" if parts else "{}\n"
 
 
 def read_json(path: Path) -> dict[str, Any]:

@@ -36,6 +36,7 @@ from pytest_golive.report.json_report import (
     body,
     canonical,
     digest,
+    dumps_document,
     integrity_block,
     load_private_key,
     sign,
@@ -130,8 +131,7 @@ def collect_members(inputs: BundleInputs, sign_key: Path | None) -> list[Member]
     integrity = integrity_block(data, sign_key)
     document = {**data, "integrity": integrity}
     members = [
-        Member("report.json", (json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False)
-                               + "\n").encode("utf-8")),
+        Member("report.json", dumps_document(document).encode("utf-8")),
         Member("report.html", render_html(data, integrity["digest"],
                                           integrity.get("signature")).encode("utf-8")),
         Member("report.md", render_markdown(data, integrity["digest"]).encode("utf-8")),
