@@ -16,7 +16,7 @@ from pytest_golive.checklist import is_checklist
 from pytest_golive.checklist.model import CANONICAL_SECTIONS
 from pytest_golive.core.secrets import MASKER, mask
 from pytest_golive.core.verdict import check_severity, stale_waivers
-from pytest_golive.integration import custom, item_reports
+from pytest_golive.integration import custom, item_reports, memory
 from pytest_golive.integration import session as gsession
 from pytest_golive.integration.collection import ChecklistFile, GoliveItem
 from pytest_golive.integration.fixtures import (  # noqa: F401 - fixtures are found by name
@@ -144,6 +144,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 #: Puts logging's record factory back as it was before this run wrapped it.
 _UNDO_LOG_MASKING = pytest.StashKey[Callable[[], None]]()
+_UNDO_GC = pytest.StashKey[Callable[[], None]]()
 
 
 def _mask_log_records(config: pytest.Config) -> None:
@@ -183,6 +184,9 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     undo = config.stash.get(_UNDO_LOG_MASKING, None)
     if undo is not None:
         undo()
+    restore_gc = config.stash.get(_UNDO_GC, None)
+    if restore_gc is not None:
+        restore_gc()
     gs = gsession.get(config)
     if gs is not None:
         from pytest_golive.integration import signals
@@ -253,6 +257,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if hasattr(config, "workerinput"):
         output = config.workeroutput  # type: ignore[attr-defined]
         output["golive_collected"] = [list(k) for k in keys]
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    if gsession.get(session.config) is not None and _UNDO_GC not in session.config.stash:
+        session.config.stash[_UNDO_GC] = memory.during_run()
 
 
 @pytest.hookimpl(optionalhook=True)
