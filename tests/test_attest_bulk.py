@@ -205,6 +205,36 @@ def test_attest_with_a_report_signs_the_observed_facts(pytester: pytest.Pytester
 
 
 @pytest.mark.real_systems
+def test_a_checked_line_signed_without_its_facts_says_so(pytester: pytest.Pytester,
+                                                         monkeypatch: pytest.MonkeyPatch,
+                                                         capsys: pytest.CaptureFixture[str]
+                                                         ) -> None:
+    """Without --report the sign-off cannot lapse with the facts: the signer is told. A report
+    that never ran the line signs nothing: refused, nothing written."""
+    monkeypatch.chdir(pytester.path)
+    conf = pytester.path / "app.conf"
+    conf.write_text("x")
+    pytester.makefile(".toml", golive='checklists = ["c.md"]\nattestations = "att.toml"\n'
+                      '[environments.prod.hosts]\nlocal = ["local://"]\n', att="")
+    pytester.makefile(".md", c=f"# C\n## Security\n- [ ] Config reviewed "
+                      f"<!-- golive: file path={conf}; attest id=conf -->\n"
+                      "- [ ] Runbook read <!-- golive: manual id=runbook -->\n")
+    assert pytester.runpytest("-p", "no:cacheprovider", "--golive=prod", "-k", "runbook",
+                              "--golive-json=only-runbook.json").ret == 1
+    capsys.readouterr()
+    assert main(["attest", "conf", "--by", "Sam Sec", "--report", "only-runbook.json"]) == 2
+    assert "only-runbook.json holds no result of security/conf" in capsys.readouterr().err
+    assert load_attestations(pytester.path / "att.toml") == []
+    assert main(["attest", "conf", "--by", "Sam Sec"]) == 0
+    out = capsys.readouterr().out
+    assert "security/conf has checks too; signed without --report RESULTS.json" in out
+    (signed,) = load_attestations(pytester.path / "att.toml")
+    assert signed.facts_digest == ""
+    assert main(["attest", "runbook", "--by", "Sam Sec"]) == 0  # no checks: no note
+    assert "checks too" not in capsys.readouterr().out
+
+
+@pytest.mark.real_systems
 def test_a_sign_off_survives_markup_read_differently(project: Path,
                                                      pytester: pytest.Pytester) -> None:
     """A line signed when its lone '_' were dropped from its title (it read "Lead: _ Date: _")

@@ -178,7 +178,20 @@ def run_attest(args: argparse.Namespace, stdin: TextIO | None = None,
     if lines is not None:
         chosen = select(list(args.items), lines, all_items)
         records = [(line.id, line.title) for line in chosen]
-        facts = _observed_facts(getattr(args, "report", None), [c for c in chosen if c.checked])
+        checked = [c for c in chosen if c.checked]
+        report = getattr(args, "report", None)
+        facts = _observed_facts(report, checked)
+        unseen = [c.id for c in checked if c.id not in facts]
+        if report and unseen:
+            # signing "for what the checks saw" in a report that never ran them signs nothing
+            print(f"golive attest: {report} holds no result of {', '.join(unseen)}: run the "
+                  "checklist with --golive-json first, then sign with that report", file=sys.stderr)
+            return 2
+        if checked and not report:
+            print(f"golive attest: note: {', '.join(c.id for c in checked)} "
+                  f"{'has' if len(checked) == 1 else 'have'} checks too; signed without "
+                  "--report RESULTS.json, the sign-off does not lapse when what they observe "
+                  "changes", file=out)
     else:  # no configuration here: the ids as given, into the --file named
         records = [(item, "") for item in args.items]
     path = Path(args.file) if args.file else _configured_attestations(args.env, found)
