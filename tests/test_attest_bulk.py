@@ -181,16 +181,22 @@ def test_changed_facts_void_the_sign_off_of_a_checked_line() -> None:
     assert status == "manual-pending" and "target web2 was not part of it" in message
 
 
-@pytest.mark.real_systems
-def test_attest_with_a_report_signs_the_observed_facts(pytester: pytest.Pytester,
-                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def _checked_line_project(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch,
+                          more: str = "") -> None:
+    """A project whose line 'Config reviewed' has a file check and an attestation (id conf)."""
     monkeypatch.chdir(pytester.path)
     conf = pytester.path / "app.conf"
     conf.write_text("x")
     pytester.makefile(".toml", golive='checklists = ["c.md"]\nattestations = "att.toml"\n'
                       '[environments.prod.hosts]\nlocal = ["local://"]\n', att="")
     pytester.makefile(".md", c=f"# C\n## Security\n- [ ] Config reviewed "
-                      f"<!-- golive: file path={conf}; attest id=conf -->\n")
+                      f"<!-- golive: file path={conf}; attest id=conf -->\n" + more)
+
+
+@pytest.mark.real_systems
+def test_attest_with_a_report_signs_the_observed_facts(pytester: pytest.Pytester,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    _checked_line_project(pytester, monkeypatch)
     run = ("-p", "no:cacheprovider", "--golive=prod", "--golive-json=r.json")
     assert pytester.runpytest(*run).ret == 1  # the checks pass, the person's half is missing
     assert main(["attest", "conf", "--by", "Sam Sec", "--report", "r.json"]) == 0
@@ -211,14 +217,8 @@ def test_a_checked_line_signed_without_its_facts_says_so(pytester: pytest.Pytest
                                                          ) -> None:
     """Without --report the sign-off cannot lapse with the facts: the signer is told. A report
     that never ran the line signs nothing: refused, nothing written."""
-    monkeypatch.chdir(pytester.path)
-    conf = pytester.path / "app.conf"
-    conf.write_text("x")
-    pytester.makefile(".toml", golive='checklists = ["c.md"]\nattestations = "att.toml"\n'
-                      '[environments.prod.hosts]\nlocal = ["local://"]\n', att="")
-    pytester.makefile(".md", c=f"# C\n## Security\n- [ ] Config reviewed "
-                      f"<!-- golive: file path={conf}; attest id=conf -->\n"
-                      "- [ ] Runbook read <!-- golive: manual id=runbook -->\n")
+    _checked_line_project(pytester, monkeypatch,
+                          more="- [ ] Runbook read <!-- golive: manual id=runbook -->\n")
     assert pytester.runpytest("-p", "no:cacheprovider", "--golive=prod", "-k", "runbook",
                               "--golive-json=only-runbook.json").ret == 1
     capsys.readouterr()
