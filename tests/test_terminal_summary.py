@@ -38,7 +38,7 @@ def test_no_two_headers_run_together() -> None:
     header = next(ln for ln in tr.lines if ln.startswith("section"))
     words = header.split()
     assert "failed" in words and "not-configured" in words, header
-    row = next(ln for ln in tr.lines if ln.startswith("infra"))
+    row = next(ln for ln in tr.lines if ln.startswith("Infrastructure"))  # the heading
     # Each count stands right-aligned under the end of its own header.
     for word, count in (("failed", "1"), ("not-configured", "2"), ("passed", "1")):
         end = header.index(word) + len(word)

@@ -398,8 +398,8 @@ def test_xdist_gives_the_same_results_and_verdict(matrix: GoliveProject) -> None
         [
             "*golive readiness: prod*",
             "section * passed * failed * error * warning * waived * pending * attested",
-            "checks * 3 * 4 * 2 * 4 * 5 * ",
-            "sign-off * 1 * 4 * 1",
+            "Checks * 3 * 4 * 2 * 4 * 5 * ",
+            "Sign-off * 1 * 4 * 1",
             "stale waiver: 'no-such-item' matched no item*",
         ]
     )

@@ -82,8 +82,8 @@ def test_go_under_xdist(go_project: GoliveProject) -> None:
         [
             "*golive readiness: prod*",
             "section * passed * warning * waived * attested",
-            "infrastructure * 1 * 2 * 1 * ",
-            "sign-off * 1",
+            "Infrastructure * 1 * 2 * 1 * ",
+            "Sign-off * 1",
         ]
     )
 

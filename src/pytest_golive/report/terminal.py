@@ -52,7 +52,11 @@ def write_summary(tr: Any, results: RunResults, reportchars: str = "",
     process, so the cost of a checklist per host can be seen.
     """
     tr.write_sep("=", f"golive readiness: {results.environment}")
-    sections = results.by_section()
+    # each section by its heading as written ("Sign-off"), as in every other report
+    sections: dict[str, list[dict[str, Any]]] = {}
+    for name, rows in results.by_section().items():
+        title = str(rows[0].get("section_title") or name)
+        sections[title if title not in sections else name] = rows  # two alike: the name too
     if sections:
         width = max(len(s) for s in sections) + 2
         used = [c for c in COLUMNS if any(display_status(r) == c for r in results.results)]
