@@ -444,3 +444,37 @@ def test_a_backend_with_its_own_run_local_keeps_it() -> None:
     compat.spawn_local_commands(backend)
     assert "run_local" not in vars(backend)
     assert backend.run_local("true") == "own"
+
+
+# --- PyMySQL -----------------------------------------------------------------------------
+
+
+@pytest.mark.real_systems
+def test_pymysql_timeouts_changed_after_connect_are_the_ones_used() -> None:
+    """Opened with a 1 s read timeout, a 2 s query only succeeds once the patch raised it."""
+    import pymysql
+
+    from support import require
+    from support.databases import port_open
+
+    require(port_open(3306), "the machine's MariaDB on 127.0.0.1:3306")
+    conn = pymysql.connect(host="127.0.0.1", port=3306, user="root", password="",
+                           connect_timeout=3, read_timeout=1, write_timeout=1)
+    try:
+        with pytest.raises(pymysql.err.OperationalError) as lost:
+            with conn.cursor() as cur:
+                cur.execute("SELECT SLEEP(2)")
+        assert lost.value.args[0] == 2013  # what the dialect reads as "no handshake"
+        conn = pymysql.connect(host="127.0.0.1", port=3306, user="root", password="",
+                               connect_timeout=3, read_timeout=1, write_timeout=1)
+        compat.set_pymysql_timeouts(conn, read=10, write=10)
+        with conn.cursor() as cur:
+            cur.execute("SELECT SLEEP(2)")
+            assert cur.fetchone() == (0,)
+    finally:
+        conn.close()
+
+
+def test_a_pymysql_connection_without_its_timeouts_is_refused() -> None:
+    with pytest.raises(compat.CompatError, match="PyMySQL"):
+        compat.set_pymysql_timeouts(object(), read=1, write=1)

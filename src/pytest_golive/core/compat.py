@@ -92,6 +92,10 @@ PATCHES: dict[str, Patch] = {
         Patch("pytest-html-outcomes", "pytest-html", (4, 1), (5,),
               "pytest-html's ReportData gets golive's outcomes (waived, attested, pending, "
               "warning) and its add_test is wrapped to count each row under golive's word"),
+        Patch("pymysql-timeouts", "PyMySQL", (1, 1), (3,),
+              "a connection's ``_read_timeout`` and ``_write_timeout`` are raised after "
+              "the handshake: the server's greeting is awaited for connect_timeout, "
+              "queries for the query timeout"),
         Patch("cryptography-oid-name", "cryptography", (42,), (51,),
               "an object identifier's ``_name`` gives the readable name of a signature "
               "algorithm that has no hash (Ed25519)"),
@@ -402,6 +406,23 @@ def set_response_body(response: Any, body: bytes) -> None:
            missing="Response has no _content/_content_consumed")
     response._content = body
     response._content_consumed = True
+
+
+def set_pymysql_timeouts(conn: Any, *, read: float, write: float) -> None:
+    """Change an open PyMySQL connection's socket timeouts.
+
+    PyMySQL reads the server's greeting under ``read_timeout``, so a server that
+    accepts TCP and never greets held a check for the whole query timeout
+    (62 s by default) instead of ``connect_timeout``. It has no public way to
+    change a connection's timeouts once open; 1.1 to 2.x read ``_read_timeout``
+    and ``_write_timeout`` before each socket operation, so the connection is
+    opened with the short ones and given the long ones here.
+    """
+    present = hasattr(conn, "_read_timeout") and hasattr(conn, "_write_timeout")
+    _guard("pymysql-timeouts", present, needed=True,
+           missing="Connection has no _read_timeout/_write_timeout")
+    conn._read_timeout = read
+    conn._write_timeout = write
 
 
 # --- pytest ----------------------------------------------------------------------------

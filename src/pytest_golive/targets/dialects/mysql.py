@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from pytest_golive.core import compat
 from pytest_golive.core.outcome import CheckError
 from pytest_golive.core.secrets import reveal
 from pytest_golive.targets.dialects import (
@@ -36,6 +37,10 @@ if TYPE_CHECKING:
     from pytest_golive.targets.database import DatabaseTarget
 
 # --- parsers ---------------------------------------------------------------------------
+
+#: CR_SERVER_LOST: PyMySQL's "Lost connection to MySQL server during query", raised for a
+#: read that timed out, here the greeting or the answer to the login.
+LOST_CONNECTION = 2013
 
 _REQUIRE = re.compile(r"\bREQUIRE\s+(SSL|X509|ISSUER|SUBJECT|CIPHER)\b", re.IGNORECASE)
 
@@ -170,21 +175,33 @@ class MysqlDialect(SqlCatalog):
     def connect(self, db: DatabaseTarget) -> Any:
         import pymysql
 
-        conn = pymysql.connect(
-            host=db.dsn.host,
-            port=db.dsn.port or 3306,
-            user=db.dsn.user or "",
-            password=reveal(db.dsn.password) or "",
-            database=db.dsn.database,
-            connect_timeout=db.connect_timeout,
-            # The server stops a statement at query_timeout; the socket timeout
-            # is a backstop for a server that does not answer at all.
-            read_timeout=db.query_timeout + CLIENT_GRACE,
-            write_timeout=db.query_timeout + CLIENT_GRACE,
-            ssl=self._ssl(db),
-            ssl_disabled=self._ssl_mode(db) == "disabled",
-            autocommit=True,
-        )
+        try:
+            conn = pymysql.connect(
+                host=db.dsn.host,
+                port=db.dsn.port or 3306,
+                user=db.dsn.user or "",
+                password=reveal(db.dsn.password) or "",
+                database=db.dsn.database,
+                connect_timeout=db.connect_timeout,
+                # The greeting and the login are part of connecting: connect_timeout.
+                read_timeout=db.connect_timeout,
+                write_timeout=db.connect_timeout,
+                ssl=self._ssl(db),
+                ssl_disabled=self._ssl_mode(db) == "disabled",
+                autocommit=True,
+            )
+        except pymysql.err.OperationalError as exc:
+            if exc.args and exc.args[0] == LOST_CONNECTION:
+                raise CheckError(
+                    f"database {db.name} ({db.dsn.address}): the server accepted the "
+                    f"connection but did not complete the MySQL handshake within "
+                    f"{db.connect_timeout:g}s (no greeting, or no answer to the login): is "
+                    "it a MySQL/MariaDB server, and is it responding?") from None
+            raise
+        # The server stops a statement at query_timeout; the socket timeout is a
+        # backstop for a server that does not answer at all.
+        compat.set_pymysql_timeouts(conn, read=db.query_timeout + CLIENT_GRACE,
+                                    write=db.query_timeout + CLIENT_GRACE)
         with conn.cursor() as cur:
             cur.execute("SET SESSION TRANSACTION READ ONLY")
             server: str = conn.get_server_info()  # type: ignore[no-untyped-call]
