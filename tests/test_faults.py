@@ -310,6 +310,22 @@ def test_database_that_never_sends_its_greeting(
                  bound=40)
 
 
+def test_redis_that_never_answers(
+    tmp_path: Path, hostile_server: Callable[..., HostileServer]
+) -> None:
+    server = hostile_server(silent)
+    root = project(
+        tmp_path,
+        "- [ ] Cache <!-- golive: db_connect id=cache -->\n",
+        targets=f"""
+        [environments.prod.databases.cache]
+        dsn = "redis://:${{GOLIVE_PLANTED}}@127.0.0.1:{server.port}/0"
+        connect_timeout = 3
+        """,
+    )
+    assert_fault(run(root), "cache", "cache", "did not answer PING within 3s", bound=40)
+
+
 def test_query_that_runs_forever(tmp_path: Path) -> None:
     require(port_open(3306), "the machine's MariaDB on 127.0.0.1:3306")
     mariadb_url = "mysql://root@127.0.0.1:3306/mysql"

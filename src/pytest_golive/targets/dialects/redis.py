@@ -78,20 +78,33 @@ class RedisDialect:
         from redis.backoff import NoBackoff
         from redis.retry import Retry
 
-        client = redis.Redis(
-            # One attempt: a retry loop would multiply the configured timeout.
-            retry=Retry(NoBackoff(), 0),
-            host=db.dsn.host,
-            port=db.dsn.port or 6379,
-            username=db.dsn.user,
-            password=reveal(db.dsn.password),
-            db=int(db.dsn.database or 0),
-            ssl=db.dsn.scheme == "rediss",
-            socket_connect_timeout=db.connect_timeout,
-            socket_timeout=db.query_timeout,
-        )
-        client.ping()
-        return client
+        def client(socket_timeout: float) -> Any:
+            return redis.Redis(
+                # One attempt: a retry loop would multiply the configured timeout.
+                retry=Retry(NoBackoff(), 0),
+                host=db.dsn.host,
+                port=db.dsn.port or 6379,
+                username=db.dsn.user,
+                password=reveal(db.dsn.password),
+                db=int(db.dsn.database or 0),
+                ssl=db.dsn.scheme == "rediss",
+                socket_connect_timeout=db.connect_timeout,
+                socket_timeout=socket_timeout,
+            )
+
+        # The login and the first PING are part of connecting: a server that accepts
+        # TCP and never answers is given connect_timeout, not the query timeout.
+        probe = client(db.connect_timeout)
+        try:
+            probe.ping()
+        except redis.exceptions.TimeoutError:
+            raise CheckError(
+                f"database {db.name} ({db.dsn.address}): the server accepted the connection "
+                f"but did not answer PING within {db.connect_timeout:g}s: is it a Redis "
+                "server, and is it responding?") from None
+        finally:
+            probe.close()
+        return client(db.query_timeout)
 
     def server_version(self, db: DatabaseTarget) -> str:
         return str(self.info(db, "server").get("redis_version", ""))
