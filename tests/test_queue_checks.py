@@ -269,6 +269,11 @@ def test_rabbitmq_queue_depth(rabbit: Any) -> None:
         "rabbitmq_queue_depth", mq, queue="orders", vhost=VHOST, max="5", min_consumers="1"
     )
     assert consumers.status == "failed" and "0 consumer(s)" in consumers.observed
+    # "queue orders has consumers attached": consumers alone, the backlog not judged
+    attached = run("rabbitmq_queue_depth", mq, queue="orders", vhost=VHOST, min_consumers="1")
+    assert attached.status == "failed" and attached.observed == "consumers: 0 consumer(s)"
+    with pytest.raises(CheckError, match="give max, max_unacked or min_consumers"):
+        run("rabbitmq_queue_depth", mq, queue="orders", vhost=VHOST)
     with pytest.raises(CheckError, match="has no queue 'nope'"):
         run("rabbitmq_queue_depth", mq, queue="nope", vhost=VHOST, max="1")
     with pytest.raises(CheckError, match="no vhost"):
@@ -374,3 +379,13 @@ def test_import_rules(title: str, check: str, params: dict[str, str]) -> None:
     proposal = propose(_line(title))
     assert proposal is not None, title
     assert proposal.candidates[0] == (check, params)
+
+
+def test_judge_rabbit_depth_on_consumers_alone() -> None:
+    from pytest_golive.checks.queues import judge_rabbit_depth
+
+    queue = {"name": "orders", "vhost": "/", "messages_ready": 5000, "consumers": 2}
+    out = judge_rabbit_depth(queue, None, None, 1)
+    assert out.ok and out.observed == "consumers: 2 consumer(s)"
+    assert out.expected == "consumers: >= 1"
+    assert judge_rabbit_depth(queue, 1000, None, 1).status == "failed"  # the backlog, when asked

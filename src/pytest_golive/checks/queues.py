@@ -182,12 +182,13 @@ def _queue(endpoint: EndpointTarget, vhost: str, queue: str) -> Mapping[str, Any
 
 
 def judge_rabbit_depth(
-    q: Mapping[str, Any], max_depth: int, max_unacked: int | None, min_consumers: int
+    q: Mapping[str, Any], max_depth: int | None, max_unacked: int | None, min_consumers: int
 ) -> Outcome:
     ev = Evidence()
     ready = int(q.get("messages_ready") or 0)
     unacked = int(q.get("messages_unacknowledged") or 0)
-    ev.add("ready", ready <= max_depth, f"{ready} ready", f"<= {max_depth}")
+    if max_depth is not None:
+        ev.add("ready", ready <= max_depth, f"{ready} ready", f"<= {max_depth}")
     if max_unacked is not None:
         ev.add(
             "unacknowledged",
@@ -219,7 +220,7 @@ def rabbitmq_queue_depth(
     endpoint: EndpointTarget,
     *,
     queue: str,
-    max: int,
+    max: int | None = None,
     vhost: str = "/",
     max_unacked: int | None = None,
     min_consumers: int = 0,
@@ -228,14 +229,19 @@ def rabbitmq_queue_depth(
 
     Reads ``/api/queues/<vhost>/<queue>`` of the management API. The figures
     are the broker's own (refreshed every few seconds by the management plugin).
+    "Queue order-events has consumers attached" is ``min_consumers=1`` alone; at
+    least one of ``max``, ``max_unacked`` and ``min_consumers`` must be given.
 
     Args:
         queue: the queue name.
-        max: the most ready (undelivered) messages allowed.
+        max: the most ready (undelivered) messages allowed; not judged when unset.
         vhost: the virtual host.
         max_unacked: the most delivered but unacknowledged messages allowed; not judged when unset.
         min_consumers: the fewest consumers the queue must have (workers attached).
     """
+    if max is None and max_unacked is None and not min_consumers:
+        raise CheckError(f"rabbitmq_queue_depth on {endpoint.name}: give max, max_unacked or "
+                         "min_consumers: with none of them nothing about the queue is judged")
     return judge_rabbit_depth(_queue(endpoint, vhost, queue), max, max_unacked, min_consumers)
 
 
@@ -653,18 +659,49 @@ def _queue_depth(line: Line) -> Proposal | None:
         m.group(1) if m else ("0" if re.search(r"\b(empty|drained)\b", t) else "${max_queue_depth}")
     )
     broker, sure = _broker(line)
+    name = _queue_name(line)
+    guessed = () if name != "${work_queue}" else ("queue=${work_queue}",)
     if broker == "rabbitmq":
         return Proposal(
-            [("rabbitmq_queue_depth", {"queue": "${work_queue}", "max": limit})],
+            [("rabbitmq_queue_depth", {"queue": name, "max": limit})],
             0.7 if sure else 0.5,
             "RabbitMQ queue depth" + ("" if sure else " (no broker named near the line)"),
-            ("queue=${work_queue}",),
+            guessed,
         )
     return Proposal(
-        [("redis_queue_depth", {"keys": "${work_queue}", "max": limit})],
+        [("redis_queue_depth", {"keys": name, "max": limit})],
         0.65 if sure else 0.5,
         "Redis queue depth" + ("" if sure else " (no broker named near the line)"),
-        ("keys=${work_queue}",),
+        tuple(g.replace("queue=", "keys=") for g in guessed),
+    )
+
+
+def _queue_name(line: Line) -> str:
+    """The queue a line names in a code span (`order-events`), else a variable."""
+    spans = [c.strip() for c in line.code.split("\n") if c.strip()]
+    names = [c for c in spans if re.fullmatch(r"[\w.:@/-]{1,255}", c) and not c.startswith("/")]
+    return names[0] if len(names) == 1 else "${work_queue}"
+
+
+@proposes("rabbitmq_queue_depth")
+def _consumers_rule(line: Line) -> Proposal | None:
+    """ "Queue `order-events` has consumers attached", "At least 3 consumers on `jobs`"."""
+    t = line.lower
+    if not re.search(r"\bconsumers?\b", t) or not re.search(r"\bqueues?\b|`", line.marked.lower()):
+        return None
+    if re.search(r"\balert|\blag\b", t):
+        return None
+    m = re.search(r"(\d+)\s+consumers?\b|consumers?\D{0,12}(?:>=|at least|min(?:imum)?)\s*(\d+)", t)
+    count = (m.group(1) or m.group(2)) if m else "1"
+    broker, sure = _broker(line)
+    if broker != "rabbitmq" and sure:
+        return None  # a Redis list has no consumers to count
+    name = _queue_name(line)
+    return Proposal(
+        [("rabbitmq_queue_depth", {"queue": name, "min_consumers": count})],
+        0.75 if sure else 0.5,
+        "consumers attached to the queue" + ("" if sure else " (no broker named near the line)"),
+        () if name != "${work_queue}" else ("queue=${work_queue}",),
     )
 
 
