@@ -527,12 +527,23 @@ def _line(title: str) -> Line:
     [
         "Test Transaction processes successfully",
         "API endpoints tested manually",
-        "Load tests pass at 500 rps",
+        "Stress tests survived",
+        "Penetration tests passed",
     ],
 )
 def test_lines_that_are_not_about_a_test_report(title: str) -> None:
     proposal = propose(_line(title))
     assert proposal is None or proposal.candidates[0][0] != "junit_report"
+
+
+def test_a_load_test_line_is_its_report_and_a_person_confirms_the_load() -> None:
+    """A load tool's JUnit output (k6, Locust) says whether its thresholds held; which load
+    they were ("at 500 rps") is for a person to confirm: checks plus a sign-off."""
+    at_load = propose(_line("Load tests pass at 500 rps"))
+    assert at_load is not None and at_load.candidates[0][0] == "junit_report"
+    assert at_load.attest and at_load.confidence < 0.75
+    plain = propose(_line("Performance tests passing"))
+    assert plain is not None and plain.candidates[0][0] == "junit_report" and not plain.attest
 
 
 @pytest.mark.parametrize(

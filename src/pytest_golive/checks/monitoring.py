@@ -1139,7 +1139,15 @@ def _alert_concerns(line: Line) -> Proposal | None:
         return None  # where alerts go, not what they watch: alertmanager_receiver
     concerns = _concerns_in(t + " " + " ".join(line.children_text).lower())
     if not concerns:
-        if re.search(r"\b(thresholds?|rules?|configured|set ?up|defined)\b", t):
+        found = _ALERT_WORDS.search(t)
+        subject = t[: found.start()].strip(" -*:") if found else ""
+        # "Consumer lag alerts configured" names a concern no rule knows: the usual
+        # resource concerns would pass without proving it, so only a line without a
+        # subject of its own ("Alerts configured for thresholds") gets them.
+        generic = not subject or re.fullmatch(
+            r"((all|basic|standard|default|key|critical|the|proper|necessary|required|"
+            r"monitoring|and|&)\s*)+", subject)
+        if generic and re.search(r"\b(thresholds?|rules?|configured|set ?up|defined)\b", t):
             # "Alerts configured for thresholds": the usual resource concerns.
             return Proposal(
                 [("prometheus_alerts_cover", {"concerns": "disk,memory,cpu,error_rate"})],
