@@ -127,6 +127,16 @@ GENERALISATION = [
     ("Verify automated backups running",
      "newest_file_age directory=${backup_dir} max_age_hours=26"),
     ("Backup integrity verified in /srv/backups", "backup_integrity directory=/srv/backups"),
+    ("Security upgrades applied automatically", "automatic_security_updates"),
+    ("shop.example.net resolves to the load balancer",
+     "dns_record name=shop.example.net contains=${dns_target}"),
+    ("At least 3 consumers on the `jobs` queue (RabbitMQ)",
+     "rabbitmq_queue_depth queue=jobs min_consumers=3"),
+    ("Unknown URLs answer 404", "http_status path=/golive-no-such-page-4a7e expect=404"),
+    ("Branded not-found page served",
+     "http_status path=/golive-no-such-page-4a7e expect=404; attest"),
+    ("Code adheres to the style guide", "sarif_clean level=error"),
+    ("Pipeline is green for the release commit", "junit_report min_tests=1 commit=${git_commit}"),
 ]
 
 
@@ -638,8 +648,16 @@ def test_a_queue_line_takes_its_broker_from_the_lines_beside_it() -> None:
     _, decisions = import_text(text)
     got = {d.line.title: (d.status, d.binding) for d in decisions}
     assert got["Backlog on order-events below 1000 messages"] == (
-        "bound", "rabbitmq_queue_depth queue=${work_queue} max=1000")
+        "bound", "rabbitmq_queue_depth queue=order-events max=1000")
     assert got["Backlog of jobs below 50"] == (
-        "bound", "redis_queue_depth keys=${work_queue} max=50")
+        "bound", "redis_queue_depth keys=jobs max=50")
     status, binding = got["Backlog of mail below 10"]
     assert status == "unsure" and binding is not None and "queue_depth" in binding
+
+
+def test_an_alert_line_naming_an_unknown_concern_is_not_given_the_usual_ones() -> None:
+    """"Consumer lag alerts configured": rules for disk, memory, CPU and errors would pass
+    without proving it. Only a line with no subject of its own gets the usual concerns."""
+    assert _decision("Consumer lag alerts configured").status == "manual"
+    usual = _decision("Alerts configured for thresholds")
+    assert usual.binding == "prometheus_alerts_cover concerns=disk,memory,cpu,error_rate"

@@ -471,7 +471,11 @@ def _addresses(text: str) -> list[str]:
 def _dns_rule(line: Line) -> Proposal | None:
     """ "Domain name configured", "DNS records pointing to server", "MX records set up"."""
     t = line.lower
-    if not _DNS_WORDS.search(t) or _NOT_DNS.search(t):
+    named = _domains(line.title + " " + line.code)
+    # "www.example.org resolves to the CDN": a named domain that resolves is a DNS line
+    # even without the word DNS
+    resolves = bool(named) and bool(re.search(r"\bresolv\w*\b", t))
+    if not (_DNS_WORDS.search(t) or resolves) or _NOT_DNS.search(t):
         return None
     if re.search(
         r"\b(registered|renew\w*|purchas\w*|transfer\w*|propagat\w* (time|delay))\b", t
@@ -492,6 +496,10 @@ def _dns_rule(line: Line) -> Proposal | None:
         if re.search(r"\bspf|dkim|dmarc\b", t):
             params["type"] = "TXT"
             reason = "TXT records"
+        elif re.search(r"\bresolv\w* to (the |our )?(cdn|load[- ]balancer|lb|edge)\b", t):
+            # an alias or the provider's addresses: whatever the records are, they hold it
+            params["contains"] = "${dns_target}"
+            reason = "the name resolves to the CDN or load balancer"
         elif re.search(r"\ba records?\b|point\w* (to|at)|resolv\w* to|\bserver\b|\bip\b", t):
             params["type"] = "A"
             addresses = _addresses(line.title + " " + line.code)

@@ -1000,6 +1000,26 @@ def _cache_headers_rule(line: Line) -> Proposal | None:
     return None
 
 
+#: A path no site serves: the answer to it is the site's "not found" page.
+NO_SUCH_PATH = "/golive-no-such-page-4a7e"
+
+
+@proposes("http_status")
+def _not_found_page_rule(line: Line) -> Proposal | None:
+    """ "Custom 404 page in place", "Unknown paths answer 404", "Not-found page configured"."""
+    t = line.lower
+    if not has(r"\b404\b|\bnot[- ]found (page|error)|\b(unknown|missing|invalid) (paths?|urls?|"
+               r"pages?|routes?)\b", t):
+        return None
+    if has(r"\b(monitor\w*|alert\w*|rate|count|logs?|broken links?)\b", t):
+        return None  # how many 404s there are, not what one looks like
+    # a page's design is a person's to judge; that it is the answer to a path that
+    # does not exist is the machine's
+    designed = bool(has(r"\b(custom|branded|designed|styled|friendly|helpful)\b", t))
+    return Proposal([("http_status", {"path": NO_SUCH_PATH, "expect": "404"})], 0.7,
+                    "a path that does not exist answers 404", attest=designed)
+
+
 @proposes("security_headers")
 def _security_headers_rule(line: Line) -> Proposal | None:
     if has(

@@ -445,7 +445,7 @@ def _updates_rule(line: Line) -> Proposal | None:
     """ "Regular security updates scheduled", "Automatic security updates enabled", "OS patched"."""
     t = line.lower
     if not re.search(
-        r"\b(security (updates?|patch\w*|fixes)|unattended[- ]upgrades?|"
+        r"\b(security (updates?|upgrades?|patch\w*|fixes)|unattended[- ](security )?upgrades?|"
         r"auto(matic)?[- ]?(os )?(updates?|upgrades?|patch\w*)|os patch\w*|"
         r"(os|system|server|packages?|kernel) (is |are )?(fully )?(up to date|up-to-date|patched|"
         r"updated))\b",
