@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from pytest_golive.checklist import read_checklist
 from pytest_golive.checklist.markdown import count_task_lines, read_markdown
 from pytest_golive.checklist.model import parse_line_binding
 from pytest_golive.checks.registry import REGISTRY, CheckDefinitionError, Registry
@@ -336,6 +337,19 @@ def test_line_endings_trailing_spaces_and_encoding_survive(tmp_path: Path) -> No
     bom.write_bytes(b"\xef\xbb\xbf# H\n\n- [ ] Minimum 4 vCPUs\n")
     assert run_import(bom, write=True, out=io.StringIO()) == 0
     assert bom.read_bytes().startswith(b"\xef\xbb\xbf# H\n")
+
+    # Windows editors' "Unicode": UTF-16 LE with its mark, written back as it came
+    wide = tmp_path / "wide.md"
+    original = "# H\r\n\r\n- [ ] Minimum 4 vCPUs\r\n- [ ] Caf\u00e9 \u2713\r\n"
+    wide.write_bytes(b"\xff\xfe" + original.encode("utf-16-le"))
+    assert run_import(wide, write=True, out=io.StringIO()) == 0
+    written = wide.read_bytes()
+    assert written.startswith(b"\xff\xfe")
+    assert strip_bindings(written[2:].decode("utf-16-le")) == original
+    if _valid("cpu min=4"):
+        assert "<!-- golive: cpu min=4 -->" in written[2:].decode("utf-16-le")
+    items = read_checklist(wide)  # and the run reads it as the importer wrote it
+    assert [i.title for i in items] == ["Minimum 4 vCPUs", "Caf\u00e9 \u2713"]
 
 
 def test_nested_items_get_their_own_binding_on_their_own_line() -> None:

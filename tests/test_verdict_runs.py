@@ -361,6 +361,17 @@ def test_bad_waiver_files_are_one_line(
     assert message in errors[0]
 
 
+def test_a_waiver_file_that_is_not_utf8_is_one_line(golive_project: GoliveProject) -> None:
+    golive_project.write(f"# R\n## Infrastructure\n- [ ] Big <!-- golive: {FAIL} id=big -->\n",
+                         waivers="")
+    waivers = golive_project.pytester.path / "waivers.toml"
+    waivers.write_bytes('[[waiver]]\nitem = "big"\nreason = "caf\xe9"\n'.encode("latin-1"))
+    result = golive_project.run()
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    (error,) = _errors(result)
+    assert error.endswith("waivers.toml: not UTF-8 text (byte 37): save it as UTF-8"), error
+
+
 def test_yaml_waivers_and_attestations(golive_project: GoliveProject) -> None:
     golive_project.write(PENDING_ONLY.replace(PASS, FAIL))
     path = golive_project.pytester.path

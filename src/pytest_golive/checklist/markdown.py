@@ -134,6 +134,13 @@ def read_text(path: Path) -> str:
         data = path.read_bytes()
     except OSError as exc:
         raise ChecklistError(f"{path}: cannot read checklist: {exc.strerror or exc}") from None
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        # Saved as UTF-16 (Windows editors' "Unicode"): read as cp1252 it held no line
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError as exc:
+            raise ChecklistError(f"{path}: starts as UTF-16 but is not (byte {exc.start}): "
+                                 "save it as UTF-8") from None
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:

@@ -179,7 +179,12 @@ def _load_records(path: Path, key: str) -> list[tuple[dict[str, Any], str]]:
     """Records under ``key`` (TOML array of tables or YAML list) with their location."""
     if not path.is_file():
         raise ConfigError(f"{path}: file not found")
-    text = path.read_text(encoding="utf-8")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start}): save it as UTF-8") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
     try:
         if path.suffix.lower() in (".yml", ".yaml"):
             data = yaml.safe_load(text) or {}

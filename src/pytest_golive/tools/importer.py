@@ -677,10 +677,26 @@ def import_text(text: str, registry: Registry = REGISTRY) -> tuple[str, list[Dec
 # --- the command --------------------------------------------------------------------
 
 
+#: The "codec" of a UTF-16 LE file with its byte-order mark, which is written back first.
+UTF16_WITH_BOM = "utf-16-le+bom"
+
+
+def _encode(text: str, codec: str) -> bytes:
+    if codec == UTF16_WITH_BOM:
+        return b"\xff\xfe" + text.encode("utf-16-le")
+    return text.encode(codec)
+
+
 def _decode(data: bytes) -> tuple[str, str]:
     """Text and the codec that gives back the same bytes when writing."""
     if data.startswith(b"\xef\xbb\xbf"):
         return data.decode("utf-8-sig"), "utf-8-sig"
+    if data.startswith(b"\xff\xfe"):
+        # UTF-16 little-endian with its byte-order mark, as Windows editors save "Unicode"
+        try:
+            return data[2:].decode("utf-16-le"), UTF16_WITH_BOM
+        except UnicodeDecodeError:
+            pass
     try:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
@@ -735,7 +751,7 @@ def run_import(
         )
     cov = coverage(decisions)
     if write and cov.new:
-        path.write_bytes(new_text.encode(codec))
+        path.write_bytes(_encode(new_text, codec))
         print(f"\nwrote {cov.new} new binding(s) to {path}", file=out)
     elif write:
         print(f"\nnothing new to bind; {path} unchanged", file=out)
