@@ -47,7 +47,7 @@ def test_run_gives_verdict_and_counts(project: pytest.Pytester) -> None:
     result = project.runpytest("--golive=prod")
     result.stdout.fnmatch_lines([
         "*golive readiness: prod*",
-        "security-configuration*1*1*",
+        "*Security Configuration*1*1*",
         "GOLIVE prod: NO-GO (*)",
         "*blocking: security-configuration/security-officer-signed",
     ])
