@@ -292,38 +292,30 @@ def test_tls_handshake_that_stalls(
 # --- databases ------------------------------------------------------------------------
 
 
-def test_database_that_never_sends_its_greeting(
-    tmp_path: Path, hostile_server: Callable[..., HostileServer]
+@pytest.mark.parametrize(
+    ("scheme", "words"),
+    [
+        ("mysql", "did not complete the MySQL handshake within 3s"),
+        ("redis", "did not answer PING within 3s"),
+    ],
+    ids=["mysql-never-greets", "redis-never-answers"],
+)
+def test_database_that_accepts_tcp_and_never_answers(
+    tmp_path: Path, hostile_server: Callable[..., HostileServer], scheme: str, words: str
 ) -> None:
+    """The greeting and the login are part of connecting: connect_timeout bounds them, not
+    the query timeout (60 s)."""
     server = hostile_server(silent)
     root = project(
         tmp_path,
         "- [ ] Database <!-- golive: db_connect id=db -->\n",
         targets=f"""
         [environments.prod.databases.main]
-        dsn = "mysql://app:${{GOLIVE_PLANTED}}@127.0.0.1:{server.port}/app"
+        dsn = "{scheme}://app:${{GOLIVE_PLANTED}}@127.0.0.1:{server.port}/0"
         connect_timeout = 3
         """,
     )
-    # the greeting is part of connecting: connect_timeout, not the query timeout (60 s)
-    assert_fault(run(root), "db", "main", "did not complete the MySQL handshake within 3s",
-                 bound=40)
-
-
-def test_redis_that_never_answers(
-    tmp_path: Path, hostile_server: Callable[..., HostileServer]
-) -> None:
-    server = hostile_server(silent)
-    root = project(
-        tmp_path,
-        "- [ ] Cache <!-- golive: db_connect id=cache -->\n",
-        targets=f"""
-        [environments.prod.databases.cache]
-        dsn = "redis://:${{GOLIVE_PLANTED}}@127.0.0.1:{server.port}/0"
-        connect_timeout = 3
-        """,
-    )
-    assert_fault(run(root), "cache", "cache", "did not answer PING within 3s", bound=40)
+    assert_fault(run(root), "db", "main", words, bound=40)
 
 
 def test_query_that_runs_forever(tmp_path: Path) -> None:
