@@ -239,6 +239,11 @@ def test_judge_redirect_needs_a_redirect_and_the_place() -> None:
     assert temporary.status == "failed" and "permanent redirect (301/308)" in temporary.expected
     relative = judge_redirect("http://a.test/old", 308, "", "/new", "/new", None)
     assert relative.status == "passed" and relative.details["location"] == "http://a.test/new"
+    # {host}: the apex's own www name, not any www
+    own = judge_redirect("https://a.test/", 301, "", "https://www.a.test/", "www.{host}", None)
+    assert own.status == "passed" and "Location www.a.test" in own.expected
+    other = judge_redirect("https://a.test/", 301, "", "https://www.b.test/", "www.{host}", None)
+    assert other.status == "failed"
 
 
 def test_http_redirect_passes_on_the_expected_place(https_lab):

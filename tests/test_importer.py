@@ -120,7 +120,7 @@ GENERALISATION = [
         "Index `idx_orders_created` exists on table `orders`",
         "db_indexes table=orders indexes=idx_orders_created",
     ),
-    ("Apex domain redirects to www", "http_redirect to=*://www.*"),
+    ("Apex domain redirects to www", "http_redirect to=www.{host}"),
     ("/old-shop moves permanently to /shop",
      "http_redirect path=/old-shop to=/shop permanent=true"),
     ("Legacy login redirects to https://sso.example.com/login",

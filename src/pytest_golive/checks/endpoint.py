@@ -364,8 +364,13 @@ def location_matches(location: str, to: str) -> bool:
 def judge_redirect(
     asked: str, status: int, reason: str, location: str, to: str, permanent: bool | None
 ) -> Outcome:
-    """A redirect's answer against where it should go (pure: the answer is gathered first)."""
+    """A redirect's answer against where it should go (pure: the answer is gathered first).
+
+    ``{host}`` in ``to`` stands for the host that was asked: ``www.{host}`` is the
+    apex's own www name, not any www.
+    """
     absolute = urljoin(asked, location) if location else ""
+    to = to.replace("{host}", urlsplit(asked).hostname or "")
     kinds = {True: (PERMANENT_CODES, "a permanent redirect (301/308)"),
              False: ((302, 303, 307), "a temporary redirect (302/303/307)"),
              None: (REDIRECT_CODES, "a redirect (301/302/303/307/308)")}
@@ -392,7 +397,8 @@ def http_redirect(
     Args:
         path: the path to request.
         to: where it must point: a URL or a /path (the Location is it or under it), a
-            glob over the whole URL (``*://www.*``), or a host name.
+            glob over the whole URL (``*://www.*``), or a host name; ``{host}`` is the host
+            asked (``www.{host}``: the apex's own www name).
         permanent: true requires 301/308, false 302/303/307; empty: any redirect.
     """
     response = endpoint.request("GET", path)
@@ -954,7 +960,7 @@ def _redirect_rule(line: Line) -> Proposal | None:
     if urls:
         params["to"] = urls[-1].rstrip(".,;")
     elif has(r"\bto (the )?www\b|\bto www\.", t):
-        params["to"] = "*://www.*"
+        params["to"] = "www.{host}"  # its own www name, not any www
     elif len(routes) >= 2:
         params["path"], params["to"] = routes[0], routes[-1]
     elif has(r"\bwww\b.*\bto (the )?(apex|bare|naked|root)\b", t):
