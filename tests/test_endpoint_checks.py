@@ -263,6 +263,8 @@ def test_http_redirect_fails_elsewhere_temporary_or_served(https_lab):
     assert http_redirect(bad, to="elsewhere.example", permanent=True).status == "failed"  # 302
     served = http_redirect(bad, path="/plain", to="elsewhere.example")
     assert served.status == "failed" and "200" in served.observed
+    with pytest.raises(CheckError, match="to= is empty"):
+        http_redirect(bad, to=" ")
 
 
 def test_https_redirect_rejects_https_url(app):

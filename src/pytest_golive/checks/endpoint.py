@@ -401,6 +401,9 @@ def http_redirect(
             asked (``www.{host}``: the apex's own www name).
         permanent: true requires 301/308, false 302/303/307; empty: any redirect.
     """
+    if not to.strip():
+        raise CheckError(f"http_redirect on {endpoint.name}: to= is empty: give the URL, /path, "
+                         "glob or host the redirect must point to")
     response = endpoint.request("GET", path)
     return judge_redirect(
         response.url or endpoint.url(path), response.status_code, response.reason or "",
