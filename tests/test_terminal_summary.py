@@ -43,3 +43,16 @@ def test_no_two_headers_run_together() -> None:
     for word, count in (("failed", "1"), ("not-configured", "2"), ("passed", "1")):
         end = header.index(word) + len(word)
         assert row[end - 1] == count, (header, row)
+
+
+def test_a_heading_with_an_emoji_keeps_the_counts_under_their_headers() -> None:
+    results = RunResults(environment="prod", started="2026-12-01T00:00:00+00:00")
+    for i, title in enumerate(["\U0001f510 Security", "Hardware"]):
+        results.add({**_record(i, "passed"), "section": f"s{i}", "section_title": title})
+    tr = Lines()
+    write_summary(tr, results)
+    header = next(ln for ln in tr.lines if ln.startswith("section"))
+    rows = [ln for ln in tr.lines if ln.startswith(("\U0001f510", "Hardware"))]
+    end = header.index("passed") + len("passed")
+    # the emoji takes two columns: its row is one character shorter for the same place
+    assert rows[0][end - 2] == "1" and rows[1][end - 1] == "1", (header, rows)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Any
 
 from pytest_golive.core.results import RunResults
@@ -44,6 +45,12 @@ def _short(nodeid: str) -> str:
     return nodeid if path.endswith(".py") or not sep else rest
 
 
+def columns(text: str) -> int:
+    """Terminal columns ``text`` takes: a heading's emoji or CJK character takes two."""
+    return sum(0 if unicodedata.combining(ch) else
+               2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)
+
+
 def write_summary(tr: Any, results: RunResults, reportchars: str = "",
                   round_trips: dict[str, int] | None = None) -> None:
     """Write the golive section of pytest's terminal summary.
@@ -58,7 +65,7 @@ def write_summary(tr: Any, results: RunResults, reportchars: str = "",
         title = str(rows[0].get("section_title") or name)
         sections[title if title not in sections else name] = rows  # two alike: the name too
     if sections:
-        width = max(len(s) for s in sections) + 2
+        width = max(columns(s) for s in sections) + 2
         used = [c for c in COLUMNS if any(display_status(r) == c for r in results.results)]
         # Each column as wide as its header plus a space, so no two headers run together.
         widths = {c: max(10, len(HEADERS.get(c, c)) + 2) for c in used}
@@ -66,7 +73,7 @@ def write_summary(tr: Any, results: RunResults, reportchars: str = "",
                       + "".join(HEADERS.get(c, c).rjust(widths[c]) for c in used))
         for name, rows in sections.items():
             counts = {c: sum(1 for r in rows if display_status(r) == c) for c in used}
-            tr.write_line(name.ljust(width)
+            tr.write_line(name + " " * (width - columns(name))
                           + "".join(str(counts[c] or "").rjust(widths[c]) for c in used))
     for err in results.collection_errors:
         tr.write_line(f"checklist error: {err['message'].splitlines()[0]}", red=True)
