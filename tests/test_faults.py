@@ -589,23 +589,31 @@ def _converging_server(fail_first: int) -> tuple[Any, int]:
     return server, server.server_address[1]
 
 
-@pytest.mark.parametrize("how", ["line", "option"])
-def test_a_converging_endpoint_is_retried_and_says_so(tmp_path: Path, how: str) -> None:
-    server, port = _converging_server(fail_first=2)
+def _converging_run(tmp_path: Path, fail_first: int, line: str, *extra: str) -> Run:
+    """A run of ``line`` against an endpoint whose /health fails its first ``fail_first``."""
+    server, port = _converging_server(fail_first=fail_first)
     try:
-        retry = " retry=30s" if how == "line" else ""
         root = project(
             tmp_path,
-            f"- [ ] Health <!-- golive: http_status path=/health expect=200{retry} id=health -->\n",
+            line,
             targets=f"""
             [environments.prod.endpoints.api]
             url = "http://127.0.0.1:{port}"
             timeout = 3
             """,
         )
-        result = run(root, *(["--golive-wait", "30"] if how == "option" else []))
+        return run(root, *extra)
     finally:
         server.shutdown()
+
+
+@pytest.mark.parametrize("how", ["line", "option"])
+def test_a_converging_endpoint_is_retried_and_says_so(tmp_path: Path, how: str) -> None:
+    retry = " retry=30s" if how == "line" else ""
+    result = _converging_run(
+        tmp_path, 2,
+        f"- [ ] Health <!-- golive: http_status path=/health expect=200{retry} id=health -->\n",
+        *(["--golive-wait", "30"] if how == "option" else []))
     health = result.result("health")
     assert health["status"] == "passed", health
     # The retry hides nothing: the evidence says two attempts did not pass, and what they saw.
@@ -615,21 +623,9 @@ def test_a_converging_endpoint_is_retried_and_says_so(tmp_path: Path, how: str) 
 
 
 def test_a_line_that_never_converges_ends_at_its_deadline(tmp_path: Path) -> None:
-    server, port = _converging_server(fail_first=10**6)
-    try:
-        root = project(
-            tmp_path,
-            "- [ ] Health <!-- golive: http_status path=/health expect=200 retry=6s id=health "
-            "-->\n",
-            targets=f"""
-            [environments.prod.endpoints.api]
-            url = "http://127.0.0.1:{port}"
-            timeout = 3
-            """,
-        )
-        result = run(root)
-    finally:
-        server.shutdown()
+    result = _converging_run(
+        tmp_path, 10**6,
+        "- [ ] Health <!-- golive: http_status path=/health expect=200 retry=6s id=health -->\n")
     assert result.elapsed < 60
     health = result.result("health")
     assert health["status"] == "failed"
@@ -639,21 +635,10 @@ def test_a_line_that_never_converges_ends_at_its_deadline(tmp_path: Path) -> Non
 
 def test_every_check_of_a_line_converges(tmp_path: Path) -> None:
     """retry= is the line's: its second check is retried like its first."""
-    server, port = _converging_server(fail_first=2)
-    try:
-        root = project(
-            tmp_path,
-            "- [ ] CPU and health <!-- golive: cpu min=1; http_status path=/health expect=200 "
-            "retry=30s id=both -->\n",
-            targets=f"""
-            [environments.prod.endpoints.api]
-            url = "http://127.0.0.1:{port}"
-            timeout = 3
-            """,
-        )
-        result = run(root)
-    finally:
-        server.shutdown()
+    result = _converging_run(
+        tmp_path, 2,
+        "- [ ] CPU and health <!-- golive: cpu min=1; http_status path=/health expect=200 "
+        "retry=30s id=both -->\n")
     both = [r for r in result.json["results"] if r["id"].endswith("both")]
     assert both and all(r["status"] == "passed" for r in both), both
     assert any("after 2 that did not" in r["observed"] for r in both), both
