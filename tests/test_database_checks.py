@@ -9,7 +9,6 @@ appear in anything a check returns or raises.
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +28,7 @@ from support.databases import (
     dsn,
     free_port,
     planted_password,
+    self_signed_cert,
 )
 
 APP_PRIVILEGES = ["SELECT", "INSERT", "UPDATE", "DELETE"]
@@ -695,26 +695,7 @@ def test_mysql_tls_account_refused_without_tls_and_with_a_wrong_ca(
     assert "Access denied" in error_of(checks.db_connect, plain)
     other_ca = tmp_path / "other.pem"
 
-    subprocess.run(
-        [
-            "openssl",
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-keyout",
-            str(tmp_path / "k.pem"),
-            "-out",
-            str(other_ca),
-            "-days",
-            "1",
-            "-subj",
-            "/CN=other",
-        ],
-        check=True,
-        capture_output=True,
-    )
+    self_signed_cert(tmp_path / "k.pem", other_ca, "other")
     wrong = private_mariadb.target("tls_app", "tls-app-pw", ssl_ca=str(other_ca))
     assert "certificate verify failed" in error_of(checks.db_connect, wrong)
 

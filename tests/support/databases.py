@@ -452,6 +452,21 @@ def _start_mariadb(
     pytest.fail(f"private mariadbd on port {port} did not start: {log}", pytrace=False)
 
 
+def self_signed_cert(key: Path, cert: Path, common_name: str, *, days: int = 1,
+                     ip_san: str | None = None, openssl: str = "openssl") -> None:
+    """A self-signed certificate (its own CA) by the openssl command; fails the test if not."""
+    extra = ["-addext", f"subjectAltName=IP:{ip_san}"] if ip_san else []
+    result = subprocess.run(
+        [openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key),
+         "-out", str(cert), "-days", str(days), "-subj", f"/CN={common_name}", *extra],
+        capture_output=True, text=True, timeout=60,
+    )
+    if result.returncode != 0:
+        pytest.fail(
+            f"openssl could not make a test certificate: {result.stderr[-300:]}", pytrace=False
+        )
+
+
 @pytest.fixture(scope="session")
 def mariadb_pristine(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A freshly installed, never started data directory, copied for each private server."""
@@ -472,33 +487,8 @@ def mariadb_pristine(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     if result.returncode != 0:
         pytest.fail(f"mariadb-install-db failed: {result.stderr[-600:]}", pytrace=False)
-    result = subprocess.run(
-        [
-            openssl,
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-keyout",
-            str(base / "key.pem"),
-            "-out",
-            str(base / "cert.pem"),
-            "-days",
-            "2",
-            "-subj",
-            "/CN=127.0.0.1",
-            "-addext",
-            "subjectAltName=IP:127.0.0.1",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    if result.returncode != 0:
-        pytest.fail(
-            f"openssl could not make a test certificate: {result.stderr[-300:]}", pytrace=False
-        )
+    self_signed_cert(base / "key.pem", base / "cert.pem", "127.0.0.1", days=2,
+                     ip_san="127.0.0.1", openssl=openssl)
     return data
 
 
