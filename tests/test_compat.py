@@ -381,11 +381,25 @@ def test_a_paramiko_client_is_found_only_once_connected() -> None:
     assert compat.paramiko_client_if_open(backend) is sentinel
 
 
+def spawn_log(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The programs ``os.posix_spawn`` starts from now on, in order (each still started)."""
+    import os
+
+    spawned: list[str] = []
+    real_spawn = os.posix_spawn
+
+    def counting_spawn(path: str, *args: Any, **kwargs: Any) -> int:
+        spawned.append(path)
+        return real_spawn(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "posix_spawn", counting_spawn)
+    return spawned
+
+
 def test_a_backend_starts_local_commands_with_posix_spawn_and_answers_the_same(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Same result as testinfra's own run_local, started without a fork of the runner."""
-    import os
 
     from testinfra.backend.base import BaseBackend
 
@@ -395,14 +409,7 @@ def test_a_backend_starts_local_commands_with_posix_spawn_and_answers_the_same(
     expected = BaseBackend.run_local(plain, script)
     backend = testinfra.backend.get_backend("local://")
     compat.spawn_local_commands(backend)
-    spawned: list[str] = []
-    real_spawn = os.posix_spawn
-
-    def counting_spawn(path: str, *args: Any, **kwargs: Any) -> int:
-        spawned.append(path)
-        return real_spawn(path, *args, **kwargs)
-
-    monkeypatch.setattr(os, "posix_spawn", counting_spawn)
+    spawned = spawn_log(monkeypatch)
     with compat.no_vfork():  # as while checks are evaluated ahead
         result = backend.run(script)
     assert spawned == ["/bin/sh"]
@@ -415,19 +422,11 @@ def test_the_command_that_starts_an_ssh_master_is_started_as_testinfra_starts_it
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The master outlives its command: it must not keep descriptors the runner inherited."""
-    import os
 
     backend = testinfra.backend.get_backend("ssh://nobody@127.0.0.1",
                                             controlpath="/nonexistent/%%C")
     compat.spawn_local_commands(backend)
-    spawned: list[str] = []
-    real_spawn = os.posix_spawn
-
-    def counting_spawn(path: str, *args: Any, **kwargs: Any) -> int:
-        spawned.append(path)
-        return real_spawn(path, *args, **kwargs)
-
-    monkeypatch.setattr(os, "posix_spawn", counting_spawn)
+    spawned = spawn_log(monkeypatch)
     first, second = backend.run_local("echo one"), backend.run_local("echo two")
     assert (first.stdout, second.stdout) == ("one\n", "two\n")
     assert spawned == ["/bin/sh"]  # the second only: the first may start the master
